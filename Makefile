@@ -1,0 +1,167 @@
+# kubectl runtime-switch — one Makefile, several variants.
+#   make                 build the plugin (build/release/kubectl-runtime_switch)
+#   make deps            install every build and test dependency (apt-get)
+#   make test            everything: unit tests (release, ASan, UBSan), fuzz
+#                        corpus replay, helper tests, the real cluster tests
+#   make install PREFIX=/usr/local
+#   make VARIANT=asan|ubsan ...   sanitizer builds, each in build/<variant>
+#   make demo            deps, build, the local real cluster, a real switch
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+VARIANT ?= release
+BUILD := build/$(VARIANT)
+CC ?= cc
+HOST_CC ?= cc
+
+ifeq ($(filter $(VARIANT),release asan ubsan),)
+$(error VARIANT must be release, asan or ubsan (got '$(VARIANT)'))
+endif
+
+PKGS := libcurl jansson yaml-0.1
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CRITERION_LIBS := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
+
+CFLAGS ?= -O2 -g
+WARNFLAGS := -Wall -Wextra -Wformat=2 -Werror=format-security -Wshadow \
+             -Wstrict-prototypes -Wvla -Wno-unused-parameter
+SAN_release :=
+SAN_asan := -fsanitize=address -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_ubsan := -fsanitize=undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+override CFLAGS += -std=gnu11 $(WARNFLAGS) -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen \
+                   -DRS_VERSION='"$(VERSION)"' -MMD -MP $(SAN_$(VARIANT))
+override LDFLAGS += $(SAN_$(VARIANT))
+
+COMMON_SRC := $(wildcard src/common/*.c)
+CORE_SRC := $(COMMON_SRC) $(wildcard src/kube/*.c) $(wildcard src/ops/*.c)
+PLUGIN_SRC := $(wildcard plugin/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+
+# Node helper binaries to embed, as arch=path pairs; mk/helper.mk sets them.
+HELPER_BINS ?=
+HELPER_ARCHES := $(foreach s,$(HELPER_BINS),$(firstword $(subst =, ,$(s))))
+HELPER_FILES := $(foreach s,$(HELPER_BINS),$(lastword $(subst =, ,$(s))))
+GEN_SRC := $(BUILD)/gen/helper_blobs.c $(foreach a,$(HELPER_ARCHES),$(BUILD)/gen/helper_$(a).c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+CORE_OBJ := $(call obj,$(CORE_SRC)) $(GEN_SRC:.c=.o)
+PLUGIN_OBJ := $(call obj,$(PLUGIN_SRC))
+PLUGIN := $(BUILD)/kubectl-runtime_switch
+COMPLETE := $(BUILD)/kubectl_complete-runtime_switch
+LIBCORE := $(BUILD)/libcore.a
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+FUZZ_REPLAY := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/fuzz/replay_%,$(FUZZ_SRC))
+
+.PHONY: all deps install uninstall test test-unit test-unit-all test-fuzz-replay \
+        fuzz clean distclean lint demo
+.DEFAULT_GOAL := all
+
+all: $(PLUGIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/tools/bin2c: tools/bin2c.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) -O2 -Wall -o $@ $<
+
+$(GEN_SRC) &: $(HELPER_FILES) $(BUILD)/tools/bin2c tools/gen_blobs.sh
+	tools/gen_blobs.sh $(BUILD)/tools/bin2c $(BUILD)/gen $(HELPER_BINS)
+
+$(LIBCORE): $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(PLUGIN): $(PLUGIN_OBJ) $(LIBCORE)
+	$(CC) $(LDFLAGS) -o $@ $(PLUGIN_OBJ) $(LIBCORE) $(PKG_LIBS)
+
+# kubectl >= 1.26 calls this for completion; it is the plugin itself.
+$(COMPLETE): $(PLUGIN)
+	ln -sf kubectl-runtime_switch $@
+
+install: $(PLUGIN)
+	install -D -m 0755 $(PLUGIN) $(DESTDIR)$(PREFIX)/bin/kubectl-runtime_switch
+	ln -sf kubectl-runtime_switch $(DESTDIR)$(PREFIX)/bin/kubectl_complete-runtime_switch
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/kubectl-runtime_switch \
+	      $(DESTDIR)$(PREFIX)/bin/kubectl_complete-runtime_switch
+
+# ---- unit tests (criterion), one program per module ----
+$(BUILD)/tests/%: tests/unit/%.c $(LIBCORE)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< $(LDFLAGS) $(LIBCORE) $(PKG_LIBS) $(CRITERION_LIBS)
+
+test-unit: $(UNIT_BINS) $(PLUGIN)
+	@set -e; for t in $(UNIT_BINS); do \
+	  echo "== $$t ($(VARIANT))"; \
+	  RS_TEST_PLUGIN=$(abspath $(PLUGIN)) RS_TEST_DATA=$(abspath tests/data) \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $$t --jobs 2; done
+
+test-unit-all:
+	$(MAKE) --no-print-directory VARIANT=release test-unit
+	$(MAKE) --no-print-directory VARIANT=asan test-unit
+	$(MAKE) --no-print-directory VARIANT=ubsan test-unit
+
+# ---- fuzz targets: replayed over their corpora in make test ----
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(LIBCORE)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< tests/fuzz/replay_main.c $(LDFLAGS) $(LIBCORE) $(PKG_LIBS)
+
+test-fuzz-replay:
+	$(MAKE) --no-print-directory VARIANT=asan fuzz-replay-run
+
+.PHONY: fuzz-replay-run
+fuzz-replay-run: $(FUZZ_REPLAY)
+	@set -e; for r in $(FUZZ_REPLAY); do \
+	  n=$${r##*/replay_}; \
+	  ASAN_OPTIONS=detect_leaks=1 $$r tests/fuzz/corpus/$$n; done
+
+# make fuzz FUZZ=kubeconfig SECONDS=60: coverage-guided run with libFuzzer
+FUZZ ?= kubeconfig
+SECONDS ?= 60
+fuzz:
+	@mkdir -p build/fuzz tests/fuzz/corpus/$(FUZZ)
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Iinclude -fsanitize=fuzzer,address,undefined \
+	  $(PKG_CFLAGS) -o build/fuzz/fuzz_$(FUZZ) tests/fuzz/fuzz_$(FUZZ).c \
+	  $(CORE_SRC) $(PKG_LIBS)
+	build/fuzz/fuzz_$(FUZZ) -max_total_time=$(SECONDS) -artifact_prefix=tests/fuzz/corpus/$(FUZZ)/crash- \
+	  build/fuzz/corpus-$(FUZZ) tests/fuzz/corpus/$(FUZZ) || true
+
+# ---- dependencies ----
+APT_PACKAGES := gcc make pkg-config libcurl4-openssl-dev libjansson-dev libyaml-dev \
+  libcriterion-dev musl-tools clang llvm lld valgrind xxd jq curl ca-certificates \
+  openssl iproute2 iptables bridge-utils debootstrap systemd-container \
+  busybox-static qemu-user-static binfmt-support rsync
+deps:
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+	  $(APT_PACKAGES)
+
+lint:
+	@! grep -nE '\b(sprintf|strcpy|strcat|atoi|atol|popen|system|gets)\s*\(' \
+	  $(CORE_SRC) $(PLUGIN_SRC) $(wildcard src/helper/*.c) || \
+	  (echo "lint: banned function above" >&2; exit 1)
+
+clean:
+	rm -rf build
+
+# Feature makefiles: helper, e2e cluster, krew ... (each owns its targets).
+MK_ORDER := mk/helper.mk mk/e2e.mk mk/drain.mk mk/switch.mk mk/krew.mk
+-include $(wildcard $(MK_ORDER)) $(filter-out $(MK_ORDER),$(wildcard mk/*.mk))
+
+# make test: the unit suites under release, ASan and UBSan, the fuzz corpora,
+# then every feature's tests in MK_ORDER.
+TEST_TARGETS := test-unit-all test-fuzz-replay $(TEST_TARGETS)
+test:
+	@set -e; for t in $(TEST_TARGETS); do \
+	  echo "== make $$t"; $(MAKE) --no-print-directory $$t; done
+
+-include $(CORE_OBJ:.o=.d) $(PLUGIN_OBJ:.o=.d)
