@@ -154,7 +154,7 @@ clean:
 	rm -rf build
 
 # Feature makefiles: helper, e2e cluster, krew ... (each owns its targets).
-MK_ORDER := mk/helper.mk mk/e2e.mk mk/drain.mk mk/switch.mk mk/krew.mk
+MK_ORDER := mk/kube.mk mk/helper.mk mk/e2e.mk mk/drain.mk mk/switch.mk mk/krew.mk
 -include $(wildcard $(MK_ORDER)) $(filter-out $(MK_ORDER),$(wildcard mk/*.mk))
 
 # make test: the unit suites under release, ASan and UBSan, the fuzz corpora,
