@@ -1,0 +1,645 @@
+/* Which kubeconfig files, how they merge, which context, and the overrides
+ * of the command line: client-go's clientcmd rules, written for C. */
+#include "kube/kubeconfig.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/fileio.h"
+#include "common/strutil.h"
+#include "kcfg_yaml.h"
+
+extern char **environ;
+
+#define MAX_FILES 64
+
+static const char *env_get(const char *const *envp, const char *name) {
+  if (!envp) envp = (const char *const *)environ;
+  size_t n = strlen(name);
+  for (size_t i = 0; envp && envp[i]; i++)
+    if (strncmp(envp[i], name, n) == 0 && envp[i][n] == '=') return envp[i] + n + 1;
+  return NULL;
+}
+
+struct merged {
+  rs_kcfg_file_t *files[MAX_FILES];
+  size_t n;
+};
+
+static void merged_clear(struct merged *m) {
+  for (size_t i = 0; i < m->n; i++) rs_kcfg_file_free(m->files[i]);
+  m->n = 0;
+}
+
+static int load_one(struct merged *m, const char *path, bool must_exist,
+                    rs_err_t *err) {
+  for (size_t i = 0; i < m->n; i++)
+    if (strcmp(m->files[i]->path, path) == 0) return 0;
+  if (m->n == MAX_FILES)
+    return rs_fail(err, RS_E_LIMIT, 0, "more than %d kubeconfig files", MAX_FILES);
+  _cleanup_free_ char *data = NULL;
+  size_t len = 0;
+  if (!must_exist && access(path, F_OK) < 0 && errno == ENOENT) return 0;
+  if (rs_read_file(path, RS_KUBECONFIG_MAX, &data, &len, err) < 0)
+    return rs_wrap(err, "error loading config file \"%s\"", path);
+  if (rs_kcfg_parse(data, len, path, &m->files[m->n], err) < 0) return -1;
+  m->n++;
+  return 0;
+}
+
+static const struct kc_cluster *find_cluster(const struct merged *m,
+                                             const char *name,
+                                             const rs_kcfg_file_t **from) {
+  for (size_t f = 0; f < m->n; f++)
+    for (size_t i = 0; i < m->files[f]->n_clusters; i++)
+      if (strcmp(m->files[f]->clusters[i].name, name) == 0) {
+        *from = m->files[f];
+        return &m->files[f]->clusters[i];
+      }
+  return NULL;
+}
+
+static const struct kc_user *find_user(const struct merged *m, const char *name,
+                                       const rs_kcfg_file_t **from) {
+  for (size_t f = 0; f < m->n; f++)
+    for (size_t i = 0; i < m->files[f]->n_users; i++)
+      if (strcmp(m->files[f]->users[i].name, name) == 0) {
+        *from = m->files[f];
+        return &m->files[f]->users[i];
+      }
+  return NULL;
+}
+
+static const struct kc_context *find_context(const struct merged *m,
+                                             const char *name,
+                                             const rs_kcfg_file_t **from) {
+  for (size_t f = 0; f < m->n; f++)
+    for (size_t i = 0; i < m->files[f]->n_contexts; i++)
+      if (strcmp(m->files[f]->contexts[i].name, name) == 0) {
+        *from = m->files[f];
+        return &m->files[f]->contexts[i];
+      }
+  return NULL;
+}
+
+static bool merged_empty(const struct merged *m) {
+  for (size_t f = 0; f < m->n; f++)
+    if (m->files[f]->n_clusters || m->files[f]->n_users ||
+        m->files[f]->n_contexts || m->files[f]->current_context)
+      return false;
+  return true;
+}
+
+static char *files_list(const struct merged *m) {
+  rs_buf_t b = RS_BUF_INIT(0);
+  for (size_t f = 0; f < m->n; f++)
+    if (rs_buf_printf(&b, NULL, "%s%s", f ? ", " : "", m->files[f]->path) < 0) {
+      rs_buf_free(&b);
+      return NULL;
+    }
+  if (m->n == 0 && rs_buf_puts(&b, "no kubeconfig file", NULL) < 0) {
+    rs_buf_free(&b);
+    return NULL;
+  }
+  return rs_buf_steal(&b, NULL);
+}
+
+static int bytes_dup(struct rs_bytes *dst, const struct rs_bytes *src) {
+  dst->data = NULL;
+  dst->len = 0;
+  if (!src->data) return 0;
+  dst->data = malloc(src->len ? src->len : 1);
+  if (!dst->data) return -1;
+  memcpy(dst->data, src->data, src->len);
+  dst->len = src->len;
+  return 0;
+}
+
+void rs_kube_config_free(rs_kube_config_t *c) {
+  if (!c) return;
+  free(c->context);
+  free(c->cluster_name);
+  free(c->user_name);
+  free(c->ns);
+  free(c->server);
+  free(c->tls_server_name);
+  free(c->proxy_url);
+  free(c->ca_file);
+  free(c->ca_data.data);
+  free(c->cert_file);
+  free(c->cert_data.data);
+  free(c->key_file);
+  if (c->key_data.data) explicit_bzero(c->key_data.data, c->key_data.len);
+  free(c->key_data.data);
+  if (c->token) explicit_bzero(c->token, strlen(c->token));
+  free(c->token);
+  free(c->token_file);
+  free(c->username);
+  if (c->password) explicit_bzero(c->password, strlen(c->password));
+  free(c->password);
+  rs_kube_exec_free(c->exec);
+  free(c->as);
+  free(c->as_uid);
+  rs_strv_free(c->as_groups);
+  free(c->origin);
+  free(c);
+}
+
+static int oom(rs_err_t *err) {
+  return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+}
+
+static int set_str(char **dst, const char *src, rs_err_t *err) {
+  free(*dst);
+  *dst = NULL;
+  if (!src || !*src) return 0;
+  *dst = strdup(src);
+  return *dst ? 0 : oom(err);
+}
+
+static int abs_path(char **dst, const char *src, rs_err_t *err) {
+  free(*dst);
+  *dst = NULL;
+  if (!src || !*src) return 0;
+  if (src[0] == '/') return set_str(dst, src, err);
+  _cleanup_free_ char *cwd = getcwd(NULL, 0);
+  if (!cwd) return rs_fail_errno(err, errno, "getcwd");
+  *dst = rs_path_join(cwd, src);
+  return *dst ? 0 : oom(err);
+}
+
+/* client-go's rule: a server without a scheme is https when any TLS setting
+ * is present, else http. */
+static int normalise_server(rs_kube_config_t *c, rs_err_t *err) {
+  if (!c->server) return 0;
+  if (!strstr(c->server, "://")) {
+    bool tls = c->ca_file || c->ca_data.data || c->cert_file ||
+               c->cert_data.data || c->insecure;
+    char *s = rs_strdup_printf("%s://%s", tls ? "https" : "http", c->server);
+    if (!s) return oom(err);
+    free(c->server);
+    c->server = s;
+  }
+  if (!rs_startswith(c->server, "https://") && !rs_startswith(c->server, "http://"))
+    return rs_fail(err, RS_E_CONFIG, 0, "server \"%s\": only http and https are supported",
+                   c->server);
+  size_t n = strlen(c->server);
+  while (n > 8 && c->server[n - 1] == '/') c->server[--n] = '\0';
+  return 0;
+}
+
+static int in_cluster(rs_kube_config_t *c, const struct rs_kube_overrides *o,
+                      const char *const *envp, rs_err_t *err) {
+  const char *host = env_get(envp, "KUBERNETES_SERVICE_HOST");
+  const char *port = env_get(envp, "KUBERNETES_SERVICE_PORT");
+  const char *dir = o->sa_dir ? o->sa_dir : RS_SA_DIR;
+  c->in_cluster = true;
+  if (strchr(host, ':'))
+    c->server = rs_strdup_printf("https://[%s]:%s", host, port);
+  else
+    c->server = rs_strdup_printf("https://%s:%s", host, port);
+  c->token_file = rs_strdup_printf("%s/token", dir);
+  c->origin = rs_strdup_printf("in-cluster service account %s", dir);
+  if (!c->server || !c->token_file || !c->origin) return oom(err);
+  _cleanup_free_ char *ca = rs_strdup_printf("%s/ca.crt", dir);
+  if (!ca) return oom(err);
+  if (access(ca, R_OK) == 0 && set_str(&c->ca_file, ca, err) < 0) return -1;
+  const char *ns = env_get(envp, "POD_NAMESPACE");
+  if (ns && *ns) return set_str(&c->ns, ns, err);
+  _cleanup_free_ char *nsfile = rs_strdup_printf("%s/namespace", dir);
+  _cleanup_free_ char *data = NULL;
+  if (nsfile && rs_read_file(nsfile, 4096, &data, NULL, NULL) == 0) {
+    size_t n = strlen(data);
+    while (n && (data[n - 1] == '\n' || data[n - 1] == ' ' || data[n - 1] == '\r'))
+      data[--n] = '\0';
+    if (n) return set_str(&c->ns, data, err);
+  }
+  return 0;
+}
+
+static bool in_cluster_possible(const struct rs_kube_overrides *o,
+                                const char *const *envp) {
+  const char *host = env_get(envp, "KUBERNETES_SERVICE_HOST");
+  const char *port = env_get(envp, "KUBERNETES_SERVICE_PORT");
+  if (!host || !*host || !port || !*port) return false;
+  _cleanup_free_ char *tok = rs_strdup_printf("%s/token", o->sa_dir ? o->sa_dir : RS_SA_DIR);
+  return tok && access(tok, F_OK) == 0;
+}
+
+static int from_cluster(rs_kube_config_t *c, const struct kc_cluster *k,
+                        rs_err_t *err) {
+  if (set_str(&c->server, k->server, err) < 0 ||
+      set_str(&c->tls_server_name, k->tls_server_name, err) < 0 ||
+      set_str(&c->ca_file, k->ca_file, err) < 0 ||
+      set_str(&c->proxy_url, k->proxy_url, err) < 0)
+    return -1;
+  if (bytes_dup(&c->ca_data, &k->ca_data) < 0) return oom(err);
+  c->insecure = k->insecure;
+  c->disable_compression = k->disable_compression;
+  return 0;
+}
+
+static int from_user(rs_kube_config_t *c, const struct kc_user *u,
+                     rs_err_t *err) {
+  if (set_str(&c->cert_file, u->cert_file, err) < 0 ||
+      set_str(&c->key_file, u->key_file, err) < 0 ||
+      set_str(&c->token, u->token, err) < 0 ||
+      set_str(&c->token_file, u->token_file, err) < 0 ||
+      set_str(&c->username, u->username, err) < 0 ||
+      set_str(&c->password, u->password, err) < 0 ||
+      set_str(&c->as, u->as, err) < 0 || set_str(&c->as_uid, u->as_uid, err) < 0)
+    return -1;
+  if (bytes_dup(&c->cert_data, &u->cert_data) < 0 ||
+      bytes_dup(&c->key_data, &u->key_data) < 0)
+    return oom(err);
+  for (size_t i = 0; u->as_groups && u->as_groups[i]; i++)
+    if (rs_strv_push(&c->as_groups, u->as_groups[i], err) < 0) return -1;
+  if (u->exec && !(c->exec = rs_kube_exec_dup(u->exec))) return oom(err);
+  return 0;
+}
+
+static int validate_exec(const rs_kube_config_t *c, rs_err_t *err) {
+  const struct rs_kube_exec *e = c->exec;
+  const char *u = c->user_name ? c->user_name : "";
+  if (!e->api_version ||
+      (strcmp(e->api_version, "client.authentication.k8s.io/v1") != 0 &&
+       strcmp(e->api_version, "client.authentication.k8s.io/v1beta1") != 0))
+    return rs_fail(err, RS_E_CONFIG, 0,
+                   "%s: user \"%s\": exec plugin: invalid apiVersion \"%s\"",
+                   e->origin, u, e->api_version ? e->api_version : "");
+  if (!e->command)
+    return rs_fail(err, RS_E_CONFIG, 0,
+                   "%s: user \"%s\": exec plugin: command must be specified",
+                   e->origin, u);
+  if (e->interactive_mode && strcmp(e->interactive_mode, "Never") != 0 &&
+      strcmp(e->interactive_mode, "IfAvailable") != 0 &&
+      strcmp(e->interactive_mode, "Always") != 0)
+    return rs_fail(err, RS_E_CONFIG, 0,
+                   "%s: user \"%s\": exec plugin: invalid interactiveMode \"%s\"",
+                   e->origin, u, e->interactive_mode);
+  if (!e->interactive_mode &&
+      strcmp(e->api_version, "client.authentication.k8s.io/v1") == 0)
+    return rs_fail(err, RS_E_CONFIG, 0,
+                   "%s: user \"%s\": interactiveMode must be specified to use "
+                   "exec authentication plugin",
+                   e->origin, u);
+  return 0;
+}
+
+static int apply_overrides(rs_kube_config_t *c, const struct rs_kube_overrides *o,
+                           rs_err_t *err) {
+  if (o->server && *o->server) {
+    if (set_str(&c->server, o->server, err) < 0) return -1;
+    if (set_str(&c->tls_server_name, NULL, err) < 0) return -1;
+  }
+  if (o->tls_server_name && *o->tls_server_name &&
+      set_str(&c->tls_server_name, o->tls_server_name, err) < 0)
+    return -1;
+  bool ca_override = o->certificate_authority && *o->certificate_authority;
+  if (o->insecure_skip_tls_verify == 1 || ca_override) {
+    c->insecure = o->insecure_skip_tls_verify == 1;
+    free(c->ca_data.data);
+    c->ca_data = (struct rs_bytes){0};
+    if (abs_path(&c->ca_file, ca_override ? o->certificate_authority : NULL, err) < 0)
+      return -1;
+  }
+  if (o->token && *o->token) {
+    if (set_str(&c->token, o->token, err) < 0) return -1;
+    if (set_str(&c->token_file, NULL, err) < 0) return -1;
+  }
+  if (o->client_certificate && *o->client_certificate) {
+    if (abs_path(&c->cert_file, o->client_certificate, err) < 0) return -1;
+    free(c->cert_data.data);
+    c->cert_data = (struct rs_bytes){0};
+  }
+  if (o->client_key && *o->client_key) {
+    if (abs_path(&c->key_file, o->client_key, err) < 0) return -1;
+    free(c->key_data.data);
+    c->key_data = (struct rs_bytes){0};
+  }
+  if (o->username && *o->username && set_str(&c->username, o->username, err) < 0)
+    return -1;
+  if (o->password && *o->password && set_str(&c->password, o->password, err) < 0)
+    return -1;
+  if (o->as && *o->as && set_str(&c->as, o->as, err) < 0) return -1;
+  if (o->as_uid && *o->as_uid && set_str(&c->as_uid, o->as_uid, err) < 0) return -1;
+  if (o->as_groups && o->as_groups[0]) {
+    rs_strv_free(c->as_groups);
+    c->as_groups = rs_strv_new();
+    if (!c->as_groups) return oom(err);
+    for (size_t i = 0; o->as_groups[i]; i++)
+      if (rs_strv_push(&c->as_groups, o->as_groups[i], err) < 0) return -1;
+  }
+  if (o->ns && *o->ns && set_str(&c->ns, o->ns, err) < 0) return -1;
+  long long ms = 0;
+  if (o->request_timeout && rs_parse_duration_ms(o->request_timeout, &ms) < 0)
+    return rs_fail(err, RS_E_USAGE, 0,
+                   "Invalid timeout value. Timeout must be a single integer in "
+                   "seconds, or an integer followed by a corresponding time "
+                   "unit (e.g. 1s | 2m | 3h)");
+  c->request_timeout_ms = ms;
+  return 0;
+}
+
+static int validate(rs_kube_config_t *c, rs_err_t *err) {
+  const char *u = c->user_name ? c->user_name : "";
+  const char *where = c->origin ? c->origin : "kubeconfig";
+  if (c->insecure && (c->ca_file || c->ca_data.data))
+    return rs_fail(err, RS_E_CONFIG, 0,
+                   "%s: cluster \"%s\": specifying a root certificates file "
+                   "with the insecure flag is not allowed",
+                   where, c->cluster_name ? c->cluster_name : "");
+  if (c->ca_file && c->ca_data.data) {
+    /* kubectl warns and uses the data. */
+    free(c->ca_file);
+    c->ca_file = NULL;
+  }
+  if (c->cert_file && c->cert_data.data) {
+    free(c->cert_file);
+    c->cert_file = NULL;
+  }
+  if (c->key_file && c->key_data.data) {
+    free(c->key_file);
+    c->key_file = NULL;
+  }
+  bool has_cert = c->cert_file || c->cert_data.data;
+  bool has_key = c->key_file || c->key_data.data;
+  if (has_cert && !has_key)
+    return rs_fail(err, RS_E_CONFIG, 0,
+                   "%s: client-key-data or client-key must be specified for %s "
+                   "to use the clientCert authentication method",
+                   where, u);
+  if (has_key && !has_cert)
+    return rs_fail(err, RS_E_CONFIG, 0,
+                   "%s: client-certificate-data or client-certificate must be "
+                   "specified for %s to use the clientCert authentication method",
+                   where, u);
+  if ((c->token || c->token_file) && (c->username || c->password))
+    return rs_fail(err, RS_E_CONFIG, 0,
+                   "%s: more than one authentication method found for %s; "
+                   "found [token basicAuth], only one is allowed",
+                   where, u);
+  if ((c->as_uid || (c->as_groups && c->as_groups[0])) && !c->as)
+    return rs_fail(err, RS_E_USAGE, 0,
+                   "requesting uid or groups for impersonation requires a user (--as)");
+  /* Explicit credentials beat exec, as client-go does. */
+  if (c->exec && (c->token || c->token_file || c->username || has_cert)) {
+    rs_kube_exec_free(c->exec);
+    c->exec = NULL;
+  }
+  if (c->exec && validate_exec(c, err) < 0) return -1;
+  if (!c->server)
+    return rs_fail(err, RS_E_CONFIG, 0,
+                   "%s: invalid configuration: no server found for cluster \"%s\"",
+                   where, c->cluster_name ? c->cluster_name : "");
+  return normalise_server(c, err);
+}
+
+int rs_kube_config_resolve(const struct rs_kube_overrides *o,
+                           const char *const *envp, rs_kube_config_t **ret,
+                           rs_err_t *err) {
+  struct rs_kube_overrides none = RS_KUBE_OVERRIDES_INIT;
+  if (!o) o = &none;
+  struct merged m = {.n = 0};
+  _cleanup_(rs_kube_config_freep) rs_kube_config_t *c = calloc(1, sizeof *c);
+  if (!c) return oom(err);
+  c->as_groups = rs_strv_new();
+  if (!c->as_groups) return oom(err);
+  int r = -1;
+  char *files = NULL;
+
+  if (o->kubeconfig && *o->kubeconfig) {
+    if (load_one(&m, o->kubeconfig, true, err) < 0) goto out;
+  } else {
+    const char *list = env_get(envp, "KUBECONFIG");
+    if (list && *list) {
+      _cleanup_free_ char *copy = strdup(list);
+      if (!copy) { oom(err); goto out; }
+      for (char *save = NULL, *p = strtok_r(copy, ":", &save); p;
+           p = strtok_r(NULL, ":", &save))
+        if (*p && load_one(&m, p, false, err) < 0) goto out;
+    } else {
+      const char *home = env_get(envp, "HOME");
+      if (home && *home) {
+        _cleanup_free_ char *def = rs_strdup_printf("%s/.kube/config", home);
+        if (!def) { oom(err); goto out; }
+        if (load_one(&m, def, false, err) < 0) goto out;
+      }
+    }
+  }
+
+  if (merged_empty(&m) && !(o->server && *o->server) && !(o->kubeconfig && *o->kubeconfig) &&
+      in_cluster_possible(o, envp)) {
+    if (in_cluster(c, o, envp, err) < 0 || apply_overrides(c, o, err) < 0) goto out;
+    if (!c->ns && set_str(&c->ns, "default", err) < 0) goto out;
+    if (validate(c, err) < 0) goto out;
+    r = 0;
+    goto out;
+  }
+
+  files = files_list(&m);
+  if (!files) { oom(err); goto out; }
+  const char *ctx_name = (o->context && *o->context) ? o->context : NULL;
+  for (size_t f = 0; !ctx_name && f < m.n; f++)
+    if (m.files[f]->current_context) ctx_name = m.files[f]->current_context;
+
+  const rs_kcfg_file_t *ctx_from = NULL, *cl_from = NULL, *us_from = NULL;
+  const struct kc_context *ctx = NULL;
+  if (ctx_name) {
+    ctx = find_context(&m, ctx_name, &ctx_from);
+    if (!ctx) {
+      rs_fail(err, RS_E_CONFIG, 0, "context \"%s\" does not exist (in %s)",
+              ctx_name, files);
+      goto out;
+    }
+    if (set_str(&c->context, ctx_name, err) < 0) goto out;
+  } else if (merged_empty(&m) && !(o->server && *o->server)) {
+    rs_fail(err, RS_E_CONFIG, 0,
+            "invalid configuration: no configuration has been provided (%s), "
+            "try --kubeconfig or set KUBECONFIG",
+            files);
+    goto out;
+  } else if (!(o->server && *o->server) && !(o->cluster && *o->cluster)) {
+    rs_fail(err, RS_E_CONFIG, 0,
+            "no current-context is set (in %s): use --context", files);
+    goto out;
+  }
+  const char *cl_name = (o->cluster && *o->cluster) ? o->cluster : ctx ? ctx->cluster : NULL;
+  const char *us_name = (o->user && *o->user) ? o->user : ctx ? ctx->user : NULL;
+  if (set_str(&c->cluster_name, cl_name, err) < 0 ||
+      set_str(&c->user_name, us_name, err) < 0)
+    goto out;
+  if (ctx && set_str(&c->ns, ctx->ns, err) < 0) goto out;
+
+  if (cl_name) {
+    const struct kc_cluster *k = find_cluster(&m, cl_name, &cl_from);
+    if (!k && !(o->server && *o->server)) {
+      rs_fail(err, RS_E_CONFIG, 0, "cluster \"%s\" does not exist (in %s)",
+              cl_name, files);
+      goto out;
+    }
+    if (k && from_cluster(c, k, err) < 0) goto out;
+  }
+  if (us_name) {
+    const struct kc_user *u = find_user(&m, us_name, &us_from);
+    if (!u) {
+      rs_fail(err, RS_E_CONFIG, 0, "auth info \"%s\" does not exist (in %s)",
+              us_name, files);
+      goto out;
+    }
+    if (from_user(c, u, err) < 0) goto out;
+    if (u->auth_provider && !(o->token && *o->token) && !u->token) {
+      const char *n = u->auth_provider;
+      const char *hint = strcmp(n, "gcp") == 0 ? "gke-gcloud-auth-plugin"
+                         : strcmp(n, "azure") == 0 ? "kubelogin (Azure)"
+                         : strcmp(n, "oidc") == 0 ? "kubelogin (int128/kubelogin, oidc-login)"
+                                                  : "the provider's credential plugin";
+      rs_fail(err, RS_E_CONFIG, 0,
+              "%s:%d:%d: user \"%s\" uses auth-provider \"%s\", which "
+              "kubectl-runtime-switch does not support: configure an exec "
+              "credential plugin instead, e.g. %s",
+              us_from->path, u->line, u->col, us_name, n, hint);
+      goto out;
+    }
+  }
+  const rs_kcfg_file_t *origin = ctx_from ? ctx_from : cl_from ? cl_from : us_from;
+  c->origin = origin ? strdup(origin->path) : strdup(files);
+  if (!c->origin) { oom(err); goto out; }
+  if (apply_overrides(c, o, err) < 0) goto out;
+  if (!c->ns && set_str(&c->ns, "default", err) < 0) goto out;
+  if (cl_from && c->exec && c->exec->provide_cluster_info) {
+    const struct kc_cluster *k = find_cluster(&m, cl_name, &cl_from);
+    if (k && k->exec_ext && !(c->exec->cluster_config = strdup(k->exec_ext))) {
+      oom(err);
+      goto out;
+    }
+  }
+  if (validate(c, err) < 0) goto out;
+  r = 0;
+out:
+  free(files);
+  merged_clear(&m);
+  if (r == 0) *ret = TAKE_PTR(c);
+  return r;
+}
+
+static int load_bytes(char **file, struct rs_bytes *data, const char *what,
+                      rs_err_t *err) {
+  if (!*file) return 0;
+  char *buf = NULL;
+  size_t len = 0;
+  if (rs_read_file(*file, RS_KUBE_FILE_MAX, &buf, &len, err) < 0)
+    return rs_wrap(err, "unable to read %s", what);
+  free(data->data);
+  data->data = (unsigned char *)buf;
+  data->len = len;
+  free(*file);
+  *file = NULL;
+  return 0;
+}
+
+int rs_kube_config_load_files(rs_kube_config_t *c, rs_err_t *err) {
+  if (load_bytes(&c->ca_file, &c->ca_data, "certificate-authority", err) < 0 ||
+      load_bytes(&c->cert_file, &c->cert_data, "client-certificate", err) < 0 ||
+      load_bytes(&c->key_file, &c->key_data, "client-key", err) < 0)
+    return -1;
+  return 0;
+}
+
+int rs_kube_read_token_file(const char *path, char **ret, rs_err_t *err) {
+  char *data = NULL;
+  if (rs_read_file(path, RS_KUBE_FILE_MAX, &data, NULL, err) < 0)
+    return rs_wrap(err, "unable to read tokenFile");
+  size_t n = strlen(data);
+  while (n && (data[n - 1] == '\n' || data[n - 1] == '\r' ||
+               data[n - 1] == ' ' || data[n - 1] == '\t'))
+    data[--n] = '\0';
+  *ret = data;
+  return 0;
+}
+
+static int set_opt_str(json_t *o, const char *k, const char *v) {
+  return v ? json_object_set_new(o, k, json_string(v)) : 0;
+}
+
+static int set_b64(json_t *o, const char *k, const struct rs_bytes *b,
+                   bool show) {
+  if (!b->data) return 0;
+  if (!show) return json_object_set_new(o, k, json_string("REDACTED"));
+  _cleanup_free_ char *s = rs_base64_encode(b->data, b->len);
+  return s ? json_object_set_new(o, k, json_string(s)) : -1;
+}
+
+json_t *rs_kube_config_to_json(const rs_kube_config_t *c, bool show) {
+  json_t *o = json_object();
+  if (!o) return NULL;
+  const char *auth = "none";
+  if (c->token || c->token_file) auth = c->token ? "token" : "tokenFile";
+  else if (c->username || c->password) auth = "basic";
+  else if (c->exec) auth = "exec";
+  if ((c->cert_file || c->cert_data.data) && strcmp(auth, "none") == 0)
+    auth = "client-certificate";
+  int r = 0;
+  r |= set_opt_str(o, "context", c->context);
+  r |= set_opt_str(o, "cluster", c->cluster_name);
+  r |= set_opt_str(o, "user", c->user_name);
+  r |= set_opt_str(o, "namespace", c->ns);
+  r |= set_opt_str(o, "server", c->server);
+  r |= set_opt_str(o, "tls-server-name", c->tls_server_name);
+  r |= json_object_set_new(o, "insecure-skip-tls-verify", json_boolean(c->insecure));
+  r |= set_opt_str(o, "proxy-url", c->proxy_url);
+  r |= set_opt_str(o, "certificate-authority", c->ca_file);
+  r |= set_b64(o, "certificate-authority-data", &c->ca_data, true);
+  r |= set_opt_str(o, "client-certificate", c->cert_file);
+  r |= set_b64(o, "client-certificate-data", &c->cert_data, true);
+  r |= set_opt_str(o, "client-key", c->key_file);
+  r |= set_b64(o, "client-key-data", &c->key_data, show);
+  r |= set_opt_str(o, "token", c->token ? (show ? c->token : "REDACTED") : NULL);
+  r |= set_opt_str(o, "tokenFile", c->token_file);
+  r |= set_opt_str(o, "username", c->username);
+  r |= set_opt_str(o, "password", c->password ? (show ? c->password : "REDACTED") : NULL);
+  r |= set_opt_str(o, "as", c->as);
+  r |= set_opt_str(o, "as-uid", c->as_uid);
+  if (c->as_groups && c->as_groups[0]) {
+    json_t *g = json_array();
+    for (size_t i = 0; g && c->as_groups[i]; i++)
+      json_array_append_new(g, json_string(c->as_groups[i]));
+    r |= json_object_set_new(o, "as-groups", g);
+  }
+  if (c->exec) {
+    json_t *e = json_object();
+    json_t *args = json_array(), *env = json_array();
+    for (size_t i = 0; args && c->exec->args[i]; i++)
+      json_array_append_new(args, json_string(c->exec->args[i]));
+    for (size_t i = 0; env && c->exec->env[i]; i++) {
+      const char *eq = strchr(c->exec->env[i], '=');
+      json_t *pair = json_object();
+      json_object_set_new(pair, "name", json_stringn(c->exec->env[i],
+                                                     eq ? (size_t)(eq - c->exec->env[i]) : 0));
+      json_object_set_new(pair, "value", json_string(eq ? eq + 1 : ""));
+      json_array_append_new(env, pair);
+    }
+    set_opt_str(e, "command", c->exec->command);
+    json_object_set_new(e, "args", args);
+    json_object_set_new(e, "env", env);
+    set_opt_str(e, "apiVersion", c->exec->api_version);
+    set_opt_str(e, "installHint", c->exec->install_hint);
+    set_opt_str(e, "interactiveMode", c->exec->interactive_mode);
+    json_object_set_new(e, "provideClusterInfo", json_boolean(c->exec->provide_cluster_info));
+    r |= json_object_set_new(o, "exec", e);
+  }
+  r |= json_object_set_new(o, "auth", json_string(auth));
+  r |= json_object_set_new(o, "in-cluster", json_boolean(c->in_cluster));
+  if (c->request_timeout_ms)
+    r |= json_object_set_new(o, "request-timeout-ms", json_integer(c->request_timeout_ms));
+  if (r) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
