@@ -1,0 +1,44 @@
+/* The containerd settings a switch must get right, written into the
+ * operator's config.toml with the TOML editor (everything else is kept),
+ * and the certs.d/<host>/hosts.toml files that replace Docker's
+ * registry-mirrors and insecure-registries. */
+#ifndef RS_HELPER_CONTAINERD_TOML_H
+#define RS_HELPER_CONTAINERD_TOML_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "common/err.h"
+
+struct rs_ctd_want {
+  int major, minor;          /* containerd version that will read the file */
+  bool systemd_cgroup;
+  const char *sandbox_image; /* NULL: leave */
+  const char *cni_bin_dir;   /* NULL: leave */
+  const char *cni_conf_dir;  /* NULL: leave */
+  const char *config_path;   /* registry config_path; NULL: leave */
+};
+
+/* The file's config version (no `version` line means 1). */
+int rs_ctd_config_version(const char *text, size_t len, int *ret, rs_err_t *err);
+
+/* Edit the config so containerd's CRI is enabled and matches the node.
+ * Version 1 files are turned into version 2 for containerd 1.x (plugin
+ * sections renamed to their full IDs); containerd 2.x needs a version 3
+ * file (the caller migrates with `containerd config migrate` first). */
+int rs_ctd_config_edit(const char *text, size_t len, const struct rs_ctd_want *w,
+                       char **ret, char ***changes, rs_err_t *err);
+
+/* Whether the file already configures registries the old way
+ * (registry.mirrors / registry.configs), which excludes config_path. */
+int rs_ctd_has_legacy_registry(const char *text, size_t len, bool *ret,
+                               rs_err_t *err);
+
+/* A registry host as Docker lists it: "host", "host:port". */
+bool rs_registry_host_ok(const char *host);
+/* hosts.toml for docker.io with the given mirrors (URLs or hosts). */
+char *rs_ctd_hosts_mirrors(char *const *mirrors);
+/* hosts.toml for an insecure registry (https without verification, then
+ * plain http, as Docker tries them). */
+char *rs_ctd_hosts_insecure(const char *host);
+
+#endif

@@ -1,0 +1,128 @@
+/* The contract between the plugin and the node helper (rs-node-helper).
+ *
+ * Both sides include this header; it is the only thing they share.  The
+ * plugin runs the helper in a privileged hostPID pod (host / at /host is not
+ * needed: the helper enters PID 1's namespaces itself).
+ *
+ * Command line:  rs-node-helper SUBCOMMAND [options]
+ *
+ *   preflight --to T [--id ID]          read-only; prints the plan JSON on
+ *                                       stdout; exit OK or BLOCKED
+ *   launch    --to T --id ID [--deadline SECONDS] [--no-images]
+ *                                       preflight again, back up every file,
+ *                                       stage the new files, copy the helper
+ *                                       to RS_HELPER_HOST_BIN and start
+ *                                       `apply` as the transient unit
+ *                                       RS_HELPER_UNIT_PREFIX<ID>; prints the
+ *                                       plan JSON; exit LAUNCHED or BLOCKED
+ *   apply     --id ID                   (run by the unit) does or resumes the
+ *                                       journaled steps; rolls back on any
+ *                                       failure or past the deadline
+ *   rollback  --id ID [--reason TEXT]   restores the backups and services
+ *   report    --id ID [--wait SECONDS]  prints the result JSON (journal
+ *                                       included); with --wait, waits until
+ *                                       the run reaches a final state
+ *   version                             prints "rs-node-helper VERSION"
+ *
+ * Options for tests only (the plugin never passes them):
+ *   --root DIR          treat DIR as the host's /; namespaces are not entered
+ *   --exec-path PATH    where host commands are looked up (fake systemctl ...)
+ *   --kubelet-healthz HOST:PORT   instead of 127.0.0.1:10248
+ *   --crash-after-step N  SIGKILL itself after the N-th journal record
+ *                         (only together with --root)
+ *
+ * T is one of the RS_RUNTIME_* names; ID matches [a-z0-9][a-z0-9-]{0,39}.
+ */
+#ifndef RS_HELPER_CONTRACT_H
+#define RS_HELPER_CONTRACT_H
+
+#define RS_HELPER_CONTRACT_VERSION 1
+
+/* Subcommands */
+#define RS_HELPER_CMD_PREFLIGHT "preflight"
+#define RS_HELPER_CMD_LAUNCH "launch"
+#define RS_HELPER_CMD_APPLY "apply"
+#define RS_HELPER_CMD_ROLLBACK "rollback"
+#define RS_HELPER_CMD_REPORT "report"
+#define RS_HELPER_CMD_VERSION "version"
+
+/* Runtime names (--to, and "from"/"to" in the JSON) */
+#define RS_RUNTIME_DOCKER "docker"           /* dockershim, kubelet < 1.24 */
+#define RS_RUNTIME_CRI_DOCKERD "cri-dockerd"
+#define RS_RUNTIME_CONTAINERD "containerd"
+#define RS_RUNTIME_CRIO "cri-o"
+
+/* CRI endpoints the helper writes */
+#define RS_ENDPOINT_CONTAINERD "unix:///run/containerd/containerd.sock"
+#define RS_ENDPOINT_CRIO "unix:///var/run/crio/crio.sock"
+#define RS_ENDPOINT_CRI_DOCKERD "unix:///var/run/cri-dockerd.sock"
+
+/* Exit codes */
+enum rs_helper_exit {
+  RS_HX_OK = 0,              /* preflight: no blocker; apply: done */
+  RS_HX_FAILED = 1,          /* internal error; see stderr / reason */
+  RS_HX_USAGE = 2,           /* bad arguments */
+  RS_HX_BLOCKED = 3,         /* preflight found blockers; nothing changed */
+  RS_HX_ROLLED_BACK = 4,     /* apply failed and the node was restored */
+  RS_HX_ROLLBACK_FAILED = 5, /* restoring failed: the node needs a human */
+  RS_HX_RUNNING = 6,         /* report: not final yet */
+  RS_HX_LAUNCHED = 7,        /* launch: the host unit was started */
+  RS_HX_NOT_FOUND = 8,       /* report/rollback: no run with this id */
+};
+
+/* Host paths */
+#define RS_HELPER_STATE_DIR "/var/lib/kubectl-runtime-switch"
+/* per run: RS_HELPER_STATE_DIR "/" ID "/" ... */
+#define RS_HELPER_PLAN_FILE "plan.json"     /* the plan, as preflight prints */
+#define RS_HELPER_RUN_FILE "run.env"        /* what apply needs, KEY=value */
+#define RS_HELPER_JOURNAL_FILE "journal"    /* append-only step records */
+#define RS_HELPER_RESULT_FILE "result.json" /* the final report */
+#define RS_HELPER_BACKUP_DIR "backup"       /* copies + "manifest" */
+#define RS_HELPER_STAGED_DIR "staged"       /* new contents, before install */
+#define RS_HELPER_HOST_BIN RS_HELPER_STATE_DIR "/bin/rs-node-helper"
+#define RS_HELPER_UNIT_PREFIX "kubectl-runtime-switch-"
+
+/* Node annotation where the plugin mirrors the helper's state
+ * (value: "<id> <state>"). */
+#define RS_HELPER_ANNOTATION_STATE "runtime-switch.kubectl.dev/state"
+
+/* Run states ("state" in the report JSON) */
+#define RS_STATE_LAUNCHED "launched"
+#define RS_STATE_RUNNING "running"
+#define RS_STATE_DONE "done"
+#define RS_STATE_ROLLING_BACK "rolling-back"
+#define RS_STATE_ROLLED_BACK "rolled-back"
+#define RS_STATE_ROLLBACK_FAILED "rollback-failed"
+
+/* Plan JSON (preflight/launch stdout, plan.json), one object:
+ *   contract (int), id, ok (bool), from, to,
+ *   kubelet {version, endpoint_before, endpoint_after, endpoint_where,
+ *            cgroup_driver, cgroup_driver_source},
+ *   runtime {name, version, config_version, socket},
+ *   sandbox_image, sandbox_image_source, cni {bin_dir, conf_dir},
+ *   images {carry: [ref...], bytes, free_bytes},
+ *   files: [{path, action: "modify"|"create", mode, sha256_before,
+ *            sha256_after, changes: [text...]}],
+ *   services: [{unit, action, before {active, enabled}}],
+ *   steps: [name...], warnings: [text...], blockers: [text...]
+ * Report JSON (report stdout, result.json), one object:
+ *   contract, id, state, from, to, step (last step begun), reason (or null),
+ *   started (unix s), finished (unix s or null), exit_code,
+ *   journal: [{time, event: "begin"|"done"|"state", step|state, reason?}] */
+#define RS_JSON_CONTRACT "contract"
+#define RS_JSON_ID "id"
+#define RS_JSON_OK "ok"
+#define RS_JSON_FROM "from"
+#define RS_JSON_TO "to"
+#define RS_JSON_STATE "state"
+#define RS_JSON_STEP "step"
+#define RS_JSON_REASON "reason"
+#define RS_JSON_EXIT_CODE "exit_code"
+#define RS_JSON_JOURNAL "journal"
+#define RS_JSON_FILES "files"
+#define RS_JSON_SERVICES "services"
+#define RS_JSON_STEPS "steps"
+#define RS_JSON_WARNINGS "warnings"
+#define RS_JSON_BLOCKERS "blockers"
+
+#endif
