@@ -1,0 +1,92 @@
+/* Nodes: what `status` shows (node objects, kubelet /configz through the
+ * node proxy, pods mounting the Docker socket), and the small node
+ * operations other commands share (get, cordon/uncordon, annotate). */
+#ifndef RS_OPS_NODES_H
+#define RS_OPS_NODES_H
+
+#include <stdbool.h>
+#include <jansson.h>
+
+#include "common/err.h"
+#include "kube/client.h"
+#include "ops/verdict.h"
+
+#define RS_ANN_CRI_SOCKET "kubeadm.alpha.kubernetes.io/cri-socket"
+
+enum rs_configz_state {
+  RS_CONFIGZ_SKIPPED,     /* not asked (node not Ready, or not requested) */
+  RS_CONFIGZ_OK,
+  RS_CONFIGZ_FORBIDDEN,   /* RBAC: no get on nodes/proxy */
+  RS_CONFIGZ_UNAVAILABLE, /* kubelet unreachable or odd answer */
+  _RS_CONFIGZ_MAX,
+};
+
+struct rs_node_status {
+  char *name;
+  char *ready;              /* Ready condition status: "True", "False", "Unknown" */
+  bool unschedulable;
+  char *roles;              /* "control-plane,master"; NULL: none */
+  char *kubelet_version;
+  char *runtime;            /* "docker", "containerd", "cri-o", ...; NULL: unknown */
+  char *runtime_version;
+  char *runtime_raw;        /* containerRuntimeVersion as the node reports it */
+  char *cri_socket;         /* kubeadm's cri-socket annotation */
+  char *os_image;
+  char *kernel;
+  char *internal_ip;
+  char *arch;
+  int configz;              /* enum rs_configz_state */
+  char *configz_endpoint;   /* kubeletconfig.containerRuntimeEndpoint */
+  char *cgroup_driver;      /* kubeletconfig.cgroupDriver */
+  char **docker_sock_pods;  /* "ns/name (path)", NULL-terminated, never NULL */
+  struct rs_verdict verdict;
+};
+
+/* Fill *ret from a Node object (JSON).  The configz and pods fields are
+ * left empty. */
+int rs_node_status_from_json(const json_t *node, struct rs_node_status *ret,
+                             rs_err_t *err);
+void rs_node_status_clear(struct rs_node_status *n);
+/* The endpoint to believe: /configz, else the kubeadm annotation, or NULL. */
+const char *rs_node_endpoint(const struct rs_node_status *n);
+/* "Ready", "NotReady", "Unknown", with ",SchedulingDisabled" as kubectl. */
+const char *rs_node_ready_text(const struct rs_node_status *n, char *buf, size_t len);
+
+struct rs_nodes_query {
+  const char *const *names;    /* NULL or empty: all nodes (or -l) */
+  const char *selector;        /* label selector */
+  bool configz;                /* read /configz of Ready nodes */
+  bool pods;                   /* find pods mounting the Docker socket */
+  int parallel;                /* concurrent /configz requests; 0: 64 */
+  long long configz_timeout_ms;/* 0: 5000 */
+  long page_size;              /* 0: 500 */
+};
+
+struct rs_nodes_report {
+  struct rs_node_status *items;
+  size_t n;
+  char **warnings;             /* for the user, NULL-terminated */
+  char **missing;              /* names asked for that do not exist */
+};
+
+/* Collect everything `status` shows.  A forbidden or unreachable /configz
+ * does not fail: it becomes a warning and partial rows. */
+int rs_nodes_collect(rs_kube_client_t *c, const struct rs_nodes_query *q,
+                     struct rs_nodes_report *ret, rs_err_t *err);
+void rs_nodes_report_clear(struct rs_nodes_report *r);
+json_t *rs_node_status_to_json(const struct rs_node_status *n);
+
+/* Does this hostPath expose the Docker socket? */
+bool rs_path_is_docker_socket(const char *path);
+
+/* GET /api/v1/nodes/<name>. */
+int rs_node_get(rs_kube_client_t *c, const char *name, json_t **ret, rs_err_t *err);
+/* Cordon (true) or uncordon with a strategic-merge patch, as kubectl; sets
+ * *ret_changed (may be NULL) to false when it was already so. */
+int rs_node_set_unschedulable(rs_kube_client_t *c, const char *name, bool on,
+                              bool *ret_changed, rs_err_t *err);
+/* Set (value) or remove (NULL) one annotation with a merge patch. */
+int rs_node_annotate(rs_kube_client_t *c, const char *name, const char *key,
+                     const char *value, rs_err_t *err);
+
+#endif

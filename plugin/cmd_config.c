@@ -1,0 +1,26 @@
+/* kubectl runtime-switch config resolve (hidden): the kubeconfig as this
+ * plugin resolves it, for debugging and for the oracle test against
+ * `kubectl config view --minify --raw --flatten`. */
+#include <string.h>
+
+#include "cli.h"
+#include "common/cleanup.h"
+
+const struct rs_opt cmd_config_opts[] = {
+    {"output", 'o', RS_OPT_STRING, "FORMAT", "json", "One of 'json' or 'yaml'."},
+    {"raw", 0, RS_OPT_BOOL, NULL, "false", "Show tokens, passwords and keys."},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
+int cmd_config(struct rs_cli *cli, rs_err_t *err) {
+  if (!cli->args || !cli->args[0] || strcmp(cli->args[0], "resolve") != 0 || cli->args[1])
+    return rs_fail(err, RS_E_USAGE, 0, "usage: config resolve [-o json|yaml] [--raw]");
+  const char *out = rs_cli_str(cli, "output");
+  _cleanup_kube_config_ rs_kube_config_t *cfg = NULL;
+  if (rs_kube_config_resolve(&cli->ov, NULL, &cfg, err) < 0) return -1;
+  if (rs_kube_config_load_files(cfg, err) < 0) return -1;
+  json_auto_t *j = rs_kube_config_to_json(cfg, rs_cli_bool(cli, "raw"));
+  if (!j) return rs_fail(err, RS_E_SYS, 12, "out of memory");
+  if (out && strcmp(out, "yaml") == 0) return rs_print_yaml(cli->out, j, err);
+  return rs_print_json(cli->out, j, err);
+}

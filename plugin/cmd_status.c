@@ -1,0 +1,116 @@
+/* kubectl runtime-switch status [NODE...] [-l SELECTOR] [-o wide|json|yaml] [--pods] */
+#include <string.h>
+
+#include "cli.h"
+#include "common/cleanup.h"
+#include "common/strutil.h"
+#include "ops/nodes.h"
+
+const struct rs_opt cmd_status_opts[] = {
+    {"chunk-size", 0, RS_OPT_STRING, "N", "500",
+     "Return large lists in chunks rather than all at once. Pass 0 to disable."},
+    {"configz", 0, RS_OPT_BOOL, NULL, "true",
+     "Read each Ready node's kubelet configuration (/configz) through the API server's node proxy."},
+    {"no-headers", 0, RS_OPT_BOOL, NULL, "false", "When using the default or wide output format, don't print headers."},
+    {"output", 'o', RS_OPT_STRING, "FORMAT", "", "Output format. One of: (json, yaml, wide)."},
+    {"pods", 0, RS_OPT_BOOL, NULL, "false", "Also list the pods on each node that mount the Docker socket."},
+    {"selector", 'l', RS_OPT_STRING, "SELECTOR", "",
+     "Selector (label query) to filter nodes on, supports '=', '==', '!=', 'in', 'notin'.(e.g. -l key1=value1,key2=value2)."},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
+static int print_table(struct rs_cli *cli, const struct rs_nodes_report *r, bool wide,
+                       bool headers, bool pods, rs_err_t *err) {
+  static const char *const head[] = {"NAME", "STATUS", "ROLES", "VERSION", "RUNTIME",
+                                     "CRI-ENDPOINT", "VERDICT", "OS-IMAGE", "KERNEL-VERSION",
+                                     "INTERNAL-IP", "CGROUP-DRIVER", "ARCH"};
+  size_t ncols = wide ? 12 : 7;
+  struct rs_table *t = rs_table_new(ncols);
+  if (!t) return rs_fail(err, RS_E_SYS, 12, "out of memory");
+  int rc = 0;
+  if (headers) rc = rs_table_add(t, head);
+  for (size_t i = 0; rc == 0 && i < r->n; i++) {
+    const struct rs_node_status *n = &r->items[i];
+    char rb[64];
+    const char *cells[12] = {n->name, rs_node_ready_text(n, rb, sizeof rb), n->roles,
+                             n->kubelet_version, n->runtime_raw, rs_node_endpoint(n),
+                             n->verdict.message, n->os_image, n->kernel, n->internal_ip,
+                             n->cgroup_driver, n->arch};
+    rc = rs_table_add(t, cells);
+  }
+  if (rc < 0) {
+    rs_table_free(t);
+    return rs_fail(err, RS_E_SYS, 12, "out of memory");
+  }
+  rs_table_print(t, cli->out);
+  rs_table_free(t);
+  if (!pods) return 0;
+  struct rs_table *p = rs_table_new(2);
+  if (!p) return rs_fail(err, RS_E_SYS, 12, "out of memory");
+  static const char *const phead[] = {"NODE", "PODS MOUNTING THE DOCKER SOCKET"};
+  rc = rs_table_add(p, phead);
+  size_t count = 0;
+  for (size_t i = 0; rc == 0 && i < r->n; i++)
+    for (size_t j = 0; rc == 0 && r->items[i].docker_sock_pods[j]; j++, count++) {
+      const char *cells[2] = {r->items[i].name, r->items[i].docker_sock_pods[j]};
+      rc = rs_table_add(p, cells);
+    }
+  fputc('\n', cli->out);
+  if (count) rs_table_print(p, cli->out);
+  else fprintf(cli->out, "No pods mount the Docker socket on these nodes.\n");
+  rs_table_free(p);
+  return rc < 0 ? rs_fail(err, RS_E_SYS, 12, "out of memory") : 0;
+}
+
+int cmd_status(struct rs_cli *cli, rs_err_t *err) {
+  const char *out = rs_cli_str(cli, "output");
+  if (out && *out && strcmp(out, "wide") != 0 && strcmp(out, "json") != 0 && strcmp(out, "yaml") != 0)
+    return rs_fail(err, RS_E_USAGE, 0,
+                   "unable to match a printer suitable for the output format \"%s\", "
+                   "allowed formats are: json,wide,yaml", out);
+  const char *sel = rs_cli_str(cli, "selector");
+  if (sel && *sel && cli->args && cli->args[0])
+    return rs_fail(err, RS_E_USAGE, 0, "cannot specify both node names and a --selector option");
+  long chunk = 500;
+  const char *cs = rs_cli_str(cli, "chunk-size");
+  if (cs && rs_parse_long(cs, 0, 100000, &chunk) < 0)
+    return rs_fail(err, RS_E_USAGE, 0, "invalid --chunk-size \"%s\"", cs);
+  _cleanup_kube_client_ rs_kube_client_t *c = NULL;
+  if (rs_cli_client(cli, &c, err) < 0) return -1;
+  const char *cz = rs_cli_str(cli, "configz");
+  struct rs_nodes_query q = {
+      .names = (const char *const *)cli->args,
+      .selector = sel && *sel ? sel : NULL,
+      .configz = !cz || strcmp(cz, "true") == 0,
+      .pods = rs_cli_bool(cli, "pods"),
+      .page_size = chunk ? chunk : 100000,
+  };
+  struct rs_nodes_report r = {0};
+  if (rs_nodes_collect(c, &q, &r, err) < 0) return -1;
+  for (size_t i = 0; r.warnings[i]; i++) rs_cli_warn(cli, "%s", r.warnings[i]);
+  int rc = 0;
+  if (out && (strcmp(out, "json") == 0 || strcmp(out, "yaml") == 0)) {
+    json_auto_t *items = json_array();
+    for (size_t i = 0; items && i < r.n; i++)
+      json_array_append_new(items, rs_node_status_to_json(&r.items[i]));
+    json_auto_t *doc = json_pack("{s:s, s:s, s:O}", "apiVersion", "runtime-switch.k8s.io/v1alpha1",
+                                 "kind", "NodeRuntimeStatusList", "items", items);
+    if (!doc) rc = rs_fail(err, RS_E_SYS, 12, "out of memory");
+    else rc = strcmp(out, "json") == 0 ? rs_print_json(cli->out, doc, err)
+                                       : rs_print_yaml(cli->out, doc, err);
+  } else if (r.n == 0 && !r.missing[0]) {
+    fprintf(cli->errf, "No resources found\n");
+  } else if (r.n) {
+    rc = print_table(cli, &r, out && strcmp(out, "wide") == 0, !rs_cli_bool(cli, "no-headers"),
+                     q.pods, err);
+  }
+  if (rc == 0 && r.missing[0]) {
+    /* kubectl get prints what it found, then one error per missing name. */
+    for (size_t i = 1; r.missing[i]; i++)
+      fprintf(cli->errf, "Error from server (NotFound): nodes \"%s\" not found\n", r.missing[i]);
+    rc = rs_fail(err, RS_E_API, 404, "nodes \"%s\" not found", r.missing[0]);
+    rs_err_set_reason(err, "NotFound");
+  }
+  rs_nodes_report_clear(&r);
+  return rc;
+}

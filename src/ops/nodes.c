@@ -1,0 +1,490 @@
+#include "ops/nodes.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/strutil.h"
+
+static int oom(rs_err_t *err) { return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory"); }
+
+static char *jdup(const json_t *o, const char *key) {
+  const char *s = json_string_value(json_object_get(o, key));
+  return s && *s ? strdup(s) : NULL;
+}
+
+void rs_node_status_clear(struct rs_node_status *n) {
+  free(n->name);
+  free(n->ready);
+  free(n->roles);
+  free(n->kubelet_version);
+  free(n->runtime);
+  free(n->runtime_version);
+  free(n->runtime_raw);
+  free(n->cri_socket);
+  free(n->os_image);
+  free(n->kernel);
+  free(n->internal_ip);
+  free(n->arch);
+  free(n->configz_endpoint);
+  free(n->cgroup_driver);
+  rs_strv_free(n->docker_sock_pods);
+  rs_verdict_clear(&n->verdict);
+  *n = (struct rs_node_status){0};
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Roles as kubectl: node-role.kubernetes.io/<role> labels and the older
+ * kubernetes.io/role=<role>, sorted. */
+static char *roles_of(const json_t *labels) {
+  _cleanup_strv_ char **roles = rs_strv_new();
+  if (!roles) return NULL;
+  const char *k;
+  json_t *v;
+  json_object_foreach((json_t *)labels, k, v) {
+    const char *role = NULL;
+    if (rs_startswith(k, "node-role.kubernetes.io/")) role = k + 24;
+    else if (strcmp(k, "kubernetes.io/role") == 0) role = json_string_value(v);
+    if (role && *role && !rs_strv_contains(roles, role) && rs_strv_push(&roles, role, NULL) < 0)
+      return NULL;
+  }
+  size_t n = rs_strv_len(roles);
+  if (!n) return NULL;
+  qsort(roles, n, sizeof *roles, cmp_str);
+  rs_buf_t b = RS_BUF_INIT(0);
+  for (size_t i = 0; i < n; i++)
+    if (rs_buf_printf(&b, NULL, "%s%s", i ? "," : "", roles[i]) < 0) {
+      rs_buf_free(&b);
+      return NULL;
+    }
+  return rs_buf_steal(&b, NULL);
+}
+
+int rs_node_status_from_json(const json_t *node, struct rs_node_status *ret,
+                             rs_err_t *err) {
+  struct rs_node_status n = {0};
+  const json_t *meta = json_object_get(node, "metadata");
+  const json_t *status = json_object_get(node, "status");
+  const json_t *info = json_object_get(status, "nodeInfo");
+  n.name = jdup(meta, "name");
+  if (!n.name) return rs_fail(err, RS_E_INPUT, 0, "a Node without metadata.name");
+  n.docker_sock_pods = rs_strv_new();
+  if (!n.docker_sock_pods) goto fail;
+  json_t *labels = json_object_get(meta, "labels");
+  errno = 0;
+  if (json_is_object(labels) && !(n.roles = roles_of(labels)) && errno == ENOMEM) goto fail;
+  n.cri_socket = jdup(json_object_get(meta, "annotations"), RS_ANN_CRI_SOCKET);
+  n.unschedulable = json_is_true(json_object_get(json_object_get(node, "spec"), "unschedulable"));
+  n.kubelet_version = jdup(info, "kubeletVersion");
+  n.os_image = jdup(info, "osImage");
+  n.kernel = jdup(info, "kernelVersion");
+  n.arch = jdup(info, "architecture");
+  n.runtime_raw = jdup(info, "containerRuntimeVersion");
+  if (n.runtime_raw) {
+    const char *sep = strstr(n.runtime_raw, "://");
+    if (sep) {
+      n.runtime = strndup(n.runtime_raw, (size_t)(sep - n.runtime_raw));
+      n.runtime_version = strdup(sep + 3);
+      if (!n.runtime || !n.runtime_version) goto fail;
+    } else if (!(n.runtime = strdup(n.runtime_raw))) {
+      goto fail;
+    }
+  }
+  size_t i;
+  json_t *c;
+  json_array_foreach(json_object_get(status, "conditions"), i, c) {
+    const char *t = json_string_value(json_object_get(c, "type"));
+    if (t && strcmp(t, "Ready") == 0) n.ready = jdup(c, "status");
+  }
+  json_array_foreach(json_object_get(status, "addresses"), i, c) {
+    const char *t = json_string_value(json_object_get(c, "type"));
+    if (t && strcmp(t, "InternalIP") == 0 && !n.internal_ip) n.internal_ip = jdup(c, "address");
+  }
+  *ret = n;
+  return 0;
+fail:
+  rs_node_status_clear(&n);
+  return oom(err);
+}
+
+const char *rs_node_endpoint(const struct rs_node_status *n) {
+  return n->configz_endpoint ? n->configz_endpoint : n->cri_socket;
+}
+
+const char *rs_node_ready_text(const struct rs_node_status *n, char *buf, size_t len) {
+  const char *r = !n->ready ? "Unknown"
+                  : strcmp(n->ready, "True") == 0 ? "Ready"
+                  : strcmp(n->ready, "False") == 0 ? "NotReady" : "Unknown";
+  snprintf(buf, len, "%s%s", r, n->unschedulable ? ",SchedulingDisabled" : "");
+  return buf;
+}
+
+bool rs_path_is_docker_socket(const char *path) {
+  if (!path) return false;
+  char p[4096];
+  size_t l = strlen(path);
+  if (l >= sizeof p) return false;
+  memcpy(p, path, l + 1);
+  while (l > 1 && p[l - 1] == '/') p[--l] = '\0';
+  static const char *const exact[] = {"/var/run", "/run", "/var/run/docker", "/run/docker",
+                                      "/var/run/docker.sock", "/run/docker.sock"};
+  for (size_t i = 0; i < RS_ARRAY_SIZE(exact); i++)
+    if (strcmp(p, exact[i]) == 0) return true;
+  return rs_endswith(p, "/docker.sock");
+}
+
+/* ---- collection ---- */
+
+struct collect {
+  rs_kube_client_t *c;
+  const struct rs_nodes_query *q;
+  struct rs_nodes_report *r;
+  size_t cap;
+  char **sorted;          /* node names sorted, for pod lookup */
+  size_t *sorted_idx;
+  /* configz */
+  bool forbidden;
+  size_t unavailable;
+  char *first_unavailable;
+  size_t next_configz;
+  size_t inflight;
+};
+
+static int add_node(struct collect *k, const json_t *node, rs_err_t *err) {
+  if (k->r->n == k->cap) {
+    size_t cap = k->cap ? k->cap * 2 : 64;
+    struct rs_node_status *n = realloc(k->r->items, cap * sizeof *n);
+    if (!n) return oom(err);
+    k->r->items = n;
+    k->cap = cap;
+  }
+  if (rs_node_status_from_json(node, &k->r->items[k->r->n], err) < 0) return -1;
+  k->r->n++;
+  return 0;
+}
+
+static int on_node(void *ud, json_t *item, rs_err_t *err) {
+  return add_node(ud, item, err) < 0 ? -1 : 0;
+}
+
+struct get_one {
+  struct collect *k;
+  const char *name;
+  json_t *node;
+  rs_err_t err;
+};
+
+static int on_get_done(void *ud, const struct rs_kube_result *res, rs_err_t *err) {
+  struct get_one *g = ud;
+  if (err->kind == RS_E_NONE) {
+    g->node = json_incref(res->body);
+    return 0;
+  }
+  if (rs_kube_is_not_found(err)) {
+    if (rs_strv_push(&g->k->r->missing, g->name, NULL) < 0) return oom(err);
+    return 0;
+  }
+  rs_err_move(&g->err, err);
+  return 0;
+}
+
+static int get_named(struct collect *k, rs_err_t *err) {
+  size_t n = rs_strv_len((char *const *)k->q->names);
+  _cleanup_free_ struct get_one *g = calloc(n ? n : 1, sizeof *g);
+  if (!g) return oom(err);
+  int r = 0;
+  for (size_t i = 0; i < n && r == 0; i++) {
+    g[i].k = k;
+    g[i].name = k->q->names[i];
+    _cleanup_free_ char *en = rs_kube_escape(g[i].name);
+    _cleanup_free_ char *path = en ? rs_strdup_printf("/api/v1/nodes/%s", en) : NULL;
+    if (!path) r = oom(err);
+    else {
+      struct rs_kube_req req = {.method = RS_HTTP_GET, .path = path};
+      r = rs_kube_async(k->c, &req, on_get_done, &g[i], err);
+    }
+  }
+  if (r == 0) r = rs_kube_run(k->c, NULL, err);
+  if (r < 0) rs_kube_cancel_all(k->c);
+  for (size_t i = 0; i < n; i++) {
+    if (r == 0 && g[i].err.kind != RS_E_NONE) {
+      rs_err_move(err, &g[i].err);
+      r = -1;
+    }
+    if (r == 0 && g[i].node) r = add_node(k, g[i].node, err);
+    json_decref(g[i].node);
+    rs_err_clear(&g[i].err);
+  }
+  return r;
+}
+
+/* /configz: {"kubeletconfig": {...}} */
+static void take_configz(struct rs_node_status *n, const json_t *body) {
+  const json_t *kc = json_object_get(body, "kubeletconfig");
+  if (!json_is_object(kc)) {
+    n->configz = RS_CONFIGZ_UNAVAILABLE;
+    return;
+  }
+  n->configz = RS_CONFIGZ_OK;
+  n->configz_endpoint = jdup(kc, "containerRuntimeEndpoint");
+  n->cgroup_driver = jdup(kc, "cgroupDriver");
+}
+
+struct cz_req {
+  struct collect *k;
+  size_t idx;
+};
+
+static int start_configz(struct collect *k, rs_err_t *err);
+
+static int on_configz(void *ud, const struct rs_kube_result *res, rs_err_t *err) {
+  struct cz_req *z = ud;
+  struct collect *k = z->k;
+  struct rs_node_status *n = &k->r->items[z->idx];
+  free(z);
+  k->inflight--;
+  if (err->kind == RS_E_NONE) {
+    take_configz(n, res->body);
+  } else if (rs_kube_err_is(err, 403) || rs_kube_err_is(err, 401)) {
+    n->configz = RS_CONFIGZ_FORBIDDEN;
+    k->forbidden = true;
+  } else {
+    n->configz = RS_CONFIGZ_UNAVAILABLE;
+    if (k->unavailable++ == 0) k->first_unavailable = rs_strdup_printf("%s: %s", n->name, err->msg);
+  }
+  rs_err_clear(err);
+  return start_configz(k, err);
+}
+
+static bool wants_configz(const struct rs_node_status *n) {
+  return n->ready && strcmp(n->ready, "True") == 0;
+}
+
+static int queue_one(struct collect *k, size_t idx, rs_err_t *err) {
+  struct rs_node_status *n = &k->r->items[idx];
+  _cleanup_free_ char *en = rs_kube_escape(n->name);
+  _cleanup_free_ char *path = en ? rs_strdup_printf("/api/v1/nodes/%s/proxy/configz", en) : NULL;
+  struct cz_req *z = malloc(sizeof *z);
+  if (!path || !z) {
+    free(z);
+    return oom(err);
+  }
+  z->k = k;
+  z->idx = idx;
+  struct rs_kube_req req = {.method = RS_HTTP_GET, .path = path, .flags = RS_REQ_NO_RETRY,
+                            .timeout_ms = k->q->configz_timeout_ms ? k->q->configz_timeout_ms : 5000};
+  if (rs_kube_async(k->c, &req, on_configz, z, err) < 0) {
+    free(z);
+    return -1;
+  }
+  k->inflight++;
+  return 0;
+}
+
+/* Keep up to `parallel` requests in flight; stop asking once forbidden. */
+static int start_configz(struct collect *k, rs_err_t *err) {
+  int par = k->q->parallel > 0 ? k->q->parallel : 64;
+  while (!k->forbidden && k->inflight < (size_t)par && k->next_configz < k->r->n) {
+    size_t i = k->next_configz++;
+    if (!wants_configz(&k->r->items[i])) continue;
+    if (queue_one(k, i, err) < 0) return -1;
+  }
+  if (k->forbidden)
+    for (size_t i = k->next_configz; i < k->r->n; i++)
+      if (wants_configz(&k->r->items[i])) k->r->items[i].configz = RS_CONFIGZ_FORBIDDEN;
+  return 0;
+}
+
+static int collect_configz(struct collect *k, rs_err_t *err) {
+  /* The first one alone: a 403 there spares every other request. */
+  size_t first = 0;
+  while (first < k->r->n && !wants_configz(&k->r->items[first])) first++;
+  if (first == k->r->n) return 0;
+  k->next_configz = first;
+  int par = k->q->parallel;
+  struct rs_nodes_query q1 = *k->q;
+  q1.parallel = 1;
+  const struct rs_nodes_query *saved = k->q;
+  k->q = &q1;
+  int r = start_configz(k, err);
+  if (r == 0) r = rs_kube_run(k->c, NULL, err);
+  k->q = saved;
+  (void)par;
+  if (r == 0) r = start_configz(k, err);
+  if (r == 0) r = rs_kube_run(k->c, NULL, err);
+  if (r < 0) {
+    rs_kube_cancel_all(k->c);
+    return -1;
+  }
+  if (k->forbidden &&
+      rs_strv_push(&k->r->warnings,
+                   "cannot read the kubelet configuration (/configz) through the API server: "
+                   "nodes/proxy is forbidden; the CRI endpoint comes from the kubeadm annotation only",
+                   err) < 0)
+    return -1;
+  if (k->unavailable &&
+      rs_strv_consume(&k->r->warnings,
+                      rs_strdup_printf("could not read /configz of %zu node(s) (first: %s)",
+                                       k->unavailable,
+                                       k->first_unavailable ? k->first_unavailable : "?"),
+                      err) < 0)
+    return -1;
+  return 0;
+}
+
+static int sorted_names(struct collect *k, rs_err_t *err) {
+  k->sorted = calloc(k->r->n + 1, sizeof(char *));
+  if (!k->sorted) return oom(err);
+  for (size_t i = 0; i < k->r->n; i++) k->sorted[i] = k->r->items[i].name;
+  qsort(k->sorted, k->r->n, sizeof(char *), cmp_str);
+  return 0;
+}
+
+static struct rs_node_status *node_by_name(struct collect *k, const char *name) {
+  char **hit = bsearch(&name, k->sorted, k->r->n, sizeof(char *), cmp_str);
+  if (!hit) return NULL;
+  for (size_t i = 0; i < k->r->n; i++)
+    if (k->r->items[i].name == *hit) return &k->r->items[i];
+  return NULL;
+}
+
+static int on_pod(void *ud, json_t *pod, rs_err_t *err) {
+  struct collect *k = ud;
+  const char *node = json_string_value(json_object_get(json_object_get(pod, "spec"), "nodeName"));
+  if (!node) return 0;
+  size_t i;
+  json_t *vol;
+  json_array_foreach(json_object_get(json_object_get(pod, "spec"), "volumes"), i, vol) {
+    const char *path = json_string_value(json_object_get(json_object_get(vol, "hostPath"), "path"));
+    if (!rs_path_is_docker_socket(path)) continue;
+    struct rs_node_status *n = node_by_name(k, node);
+    if (!n) return 0;
+    const json_t *meta = json_object_get(pod, "metadata");
+    char *s = rs_strdup_printf("%s/%s (%s)", json_string_value(json_object_get(meta, "namespace")),
+                               json_string_value(json_object_get(meta, "name")), path);
+    return rs_strv_consume(&n->docker_sock_pods, s, err);
+  }
+  return 0;
+}
+
+static int collect_pods(struct collect *k, rs_err_t *err) {
+  if (sorted_names(k, err) < 0) return -1;
+  struct rs_kube_list_opts lo = {.limit = k->q->page_size};
+  /* Few named nodes: ask per node; else one list of every pod. */
+  if (k->q->names && k->q->names[0] && k->r->n <= 10) {
+    for (size_t i = 0; i < k->r->n; i++) {
+      _cleanup_free_ char *fs = rs_strdup_printf("spec.nodeName=%s", k->r->items[i].name);
+      if (!fs) return oom(err);
+      lo.field_selector = fs;
+      if (rs_kube_list(k->c, "/api/v1/pods", &lo, on_pod, k, NULL, err) < 0) return -1;
+    }
+    return 0;
+  }
+  return rs_kube_list(k->c, "/api/v1/pods", &lo, on_pod, k, NULL, err);
+}
+
+int rs_nodes_collect(rs_kube_client_t *c, const struct rs_nodes_query *q,
+                     struct rs_nodes_report *ret, rs_err_t *err) {
+  struct rs_nodes_report r = {0};
+  struct collect k = {.c = c, .q = q, .r = &r};
+  int rc = -1;
+  r.warnings = rs_strv_new();
+  r.missing = rs_strv_new();
+  if (!r.warnings || !r.missing) {
+    oom(err);
+    goto out;
+  }
+  if (q->names && q->names[0]) {
+    if (get_named(&k, err) < 0) goto out;
+  } else {
+    struct rs_kube_list_opts lo = {.label_selector = q->selector, .limit = q->page_size};
+    if (rs_kube_list(c, "/api/v1/nodes", &lo, on_node, &k, NULL, err) < 0) goto out;
+  }
+  if (q->configz && collect_configz(&k, err) < 0) goto out;
+  if (q->pods && collect_pods(&k, err) < 0) goto out;
+  for (size_t i = 0; i < r.n; i++)
+    if (rs_verdict_for(&r.items[i], &r.items[i].verdict, err) < 0) goto out;
+  rc = 0;
+out:
+  free(k.sorted);
+  free(k.first_unavailable);
+  if (rc == 0) *ret = r;
+  else rs_nodes_report_clear(&r);
+  return rc;
+}
+
+void rs_nodes_report_clear(struct rs_nodes_report *r) {
+  for (size_t i = 0; i < r->n; i++) rs_node_status_clear(&r->items[i]);
+  free(r->items);
+  rs_strv_free(r->warnings);
+  rs_strv_free(r->missing);
+  *r = (struct rs_nodes_report){0};
+}
+
+static const char *const configz_names[_RS_CONFIGZ_MAX] = {"skipped", "ok", "forbidden", "unavailable"};
+
+json_t *rs_node_status_to_json(const struct rs_node_status *n) {
+  char rb[64];
+  json_t *pods = json_array();
+  for (size_t i = 0; pods && n->docker_sock_pods && n->docker_sock_pods[i]; i++)
+    json_array_append_new(pods, json_string(n->docker_sock_pods[i]));
+  json_t *o = json_pack("{s:s, s:s, s:b, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?,"
+                        " s:s, s:s?, s:s?, s:{s:s, s:s, s:s?}, s:o}",
+                        "name", n->name, "status", rs_node_ready_text(n, rb, sizeof rb),
+                        "unschedulable", n->unschedulable, "roles", n->roles,
+                        "kubeletVersion", n->kubelet_version, "runtime", n->runtime,
+                        "runtimeVersion", n->runtime_version, "containerRuntimeVersion", n->runtime_raw,
+                        "criSocketAnnotation", n->cri_socket, "osImage", n->os_image,
+                        "kernelVersion", n->kernel, "internalIP", n->internal_ip,
+                        "architecture", n->arch, "configz", configz_names[n->configz],
+                        "containerRuntimeEndpoint", n->configz_endpoint,
+                        "cgroupDriver", n->cgroup_driver, "verdict",
+                        "kind", rs_verdict_kind_name(n->verdict.kind),
+                        "action", rs_verdict_action_name(n->verdict.action),
+                        "message", n->verdict.message, "dockerSocketPods", pods);
+  return o;
+}
+
+/* ---- node operations ---- */
+
+int rs_node_get(rs_kube_client_t *c, const char *name, json_t **ret, rs_err_t *err) {
+  _cleanup_free_ char *en = rs_kube_escape(name);
+  _cleanup_free_ char *path = en ? rs_strdup_printf("/api/v1/nodes/%s", en) : NULL;
+  if (!path) return oom(err);
+  return rs_kube_get(c, path, ret, err);
+}
+
+int rs_node_set_unschedulable(rs_kube_client_t *c, const char *name, bool on,
+                              bool *ret_changed, rs_err_t *err) {
+  json_auto_t *node = NULL;
+  if (rs_node_get(c, name, &node, err) < 0) return -1;
+  bool now = json_is_true(json_object_get(json_object_get(node, "spec"), "unschedulable"));
+  if (now == on) {
+    if (ret_changed) *ret_changed = false;
+    return 0;
+  }
+  _cleanup_free_ char *en = rs_kube_escape(name);
+  _cleanup_free_ char *path = en ? rs_strdup_printf("/api/v1/nodes/%s", en) : NULL;
+  json_auto_t *patch = on ? json_pack("{s:{s:b}}", "spec", "unschedulable", 1)
+                          : json_pack("{s:{s:n}}", "spec", "unschedulable");
+  if (!path || !patch) return oom(err);
+  if (rs_kube_patch(c, path, RS_PATCH_STRATEGIC, patch, NULL, err) < 0) return -1;
+  if (ret_changed) *ret_changed = true;
+  return 0;
+}
+
+int rs_node_annotate(rs_kube_client_t *c, const char *name, const char *key,
+                     const char *value, rs_err_t *err) {
+  _cleanup_free_ char *en = rs_kube_escape(name);
+  _cleanup_free_ char *path = en ? rs_strdup_printf("/api/v1/nodes/%s", en) : NULL;
+  json_auto_t *patch = json_pack("{s:{s:{s:o}}}", "metadata", "annotations", key,
+                                 value ? json_string(value) : json_null());
+  if (!path || !patch) return oom(err);
+  return rs_kube_patch(c, path, RS_PATCH_MERGE, patch, NULL, err);
+}
