@@ -164,4 +164,4 @@ test:
 	@set -e; for t in $(TEST_TARGETS); do \
 	  echo "== make $$t"; $(MAKE) --no-print-directory $$t; done
 
--include $(CORE_OBJ:.o=.d) $(PLUGIN_OBJ:.o=.d)
+-include $(CORE_OBJ:.o=.d) $(PLUGIN_OBJ:.o=.d) $(UNIT_BINS:=.d)

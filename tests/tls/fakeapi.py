@@ -285,6 +285,7 @@ def main():
         ctx.verify_mode = ssl.CERT_REQUIRED if not (ARGS.token or ARGS.basic) else ssl.CERT_OPTIONAL
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
+    srv.handle_error = lambda *a: None  # clients that hang up on purpose
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     tmp = ARGS.port_file + ".tmp"
     with open(tmp, "w") as f:

@@ -1,0 +1,567 @@
+/* The API client against a real local HTTPS endpoint (tests/tls/fakeapi.py)
+ * with the tests' own certificates. */
+#include <criterion/criterion.h>
+#include <curl/curl.h>
+
+#include "common/cleanup.h"
+#include "common/strutil.h"
+#include "kube_fixture.h"
+
+static struct fake F;
+
+#define CLIENT_CERT_USER                                                        \
+  "    client-certificate: %CERTS%/client.crt\n    client-key: %CERTS%/client.key\n"
+
+static void stop(void) { fake_stop(&F); }
+
+static void start_mtls(void) {
+  const char *a[] = {"--client-ca", "--nodes", "5", NULL};
+  fake_start(&F, a);
+}
+static void start_token(void) {
+  const char *a[] = {"--token", "s3cret", "--nodes", "5", NULL};
+  fake_start(&F, a);
+}
+static void start_open(void) {
+  const char *a[] = {"--nodes", "5", NULL};
+  fake_start(&F, a);
+}
+
+/* ---- TLS and authentication ---- */
+
+Test(tls, client_certificate_accepted, .init = start_mtls, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, CLIENT_CERT_USER, &e);
+  cr_assert(c, "%s", e.msg);
+  json_auto_t *v = NULL;
+  cr_assert_eq(rs_kube_get(c, "/version", &v, &e), 0, "%s", e.msg);
+  cr_assert_str_eq(json_string_value(json_object_get(v, "gitVersion")), "v1.33.0-fake");
+}
+
+Test(tls, client_certificate_data_blobs, .init = start_mtls, .fini = stop) {
+  /* the same key pair inline as base64 (never written to disk) */
+  char *crt = NULL, *key = NULL;
+  char p[PATH_MAX + 32];
+  snprintf(p, sizeof p, "%s/client.crt", F.certs);
+  cr_assert_eq(rs_read_file(p, 1 << 20, &crt, NULL, NULL), 0);
+  snprintf(p, sizeof p, "%s/client.key", F.certs);
+  cr_assert_eq(rs_read_file(p, 1 << 20, &key, NULL, NULL), 0);
+  _cleanup_free_ char *bc = rs_base64_encode((unsigned char *)crt, strlen(crt));
+  _cleanup_free_ char *bk = rs_base64_encode((unsigned char *)key, strlen(key));
+  _cleanup_free_ char *user = rs_strdup_printf(
+      "    client-certificate-data: %s\n    client-key-data: %s\n", bc, bk);
+  free(crt);
+  free(key);
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, user, &e);
+  cr_assert(c, "%s", e.msg);
+  cr_assert_eq(rs_kube_get(c, "/version", NULL, &e), 0, "%s", e.msg);
+}
+
+Test(tls, missing_client_certificate_refused, .init = start_mtls, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  cr_assert_eq(rs_kube_get(c, "/version", NULL, &e), -1);
+  cr_assert(e.kind == RS_E_TRANSPORT || rs_kube_err_is(&e, 401), "%d %s", e.kind, e.msg);
+}
+
+Test(tls, wrong_ca_refused, .init = start_open, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c =
+      fake_client(&F, "    certificate-authority: %CERTS%/wrong-ca.crt\n", NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  cr_assert_eq(rs_kube_get(c, "/version", NULL, &e), -1);
+  cr_assert_eq(e.kind, RS_E_TRANSPORT, "%s", e.msg);
+  cr_assert_eq(e.code, CURLE_PEER_FAILED_VERIFICATION, "%d %s", e.code, e.msg);
+}
+
+Test(tls, insecure_skip_verify, .init = start_open, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c =
+      fake_client(&F, "    insecure-skip-tls-verify: true\n", NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  cr_assert_eq(rs_kube_get(c, "/version", NULL, &e), 0, "%s", e.msg);
+}
+
+Test(tls, tls_server_name, .init = start_open, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  /* the right name verifies; Host stays the server's */
+  rs_kube_client_t *c = fake_client(
+      &F, "    certificate-authority: %CERTS%/ca.crt\n    tls-server-name: fake.example.test\n",
+      NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  json_auto_t *v = NULL;
+  cr_assert_eq(rs_kube_get(c, "/test/echo", &v, &e), 0, "%s", e.msg);
+  char host[64];
+  snprintf(host, sizeof host, "127.0.0.1:%d", F.port);
+  cr_assert_str_eq(json_string_value(json_object_get(v, "host")), host);
+  rs_kube_client_free(c);
+  /* a name not in the certificate is refused: the name is really used */
+  c = fake_client(&F,
+                  "    certificate-authority: %CERTS%/ca.crt\n    tls-server-name: wrong.example.test\n",
+                  NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  cr_assert_eq(rs_kube_get(c, "/version", NULL, &e), -1);
+  cr_assert_eq(e.kind, RS_E_TRANSPORT, "%s", e.msg);
+  rs_kube_client_free(c);
+}
+
+Test(auth, bearer_token, .init = start_token, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  rs_kube_client_t *c = fake_client(&F, NULL, "    token: s3cret\n", &e);
+  cr_assert(c, "%s", e.msg);
+  cr_assert_eq(rs_kube_get(c, "/version", NULL, &e), 0, "%s", e.msg);
+  rs_kube_client_free(c);
+  c = fake_client(&F, NULL, "    token: wrong\n", &e);
+  cr_assert(c);
+  cr_assert_eq(rs_kube_get(c, "/version", NULL, &e), -1);
+  cr_assert(rs_kube_err_is(&e, 401), "%s", e.msg);
+  cr_assert_str_eq(e.reason, "Unauthorized");
+  rs_kube_client_free(c);
+}
+
+Test(auth, token_file_relative_to_kubeconfig, .init = start_token, .fini = stop) {
+  char p[PATH_MAX + 16];
+  snprintf(p, sizeof p, "%s/token", F.tmp);
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_write_file_atomic(p, "s3cret\n", 7, 0600, &e), 0);
+  rs_kube_client_t *c = fake_client(&F, NULL, "    tokenFile: token\n", &e);
+  cr_assert(c, "%s", e.msg);
+  cr_assert_eq(rs_kube_get(c, "/version", NULL, &e), 0, "%s", e.msg);
+  rs_kube_client_free(c);
+  rs_err_clear(&e);
+}
+
+Test(auth, basic, .fini = stop) {
+  const char *a[] = {"--basic", "admin:pa55", NULL};
+  fake_start(&F, a);
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c =
+      fake_client(&F, NULL, "    username: admin\n    password: pa55\n", &e);
+  cr_assert(c, "%s", e.msg);
+  cr_assert_eq(rs_kube_get(c, "/version", NULL, &e), 0, "%s", e.msg);
+}
+
+static char *exec_user(const char *mode, const char *api) {
+  return rs_strdup_printf(
+      "    exec:\n      apiVersion: client.authentication.k8s.io/%s\n"
+      "      command: %%ROOT%%/tests/tls/exec-plugin.py\n      interactiveMode: Never\n"
+      "      provideClusterInfo: true\n"
+      "      env:\n      - {name: EXEC_MODE, value: %s}\n"
+      "      - {name: EXEC_COUNT_FILE, value: %s/count}\n"
+      "      - {name: EXEC_CERT_DIR, value: %s}\n",
+      api, mode, F.tmp, F.certs);
+}
+
+static size_t count_lines(void) {
+  char p[PATH_MAX + 16], *d = NULL;
+  snprintf(p, sizeof p, "%s/count", F.tmp);
+  if (rs_read_file(p, 1 << 20, &d, NULL, NULL) < 0) return 0;
+  size_t n = 0;
+  for (char *q = d; *q; q++) n += *q == '\n';
+  free(d);
+  return n;
+}
+
+Test(exec, token_v1_and_cluster_info, .init = start_token, .fini = stop) {
+  _cleanup_free_ char *u = exec_user("token", "v1");
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, u, &e);
+  cr_assert(c, "%s", e.msg);
+  cr_assert_eq(rs_kube_get(c, "/version", NULL, &e), 0, "%s", e.msg);
+  cr_assert_eq(rs_kube_get(c, "/version", NULL, &e), 0, "%s", e.msg);
+  cr_assert_eq(count_lines(), 1, "the credential is cached until it expires");
+  char p[PATH_MAX + 16], *d = NULL;
+  snprintf(p, sizeof p, "%s/count", F.tmp);
+  cr_assert_eq(rs_read_file(p, 1 << 20, &d, NULL, NULL), 0);
+  json_auto_t *info = json_loads(d, JSON_DISABLE_EOF_CHECK, NULL);
+  free(d);
+  cr_assert_str_eq(json_string_value(json_object_get(info, "apiVersion")),
+                   "client.authentication.k8s.io/v1");
+  json_t *cl = json_object_get(json_object_get(info, "spec"), "cluster");
+  cr_assert(json_string_value(json_object_get(cl, "server")));
+  cr_assert(json_string_value(json_object_get(cl, "certificate-authority-data")));
+}
+
+Test(exec, rerun_once_on_401, .init = start_token, .fini = stop) {
+  _cleanup_free_ char *u = exec_user("bad-then-good", "v1beta1");
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, u, &e);
+  cr_assert(c, "%s", e.msg);
+  cr_assert_eq(rs_kube_get(c, "/version", NULL, &e), 0, "%s", e.msg);
+  cr_assert_eq(count_lines(), 2);
+}
+
+Test(exec, client_certificate_output, .init = start_mtls, .fini = stop) {
+  _cleanup_free_ char *u = exec_user("cert", "v1");
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, u, &e);
+  cr_assert(c, "%s", e.msg);
+  cr_assert_eq(rs_kube_get(c, "/version", NULL, &e), 0, "%s", e.msg);
+}
+
+Test(exec, failing_plugin_named, .init = start_token, .fini = stop) {
+  _cleanup_free_ char *u = exec_user("fail", "v1");
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, u, &e);
+  cr_assert(c, "%s", e.msg);
+  cr_assert_eq(rs_kube_get(c, "/version", NULL, &e), -1);
+  cr_assert(strstr(e.msg, "exec-plugin.py failed with exit code 3"), "%s", e.msg);
+}
+
+Test(exec, missing_plugin_install_hint, .init = start_token, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(
+      &F, NULL,
+      "    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n"
+      "      command: no-such-credential-plugin-xyz\n"
+      "      installHint: install it with 'apt-get install xyz'\n",
+      &e);
+  cr_assert(c, "%s", e.msg);
+  cr_assert_eq(rs_kube_get(c, "/version", NULL, &e), -1);
+  cr_assert(strstr(e.msg, "no-such-credential-plugin-xyz not found"), "%s", e.msg);
+  cr_assert(strstr(e.msg, "apt-get install xyz"), "%s", e.msg);
+}
+
+/* ---- requests ---- */
+
+static json_t *echo(rs_kube_client_t *c, int method, int patch, json_t *body) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  struct rs_kube_req r = {.method = method, .path = "/test/echo?x=1", .body = body, .patch = patch};
+  json_t *v = NULL;
+  cr_assert_eq(rs_kube_request(c, &r, &v, &e), 0, "%s", e.msg);
+  return v;
+}
+
+Test(request, verbs_and_exactly_one_content_type, .init = start_open, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  json_auto_t *body = json_pack("{s:{s:b}}", "spec", "unschedulable", 1);
+  static const struct {
+    int method, patch;
+    const char *name, *ct;
+  } cases[] = {
+      {RS_HTTP_GET, 0, "GET", NULL},
+      {RS_HTTP_POST, 0, "POST", "application/json"},
+      {RS_HTTP_PUT, 0, "PUT", "application/json"},
+      {RS_HTTP_PATCH, RS_PATCH_STRATEGIC, "PATCH", "application/strategic-merge-patch+json"},
+      {RS_HTTP_PATCH, RS_PATCH_MERGE, "PATCH", "application/merge-patch+json"},
+      {RS_HTTP_PATCH, RS_PATCH_JSON, "PATCH", "application/json-patch+json"},
+      {RS_HTTP_DELETE, 0, "DELETE", "application/json"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    json_auto_t *v = echo(c, cases[i].method, cases[i].patch, cases[i].method == RS_HTTP_GET ? NULL : body);
+    cr_assert_str_eq(json_string_value(json_object_get(v, "method")), cases[i].name);
+    json_t *cts = json_object_get(v, "contentTypes");
+    if (cases[i].ct) {
+      cr_assert_eq(json_array_size(cts), 1, "%s: exactly one Content-Type", cases[i].name);
+      cr_assert_str_eq(json_string_value(json_array_get(cts, 0)), cases[i].ct);
+      cr_assert_str_eq(json_string_value(json_object_get(v, "body")),
+                       "{\"spec\":{\"unschedulable\":true}}");
+    } else {
+      cr_assert_eq(json_array_size(cts), 0);
+    }
+    cr_assert_str_eq(json_string_value(json_object_get(v, "userAgent")),
+                     "kubectl-runtime-switch/" RS_VERSION);
+  }
+}
+
+Test(request, status_errors_are_typed, .init = start_open, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  cr_assert_eq(rs_kube_get(c, "/test/fail/422", NULL, &e), -1);
+  cr_assert_eq(e.kind, RS_E_API);
+  cr_assert_eq(e.code, 422);
+  cr_assert_str_eq(e.reason, "Invalid");
+  cr_assert_str_eq(e.msg, "the thing is invalid: spec.x: Required value");
+  cr_assert_eq(rs_kube_get(c, "/api/v1/nodes/zzz", NULL, &e), -1);
+  cr_assert(rs_kube_is_not_found(&e));
+  cr_assert_str_eq(e.msg, "nodes \"zzz\" not found");
+}
+
+Test(request, retry_after_any_verb, .init = start_open, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  json_auto_t *v = NULL;
+  long long t0 = rs_now_ms();
+  cr_assert_eq(rs_kube_post(c, "/test/retry-after/429", NULL, &v, &e), 0, "%s", e.msg);
+  cr_assert_eq(json_integer_value(json_object_get(v, "attempts")), 3);
+  cr_assert_geq(rs_now_ms() - t0, 2000, "Retry-After: 1 was honoured twice");
+  json_auto_t *w = NULL;
+  cr_assert_eq(rs_kube_get(c, "/test/retry-after/503", &w, &e), 0, "%s", e.msg);
+  /* RS_REQ_NO_RETRY hands the 429 to the caller */
+  struct rs_kube_req r = {.method = RS_HTTP_POST, .path = "/test/retry-after/429x", .flags = RS_REQ_NO_RETRY};
+  (void)r;
+}
+
+Test(request, no_retry_flag, .init = start_open, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  struct rs_kube_req r = {.method = RS_HTTP_POST, .path = "/test/retry-after/429", .flags = RS_REQ_NO_RETRY};
+  cr_assert_eq(rs_kube_request(c, &r, NULL, &e), -1);
+  cr_assert(rs_kube_err_is(&e, 429));
+  cr_assert_eq(rs_kube_client_requests(c), 1);
+}
+
+Test(request, get_retried_on_503_and_dropped_connection, .init = start_open, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  json_auto_t *v = NULL, *w = NULL;
+  cr_assert_eq(rs_kube_get(c, "/test/flaky-503", &v, &e), 0, "%s", e.msg);
+  cr_assert_eq(json_integer_value(json_object_get(v, "attempts")), 3);
+  cr_assert_eq(rs_kube_get(c, "/test/drop", &w, &e), 0, "%s", e.msg);
+  cr_assert_eq(json_integer_value(json_object_get(w, "attempts")), 2);
+}
+
+Test(request, request_timeout, .init = start_open, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  struct rs_kube_req r = {.method = RS_HTTP_GET, .path = "/test/slow?s=3", .timeout_ms = 300};
+  long long t0 = rs_now_ms();
+  cr_assert_eq(rs_kube_request(c, &r, NULL, &e), -1);
+  cr_assert_eq(e.kind, RS_E_TIMEOUT, "%s", e.msg);
+  cr_assert_lt(rs_now_ms() - t0, 2500);
+  /* the overall deadline bounds retries too */
+  rs_kube_client_set_deadline(c, rs_now_ms() + 500);
+  cr_assert_eq(rs_kube_post(c, "/test/retry-after/503", NULL, NULL, &e), -1);
+  cr_assert_lt(rs_now_ms() - t0, 3000);
+}
+
+Test(request, response_bound, .init = start_open, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  struct rs_kube_client_opts o = {.max_response = 10000};
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client_o(&F, NULL, NULL, &o, &e);
+  cr_assert(c, "%s", e.msg);
+  cr_assert_eq(rs_kube_get(c, "/test/big?n=1000", NULL, &e), -1);
+  cr_assert_eq(e.kind, RS_E_LIMIT, "%s", e.msg);
+}
+
+Test(request, cancel_flag, .init = start_open, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  volatile sig_atomic_t cancel = 1;
+  struct rs_kube_client_opts o = {.cancel = &cancel};
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client_o(&F, NULL, NULL, &o, &e);
+  cr_assert(c, "%s", e.msg);
+  cr_assert_eq(rs_kube_get(c, "/version", NULL, &e), -1);
+  cr_assert_eq(e.kind, RS_E_INTERRUPTED);
+}
+
+struct logcap {
+  char buf[65536];
+  size_t len;
+};
+static void cap_log(void *ud, int level, const char *line) {
+  struct logcap *l = ud;
+  int n = snprintf(l->buf + l->len, sizeof l->buf - l->len, "%d %s\n", level, line);
+  if (n > 0 && (size_t)n < sizeof l->buf - l->len) l->len += (size_t)n;
+}
+
+Test(request, verbose_log_hides_secrets, .init = start_token, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  static struct logcap lc;
+  struct rs_kube_client_opts o = {.verbosity = 9, .log = cap_log, .log_ud = &lc};
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client_o(&F, NULL, "    token: s3cret\n", &o, &e);
+  cr_assert(c, "%s", e.msg);
+  json_auto_t *body = json_pack("{s:s}", "a", "b");
+  cr_assert_eq(rs_kube_post(c, "/test/echo", body, NULL, &e), 0, "%s", e.msg);
+  cr_assert(strstr(lc.buf, "POST https://127.0.0.1:"), "%s", lc.buf);
+  cr_assert(strstr(lc.buf, "Authorization: Bearer <masked>"), "%s", lc.buf);
+  cr_assert_null(strstr(lc.buf, "s3cret"), "%s", lc.buf);
+}
+
+Test(request, impersonation_headers, .init = start_open, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c =
+      fake_client(&F, NULL, "    as: jane\n    as-groups: [dev, ops]\n", &e);
+  cr_assert(c, "%s", e.msg);
+  json_auto_t *v = NULL;
+  cr_assert_eq(rs_kube_get(c, "/test/echo", &v, &e), 0, "%s", e.msg);
+  cr_assert_str_eq(json_string_value(json_object_get(v, "impersonateUser")), "jane");
+  cr_assert_eq(json_array_size(json_object_get(v, "impersonateGroups")), 2);
+}
+
+/* ---- lists, watches, logs ---- */
+
+static int count_item(void *ud, json_t *item, rs_err_t *err) {
+  (void)item;
+  (void)err;
+  (*(int *)ud)++;
+  return 0;
+}
+
+Test(list, pagination, .init = start_open, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  int n = 0;
+  _cleanup_free_ char *rv = NULL;
+  struct rs_kube_list_opts o = {.limit = 2};
+  cr_assert_eq(rs_kube_list(c, "/api/v1/nodes", &o, count_item, &n, &rv, &e), 0, "%s", e.msg);
+  cr_assert_eq(n, 5);
+  cr_assert_eq(rs_kube_client_requests(c), 3);
+  cr_assert_str_eq(rv, "4242");
+}
+
+struct wstate {
+  char types[256];
+  char last_rv[32];
+  int relists;
+  int stop_after;
+  int n;
+};
+
+static int on_ev(void *ud, const char *type, json_t *obj, rs_err_t *err) {
+  struct wstate *w = ud;
+  (void)err;
+  strncat(w->types, type, sizeof w->types - strlen(w->types) - 2);
+  strcat(w->types, " ");
+  const char *rv = json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+  snprintf(w->last_rv, sizeof w->last_rv, "%s", rv ? rv : "");
+  return ++w->n >= w->stop_after ? 1 : 0;
+}
+
+static int on_gone(void *ud, char **ret_rv, rs_err_t *err) {
+  struct wstate *w = ud;
+  (void)err;
+  w->relists++;
+  *ret_rv = strdup("200");
+  return 0;
+}
+
+Test(watch, events_bookmarks_and_renewal, .init = start_open, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  struct wstate w = {.stop_after = 5};
+  struct rs_kube_watch_opts o = {.resource_version = "100", .on_event = on_ev, .ud = &w};
+  cr_assert_eq(rs_kube_watch(c, "/api/v1/namespaces/default/configmaps", &o, &e), 0, "%s", e.msg);
+  /* the server ends each call after three events; the client renews from
+   * the last resourceVersion (103) */
+  cr_assert_str_eq(w.types, "ADDED BOOKMARK MODIFIED ADDED BOOKMARK ");
+  cr_assert_str_eq(w.last_rv, "105");
+}
+
+Test(watch, gone_relists, .init = start_open, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  struct wstate w = {.stop_after = 1};
+  struct rs_kube_watch_opts o = {.resource_version = "old", .on_event = on_ev, .on_gone = on_gone, .ud = &w};
+  cr_assert_eq(rs_kube_watch(c, "/api/v1/namespaces/default/configmaps", &o, &e), 0, "%s", e.msg);
+  cr_assert_eq(w.relists, 1);
+  cr_assert_str_eq(w.last_rv, "201");
+  /* HTTP 410 without a relist callback is an error */
+  struct wstate w2 = {.stop_after = 1};
+  struct rs_kube_watch_opts o2 = {.resource_version = "gone", .on_event = on_ev, .ud = &w2};
+  cr_assert_eq(rs_kube_watch(c, "/api/v1/namespaces/default/configmaps", &o2, &e), -1);
+  cr_assert(rs_kube_is_gone(&e), "%s", e.msg);
+}
+
+struct lines {
+  char all[512];
+  int ends;
+};
+static int on_line(void *ud, const char *line, size_t len, rs_err_t *err) {
+  struct lines *l = ud;
+  (void)err;
+  if (!line) {
+    l->ends++;
+    return 0;
+  }
+  strncat(l->all, line, len);
+  strcat(l->all, "|");
+  return 0;
+}
+
+Test(logs, stream_lines, .init = start_open, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  struct lines l = {0};
+  struct rs_kube_log_opts o = {.follow = true};
+  cr_assert_eq(rs_kube_pod_logs(c, "default", "p", &o, on_line, &l, &e), 0, "%s", e.msg);
+  cr_assert_str_eq(l.all, "line 1|line 2|line 3|last-no-newline|");
+  cr_assert_eq(l.ends, 1);
+  struct lines m = {0};
+  cr_assert_eq(rs_kube_pod_logs(c, "default", "missing", &o, on_line, &m, &e), -1);
+  cr_assert(rs_kube_err_is(&e, 400));
+  cr_assert(strstr(e.msg, "waiting to start"), "%s", e.msg);
+}
+
+/* ---- many at once ---- */
+
+struct batch {
+  int done, failed, ticks;
+};
+static int on_done(void *ud, const struct rs_kube_result *res, rs_err_t *err) {
+  struct batch *b = ud;
+  if (err->kind != RS_E_NONE) b->failed++;
+  else if (res->status == 200) b->done++;
+  return 0;
+}
+static int on_tick(void *ud, rs_err_t *err) {
+  (void)err;
+  ((struct batch *)ud)->ticks++;
+  return 0;
+}
+
+Test(async, many_requests_one_loop, .init = start_open, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  struct batch b = {0};
+  for (int i = 0; i < 60; i++) {
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/nodes/node-%05d", i % 6);
+    struct rs_kube_req r = {.method = RS_HTTP_GET, .path = path};
+    cr_assert_eq(rs_kube_async(c, &r, on_done, &b, &e), 0);
+  }
+  struct wstate w = {.stop_after = 3};
+  struct rs_kube_watch_opts wo = {.resource_version = "100", .on_event = on_ev, .ud = &w};
+  cr_assert_eq(rs_kube_watch_start(c, "/api/v1/namespaces/default/configmaps", &wo, &e), 0);
+  cr_assert_eq(rs_kube_pending(c), 61);
+  struct rs_kube_run_opts ro = {.tick = on_tick, .tick_ud = &b, .tick_ms = 10};
+  cr_assert_eq(rs_kube_run(c, &ro, &e), 0, "%s", e.msg);
+  cr_assert_eq(b.done, 50);
+  cr_assert_eq(b.failed, 10, "node-00005 does not exist");
+  cr_assert_str_eq(w.types, "ADDED BOOKMARK MODIFIED ");
+  cr_assert_eq(rs_kube_pending(c), 0);
+  json_auto_t *st = NULL;
+  cr_assert_eq(rs_kube_get(c, "/test/stats", &st, &e), 0);
+  /* HTTP/1.1 server: connections are reused, at most the host limit */
+  cr_assert_leq(json_integer_value(json_object_get(st, "connections")), 17);
+}
+
+Test(async, keep_alive_sequential, .init = start_open, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  for (int i = 0; i < 20; i++) cr_assert_eq(rs_kube_get(c, "/version", NULL, &e), 0, "%s", e.msg);
+  json_auto_t *st = NULL;
+  cr_assert_eq(rs_kube_get(c, "/test/stats", &st, &e), 0);
+  cr_assert_eq(json_integer_value(json_object_get(st, "connections")), 1);
+}
+
+static int stop_on_error(void *ud, const struct rs_kube_result *res, rs_err_t *err) {
+  (void)ud;
+  (void)res;
+  return err->kind != RS_E_NONE ? -1 : 0;
+}
+
+Test(async, callback_error_stops_run, .init = start_open, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  struct rs_kube_req r = {.method = RS_HTTP_GET, .path = "/test/fail/409"};
+  cr_assert_eq(rs_kube_async(c, &r, stop_on_error, NULL, &e), 0);
+  cr_assert_eq(rs_kube_run(c, NULL, &e), -1);
+  cr_assert(rs_kube_is_conflict(&e));
+  rs_kube_cancel_all(c);
+}
