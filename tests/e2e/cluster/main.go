@@ -47,7 +47,7 @@ func main() {
 	// kubelet, etcd ...) or as "kbin <component>".
 	name := strings.TrimPrefix(filepath.Base(os.Args[0]), "kube-")
 	args := os.Args[1:]
-	if name == "kbin" {
+	if strings.HasPrefix(name, "kbin") {
 		if len(args) == 0 {
 			usage()
 			os.Exit(2)

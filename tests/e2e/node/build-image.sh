@@ -68,7 +68,7 @@ main() {
 	local d
 	for d in "$RS_CACHE"/rootfs/*/; do
 		d=${d%/}
-		[[ $(basename "$d") == "$key" ]] || rm -rf "$d" "$d.log"
+		[[ -L $d || $(basename "$d") == "$key" ]] || rm -rf "$d" "$d.log"
 	done
 }
 

@@ -1,0 +1,264 @@
+/*
+ * runc-capwrap: Docker default runtime on the e2e node-1 -- a MACHINE
+ * ADAPTATION of the test harness, not product behaviour.
+ *
+ * The test machine's capability bounding set lacks some capabilities
+ * (CAP_SYS_RESOURCE). Docker 20.10 asks runc for every capability when a
+ * container is privileged, and runc then fails with "unable to apply caps:
+ * operation not permitted". containerd only grants what it holds, so it needs
+ * no such help.
+ *
+ * This wrapper is registered in /etc/docker/daemon.json as Docker's default
+ * runtime. For "create"/"run" it rewrites the bundle's config.json, and for
+ * "exec --process FILE" that process file, so that every capability list
+ * inside the "capabilities" object keeps only capabilities present in the
+ * wrapper's own bounding set. Then it executes the real runc with the very
+ * same arguments.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef REAL_RUNC
+#define REAL_RUNC "/usr/sbin/runc"
+#endif
+
+static const char *const cap_names[] = {
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
+	"CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP",
+	"CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
+	"CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
+	"CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
+	"CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+	"CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD",
+	"CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP",
+	"CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+	"CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+	"CAP_CHECKPOINT_RESTORE",
+};
+
+/* Is the capability named by the len bytes at name allowed? Unknown names
+ * are kept: runc will judge them. */
+static int cap_allowed(const char *name, size_t len)
+{
+	size_t i;
+	for (i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++) {
+		if (strlen(cap_names[i]) == len && memcmp(cap_names[i], name, len) == 0)
+			return prctl(PR_CAPBSET_READ, (unsigned long)i, 0, 0, 0) == 1;
+	}
+	return 1;
+}
+
+/* Length of the JSON string starting at s[0] == '"', quotes included, or 0. */
+static size_t json_string_len(const char *s, size_t n)
+{
+	size_t i;
+	for (i = 1; i < n; i++) {
+		if (s[i] == '\\')
+			i++;
+		else if (s[i] == '"')
+			return i + 1;
+	}
+	return 0;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, n = 0, r;
+	if (!f)
+		return NULL;
+	for (;;) {
+		if (n + 4096 + 1 > cap) {
+			char *nb;
+			cap = cap ? cap * 2 : 65536;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = nb;
+		}
+		r = fread(buf + n, 1, cap - n - 1, f);
+		n += r;
+		if (r == 0)
+			break;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/*
+ * Copy src to out, filtering the string arrays inside the object that
+ * follows the key "capabilities". Returns the output length.
+ */
+static size_t filter_caps(const char *src, size_t n, char *out, int *changed)
+{
+	static const char key[] = "\"capabilities\"";
+	size_t i = 0, o = 0;
+	int depth = -1; /* brace depth inside the capabilities object, -1: outside */
+
+	while (i < n) {
+		char c = src[i];
+		if (c == '"') {
+			size_t l = json_string_len(src + i, n - i);
+			if (l == 0)
+				l = n - i;
+			if (depth < 0 && l == sizeof(key) - 1 && memcmp(src + i, key, l) == 0)
+				depth = 0; /* the object starts at the next '{' */
+			memcpy(out + o, src + i, l);
+			o += l;
+			i += l;
+			continue;
+		}
+		if (depth >= 0 && c == '{') {
+			depth++;
+		} else if (depth > 0 && c == '}') {
+			if (--depth == 0)
+				depth = -1;
+		} else if (depth > 0 && c == '[') {
+			/* A list of capability names: keep the allowed ones. */
+			int first = 1;
+			out[o++] = '[';
+			i++;
+			while (i < n && src[i] != ']') {
+				if (src[i] == '"') {
+					size_t l = json_string_len(src + i, n - i);
+					if (l == 0)
+						l = n - i;
+					if (l >= 2 && cap_allowed(src + i + 1, l - 2)) {
+						if (!first)
+							out[o++] = ',';
+						memcpy(out + o, src + i, l);
+						o += l;
+						first = 0;
+					} else {
+						*changed = 1;
+					}
+					i += l;
+				} else {
+					i++; /* commas and white space are rewritten */
+				}
+			}
+			if (i < n)
+				out[o++] = src[i++];
+			continue;
+		}
+		out[o++] = c;
+		i++;
+	}
+	return o;
+}
+
+static int rewrite(const char *path)
+{
+	size_t n, o;
+	int changed = 0, fd;
+	char *src, *out, tmp[4096];
+	struct stat st;
+
+	src = read_file(path, &n);
+	if (!src) {
+		fprintf(stderr, "runc-capwrap: read %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	out = malloc(n + 1);
+	if (!out) {
+		free(src);
+		return -1;
+	}
+	o = filter_caps(src, n, out, &changed);
+	free(src);
+	if (!changed) {
+		free(out);
+		return 0;
+	}
+	if (snprintf(tmp, sizeof(tmp), "%s.capwrap", path) >= (int)sizeof(tmp)) {
+		free(out);
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, out, o) != (ssize_t)o) {
+		fprintf(stderr, "runc-capwrap: write %s: %s\n", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(out);
+		return -1;
+	}
+	free(out);
+	if (stat(path, &st) == 0)
+		fchmod(fd, st.st_mode & 07777);
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		fprintf(stderr, "runc-capwrap: rename %s: %s\n", tmp, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* runc global options that take a value (as separate argument). */
+static int global_opt_with_value(const char *a)
+{
+	static const char *const opts[] = {"--root", "--log", "--log-format", "--criu", "--rootless", NULL};
+	int i;
+	if (strchr(a, '='))
+		return 0;
+	for (i = 0; opts[i]; i++)
+		if (strcmp(a, opts[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Value of option long/short in argv[from..], or NULL. */
+static const char *opt_value(int argc, char **argv, int from, const char *lng, const char *shrt)
+{
+	size_t ll = strlen(lng);
+	int i;
+	for (i = from; i < argc; i++) {
+		if ((strcmp(argv[i], lng) == 0 || strcmp(argv[i], shrt) == 0) && i + 1 < argc)
+			return argv[i + 1];
+		if (strncmp(argv[i], lng, ll) == 0 && argv[i][ll] == '=')
+			return argv[i] + ll + 1;
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	int i;
+	const char *sub = NULL;
+	char path[4096];
+
+	for (i = 1; i < argc; i++) {
+		if (argv[i][0] != '-') {
+			sub = argv[i];
+			break;
+		}
+		if (global_opt_with_value(argv[i]))
+			i++;
+	}
+	if (sub && (strcmp(sub, "create") == 0 || strcmp(sub, "run") == 0)) {
+		const char *bundle = opt_value(argc, argv, i + 1, "--bundle", "-b");
+		snprintf(path, sizeof(path), "%s/config.json", bundle ? bundle : ".");
+		if (rewrite(path) < 0)
+			return 1;
+	} else if (sub && strcmp(sub, "exec") == 0) {
+		const char *proc = opt_value(argc, argv, i + 1, "--process", "-p");
+		if (proc && rewrite(proc) < 0)
+			return 1;
+	}
+	argv[0] = (char *)REAL_RUNC;
+	execv(REAL_RUNC, argv);
+	fprintf(stderr, "runc-capwrap: exec %s: %s\n", REAL_RUNC, strerror(errno));
+	return 127;
+}
