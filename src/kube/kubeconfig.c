@@ -263,8 +263,8 @@ static int from_user(rs_kube_config_t *c, const struct kc_user *u,
   return 0;
 }
 
-static int validate_exec(const rs_kube_config_t *c, rs_err_t *err) {
-  const struct rs_kube_exec *e = c->exec;
+static int validate_exec(rs_kube_config_t *c, rs_err_t *err) {
+  struct rs_kube_exec *e = c->exec;
   const char *u = c->user_name ? c->user_name : "";
   if (!e->api_version ||
       (strcmp(e->api_version, "client.authentication.k8s.io/v1") != 0 &&
@@ -282,8 +282,12 @@ static int validate_exec(const rs_kube_config_t *c, rs_err_t *err) {
     return rs_fail(err, RS_E_CONFIG, 0,
                    "%s: user \"%s\": exec plugin: invalid interactiveMode \"%s\"",
                    e->origin, u, e->interactive_mode);
+  /* v1beta1 defaults interactiveMode to IfAvailable; v1 requires it. */
   if (!e->interactive_mode &&
-      strcmp(e->api_version, "client.authentication.k8s.io/v1") == 0)
+      strcmp(e->api_version, "client.authentication.k8s.io/v1beta1") == 0 &&
+      !(e->interactive_mode = strdup("IfAvailable")))
+    return oom(err);
+  if (!e->interactive_mode)
     return rs_fail(err, RS_E_CONFIG, 0,
                    "%s: user \"%s\": interactiveMode must be specified to use "
                    "exec authentication plugin",
