@@ -1,0 +1,217 @@
+/* ops/drain: kubectl's filters, grouping and messages on JSON fixtures. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/strutil.h"
+#include "ops/drain.h"
+
+#define NOW 1800000000LL /* 2027-01-15T08:00:00Z */
+
+static json_t *pod(const char *json) {
+  json_error_t je;
+  json_t *p = json_loads(json, 0, &je);
+  cr_assert(p, "fixture: %s", je.text);
+  return p;
+}
+
+#define RS_OWNER(kind, av, name)                                                                  \
+  "\"ownerReferences\":[{\"apiVersion\":\"" av "\",\"kind\":\"" kind "\",\"name\":\"" name        \
+  "\",\"controller\":true}]"
+
+struct fcase {
+  const char *name;
+  const char *pod;
+  struct rs_drain_opts opts;
+  int ds_state;
+  const char *ds_message;
+  int verdict;
+  const char *message;
+};
+
+static const struct fcase fcases[] = {
+    {"replicaset pod", "{\"metadata\":{" RS_OWNER("ReplicaSet", "apps/v1", "web-1") "}}",
+     RS_DRAIN_OPTS_INIT, 0, NULL, RS_DRAIN_DELETE, NULL},
+    {"bare pod refused", "{\"metadata\":{}}", RS_DRAIN_OPTS_INIT, 0, NULL, RS_DRAIN_ERROR,
+     "cannot delete Pods that declare no controller (use --force to override)"},
+    {"bare pod forced", "{\"metadata\":{}}", {.force = true, .grace_period = -1}, 0, NULL,
+     RS_DRAIN_DELETE_WARN, "deleting Pods that declare no controller"},
+    {"owner without controller flag is bare",
+     "{\"metadata\":{\"ownerReferences\":[{\"kind\":\"ReplicaSet\",\"apiVersion\":\"apps/v1\",\"name\":\"x\"}]}}",
+     RS_DRAIN_OPTS_INIT, 0, NULL, RS_DRAIN_ERROR,
+     "cannot delete Pods that declare no controller (use --force to override)"},
+    {"finished bare pod", "{\"metadata\":{},\"status\":{\"phase\":\"Succeeded\"}}", RS_DRAIN_OPTS_INIT, 0,
+     NULL, RS_DRAIN_DELETE, NULL},
+    {"daemonset refused", "{\"metadata\":{" RS_OWNER("DaemonSet", "apps/v1", "ds") "}}", RS_DRAIN_OPTS_INIT,
+     RS_DRAIN_DS_FOUND, NULL, RS_DRAIN_ERROR, "DaemonSet-managed Pods (use --ignore-daemonsets to ignore)"},
+    {"daemonset ignored", "{\"metadata\":{" RS_OWNER("DaemonSet", "apps/v1", "ds") "}}",
+     {.ignore_daemonsets = true, .grace_period = -1}, RS_DRAIN_DS_FOUND, NULL, RS_DRAIN_SKIP_WARN,
+     "ignoring DaemonSet-managed Pods"},
+    {"finished daemonset pod is deleted",
+     "{\"metadata\":{" RS_OWNER("DaemonSet", "apps/v1", "ds") "},\"status\":{\"phase\":\"Failed\"}}",
+     RS_DRAIN_OPTS_INIT, RS_DRAIN_DS_FOUND, NULL, RS_DRAIN_DELETE, NULL},
+    {"orphaned daemonset pod", "{\"metadata\":{" RS_OWNER("DaemonSet", "apps/v1", "gone") "}}",
+     {.ignore_daemonsets = true, .grace_period = -1}, RS_DRAIN_DS_NOT_FOUND,
+     "daemonsets.apps \"gone\" not found", RS_DRAIN_ERROR, "daemonsets.apps \"gone\" not found"},
+    /* --force deletes the orphan; the mirror filter's Okay then erases the
+     * warning, as in kubectl */
+    {"orphaned daemonset pod forced", "{\"metadata\":{" RS_OWNER("DaemonSet", "apps/v1", "gone") "}}",
+     {.force = true, .grace_period = -1}, RS_DRAIN_DS_NOT_FOUND, "daemonsets.apps \"gone\" not found",
+     RS_DRAIN_DELETE, NULL},
+    {"daemonset of another group is a plain controller",
+     "{\"metadata\":{" RS_OWNER("DaemonSet", "apps.kruise.io/v1alpha1", "k") "}}", RS_DRAIN_OPTS_INIT, 0,
+     NULL, RS_DRAIN_DELETE, NULL},
+    {"mirror pod skipped silently",
+     "{\"metadata\":{\"annotations\":{\"kubernetes.io/config.mirror\":\"abc\"}}}", RS_DRAIN_OPTS_INIT, 0,
+     NULL, RS_DRAIN_SKIP, NULL},
+    {"emptyDir refused",
+     "{\"metadata\":{" RS_OWNER("ReplicaSet", "apps/v1", "r") "},\"spec\":{\"volumes\":[{\"name\":\"c\",\"emptyDir\":{}}]}}",
+     RS_DRAIN_OPTS_INIT, 0, NULL, RS_DRAIN_ERROR,
+     "Pods with local storage (use --delete-emptydir-data to override)"},
+    /* the localStorage warning is overwritten by unreplicated's Okay */
+    {"emptyDir allowed",
+     "{\"metadata\":{" RS_OWNER("ReplicaSet", "apps/v1", "r") "},\"spec\":{\"volumes\":[{\"name\":\"c\",\"emptyDir\":{}}]}}",
+     {.delete_emptydir_data = true, .grace_period = -1}, 0, NULL, RS_DRAIN_DELETE, NULL},
+    {"hostPath is not local storage",
+     "{\"metadata\":{" RS_OWNER("ReplicaSet", "apps/v1", "r") "},\"spec\":{\"volumes\":[{\"name\":\"h\",\"hostPath\":{\"path\":\"/x\"}}]}}",
+     RS_DRAIN_OPTS_INIT, 0, NULL, RS_DRAIN_DELETE, NULL},
+    {"bare emptyDir pod needs both flags: emptyDir first",
+     "{\"metadata\":{},\"spec\":{\"volumes\":[{\"name\":\"c\",\"emptyDir\":{}}]}}", {.force = true, .grace_period = -1},
+     0, NULL, RS_DRAIN_ERROR, "Pods with local storage (use --delete-emptydir-data to override)"},
+    {"bare emptyDir pod with both flags",
+     "{\"metadata\":{},\"spec\":{\"volumes\":[{\"name\":\"c\",\"emptyDir\":{}}]}}",
+     {.force = true, .delete_emptydir_data = true, .grace_period = -1}, 0, NULL, RS_DRAIN_DELETE_WARN,
+     "deleting Pods that declare no controller"},
+    {"long deleted pod skipped",
+     "{\"metadata\":{\"deletionTimestamp\":\"2027-01-15T07:59:00Z\"}}",
+     {.skip_wait_for_delete_timeout = 30, .grace_period = -1}, 0, NULL, RS_DRAIN_SKIP, NULL},
+    {"recently deleted pod still filtered",
+     "{\"metadata\":{\"deletionTimestamp\":\"2027-01-15T07:59:50Z\"}}",
+     {.skip_wait_for_delete_timeout = 30, .grace_period = -1}, 0, NULL, RS_DRAIN_ERROR,
+     "cannot delete Pods that declare no controller (use --force to override)"},
+};
+
+Test(drain, filters) {
+  for (size_t i = 0; i < sizeof fcases / sizeof *fcases; i++) {
+    const struct fcase *c = &fcases[i];
+    json_auto_t *p = pod(c->pod);
+    struct rs_drain_filter_result r = rs_drain_filter_pod(p, &c->opts, c->ds_state, c->ds_message, NOW);
+    cr_assert_eq(r.verdict, c->verdict, "%s: verdict %d", c->name, r.verdict);
+    if (c->message) cr_assert_str_eq(r.message ? r.message : "(null)", c->message, "%s", c->name);
+    else cr_assert_null(r.message, "%s: %s", c->name, r.message);
+  }
+}
+
+Test(drain, daemonset_name) {
+  json_auto_t *p = pod("{\"metadata\":{" RS_OWNER("DaemonSet", "apps/v1", "kube-proxy") "}}");
+  cr_assert_str_eq(rs_drain_pod_daemonset(p), "kube-proxy");
+  json_auto_t *q = pod("{\"metadata\":{" RS_OWNER("ReplicaSet", "apps/v1", "r") "}}");
+  cr_assert_null(rs_drain_pod_daemonset(q));
+}
+
+Test(drain, groups) {
+  struct rs_drain_groups *g = rs_drain_groups_new();
+  cr_assert(g);
+  cr_assert_null(rs_drain_groups_warnings(g));
+  rs_drain_groups_add(g, "DaemonSet-managed Pods (use --ignore-daemonsets to ignore)", "kube-system", "proxy-a", NULL);
+  rs_drain_groups_add(g, "cannot delete Pods that declare no controller (use --force to override)", "demo", "bare", NULL);
+  rs_drain_groups_add(g, "DaemonSet-managed Pods (use --ignore-daemonsets to ignore)", "demo", "ds-b", NULL);
+  cr_assert_eq(rs_drain_groups_count(g), 2);
+  _cleanup_strv_ char **errs = rs_strv_new();
+  cr_assert_eq(rs_drain_groups_errors(g, &errs, NULL), 0);
+  cr_assert_str_eq(errs[0], "cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): "
+                            "kube-system/proxy-a, demo/ds-b");
+  /* not "cannot delete cannot delete ..." */
+  cr_assert_str_eq(errs[1], "cannot delete Pods that declare no controller (use --force to override): demo/bare");
+  cr_assert_null(errs[2]);
+  _cleanup_free_ char *w = rs_drain_groups_warnings(g);
+  cr_assert_str_eq(w, "DaemonSet-managed Pods (use --ignore-daemonsets to ignore): kube-system/proxy-a, "
+                      "demo/ds-b; cannot delete Pods that declare no controller (use --force to override): demo/bare");
+  rs_drain_groups_free(g);
+}
+
+struct dcase { long long ms; const char *text; };
+static const struct dcase dcases[] = {
+    {0, "0s"}, {250, "250ms"}, {1000, "1s"}, {5000, "5s"}, {1500, "1.5s"}, {90000, "1m30s"},
+    {60000, "1m0s"}, {3600000, "1h0m0s"}, {3661500, "1h1m1.5s"}, {10, "10ms"}, {1010, "1.01s"},
+};
+
+Test(drain, duration_text) {
+  char buf[64];
+  for (size_t i = 0; i < sizeof dcases / sizeof *dcases; i++)
+    cr_assert_str_eq(rs_drain_duration_text(dcases[i].ms, buf, sizeof buf), dcases[i].text, "%lld", dcases[i].ms);
+}
+
+Test(drain, aggregate_text) {
+  char *one[] = {"a", NULL};
+  char *two[] = {"a", "b", NULL};
+  char *dup[] = {"a", "a", NULL};
+  char *none[] = {NULL};
+  _cleanup_free_ char *t1 = rs_drain_aggregate_text(one);
+  _cleanup_free_ char *t2 = rs_drain_aggregate_text(two);
+  _cleanup_free_ char *t3 = rs_drain_aggregate_text(dup);
+  _cleanup_free_ char *t4 = rs_drain_aggregate_text(none);
+  cr_assert_str_eq(t1, "a");
+  cr_assert_str_eq(t2, "[a, b]");
+  cr_assert_str_eq(t3, "a");
+  cr_assert_str_eq(t4, "");
+}
+
+struct scase { const char *sel; bool ok; };
+static const struct scase scases[] = {
+    {"", true}, {"app=web", true}, {"app==web", true}, {"app!=web", true}, {"app", true},
+    {"!app", true}, {"app in (a, b)", true}, {"app notin (a)", true}, {"a=b,c!=d,!e,f", true},
+    {"example.com/tier=front", true}, {"app=", true}, {" app = web , tier ", true}, {"n>5", true},
+    {"n<-3", true}, {"app in ()", false}, {"app=web=x", false}, {"=web", false}, {"app in a", false},
+    {"app=we b", false}, {"-app=x", false}, {"app=-x", false}, {"a/b/c=d", false}, {"Bad_/x=y", false},
+    {"n>x", false}, {"app,", false}, {",app", false}, {"!app=x", false}, {"app in (a,b", false},
+    {"app=(", false}, {"app!", false},
+};
+
+Test(drain, label_selector) {
+  for (size_t i = 0; i < sizeof scases / sizeof *scases; i++)
+    cr_assert_eq(rs_label_selector_valid(scases[i].sel), scases[i].ok, "\"%s\"", scases[i].sel);
+  char *long_name = malloc(100);
+  memset(long_name, 'a', 99);
+  long_name[99] = '\0';
+  cr_assert_not(rs_label_selector_valid(long_name), "a 99-character key");
+  free(long_name);
+}
+
+Test(drain, rfc3339) {
+  cr_assert_eq(rs_rfc3339_seconds("1970-01-01T00:00:00Z"), 0);
+  cr_assert_eq(rs_rfc3339_seconds("2027-01-15T08:00:00Z"), NOW);
+  cr_assert_eq(rs_rfc3339_seconds("2027-01-15T08:00:00.123456Z"), NOW);
+  cr_assert_eq(rs_rfc3339_seconds("2027-01-15T09:00:00+01:00"), NOW);
+  cr_assert_eq(rs_rfc3339_seconds("2027-01-15 08:00:00Z"), -1);
+  cr_assert_eq(rs_rfc3339_seconds("2027-01-15T08:00:00"), -1);
+  cr_assert_eq(rs_rfc3339_seconds("2027-13-15T08:00:00Z"), -1);
+  cr_assert_eq(rs_rfc3339_seconds(NULL), -1);
+}
+
+Test(drain, dry_run_parse) {
+  cr_assert_eq(rs_dry_run_parse(NULL), RS_DRY_RUN_NONE);
+  cr_assert_eq(rs_dry_run_parse("none"), RS_DRY_RUN_NONE);
+  cr_assert_eq(rs_dry_run_parse("client"), RS_DRY_RUN_CLIENT);
+  cr_assert_eq(rs_dry_run_parse("unchanged"), RS_DRY_RUN_CLIENT);
+  cr_assert_eq(rs_dry_run_parse("server"), RS_DRY_RUN_SERVER);
+  cr_assert_eq(rs_dry_run_parse("bogus"), -1);
+}
+
+Test(drain, event_json) {
+  struct rs_drain_event ev = {.type = RS_DRAIN_EV_RETRY, .node = "n1", .ns = "demo", .pod = "web-1",
+                              .uid = "u1", .text = "error when evicting pods/\"web-1\" -n \"demo\" (will retry after 5s): no",
+                              .to_stderr = true, .message = "no", .retry_ms = 5000, .attempt = 2};
+  json_auto_t *j = rs_drain_event_to_json(&ev);
+  cr_assert(j);
+  cr_assert_str_eq(json_string_value(json_object_get(j, "event")), "retry");
+  cr_assert_str_eq(json_string_value(json_object_get(j, "pod")), "web-1");
+  cr_assert_eq(json_real_value(json_object_get(j, "retryAfterSeconds")), 5.0);
+  cr_assert_eq(json_integer_value(json_object_get(j, "attempt")), 2);
+  struct rs_drain_event d = {.type = RS_DRAIN_EV_DRAINED, .node = "n1", .text = "node/n1 drained"};
+  json_auto_t *k = rs_drain_event_to_json(&d);
+  cr_assert_str_eq(json_string_value(json_object_get(k, "event")), "drained");
+  cr_assert_null(json_object_get(k, "pod"));
+  cr_assert_str_eq(rs_drain_pod_state_name(RS_DRAIN_POD_GONE), "gone");
+}
