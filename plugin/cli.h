@@ -98,5 +98,10 @@ int cmd_config(struct rs_cli *cli, rs_err_t *err);
 extern const struct rs_opt cmd_status_opts[];
 extern const struct rs_opt cmd_version_opts[];
 extern const struct rs_opt cmd_config_opts[];
+int cmd_cordon(struct rs_cli *cli, rs_err_t *err);
+int cmd_uncordon(struct rs_cli *cli, rs_err_t *err);
+int cmd_drain(struct rs_cli *cli, rs_err_t *err);
+extern const struct rs_opt cmd_cordon_opts[];
+extern const struct rs_opt cmd_drain_opts[];
 
 #endif

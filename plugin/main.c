@@ -41,6 +41,32 @@ const struct rs_cmd rs_commands[] = {
          "  kubectl runtime-switch status -l '!node-role.kubernetes.io/control-plane' -o wide\n\n"
          "  # Two nodes, as JSON, with the pods that use /var/run/docker.sock\n"
          "  kubectl runtime-switch status node-1 node-2 --pods -o json"},
+    {.name = "cordon", .run = cmd_cordon, .opts = cmd_cordon_opts,
+     .summary = "Mark a node as unschedulable, as kubectl cordon",
+     .usage = "cordon NODE... [-l SELECTOR] [--dry-run=none|client|server]",
+     .description = "Mark node as unschedulable (a strategic merge patch of spec.unschedulable).",
+     .examples = "  # Mark node \"foo\" as unschedulable\n  kubectl runtime-switch cordon foo"},
+    {.name = "uncordon", .run = cmd_uncordon, .opts = cmd_cordon_opts,
+     .summary = "Mark a node as schedulable, as kubectl uncordon",
+     .usage = "uncordon NODE... [-l SELECTOR] [--dry-run=none|client|server]",
+     .description = "Mark node as schedulable.",
+     .examples = "  # Mark node \"foo\" as schedulable\n  kubectl runtime-switch uncordon foo"},
+    {.name = "drain", .run = cmd_drain, .opts = cmd_drain_opts,
+     .summary = "Drain a node as kubectl drain does, only faster",
+     .usage = "drain NODE... [flags]",
+     .description =
+         "Drain node in preparation for maintenance, with kubectl drain's flags, filters,\n"
+         "messages and exit codes.  The node is cordoned, its pods are checked by kubectl's\n"
+         "filters (DaemonSet pods need --ignore-daemonsets, pods with emptyDir\n"
+         "--delete-emptydir-data, pods without a controller --force; mirror pods stay), then\n"
+         "every pod is evicted at once over one connection.  A PodDisruptionBudget that refuses\n"
+         "(429) is retried every 5 seconds until --timeout; one watch tells when each pod is\n"
+         "gone.  Ctrl-C stops evicting, leaves the node cordoned and says what was evicted.",
+     .examples =
+         "  # Drain node \"foo\", leaving DaemonSet pods in place\n"
+         "  kubectl runtime-switch drain foo --ignore-daemonsets\n\n"
+         "  # Give up after 2 minutes; print one JSON event per line\n"
+         "  kubectl runtime-switch drain foo --ignore-daemonsets --timeout=2m -o json"},
     {.name = "version", .run = cmd_version, .opts = cmd_version_opts,
      .summary = "Print the plugin and the server version",
      .usage = "version [--client] [-o json|yaml]",
@@ -346,6 +372,9 @@ static void cli_free(struct rs_cli *cli) {
 }
 
 static int print_error(struct rs_cli *cli, rs_err_t *e) {
+  /* no message: the command printed its error itself (drain, as kubectl) */
+  if (!e->msg && e->kind != RS_E_NONE)
+    return e->kind == RS_E_INTERRUPTED ? EXIT_INTERRUPTED : EXIT_ERROR;
   const char *msg = e->msg ? e->msg : "unknown error";
   switch (e->kind) {
   case RS_E_USAGE:

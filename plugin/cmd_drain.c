@@ -1,0 +1,415 @@
+/* kubectl runtime-switch cordon|uncordon|drain NODE...: kubectl's commands
+ * of the same names, over ops/drain.  Output and exit codes as kubectl's;
+ * -o json prints one JSON event per line instead. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "cli.h"
+#include "common/cleanup.h"
+#include "common/strutil.h"
+#include "ops/drain.h"
+#include "ops/nodes.h"
+
+#define DRY_RUN_HELP                                                                              \
+  "Must be \"none\", \"server\", or \"client\". If client strategy, only print the object that "  \
+  "would be sent, without sending it. If server strategy, submit server-side request without "    \
+  "persisting the resource."
+
+const struct rs_opt cmd_cordon_opts[] = {
+    {"dry-run", 0, RS_OPT_STRING, "STRATEGY", "none", DRY_RUN_HELP},
+    {"selector", 'l', RS_OPT_STRING, "SELECTOR", "", "Selector (label query) to filter on"},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
+const struct rs_opt cmd_drain_opts[] = {
+    {"chunk-size", 0, RS_OPT_STRING, "N", "500",
+     "Return large lists in chunks rather than all at once. Pass 0 to disable."},
+    {"delete-emptydir-data", 0, RS_OPT_BOOL, NULL, "false",
+     "Continue even if there are pods using emptyDir (local data that will be deleted when the node is drained)."},
+    {"delete-local-data", 0, RS_OPT_BOOL, NULL, "false",
+     "Deprecated: use --delete-emptydir-data."},
+    {"disable-eviction", 0, RS_OPT_BOOL, NULL, "false",
+     "Force drain to use delete, even if eviction is supported. This will bypass checking PodDisruptionBudgets, use with caution."},
+    {"dry-run", 0, RS_OPT_STRING, "STRATEGY", "none", DRY_RUN_HELP},
+    {"force", 0, RS_OPT_BOOL, NULL, "false",
+     "Continue even if there are pods that do not declare a controller."},
+    {"grace-period", 0, RS_OPT_STRING, "SECONDS", "-1",
+     "Period of time in seconds given to each pod to terminate gracefully. If negative, the default value specified in the pod will be used."},
+    {"ignore-daemonsets", 0, RS_OPT_BOOL, NULL, "false", "Ignore DaemonSet-managed pods."},
+    {"output", 'o', RS_OPT_STRING, "FORMAT", "",
+     "Output format. One of: (json). json prints one event per line (evicting, retry, evicted, drained, ...)."},
+    {"pod-selector", 0, RS_OPT_STRING, "SELECTOR", "", "Label selector to filter pods on the node"},
+    {"selector", 'l', RS_OPT_STRING, "SELECTOR", "", "Selector (label query) to filter on"},
+    {"skip-wait-for-delete-timeout", 0, RS_OPT_STRING, "SECONDS", "0",
+     "If pod DeletionTimestamp older than N seconds, skip waiting for the pod.  Seconds must be greater than 0 to skip."},
+    {"timeout", 0, RS_OPT_STRING, "DURATION", "0s",
+     "The length of time to wait before giving up, zero means infinite"},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
+struct out {
+  struct rs_cli *cli;
+  bool json;
+};
+
+static void print_json_line(struct out *o, json_t *ev) {
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  struct tm tm;
+  gmtime_r(&tv.tv_sec, &tm);
+  char ts[64];
+  snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec / 1000);
+  json_object_set_new(ev, "time", json_string(ts));
+  json_dumpf(ev, o->cli->out, JSON_COMPACT | JSON_SORT_KEYS);
+  fputc('\n', o->cli->out);
+  fflush(o->cli->out);
+}
+
+static void on_event(void *ud, const struct rs_drain_event *ev) {
+  struct out *o = ud;
+  struct rs_cli *cli = o->cli;
+  if (o->json) {
+    json_t *j = rs_drain_event_to_json(ev);
+    if (j) print_json_line(o, j);
+    json_decref(j);
+    return;
+  }
+  switch (ev->type) {
+  case RS_DRAIN_EV_POD_FAILED:
+    return; /* kubectl prints these with the final error */
+  case RS_DRAIN_EV_WARNING:
+    fflush(cli->out);
+    rs_cli_warn(cli, "%s", ev->text);
+    return;
+  default:
+    break;
+  }
+  FILE *f = ev->to_stderr ? cli->errf : cli->out;
+  if (ev->to_stderr) fflush(cli->out);
+  fprintf(f, "%s\n", ev->text);
+  fflush(f);
+}
+
+/* ---- options ---- */
+
+static int parse_int_flag(const char *flag, const char *v, long min, long max, long *ret, rs_err_t *err) {
+  if (rs_parse_long(v, min, max, ret) == 0) return 0;
+  if (v[0] == '-' && rs_parse_long(v + 1, 0, -min, ret) == 0) {
+    *ret = -*ret;
+    return 0;
+  }
+  return rs_fail(err, RS_E_USAGE, 0,
+                 "invalid argument \"%s\" for \"%s\" flag: strconv.ParseInt: parsing \"%s\": invalid syntax",
+                 v, flag, v);
+}
+
+static int dry_run_opt(struct rs_cli *cli, int *ret, rs_err_t *err) {
+  const char *v = rs_cli_str(cli, "dry-run");
+  int d = rs_dry_run_parse(v);
+  if (d < 0)
+    return rs_fail(err, RS_E_INPUT, 0, "Invalid dry-run value (%s). Must be \"none\", \"server\", or \"client\".", v);
+  *ret = d;
+  return 0;
+}
+
+static int drain_opts(struct rs_cli *cli, struct rs_drain_opts *o, rs_err_t *err) {
+  o->force = rs_cli_bool(cli, "force");
+  o->ignore_daemonsets = rs_cli_bool(cli, "ignore-daemonsets");
+  o->delete_emptydir_data = rs_cli_bool(cli, "delete-emptydir-data") || rs_cli_bool(cli, "delete-local-data");
+  o->disable_eviction = rs_cli_bool(cli, "disable-eviction");
+  if (dry_run_opt(cli, &o->dry_run, err) < 0) return -1;
+  const char *v;
+  long n;
+  if ((v = rs_cli_str(cli, "grace-period"))) {
+    if (parse_int_flag("--grace-period", v, -2147483647L, 2147483647L, &n, err) < 0) return -1;
+    o->grace_period = (int)n;
+  }
+  if ((v = rs_cli_str(cli, "skip-wait-for-delete-timeout"))) {
+    if (parse_int_flag("--skip-wait-for-delete-timeout", v, -2147483647L, 2147483647L, &n, err) < 0)
+      return -1;
+    o->skip_wait_for_delete_timeout = n;
+  }
+  if ((v = rs_cli_str(cli, "chunk-size"))) {
+    if (parse_int_flag("--chunk-size", v, 0, 1000000000L, &n, err) < 0) return -1;
+    o->chunk_size = n ? n : 1000000000L;
+  }
+  if ((v = rs_cli_str(cli, "timeout"))) {
+    bool bare = *v != '\0';
+    for (const char *p = v; *p; p++)
+      if (!isdigit((unsigned char)*p)) bare = false;
+    if (bare && strcmp(v, "0") != 0)
+      return rs_fail(err, RS_E_USAGE, 0,
+                     "invalid argument \"%s\" for \"--timeout\" flag: time: missing unit in duration \"%s\"", v, v);
+    if (rs_parse_duration_ms(v, &o->timeout_ms) < 0)
+      return rs_fail(err, RS_E_USAGE, 0, "invalid argument \"%s\" for \"--timeout\" flag: time: invalid duration \"%s\"", v, v);
+  }
+  v = rs_cli_str(cli, "pod-selector");
+  if (v && *v && !rs_label_selector_valid(v))
+    return rs_fail(err, RS_E_INPUT, 0, "--pod-selector=<pod_selector> must be a valid label selector");
+  o->pod_selector = v;
+  return 0;
+}
+
+/* ---- nodes ---- */
+
+static int on_node_item(void *ud, json_t *item, rs_err_t *err) {
+  const char *name = json_string_value(json_object_get(json_object_get(item, "metadata"), "name"));
+  return name ? rs_strv_push(ud, name, err) : 0;
+}
+
+/* The nodes named (each must exist, as kubectl's builder checks) or
+ * selected by -l. */
+static int resolve_nodes(struct rs_cli *cli, rs_kube_client_t *c, const char *verbname,
+                         char ***ret, rs_err_t *err) {
+  const char *sel = rs_cli_str(cli, "selector");
+  bool have_sel = sel && *sel;
+  bool have_args = cli->args && cli->args[0];
+  if (!have_args && !have_sel) return rs_fail(err, RS_E_USAGE, 0, "USAGE: %s NODE [flags]", verbname);
+  if (have_args && have_sel)
+    return rs_fail(err, RS_E_USAGE, 0, "cannot specify both a node name and a --selector option");
+  _cleanup_strv_ char **names = rs_strv_new();
+  if (!names) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (have_sel) {
+    struct rs_kube_list_opts lo = {.label_selector = sel};
+    if (rs_kube_list(c, "/api/v1/nodes", &lo, on_node_item, &names, NULL, err) < 0) return -1;
+  } else {
+    for (size_t i = 0; cli->args[i]; i++) {
+      json_auto_t *n = NULL;
+      if (rs_node_get(c, cli->args[i], &n, err) < 0) return -1;
+      if (!rs_strv_contains(names, cli->args[i]) && rs_strv_push(&names, cli->args[i], err) < 0) return -1;
+    }
+  }
+  *ret = TAKE_PTR(names);
+  return 0;
+}
+
+/* A command that printed its own error returns this: main prints nothing
+ * more (no message) and exits with the code. */
+static int printed(rs_err_t *err, int kind) {
+  rs_err_clear(err);
+  err->kind = kind;
+  err->code = 0;
+  return -1;
+}
+
+/* ---- cordon / uncordon ---- */
+
+static int cordon_cmd(struct rs_cli *cli, bool on, rs_err_t *err) {
+  struct rs_drain_opts o = RS_DRAIN_OPTS_INIT;
+  if (dry_run_opt(cli, &o.dry_run, err) < 0) return -1;
+  struct out out = {cli, false};
+  o.on_event = on_event;
+  o.ud = &out;
+  _cleanup_kube_client_ rs_kube_client_t *c = NULL;
+  if (rs_cli_client(cli, &c, err) < 0) return -1;
+  _cleanup_strv_ char **nodes = NULL;
+  if (resolve_nodes(cli, c, on ? "cordon" : "uncordon", &nodes, err) < 0) return -1;
+  for (size_t i = 0; nodes[i]; i++) {
+    rs_err_t e = RS_ERR_INIT;
+    if (rs_drain_cordon(c, nodes[i], on, &o, &e) < 0) {
+      if (e.kind == RS_E_INTERRUPTED) {
+        rs_err_move(err, &e);
+        return -1;
+      }
+      /* kubectl reports it and goes on, and still exits 0 */
+      fprintf(cli->errf, "error: unable to %s node \"%s\": %s\n", on ? "cordon" : "uncordon",
+              nodes[i], e.msg ? e.msg : "unknown error");
+      rs_err_clear(&e);
+    }
+  }
+  return 0;
+}
+
+int cmd_cordon(struct rs_cli *cli, rs_err_t *err) { return cordon_cmd(cli, true, err); }
+int cmd_uncordon(struct rs_cli *cli, rs_err_t *err) { return cordon_cmd(cli, false, err); }
+
+/* ---- drain ---- */
+
+/* The flags given, to repeat them in "how to continue". */
+static char *flags_text(struct rs_cli *cli) {
+  rs_buf_t b = RS_BUF_INIT(0);
+  for (size_t i = 0; cli->cmd->opts[i].name; i++) {
+    const struct rs_opt *op = &cli->cmd->opts[i];
+    const char *v = cli->values[i];
+    if (!v || strcmp(op->name, "output") == 0 || strcmp(op->name, "selector") == 0) continue;
+    if (op->type == RS_OPT_BOOL) {
+      if (strcmp(v, "true") == 0) rs_buf_printf(&b, NULL, " --%s", op->name);
+    } else {
+      rs_buf_printf(&b, NULL, " --%s=%s", op->name, v);
+    }
+  }
+  return rs_buf_steal(&b, NULL);
+}
+
+static void list_state(struct rs_cli *cli, const struct rs_drain_report *r, int state, const char *label,
+                       const char *note) {
+  size_t n = 0;
+  for (size_t i = 0; i < r->npods; i++) {
+    const struct rs_drain_pod *p = &r->pods[i];
+    if (p->state != state) continue;
+    fprintf(cli->errf, "%s%s/%s", n++ ? ", " : label, p->ns, p->name);
+  }
+  if (n) fprintf(cli->errf, "%s\n", note ? note : "");
+}
+
+static void interrupted_summary(struct rs_cli *cli, const char *node, const struct rs_drain_report *r) {
+  _cleanup_free_ char *flags = flags_text(cli);
+  fprintf(cli->errf, "Interrupted: stopped evicting pods from node \"%s\"; the node stays cordoned.\n", node);
+  list_state(cli, r, RS_DRAIN_POD_GONE, "  evicted:      ", NULL);
+  list_state(cli, r, RS_DRAIN_POD_SKIPPED, "  skipped:      ", NULL);
+  list_state(cli, r, RS_DRAIN_POD_EVICTING, "  terminating:  ", "  (eviction accepted, still shutting down)");
+  list_state(cli, r, RS_DRAIN_POD_REQUESTED, "  unknown:      ",
+             "  (a request was in flight; `kubectl get pods` tells)");
+  list_state(cli, r, RS_DRAIN_POD_FAILED, "  failed:       ", NULL);
+  list_state(cli, r, RS_DRAIN_POD_PENDING, "  not evicted:  ", NULL);
+  fprintf(cli->errf, "To continue:  kubectl runtime-switch drain %s%s\n", node, flags ? flags : "");
+  fprintf(cli->errf, "To put the node back in service:  kubectl runtime-switch uncordon %s\n", node);
+}
+
+static json_t *report_json(const char *event, const char *node, const struct rs_drain_report *r,
+                           const rs_err_t *e) {
+  json_t *pods = json_array(), *errs = json_array();
+  for (size_t i = 0; pods && r && i < r->npods; i++) {
+    const struct rs_drain_pod *p = &r->pods[i];
+    json_array_append_new(pods, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s?}", "namespace", p->ns, "name",
+                                          p->name, "uid", p->uid, "state", rs_drain_pod_state_name(p->state),
+                                          "attempts", (int)p->attempts, "error", p->error));
+  }
+  for (size_t i = 0; errs && r && r->errors && r->errors[i]; i++)
+    json_array_append_new(errs, json_string(r->errors[i]));
+  if (errs && json_array_size(errs) == 0 && e && e->msg) json_array_append_new(errs, json_string(e->msg));
+  return json_pack("{s:s, s:s, s:o*, s:o*}", "event", event, "node", node, "pods", pods, "errors", errs);
+}
+
+/* kubectl's error line for a node's failure (the first line of CheckErr
+ * when it is not an aggregate). */
+static void print_plain_error(struct rs_cli *cli, const rs_err_t *e) {
+  if (e->kind == RS_E_API && e->code == 401)
+    fprintf(cli->errf, "error: You must be logged in to the server (%s)\n", e->msg ? e->msg : "");
+  else if (e->kind == RS_E_API && e->reason)
+    fprintf(cli->errf, "Error from server (%s): %s\n", e->reason, e->msg ? e->msg : "");
+  else
+    fprintf(cli->errf, "error: %s\n", e->msg ? e->msg : "unknown error");
+}
+
+struct failed {
+  char *agg;          /* the node's error as kubectl's aggregate text */
+  char **lines;       /* its errors one per line, or NULL for a plain error */
+  rs_err_t err;
+};
+
+int cmd_drain(struct rs_cli *cli, rs_err_t *err) {
+  struct rs_drain_opts o = RS_DRAIN_OPTS_INIT;
+  const char *output = rs_cli_str(cli, "output");
+  if (output && *output && strcmp(output, "json") != 0)
+    return rs_fail(err, RS_E_USAGE, 0,
+                   "unable to match a printer suitable for the output format \"%s\", allowed formats are: json",
+                   output);
+  if (drain_opts(cli, &o, err) < 0) return -1;
+  struct out out = {cli, output && strcmp(output, "json") == 0};
+  o.on_event = on_event;
+  o.ud = &out;
+  _cleanup_kube_client_ rs_kube_client_t *c = NULL;
+  if (rs_cli_client(cli, &c, err) < 0) return -1;
+  _cleanup_strv_ char **nodes = NULL;
+  if (resolve_nodes(cli, c, "drain", &nodes, err) < 0) return -1;
+
+  /* kubectl cordons every node first; a failure is reported, not fatal */
+  for (size_t i = 0; nodes[i]; i++) {
+    rs_err_t e = RS_ERR_INIT;
+    if (rs_drain_cordon(c, nodes[i], true, &o, &e) == 0) continue;
+    if (e.kind == RS_E_INTERRUPTED) {
+      rs_err_move(err, &e);
+      return -1;
+    }
+    _cleanup_free_ char *text = rs_strdup_printf("error: unable to cordon node \"%s\": %s", nodes[i],
+                                                 e.msg ? e.msg : "unknown error");
+    struct rs_drain_event ev = {.type = RS_DRAIN_EV_CORDON_ERROR, .node = nodes[i],
+                                .text = text ? text : "", .to_stderr = true, .message = e.msg};
+    on_event(&out, &ev);
+    rs_err_clear(&e);
+  }
+
+  size_t nn = rs_strv_len(nodes);
+  _cleanup_free_ struct failed *fails = calloc(nn + 1, sizeof *fails);
+  _cleanup_strv_ char **remaining = rs_strv_new();
+  if (!fails || !remaining) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  size_t nfail = 0;
+  int rc = 0;
+  for (size_t i = 0; nodes[i]; i++) {
+    const char *node = nodes[i];
+    struct rs_drain_report r = {0};
+    rs_err_t e = RS_ERR_INIT;
+    if (rs_drain_pods(c, node, &o, &r, &e) == 0) {
+      const char *sfx = o.dry_run == RS_DRY_RUN_CLIENT ? " (dry run)"
+                        : o.dry_run == RS_DRY_RUN_SERVER ? " (server dry run)" : "";
+      _cleanup_free_ char *text = rs_strdup_printf("node/%s drained%s", node, sfx);
+      struct rs_drain_event ev = {.type = RS_DRAIN_EV_DRAINED, .node = node, .text = text ? text : ""};
+      on_event(&out, &ev);
+      /* kubectl lists the nodes still to drain after a later success */
+      if (remaining[0] && !out.json) {
+        fprintf(cli->errf, "There are pending nodes to be drained:\n");
+        for (size_t k = 0; remaining[k]; k++) fprintf(cli->errf, " %s\n", remaining[k]);
+      }
+      rs_drain_report_clear(&r);
+      continue;
+    }
+    if (e.kind == RS_E_INTERRUPTED) {
+      if (out.json) {
+        json_t *j = report_json("interrupted", node, &r, &e);
+        if (j) print_json_line(&out, j);
+        json_decref(j);
+      }
+      interrupted_summary(cli, node, &r);
+      rs_drain_report_clear(&r);
+      rs_err_clear(&e);
+      rc = printed(err, RS_E_INTERRUPTED);
+      break;
+    }
+    struct failed *f = &fails[nfail++];
+    bool agg = r.errors && r.errors[0];
+    f->agg = agg ? rs_drain_aggregate_text(r.errors) : strdup(e.msg ? e.msg : "unknown error");
+    if (agg) f->lines = TAKE_PTR(r.errors);
+    if (out.json) {
+      json_t *j = report_json("failed", node, &r, &e);
+      if (j) print_json_line(&out, j);
+      json_decref(j);
+    }
+    if (!r.refused && rs_drain_report_pending(&r)) {
+      fprintf(cli->errf, "There are pending pods in node \"%s\" when an error occurred: %s\n", node,
+              f->agg ? f->agg : "");
+      for (size_t k = 0; k < r.npods; k++)
+        if (r.pods[k].state != RS_DRAIN_POD_GONE && r.pods[k].state != RS_DRAIN_POD_SKIPPED)
+          fprintf(cli->errf, "pod/%s\n", r.pods[k].name);
+    }
+    fprintf(cli->errf, "error: unable to drain node \"%s\" due to error: %s, continuing command...\n",
+            node, f->agg ? f->agg : "");
+    rs_strv_push(&remaining, node, NULL);
+    rs_err_move(&f->err, &e);
+    rs_drain_report_clear(&r);
+  }
+  if (rc == 0 && nfail) {
+    /* CheckErr: one failed node prints its errors one per line; several
+     * print one aggregate line each */
+    if (nfail == 1 && fails[0].lines) {
+      for (size_t k = 0; fails[0].lines[k]; k++) fprintf(cli->errf, "%s\n", fails[0].lines[k]);
+    } else if (nfail == 1) {
+      print_plain_error(cli, &fails[0].err);
+    } else {
+      for (size_t k = 0; k < nfail; k++) fprintf(cli->errf, "%s\n", fails[k].agg ? fails[k].agg : "");
+    }
+    rc = printed(err, RS_E_API);
+  }
+  for (size_t k = 0; k < nfail; k++) {
+    free(fails[k].agg);
+    rs_strv_free(fails[k].lines);
+    rs_err_clear(&fails[k].err);
+  }
+  return rc;
+}
