@@ -1,0 +1,32 @@
+# cordon / uncordon / drain (ops/drain, plugin/cmd_drain.c).
+#   make test-drain        the drain unit tests (release, ASan, UBSan) and
+#                          the fuzz corpus of its parsers
+#   make test-drain-e2e    every case on the real cluster (tests/e2e/cluster.sh up);
+#                          CASES="pdb_timeout faults" for a subset
+#   make test-drain-fault  the fault-injection cases only (tests/fault/)
+#   make bench-drain       plugin vs kubectl drain, N=30 and 100 (BENCH_ARGS="-r 5 30 100")
+# The unit tests already run in test-unit-all (tests/unit/test_drain.c) and
+# the corpus in test-fuzz-replay (tests/fuzz/fuzz_drain.c).
+
+.PHONY: test-drain test-drain-e2e test-drain-fault bench-drain
+
+test-drain:
+	@set -e; for v in release asan ubsan; do \
+	  $(MAKE) --no-print-directory VARIANT=$$v build/$$v/tests/test_drain; \
+	  echo "== build/$$v/tests/test_drain"; \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    build/$$v/tests/test_drain --jobs 2; done
+	$(MAKE) --no-print-directory VARIANT=asan build/asan/fuzz/replay_drain
+	ASAN_OPTIONS=detect_leaks=1 build/asan/fuzz/replay_drain tests/fuzz/corpus/drain
+
+CASES ?=
+test-drain-e2e: $(PLUGIN)
+	$(MAKE) --no-print-directory VARIANT=asan build/asan/kubectl-runtime_switch
+	tests/e2e/test_drain.sh $(CASES)
+
+test-drain-fault: $(PLUGIN)
+	tests/e2e/test_drain.sh faults
+
+BENCH_ARGS ?=
+bench-drain: $(PLUGIN)
+	tests/bench/drain_bench.sh $(BENCH_ARGS)
