@@ -53,6 +53,7 @@ struct rs_cli {
   FILE *out;
   FILE *errf;
   bool err_is_tty;
+  int exit_code;              /* set by a failing command: its exit code */
 };
 
 /* Command options by name. */
@@ -103,5 +104,9 @@ int cmd_uncordon(struct rs_cli *cli, rs_err_t *err);
 int cmd_drain(struct rs_cli *cli, rs_err_t *err);
 extern const struct rs_opt cmd_cordon_opts[];
 extern const struct rs_opt cmd_drain_opts[];
+int cmd_node(struct rs_cli *cli, rs_err_t *err);
+int cmd_rollback(struct rs_cli *cli, rs_err_t *err);
+extern const struct rs_opt cmd_node_opts[];
+extern const struct rs_opt cmd_rollback_opts[];
 
 #endif

@@ -41,6 +41,42 @@ const struct rs_cmd rs_commands[] = {
          "  kubectl runtime-switch status -l '!node-role.kubernetes.io/control-plane' -o wide\n\n"
          "  # Two nodes, as JSON, with the pods that use /var/run/docker.sock\n"
          "  kubectl runtime-switch status node-1 node-2 --pods -o json"},
+    {.name = "node", .run = cmd_node, .opts = cmd_node_opts,
+     .summary = "Switch a node's container runtime: cordon, drain, switch, verify, uncordon",
+     .usage = "node NAME --to containerd|cri-o|cri-dockerd [flags]",
+     .description =
+         "Move one node to another container runtime, through the API only (no SSH):\n"
+         "read the node and refuse what cannot work; deliver the node helper (in a ConfigMap\n"
+         "in the working namespace, -n, default kube-system) and run its read-only preflight in\n"
+         "a privileged pod pinned to the node; show the plan (--dry-run stops here, printing\n"
+         "the manifests too); ask (unless --yes); cordon; drain (kubectl drain's flags;\n"
+         "--ignore-daemonsets is implied); launch the switch, which goes on as a host unit\n"
+         "when the old runtime takes the pod down; follow the node NotReady -> Ready; verify\n"
+         "with a pod on the new runtime; update kubeadm's cri-socket annotation; uncordon;\n"
+         "remove the Jobs and the ConfigMap; print the time of each phase.\n\n"
+         "On failure the helper restores every file and service; the node comes back on its\n"
+         "old runtime and stays cordoned.  Interrupted, the same command resumes: progress is\n"
+         "recorded on the node (annotation runtime-switch.kubectl.dev/state).\n\n"
+         "Exit codes: 0 done; 1 error; 2 usage; 3 refused, nothing changed; 4 drain failed\n"
+         "(node cordoned, not switched); 5 switch failed and rolled back (node cordoned);\n"
+         "6 needs a human (rollback failed, or the node did not come back); 130 interrupted.",
+     .examples =
+         "  # Look first: the plan, the manifests and the file changes, nothing changed\n"
+         "  kubectl runtime-switch node node-1 --to containerd --dry-run\n\n"
+         "  # Switch without asking; pods without a controller and emptyDir pods go too\n"
+         "  kubectl runtime-switch node node-1 --to containerd --yes --force --delete-emptydir-data\n\n"
+         "  # One JSON event per phase, for automation\n"
+         "  kubectl runtime-switch node node-1 --to containerd --yes -o json"},
+    {.name = "rollback", .run = cmd_rollback, .opts = cmd_rollback_opts,
+     .summary = "Put back the runtime a node ran before its last switch",
+     .usage = "rollback node NAME [--id ID] [flags]",
+     .description =
+         "Restore the node's previous runtime from the helper's backups (every file byte for\n"
+         "byte, the services as they were): cordon, drain, run the helper's rollback, follow\n"
+         "the node back to Ready on its old runtime, verify, restore kubeadm's cri-socket\n"
+         "annotation, uncordon.  The run is the node's last switch (its annotation) unless\n"
+         "--id names one.  Exit codes as for `node`.",
+     .examples = "  kubectl runtime-switch rollback node node-1 --yes"},
     {.name = "cordon", .run = cmd_cordon, .opts = cmd_cordon_opts,
      .summary = "Mark a node as unschedulable, as kubectl cordon",
      .usage = "cordon NODE... [-l SELECTOR] [--dry-run=none|client|server]",
@@ -418,6 +454,7 @@ int main(int argc, char **argv) {
   } else if (cli.cmd->run(&cli, &err) < 0) {
     fflush(stdout);
     code = print_error(&cli, &err);
+    if (cli.exit_code) code = cli.exit_code;
   }
   if (fflush(stdout) != 0 && code == EXIT_OK) {
     fprintf(stderr, "error: writing the output: %s\n", strerror(errno));

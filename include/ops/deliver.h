@@ -1,0 +1,165 @@
+/* Delivering the node helper: the ConfigMap (or Secret) that carries the
+ * helper binary for the node's architecture, and the Jobs that run it on
+ * the node (nodeName-pinned, hostPID, hostNetwork, privileged, tolerating
+ * every taint, system-node-critical where allowed, an image the node
+ * already has, never pulled).
+ *
+ * The manifest builders are pure (JSON in, JSON out) so tests and --dry-run
+ * see exactly what is sent.  The API calls below them create, wait for and
+ * delete those objects; none of them prints. */
+#ifndef RS_OPS_DELIVER_H
+#define RS_OPS_DELIVER_H
+
+#include <stdbool.h>
+#include <jansson.h>
+
+#include "common/err.h"
+#include "kube/client.h"
+#include "ops/helper_blob.h"
+
+#define RS_DELIVER_DEFAULT_NS "kube-system"
+/* Where the helper file is mounted in the Job's container. */
+#define RS_DELIVER_MOUNT_DIR "/opt/kubectl-runtime-switch"
+#define RS_DELIVER_FILE "rs-node-helper"
+#define RS_DELIVER_CONTAINER "helper"
+#define RS_DELIVER_PRIORITY "system-node-critical"
+
+/* Labels and annotations on everything we create. */
+#define RS_LABEL_MANAGED_BY "app.kubernetes.io/managed-by"
+#define RS_MANAGED_BY "kubectl-runtime-switch"
+#define RS_LABEL_ID "runtime-switch.kubectl.dev/id"
+#define RS_LABEL_ROLE "runtime-switch.kubectl.dev/role"
+#define RS_ANN_NODE "runtime-switch.kubectl.dev/node"
+#define RS_ANN_HELPER_SHA "runtime-switch.kubectl.dev/helper-sha256"
+
+/* A run id: what the helper accepts ([a-z0-9][a-z0-9-]{0,39}). */
+#define RS_RUN_ID_MAX 40
+
+/* What each Job runs. */
+enum rs_job_role {
+  RS_JOB_PREFLIGHT, /* preflight --to T --id ID: the plan, read-only */
+  RS_JOB_SWITCH,    /* launch --to T --id ID: backups + the host unit */
+  RS_JOB_VERIFY,    /* report --id ID --wait S: on the new runtime */
+  RS_JOB_ROLLBACK,  /* rollback --id ID --reason R */
+  _RS_JOB_MAX,
+};
+
+struct rs_deliver_spec {
+  const char *ns;        /* working namespace */
+  const char *node;      /* node name (nodeName of every pod) */
+  const char *id;        /* run id */
+  const char *to;        /* target runtime (preflight, switch) */
+  const char *image;     /* container image; must be on the node already */
+  bool use_secret;       /* carry the helper in a Secret, not a ConfigMap */
+  bool priority;         /* priorityClassName system-node-critical */
+  bool no_images;        /* helper --no-images */
+  long helper_deadline_s;/* helper launch --deadline (0: helper default) */
+  long kubelet_wait_s;   /* helper launch --kubelet-wait (0: default) */
+  long wait_s;           /* verify: report --wait */
+  const char *reason;    /* rollback --reason (NULL: none) */
+};
+
+/* A fresh run id from the clock and /dev/urandom: "YYYYMMDD-HHMMSS-xxxx". */
+int rs_run_id_new(char ret[RS_RUN_ID_MAX + 1], rs_err_t *err);
+bool rs_run_id_valid(const char *id);
+
+/* Object names: "rsw-<id>" for the ConfigMap/Secret, "rsw-<id>-<role>"
+ * for Jobs (at most 63 characters, a valid label value). */
+char *rs_deliver_carrier_name(const char *id);
+char *rs_deliver_job_name(const char *id, int role);
+const char *rs_job_role_name(int role);
+
+/* The ConfigMap (binaryData) or Secret (data) holding blob. */
+json_t *rs_deliver_carrier(const struct rs_deliver_spec *s,
+                           const struct rs_helper_blob *blob, rs_err_t *err);
+/* The batch/v1 Job for one role. */
+json_t *rs_deliver_job(const struct rs_deliver_spec *s, int role, rs_err_t *err);
+/* The helper's argv for a role (NULL-terminated, heap strings). */
+char **rs_deliver_helper_argv(const struct rs_deliver_spec *s, int role,
+                              rs_err_t *err);
+
+/* ---- Pod Security ---- */
+
+/* Check a Namespace object's Pod Security labels.  Returns 0 when the
+ * enforce level admits privileged hostPID pods (or no level is set);
+ * otherwise -1 with *err (RS_E_CONFIG) saying which label forbids them
+ * and what to change.  *ret_warning (may be NULL) gets a message when only
+ * warn/audit would complain (heap; NULL when nothing to say). */
+int rs_deliver_psa_check(const json_t *ns_obj, char **ret_warning, rs_err_t *err);
+
+/* ---- choosing the image ---- */
+
+/* From a pod list's items (pods on the node), the image to run the helper
+ * with: a container that is running now (so the image is on the node),
+ * preferring pods that stay on the node through a drain (mirror/static,
+ * DaemonSet), then the most used image; ties by name.  *ret is heap;
+ * -1 (RS_E_INPUT) when no running container is found. */
+int rs_deliver_pick_image(const json_t *pods, char **ret, rs_err_t *err);
+
+/* ---- API calls ---- */
+
+/* GET the namespace and check its labels (above).  A missing namespace is
+ * an error naming it. */
+int rs_deliver_check_namespace(rs_kube_client_t *c, const char *ns,
+                               char **ret_warning, rs_err_t *err);
+
+/* Ask the API server (dryRun=All) whether the pod of this Job would be
+ * admitted: Pod Security, quotas on the priority class.  When only the
+ * priority class is refused, turns s->priority off and *ret_note says so.
+ * Other refusals fail with the server's message and what to change. */
+int rs_deliver_probe(rs_kube_client_t *c, struct rs_deliver_spec *s,
+                     char **ret_note, rs_err_t *err);
+
+/* Create (or find, with the same helper digest) the carrier. */
+int rs_deliver_put_carrier(rs_kube_client_t *c, const struct rs_deliver_spec *s,
+                           const struct rs_helper_blob *blob, rs_err_t *err);
+/* Create the Job; an existing Job of the same name is kept (resume) and
+ * *ret_existed (may be NULL) says so. */
+int rs_deliver_put_job(rs_kube_client_t *c, const struct rs_deliver_spec *s,
+                       int role, bool *ret_existed, rs_err_t *err);
+
+/* The latest pod of a Job, as seen now (NULL *ret: none yet). */
+int rs_deliver_job_pod(rs_kube_client_t *c, const char *ns, const char *job,
+                       json_t **ret, rs_err_t *err);
+/* Why the Job controller could not create pods (FailedCreate events), or
+ * NULL *ret. */
+int rs_deliver_job_failed_create(rs_kube_client_t *c, const char *ns,
+                                 const char *job, char **ret, rs_err_t *err);
+
+/* Delete one object of ours (404 is fine); Jobs with their pods. */
+int rs_deliver_delete_job(rs_kube_client_t *c, const char *ns, const char *job,
+                          rs_err_t *err);
+int rs_deliver_delete_carrier(rs_kube_client_t *c, const char *ns,
+                              const char *id, bool secret, rs_err_t *err);
+/* Delete every object labelled with this run id (Jobs, ConfigMaps,
+ * Secrets); *ret_count (may be NULL) gets how many. */
+int rs_deliver_cleanup(rs_kube_client_t *c, const char *ns, const char *id,
+                       int *ret_count, rs_err_t *err);
+
+/* ---- pod state ---- */
+
+enum rs_pod_state {
+  RS_POD_PENDING,   /* not started (scheduled or waiting for the kubelet) */
+  RS_POD_RUNNING,   /* the helper container runs */
+  RS_POD_EXITED,    /* the container terminated; exit code known */
+  RS_POD_BLOCKED,   /* it cannot start: image missing, config error ... */
+  RS_POD_GONE,      /* deleted or failed without a container result */
+};
+
+struct rs_pod_view {
+  int state;              /* enum rs_pod_state */
+  int exit_code;          /* RS_POD_EXITED */
+  const char *name;       /* borrowed from the pod JSON */
+  const char *runtime;    /* "containerd", "docker" ... from containerID */
+  const char *why;        /* waiting/terminated reason or message */
+};
+
+/* Read a pod's state from its JSON (borrowed pointers into pod). */
+void rs_pod_view(const json_t *pod, struct rs_pod_view *ret);
+
+/* The first JSON object in a log that has a "contract" member (the
+ * helper's plan or report); other lines (stderr) are skipped.  NULL when
+ * none parses. */
+json_t *rs_helper_json_from_log(const char *log, size_t len);
+
+#endif

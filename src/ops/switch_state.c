@@ -1,0 +1,257 @@
+/* The pure parts of the switch: names, the record kept on the node, the
+ * refusals of the check phase, runtime names and endpoints, journal times.
+ * See include/ops/switch.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/strutil.h"
+#include "helper/contract.h"
+#include "ops/nodes.h"
+#include "ops/switch.h"
+
+static int oom(rs_err_t *err) { return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory"); }
+
+static const char *const phase_names[_RS_PH_MAX] = {
+    "check",  "deliver",  "preflight", "plan",   "confirm",  "cordon",   "drain",
+    "launch", "rollback", "restart",   "verify", "annotate", "uncordon", "cleanup",
+};
+static const char *const status_names[_RS_SW_STATUS_MAX] = {"done", "skipped", "resumed",
+                                                            "failed", "stopped"};
+static const char *const outcome_names[_RS_SW_OUTCOME_MAX] = {
+    "switched", "dry-run", "refused", "drain-failed", "rolled-back", "needs-attention", "error"};
+
+const char *rs_sw_phase_name(int p) { return p >= 0 && p < _RS_PH_MAX ? phase_names[p] : "?"; }
+const char *rs_sw_status_name(int s) {
+  return s >= 0 && s < _RS_SW_STATUS_MAX ? status_names[s] : "?";
+}
+const char *rs_sw_outcome_name(int o) {
+  return o >= 0 && o < _RS_SW_OUTCOME_MAX ? outcome_names[o] : "?";
+}
+
+void rs_switch_result_clear(struct rs_switch_result *r) {
+  free(r->id);
+  free(r->from);
+  free(r->to);
+  free(r->runtime_before);
+  free(r->runtime_after);
+  json_decref(r->plan);
+  json_decref(r->report);
+  json_decref(r->manifests);
+  free(r->reason);
+  free(r->hint);
+  *r = (struct rs_switch_result){0};
+}
+
+/* ---- runtimes ---- */
+
+char *rs_runtime_name(const char *v) {
+  if (!v || !*v) return NULL;
+  const char *sep = strstr(v, "://");
+  if (!sep || sep == v) return NULL;
+  return strndup(v, (size_t)(sep - v));
+}
+
+static const json_t *node_info(const json_t *node) {
+  return json_object_get(json_object_get(node, "status"), "nodeInfo");
+}
+
+/* The kubelet runs without dockershim (1.24+): docker:// means cri-dockerd. */
+static bool kubelet_without_dockershim(const json_t *node) {
+  const char *kv = json_string_value(json_object_get(node_info(node), "kubeletVersion"));
+  int maj = 0, min = 0;
+  if (!kv || rs_version_major_minor(kv, &maj, &min) < 0) return true;
+  return maj > 1 || (maj == 1 && min >= 24);
+}
+
+bool rs_sw_runtime_is(const json_t *node, const char *to) {
+  const char *v = json_string_value(json_object_get(node_info(node), "containerRuntimeVersion"));
+  _cleanup_free_ char *name = rs_runtime_name(v);
+  if (!name || !to) return false;
+  if (strcmp(to, RS_RUNTIME_CRI_DOCKERD) == 0)
+    return strcmp(name, "docker") == 0 && kubelet_without_dockershim(node);
+  if (strcmp(to, RS_RUNTIME_DOCKER) == 0) return strcmp(name, "docker") == 0;
+  return strcmp(name, to) == 0;
+}
+
+bool rs_sw_node_ready(const json_t *node) {
+  size_t i;
+  json_t *c;
+  json_array_foreach(json_object_get(json_object_get(node, "status"), "conditions"), i, c) {
+    const char *t = json_string_value(json_object_get(c, "type"));
+    if (t && strcmp(t, "Ready") == 0) {
+      const char *s = json_string_value(json_object_get(c, "status"));
+      return s && strcmp(s, "True") == 0;
+    }
+  }
+  return false;
+}
+
+const char *rs_sw_endpoint_for(const char *runtime) {
+  if (!runtime) return NULL;
+  if (strcmp(runtime, RS_RUNTIME_CONTAINERD) == 0) return RS_ENDPOINT_CONTAINERD;
+  if (strcmp(runtime, RS_RUNTIME_CRIO) == 0) return RS_ENDPOINT_CRIO;
+  if (strcmp(runtime, RS_RUNTIME_CRI_DOCKERD) == 0) return RS_ENDPOINT_CRI_DOCKERD;
+  if (strcmp(runtime, RS_RUNTIME_DOCKER) == 0) return "/var/run/dockershim.sock";
+  return NULL;
+}
+
+static bool is_control_plane(const json_t *node) {
+  const json_t *labels = json_object_get(json_object_get(node, "metadata"), "labels");
+  return json_object_get(labels, "node-role.kubernetes.io/control-plane") ||
+         json_object_get(labels, "node-role.kubernetes.io/master");
+}
+
+int rs_sw_check_node(const json_t *node, const json_t *nodes, const char *to,
+                     bool force_single_control_plane, rs_err_t *err) {
+  const char *name = json_string_value(json_object_get(json_object_get(node, "metadata"), "name"));
+  const char *v = json_string_value(json_object_get(node_info(node), "containerRuntimeVersion"));
+  if (!name) name = "?";
+  if (!rs_sw_endpoint_for(to))
+    return rs_fail(err, RS_E_USAGE, 0, "unknown target runtime \"%s\" (use containerd, cri-o or cri-dockerd)",
+                   to ? to : "");
+  _cleanup_free_ char *rt = rs_runtime_name(v);
+  if (!rt || strcmp(rt, "Unknown") == 0)
+    return rs_fail(err, RS_E_INPUT, 0,
+                   "node %s reports no container runtime (containerRuntimeVersion \"%s\"): "
+                   "is its kubelet running?", name, v ? v : "");
+  if (strcmp(rt, "docker") != 0 && strcmp(rt, "containerd") != 0 && strcmp(rt, "cri-o") != 0)
+    return rs_fail(err, RS_E_INPUT, 0, "node %s runs %s, which runtime-switch does not know", name, v);
+  if (rs_sw_runtime_is(node, to))
+    return rs_fail(err, RS_E_INPUT, 0, "node %s already runs %s (%s): nothing to do", name, to, v);
+  if (is_control_plane(node) && !force_single_control_plane) {
+    size_t ready_cp = 0;
+    bool self_ready = rs_sw_node_ready(node);
+    size_t i;
+    json_t *n;
+    json_array_foreach(nodes, i, n) {
+      if (is_control_plane(n) && rs_sw_node_ready(n)) ready_cp++;
+    }
+    if (self_ready && ready_cp <= 1)
+      return rs_fail(err, RS_E_INPUT, 0,
+                     "node %s is the only Ready control-plane node: switching it takes the control "
+                     "plane down while its kubelet restarts; add another control-plane node first, "
+                     "or pass --force-single-control-plane", name);
+  }
+  return 0;
+}
+
+/* ---- the record on the node ---- */
+
+static const char *const rec_phases[] = {RS_REC_STARTED, RS_REC_CORDONED, RS_REC_DRAINED,
+                                         RS_REC_LAUNCHED, RS_REC_SWITCHED};
+
+int rs_sw_record_rank(const char *phase) {
+  if (!phase) return -1;
+  for (size_t i = 0; i < RS_ARRAY_SIZE(rec_phases); i++)
+    if (strcmp(phase, rec_phases[i]) == 0) return (int)i;
+  if (strcmp(phase, RS_REC_DONE) == 0 || strcmp(phase, RS_REC_ROLLED_BACK) == 0 ||
+      strcmp(phase, RS_REC_FAILED) == 0 || strcmp(phase, RS_REC_ABANDONED) == 0)
+    return (int)RS_ARRAY_SIZE(rec_phases);
+  return -1;
+}
+
+bool rs_sw_record_final(const struct rs_sw_record *r) {
+  return !r->id || rs_sw_record_rank(r->phase) >= (int)RS_ARRAY_SIZE(rec_phases) ||
+         rs_sw_record_rank(r->phase) < 0;
+}
+
+void rs_sw_record_clear(struct rs_sw_record *r) {
+  free(r->id);
+  free(r->phase);
+  free(r->from);
+  free(r->to);
+  free(r->ns);
+  free(r->image);
+  *r = (struct rs_sw_record){0};
+}
+
+static int take(const json_t *o, const char *key, char **dst, rs_err_t *err) {
+  const char *s = json_string_value(json_object_get(o, key));
+  if (!s) return 0;
+  if (strlen(s) > 1024) return rs_fail(err, RS_E_LIMIT, 0, "annotation %s: %s too long", RS_ANN_RUN, key);
+  return (*dst = strdup(s)) ? 0 : oom(err);
+}
+
+int rs_sw_record_from_node(const json_t *node, struct rs_sw_record *ret, rs_err_t *err) {
+  const json_t *ann = json_object_get(json_object_get(node, "metadata"), "annotations");
+  const char *state = json_string_value(json_object_get(ann, RS_HELPER_ANNOTATION_STATE));
+  const char *run = json_string_value(json_object_get(ann, RS_ANN_RUN));
+  struct rs_sw_record r = {0};
+  *ret = r;
+  if (!state && !run) return 0;
+  if (run && strlen(run) > 16384)
+    return rs_fail(err, RS_E_LIMIT, 0, "annotation %s is too long", RS_ANN_RUN);
+  json_auto_t *j = run ? json_loads(run, 0, NULL) : NULL;
+  if (run && !json_is_object(j))
+    return rs_fail(err, RS_E_INPUT, 0, "annotation %s is not a JSON object; remove it with "
+                   "`kubectl annotate node NODE %s-`", RS_ANN_RUN, RS_ANN_RUN);
+  int rc = take(j, "id", &r.id, err);
+  if (rc == 0) rc = take(j, "phase", &r.phase, err);
+  if (rc == 0) rc = take(j, "from", &r.from, err);
+  if (rc == 0) rc = take(j, "to", &r.to, err);
+  if (rc == 0) rc = take(j, "namespace", &r.ns, err);
+  if (rc == 0) rc = take(j, "image", &r.image, err);
+  if (rc < 0) {
+    rs_sw_record_clear(&r);
+    return -1;
+  }
+  const char *op = json_string_value(json_object_get(j, "op"));
+  r.op = op && strcmp(op, "rollback") == 0 ? RS_OP_ROLLBACK : RS_OP_SWITCH;
+  r.secret = json_is_true(json_object_get(j, "secret"));
+  r.cordoned = json_is_true(json_object_get(j, "cordoned"));
+  r.started = json_integer_value(json_object_get(j, "started"));
+  /* The state annotation ("<id> <phase>") is the contract's; it wins when
+   * the two disagree (it is written together with the record). */
+  if (state) {
+    const char *sp = strchr(state, ' ');
+    if (sp && sp != state && strlen(sp + 1) < 64 && (size_t)(sp - state) <= 64) {
+      char *id = strndup(state, (size_t)(sp - state));
+      char *ph = strdup(sp + 1);
+      if (!id || !ph) {
+        free(id);
+        free(ph);
+        rs_sw_record_clear(&r);
+        return oom(err);
+      }
+      if (!r.id || strcmp(r.id, id) == 0) {
+        free(r.id);
+        free(r.phase);
+        r.id = id;
+        r.phase = ph;
+      } else {
+        free(id);
+        free(ph);
+      }
+    }
+  }
+  *ret = r;
+  return 0;
+}
+
+json_t *rs_sw_record_to_json(const struct rs_sw_record *r) {
+  return json_pack("{s:s?, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:b, s:b, s:I}", "id", r->id, "op",
+                   r->op == RS_OP_ROLLBACK ? "rollback" : "switch", "phase", r->phase, "from",
+                   r->from, "to", r->to, "namespace", r->ns, "image", r->image, "secret",
+                   r->secret, "cordoned", r->cordoned, "started", (json_int_t)r->started);
+}
+
+/* ---- the helper's report ---- */
+
+long long rs_sw_journal_time(const json_t *report, const char *event, const char *name) {
+  size_t i;
+  json_t *rec;
+  long long t = -1;
+  json_array_foreach(json_object_get(report, RS_JSON_JOURNAL), i, rec) {
+    const char *ev = json_string_value(json_object_get(rec, "event"));
+    const char *st = json_string_value(json_object_get(rec, "step"));
+    if (!st) st = json_string_value(json_object_get(rec, "state"));
+    if (ev && st && strcmp(ev, event) == 0 && strcmp(st, name) == 0) {
+      t = json_integer_value(json_object_get(rec, "time"));
+      if (strcmp(event, "begin") == 0) return t; /* the first begin */
+    }
+  }
+  return t; /* the last done/state */
+}
