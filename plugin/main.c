@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "common/cleanup.h"
 #include "common/strutil.h"
+#include "plugin/completion.h"
 
 /* Exit codes (README): */
 enum {
@@ -109,6 +110,19 @@ const struct rs_cmd rs_commands[] = {
      .description = "Print the version of kubectl-runtime-switch and, unless --client is given,\n"
                     "of the Kubernetes API server it talks to.",
      .examples = "  kubectl runtime-switch version\n  kubectl runtime-switch version --client -o json"},
+    {.name = "completion", .run = cmd_completion,
+     .summary = "Output shell completion code for bash or zsh, or link kubectl's completion helper",
+     .usage = "completion bash|zsh|helper [DIR]",
+     .description =
+         "Print a completion script for bash or zsh (for the kubectl-runtime_switch command), or,\n"
+         "with `helper`, link " RS_COMPLETE_HELPER " next to the plugin (or into DIR):\n"
+         "kubectl 1.26 and later run it to complete `kubectl runtime-switch ...`.",
+     .examples = "  source <(kubectl runtime-switch completion bash)\n"
+                 "  kubectl runtime-switch completion helper\n"
+                 "  kubectl runtime-switch completion helper ~/.local/bin"},
+    {.name = "__complete", .run = cmd_complete, .hidden = true,
+     .summary = "Completion candidates (Cobra protocol)", .usage = "__complete [WORD...] CURRENT",
+     .description = "Print the completions of the last word; " RS_COMPLETE_HELPER " runs this."},
     {.name = "help", .run = cmd_help,
      .summary = "Help about any command",
      .usage = "help [COMMAND]",
@@ -441,6 +455,7 @@ int main(int argc, char **argv) {
   _cleanup_err_ rs_err_t err = RS_ERR_INIT;
   bool want_help = false;
   int code = EXIT_OK;
+  rs_completion_argv(&argc, &argv);
   if (rs_kube_install_signals(&err) < 0 || parse(&cli, argc, argv, &want_help, &err) < 0) {
     code = print_error(&cli, &err);
     cli_free(&cli);
