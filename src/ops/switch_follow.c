@@ -1,0 +1,463 @@
+/* The phases after the drain: launch (or rollback), following the node
+ * through its restart, verifying on the new runtime, the kubeadm
+ * annotation, uncordon and cleanup. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/strutil.h"
+#include "helper/contract.h"
+#include "ops/deliver.h"
+#include "ops/helper_blob.h"
+#include "ops/nodes.h"
+#include "ops/switch.h"
+#include "switch_int.h"
+
+/* The plan printed by `launch` (when preflight was skipped on a resume). */
+static void plan_from_log(struct sw *s, const char *log) {
+  if (s->res->plan || !log) return;
+  json_t *p = rs_helper_json_from_log(log, strlen(log));
+  if (p && json_object_get(p, RS_JSON_STEPS)) s->res->plan = p;
+  else json_decref(p);
+}
+
+/* Nothing changed on the node: give it back as it was. */
+static int abort_unchanged(struct sw *s, int phase, rs_err_t *err) {
+  rs_err_t e = RS_ERR_INIT;
+  if (s->rec.cordoned && rs_node_set_unschedulable(s->c, s->o->node, false, NULL, &e) == 0)
+    sw_emit(s, RS_SW_EV_INFO, phase, "node/%s uncordoned (nothing was changed on it)", s->o->node);
+  rs_err_clear(&e);
+  if (sw_cleanup_objects(s, phase, false, &e) == 0) sw_record_save(s, RS_REC_FAILED, &e);
+  rs_err_clear(&e);
+  s->res->outcome = RS_SW_REFUSED;
+  return -1;
+  (void)err;
+}
+
+/* launch (or rollback): the Job whose pod starts the helper's work on the
+ * node; its log is streamed while the pod lives. */
+int sw_phase_launch(struct sw *s, rs_err_t *err) {
+  bool rb = s->o->op == RS_OP_ROLLBACK;
+  int phase = rb ? RS_PH_ROLLBACK : RS_PH_LAUNCH;
+  int role = rb ? RS_JOB_ROLLBACK : RS_JOB_SWITCH;
+  sw_phase_begin(s);
+  _cleanup_free_ char *job = rs_deliver_job_name(s->id, role);
+  if (!job) return sw_oom(err);
+  if (s->resume >= rs_sw_record_rank(RS_REC_LAUNCHED)) {
+    json_auto_t *old = NULL;
+    rs_err_t e = RS_ERR_INIT;
+    if (!rb && !s->res->plan && rs_deliver_job_pod(s->c, s->spec.ns, job, &old, &e) == 0 && old) {
+      struct rs_pod_view v;
+      rs_pod_view(old, &v);
+      _cleanup_free_ char *log = NULL;
+      size_t len = 0;
+      if (v.name && sw_pod_log(s, v.name, &log, &len, &e) == 0) plan_from_log(s, log);
+    }
+    rs_err_clear(&e);
+    sw_phase_end(s, phase, RS_SW_RESUMED, NULL, "launched before");
+    return 0;
+  }
+  struct rs_deliver_spec spec = s->spec;
+  spec.reason = "requested with kubectl runtime-switch rollback";
+  if (rs_deliver_put_job(s->c, &spec, role, NULL, err) < 0) return -1;
+  if (sw_record_save(s, RS_REC_LAUNCHED, err) < 0) return -1;
+  json_auto_t *pod = NULL;
+  long long to = s->o->pod_start_timeout_ms ? s->o->pod_start_timeout_ms : SW_DEFAULT_POD_START_MS;
+  if (sw_wait_pod(s, phase, role, false, to, &pod, err) < 0)
+    return rs_wrap(err, "%s on node %s", rs_sw_phase_name(phase), s->o->node);
+  struct rs_pod_view v;
+  rs_pod_view(pod, &v);
+  _cleanup_free_ char *pod_name = strdup(v.name ? v.name : "");
+  _cleanup_free_ char *log = NULL;
+  if (!pod_name) return sw_oom(err);
+  if (v.state == RS_POD_EXITED) {
+    size_t len = 0;
+    if (sw_pod_log(s, pod_name, &log, &len, err) < 0) return -1;
+    for (char *l = log, *nl; l && *l; l = nl ? nl + 1 : NULL) {
+      nl = strchr(l, '\n');
+      if (*l != '{') sw_emit(s, RS_SW_EV_HELPER, phase, "%.*s", (int)(nl ? nl - l : (long)strlen(l)), l);
+      if (!nl) break;
+    }
+  } else if (sw_follow_log(s, phase, pod_name, &log, err) < 0) {
+    return -1;
+  }
+  plan_from_log(s, log);
+  /* What became of the pod: it exited, or its runtime went away under it
+   * (then the API still shows it running, its kubelet being down). */
+  json_auto_t *after = NULL;
+  if (rs_deliver_job_pod(s->c, s->spec.ns, job, &after, err) < 0) return -1;
+  rs_pod_view(after ? after : pod, &v);
+  if (v.state == RS_POD_EXITED && v.exit_code == RS_HX_BLOCKED) {
+    sw_phase_end(s, phase, RS_SW_FAILED, NULL, "the helper found blockers; nothing was changed");
+    rs_fail(err, RS_E_INPUT, RS_HX_BLOCKED, "the helper on node %s refused to start: %s", s->o->node,
+            log && *log ? log : "(no output)");
+    return abort_unchanged(s, phase, err);
+  }
+  if (v.state == RS_POD_EXITED && v.exit_code == RS_HX_NOT_FOUND) {
+    sw_phase_end(s, phase, RS_SW_FAILED, NULL, "no run %s on the node", s->id);
+    rs_fail(err, RS_E_INPUT, RS_HX_NOT_FOUND, "node %s has no run %s to roll back (%s)", s->o->node, s->id,
+            RS_HELPER_STATE_DIR);
+    return abort_unchanged(s, phase, err);
+  }
+  if (v.state == RS_POD_EXITED && rb && v.exit_code == RS_HX_FAILED && log && strstr(log, "still running")) {
+    sw_phase_end(s, phase, RS_SW_FAILED, NULL, "the switch is still running on the node");
+    s->res->outcome = RS_SW_REFUSED;
+    return rs_fail(err, RS_E_INPUT, 0, "the switch of run %s is still running on node %s; follow it with "
+                   "`kubectl runtime-switch node %s --to %s`", s->id, s->o->node, s->o->node,
+                   s->rec.from ? s->rec.from : "RUNTIME");
+  }
+  json_t *data = json_pack("{s:s, s:s}", "pod", pod_name, "state",
+                           v.state == RS_POD_EXITED ? "exited" : "running");
+  if (data && v.state == RS_POD_EXITED) json_object_set_new(data, "exitCode", json_integer(v.exit_code));
+  if (v.state == RS_POD_EXITED)
+    sw_phase_end(s, phase, RS_SW_DONE, data, "helper %s (exit %d); it goes on as a host unit on node %s",
+              rb ? "rollback ran" : "launched", v.exit_code, s->o->node);
+  else
+    sw_phase_end(s, phase, RS_SW_DONE, data, "the helper's pod went away with the old runtime; the switch goes "
+              "on as a host unit on node %s", s->o->node);
+  return 0;
+}
+
+/* ---- following the node ---- */
+
+struct follow {
+  struct sw *s;
+  int phase;
+  char *last;            /* last state shown */
+  bool want_verify;      /* stop when the verify pod exited */
+  const char *until_rt;  /* or: stop when the node is Ready on this runtime */
+  json_t *verify_pod;    /* the verify pod, exited */
+  long long next_note;
+  bool switched_image;
+};
+
+static int on_node(void *ud, const char *type, json_t *obj, rs_err_t *err) {
+  struct follow *f = ud;
+  struct sw *s = f->s;
+  if (strcmp(type, "BOOKMARK") == 0 || strcmp(type, "DELETED") == 0) return 0;
+  json_decref(s->node);
+  s->node = json_incref(obj);
+  bool ready = rs_sw_node_ready(obj);
+  const char *raw = sw_node_runtime_raw(obj);
+  long long now = sw_wall_ms();
+  if (!ready && s->t_notready_wall < 0) s->t_notready_wall = now;
+  if (ready && rs_sw_runtime_is(obj, s->want) && s->t_ready_wall < 0) s->t_ready_wall = now;
+  _cleanup_free_ char *state = rs_strdup_printf("%s, %s", ready ? "Ready" : "NotReady", raw ? raw : "?");
+  if (state && (!f->last || strcmp(state, f->last) != 0)) {
+    sw_emit(s, RS_SW_EV_INFO, f->phase, "node/%s %s", s->o->node, state);
+    free(f->last);
+    f->last = TAKE_PTR(state);
+  }
+  return 0;
+}
+
+static int on_node_gone(void *ud, char **ret_rv, rs_err_t *err) {
+  struct follow *f = ud;
+  if (sw_reload_node(f->s, err) < 0) return -1;
+  const char *rv = json_string_value(json_object_get(json_object_get(f->s->node, "metadata"), "resourceVersion"));
+  *ret_rv = rv ? strdup(rv) : NULL;
+  return *ret_rv ? 0 : sw_oom(err);
+}
+
+static bool image_problem(const char *why) {
+  return why && (strstr(why, "ErrImageNeverPull") || strstr(why, "not present") ||
+                 strstr(why, "ErrImagePull") || strstr(why, "ImagePullBackOff") || strstr(why, "pull"));
+}
+
+static int put_verify_job(struct sw *s, rs_err_t *err) {
+  struct rs_deliver_spec vs = s->spec;
+  vs.image = s->verify_image ? s->verify_image : s->image;
+  long long to = s->o->node_timeout_ms ? s->o->node_timeout_ms : SW_DEFAULT_NODE_TIMEOUT_MS;
+  vs.wait_s = (long)(to / 1000);
+  return rs_deliver_put_job(s->c, &vs, RS_JOB_VERIFY, NULL, err);
+}
+
+/* The verify pod cannot start because its image is not on the new
+ * runtime: try the other candidate once. */
+static int verify_other_image(struct sw *s, struct follow *f, const char *why, rs_err_t *err) {
+  if (f->switched_image || !s->alt_image)
+    return rs_fail(err, RS_E_NODE, 0, "the verify pod cannot start on node %s: %s; pass --image with an "
+                   "image the new runtime has", s->o->node, why);
+  f->switched_image = true;
+  sw_emit(s, RS_SW_EV_WARNING, f->phase, "image %s is not on the new runtime (%s); verifying with %s",
+       s->verify_image ? s->verify_image : "?", why, s->alt_image);
+  free(s->verify_image);
+  s->verify_image = TAKE_PTR(s->alt_image);
+  _cleanup_free_ char *job = rs_deliver_job_name(s->id, RS_JOB_VERIFY);
+  if (!job) return sw_oom(err);
+  if (rs_deliver_delete_job(s->c, s->spec.ns, job, err) < 0) return -1;
+  for (int i = 0; i < 120; i++) {
+    bool existed = true;
+    struct rs_deliver_spec vs = s->spec;
+    vs.image = s->verify_image;
+    long long to = s->o->node_timeout_ms ? s->o->node_timeout_ms : SW_DEFAULT_NODE_TIMEOUT_MS;
+    vs.wait_s = (long)(to / 1000);
+    if (rs_deliver_put_job(s->c, &vs, RS_JOB_VERIFY, &existed, err) < 0) return -1;
+    if (!existed) return 0;
+    if (sw_nap(500, err) < 0) return -1;
+  }
+  return rs_fail(err, RS_E_TIMEOUT, 0, "Job %s/%s was not deleted in time", s->spec.ns, job);
+}
+
+static int on_tick(void *ud, rs_err_t *err) {
+  struct follow *f = ud;
+  struct sw *s = f->s;
+  if (f->until_rt && s->node && rs_sw_node_ready(s->node) && rs_sw_runtime_is(s->node, f->until_rt)) return 1;
+  if (f->want_verify) {
+    _cleanup_free_ char *job = rs_deliver_job_name(s->id, RS_JOB_VERIFY);
+    if (!job) return sw_oom(err);
+    json_auto_t *pod = NULL;
+    if (rs_deliver_job_pod(s->c, s->spec.ns, job, &pod, err) < 0) return -1;
+    struct rs_pod_view v = {0};
+    if (pod) rs_pod_view(pod, &v);
+    if (pod && v.state == RS_POD_EXITED && v.exit_code != RS_HX_RUNNING) {
+      f->verify_pod = TAKE_PTR(pod);
+      return 1;
+    }
+    if (pod && v.state == RS_POD_BLOCKED && image_problem(v.why))
+      return verify_other_image(s, f, v.why, err) < 0 ? -1 : 0;
+  }
+  if (rs_now_ms() >= f->next_note) {
+    if (f->next_note)
+      sw_emit(s, RS_SW_EV_INFO, f->phase, "waiting for node %s%s (%s)", s->o->node,
+           f->want_verify ? " and the helper's report" : " to be Ready", f->last ? f->last : "?");
+    f->next_note = rs_now_ms() + 30000;
+  }
+  return 0;
+}
+
+static int follow_node(struct sw *s, struct follow *f, long long timeout_ms, rs_err_t *err) {
+  _cleanup_free_ char *fs = rs_strdup_printf("metadata.name=%s", s->o->node);
+  if (!fs) return sw_oom(err);
+  struct rs_kube_watch_opts wo = {.field_selector = fs, .timeout_seconds = 60, .on_event = on_node,
+                                  .on_gone = on_node_gone, .ud = f};
+  if (rs_kube_watch_start(s->c, "/api/v1/nodes", &wo, err) < 0) return -1;
+  struct rs_kube_run_opts ro = {.tick = on_tick, .tick_ud = f, .tick_ms = 1000, .until_stopped = true,
+                                .deadline_ms = rs_now_ms() + timeout_ms};
+  int r = rs_kube_run(s->c, &ro, err);
+  rs_kube_cancel_all(s->c);
+  if (r < 0 && err->kind == RS_E_TIMEOUT)
+    rs_fail(err, RS_E_TIMEOUT, 0, "node %s did not come back %s within %lld s (last seen: %s)", s->o->node,
+            f->until_rt ? f->until_rt : "and report", timeout_ms / 1000, f->last ? f->last : "nothing");
+  return r;
+}
+
+/* Wait until the helper's report is in (the verify pod ran on whatever
+ * runtime the node came back on) and the node is Ready on the runtime the
+ * report implies. */
+int sw_phase_restart(struct sw *s, json_t **ret_verify_pod, rs_err_t *err) {
+  sw_phase_begin(s);
+  struct follow f = {.s = s, .phase = RS_PH_RESTART};
+  long long deadline = rs_now_ms() + sw_node_timeout(s);
+  int r;
+  if (s->resume >= rs_sw_record_rank(RS_REC_SWITCHED)) {
+    sw_phase_end(s, RS_PH_RESTART, RS_SW_RESUMED, NULL, "node %s was switched before", s->o->node);
+    return 0;
+  }
+  if (!s->verify_image && !(s->verify_image = strdup(s->o->image ? s->o->image : s->image))) return sw_oom(err);
+  if (s->o->op == RS_OP_ROLLBACK) {
+    /* the report is final only once the rollback ran: wait for the node
+     * on the old runtime first */
+    f.until_rt = s->want;
+    r = s->want ? follow_node(s, &f, deadline - rs_now_ms(), err) : 0;
+    if (r == 0) {
+      f.until_rt = NULL;
+      f.want_verify = true;
+      r = put_verify_job(s, err);
+      if (r == 0) r = follow_node(s, &f, deadline - rs_now_ms(), err);
+    }
+  } else {
+    r = put_verify_job(s, err);
+    f.want_verify = true;
+    if (r == 0) r = follow_node(s, &f, deadline - rs_now_ms(), err);
+  }
+  free(f.last);
+  f.last = NULL;
+  if (r < 0) {
+    json_decref(f.verify_pod);
+    if (err->kind != RS_E_INTERRUPTED) {
+      s->res->outcome = RS_SW_NEEDS_HUMAN;
+      sw_phase_end(s, RS_PH_RESTART, RS_SW_FAILED, NULL, "%s", err->msg ? err->msg : "failed");
+    }
+    return -1;
+  }
+  *ret_verify_pod = f.verify_pod;
+  struct rs_pod_view v;
+  rs_pod_view(f.verify_pod, &v);
+  sw_phase_end(s, RS_PH_RESTART, RS_SW_DONE, json_pack("{s:s?, s:s?}", "pod", v.name, "podRuntime", v.runtime),
+            "the helper's report is in (pod %s on %s)", v.name ? v.name : "?", v.runtime ? v.runtime : "?");
+  return 0;
+}
+
+/* Wait (bounded) for the node to be Ready on runtime rt. */
+static int wait_ready_on(struct sw *s, int phase, const char *rt, rs_err_t *err) {
+  if (sw_reload_node(s, err) < 0) return -1;
+  if (rs_sw_node_ready(s->node) && rs_sw_runtime_is(s->node, rt)) {
+    if (strcmp(rt, s->want) == 0 && s->t_ready_wall < 0) s->t_ready_wall = sw_wall_ms();
+    return 0;
+  }
+  struct follow f = {.s = s, .phase = phase, .until_rt = rt};
+  int r = follow_node(s, &f, sw_node_timeout(s), err);
+  free(f.last);
+  return r;
+}
+
+static void windows(struct sw *s) {
+  const json_t *rep = s->res->report;
+  long long stop = rs_sw_journal_time(rep, "begin", "stop-kubelet");
+  if (stop < 0) stop = rs_sw_journal_time(rep, "begin", "rb-stop-kubelet");
+  long long up = rs_sw_journal_time(rep, "done", "wait-kubelet");
+  if (up < 0) up = rs_sw_journal_time(rep, "done", "rb-start-kubelet");
+  s->res->kubelet_down_ms = stop >= 0 && up >= stop ? (up - stop) * 1000 : -1;
+  s->res->notready_ms = stop >= 0 && s->t_ready_wall >= stop * 1000 ? s->t_ready_wall - stop * 1000 : -1;
+  s->res->api_notready_ms = s->t_notready_wall >= 0 && s->t_ready_wall >= s->t_notready_wall
+                                ? s->t_ready_wall - s->t_notready_wall : -1;
+}
+
+int sw_phase_verify(struct sw *s, json_t *verify_pod, rs_err_t *err) {
+  sw_phase_begin(s);
+  bool rb = s->o->op == RS_OP_ROLLBACK;
+  if (s->resume >= rs_sw_record_rank(RS_REC_SWITCHED)) {
+    if (sw_reload_node(s, err) < 0) return -1;
+    sw_phase_end(s, RS_PH_VERIFY, RS_SW_RESUMED, NULL, "verified before");
+    return 0;
+  }
+  struct rs_pod_view v;
+  rs_pod_view(verify_pod, &v);
+  _cleanup_free_ char *log = NULL;
+  size_t len = 0;
+  if (sw_pod_log(s, v.name, &log, &len, err) < 0) return -1;
+  json_t *rep = rs_helper_json_from_log(log, len);
+  if (!rep) {
+    s->res->outcome = RS_SW_NEEDS_HUMAN;
+    return rs_fail(err, RS_E_NODE, v.exit_code, "the verify pod on node %s printed no report (exit %d): %s",
+                   s->o->node, v.exit_code, len ? log : "(no output)");
+  }
+  json_decref(s->res->report);
+  s->res->report = rep;
+  const char *state = json_string_value(json_object_get(rep, RS_JSON_STATE));
+  const char *reason = json_string_value(json_object_get(rep, RS_JSON_REASON));
+  if (reason && !(s->res->reason = strdup(reason))) return sw_oom(err);
+  if (!state) state = "?";
+  const char *ok_state = rb ? RS_STATE_ROLLED_BACK : RS_STATE_DONE;
+  if (strcmp(state, ok_state) == 0 && !s->want) {
+    const char *from = json_string_value(json_object_get(rep, RS_JSON_FROM));
+    if (!from || !rs_sw_endpoint_for(from)) {
+      s->res->outcome = RS_SW_NEEDS_HUMAN;
+      return rs_fail(err, RS_E_NODE, 0, "the helper's report does not say which runtime node %s ran before",
+                     s->o->node);
+    }
+    if (!(s->want_buf = strdup(from))) return sw_oom(err);
+    s->want = s->want_buf;
+    free(s->res->to);
+    if (!(s->res->to = strdup(from))) return sw_oom(err);
+  }
+  if (strcmp(state, ok_state) == 0) {
+    if (wait_ready_on(s, RS_PH_VERIFY, s->want, err) < 0) {
+      s->res->outcome = RS_SW_NEEDS_HUMAN;
+      return -1;
+    }
+    const char *want_pod_rt = strcmp(s->want, RS_RUNTIME_CRI_DOCKERD) == 0 ? "docker" : s->want;
+    if (!v.runtime || strcmp(v.runtime, want_pod_rt) != 0) {
+      s->res->outcome = RS_SW_NEEDS_HUMAN;
+      return rs_fail(err, RS_E_NODE, 0, "the helper reports %s, but its verify pod ran on %s, not %s",
+                     state, v.runtime ? v.runtime : "an unknown runtime", want_pod_rt);
+    }
+    free(s->res->runtime_after);
+    s->res->runtime_after = rs_strdup0(sw_node_runtime_raw(s->node));
+    windows(s);
+    if (sw_record_save(s, RS_REC_SWITCHED, err) < 0) return -1;
+    sw_phase_end(s, RS_PH_VERIFY, RS_SW_DONE,
+              json_pack("{s:s?, s:s?, s:O}", "runtime", s->res->runtime_after, "podRuntime", v.runtime,
+                        "report", rep),
+              "node %s is Ready on %s; a container ran there (pod %s)", s->o->node,
+              s->res->runtime_after ? s->res->runtime_after : "?", v.name ? v.name : "?");
+    return 0;
+  }
+  /* The switch failed.  A rolled-back node comes back on its old runtime. */
+  bool rolled = !rb && strcmp(state, RS_STATE_ROLLED_BACK) == 0;
+  const char *old = s->rec.from;
+  if (rolled && old) {
+    rs_err_t e = RS_ERR_INIT;
+    if (wait_ready_on(s, RS_PH_VERIFY, old, &e) < 0)
+      sw_emit(s, RS_SW_EV_WARNING, RS_PH_VERIFY, "node %s is not Ready on %s yet: %s", s->o->node, old,
+           e.msg ? e.msg : "?");
+    rs_err_clear(&e);
+  }
+  free(s->res->runtime_after);
+  s->res->runtime_after = rs_strdup0(sw_node_runtime_raw(s->node));
+  windows(s);
+  s->res->outcome = rolled ? RS_SW_ROLLED_BACK : RS_SW_NEEDS_HUMAN;
+  rs_err_t e = RS_ERR_INIT;
+  if (sw_cleanup_objects(s, RS_PH_VERIFY, false, &e) == 0)
+    sw_record_save(s, rolled ? RS_REC_ROLLED_BACK : RS_REC_FAILED, &e);
+  rs_err_clear(&e);
+  free(s->res->hint);
+  s->res->hint = rolled
+      ? rs_strdup_printf("node %s is back on %s and stays cordoned; when the cause is fixed, rerun the "
+                         "switch or `kubectl uncordon %s`", s->o->node,
+                         s->res->runtime_after ? s->res->runtime_after : old ? old : "its old runtime", s->o->node)
+      : rs_strdup_printf("node %s needs a look: see `journalctl -u %s%s` and %s/%s on the node; it stays "
+                         "cordoned", s->o->node, RS_HELPER_UNIT_PREFIX, s->id, RS_HELPER_STATE_DIR, s->id);
+  sw_phase_end(s, RS_PH_VERIFY, RS_SW_FAILED, json_incref(rep), "helper state %s: %s", state,
+            reason ? reason : "no reason given");
+  if (rolled)
+    return rs_fail(err, RS_E_NODE, RS_HX_ROLLED_BACK, "the switch of node %s to %s failed and was rolled "
+                   "back: %s", s->o->node, s->want, reason ? reason : "no reason given");
+  return rs_fail(err, RS_E_NODE, v.exit_code, "%s of node %s ended in state %s: %s",
+                 rb ? "the rollback" : "the switch", s->o->node, state, reason ? reason : "no reason given");
+}
+
+int sw_phase_annotate(struct sw *s, rs_err_t *err) {
+  sw_phase_begin(s);
+  const char *cur = json_string_value(json_object_get(
+      json_object_get(json_object_get(s->node, "metadata"), "annotations"), RS_ANN_CRI_SOCKET));
+  const char *want = rs_sw_endpoint_for(s->want);
+  if (!cur) {
+    sw_phase_end(s, RS_PH_ANNOTATE, RS_SW_SKIPPED, NULL, "no %s annotation on node %s", RS_ANN_CRI_SOCKET,
+              s->o->node);
+    return 0;
+  }
+  if (!want || strcmp(cur, want) == 0) {
+    sw_phase_end(s, RS_PH_ANNOTATE, RS_SW_SKIPPED, NULL, "%s is %s already", RS_ANN_CRI_SOCKET, cur);
+    return 0;
+  }
+  if (rs_node_annotate(s->c, s->o->node, RS_ANN_CRI_SOCKET, want, err) < 0)
+    return rs_wrap(err, "updating the %s annotation of node %s", RS_ANN_CRI_SOCKET, s->o->node);
+  sw_phase_end(s, RS_PH_ANNOTATE, RS_SW_DONE, json_pack("{s:s, s:s}", "before", cur, "after", want),
+            "%s: %s -> %s", RS_ANN_CRI_SOCKET, cur, want);
+  return 0;
+}
+
+int sw_phase_uncordon(struct sw *s, rs_err_t *err) {
+  sw_phase_begin(s);
+  if (s->o->no_uncordon || !s->rec.cordoned) {
+    free(s->res->hint);
+    s->res->hint = rs_strdup_printf("node %s stays cordoned%s: `kubectl uncordon %s` when ready", s->o->node,
+                                    s->o->no_uncordon ? " (--no-uncordon)" : " (it was before the switch)",
+                                    s->o->node);
+    sw_phase_end(s, RS_PH_UNCORDON, RS_SW_SKIPPED, NULL, "node %s stays cordoned", s->o->node);
+    return 0;
+  }
+  struct rs_drain_opts d = sw_drain_opts(s);
+  d.on_event = NULL;
+  if (rs_drain_cordon(s->c, s->o->node, false, &d, err) < 0) return -1;
+  s->res->uncordoned = true;
+  sw_phase_end(s, RS_PH_UNCORDON, RS_SW_DONE, NULL, "node/%s uncordoned", s->o->node);
+  return 0;
+}
+
+int sw_phase_cleanup(struct sw *s, rs_err_t *err) {
+  sw_phase_begin(s);
+  if (sw_cleanup_objects(s, RS_PH_CLEANUP, true, err) < 0) return -1;
+  if (sw_record_save(s, RS_REC_DONE, err) < 0) return -1;
+  sw_phase_end(s, RS_PH_CLEANUP, RS_SW_DONE, NULL, "removed the Jobs and the %s of run %s",
+            s->spec.use_secret ? "Secret" : "ConfigMap", s->id);
+  return 0;
+}

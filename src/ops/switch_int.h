@@ -1,0 +1,84 @@
+/* Inside the switch (src/ops/switch*.c only): the state of one run and
+ * the helpers its phases share. */
+#ifndef RS_OPS_SWITCH_INT_H
+#define RS_OPS_SWITCH_INT_H
+
+#include <stdbool.h>
+#include <jansson.h>
+
+#include "common/err.h"
+#include "kube/client.h"
+#include "ops/deliver.h"
+#include "ops/drain.h"
+#include "ops/helper_blob.h"
+#include "ops/switch.h"
+
+#define SW_LOG_MAX ((size_t)8 << 20)
+#define SW_DEFAULT_NODE_TIMEOUT_MS (20 * 60 * 1000LL)
+#define SW_DEFAULT_POD_START_MS (3 * 60 * 1000LL)
+
+struct sw {
+  rs_kube_client_t *c;
+  const struct rs_switch_opts *o;
+  struct rs_switch_result *res;
+  struct rs_sw_record rec;
+  struct rs_deliver_spec spec;
+  const struct rs_helper_blob *blob;
+  json_t *node;            /* the node as last read */
+  char id[RS_RUN_ID_MAX + 1];
+  char *image;             /* preflight, switch, rollback pods */
+  char *verify_image;      /* the verify pod (on the new runtime) */
+  char *alt_image;         /* the verify pod's second choice */
+  char *endpoint_before;   /* kubelet's CRI endpoint before the switch */
+  const char *want;        /* runtime the node must end on (NULL: unknown yet) */
+  char *want_buf;          /* storage for want when learnt from the report */
+  int resume;              /* rank of the recorded phase; -1: a fresh run */
+  long long phase_t0;
+  /* the restart phase */
+  long long t_notready_wall, t_ready_wall;
+  bool seen_ready_want;
+};
+
+int sw_oom(rs_err_t *err);
+long long sw_wall_ms(void);
+/* One progress event (INFO, WARNING, HELPER). */
+void sw_emit(struct sw *s, int type, int phase, const char *fmt, ...) RS_PRINTF(4, 5);
+void sw_phase_begin(struct sw *s);
+/* End a phase with its one PHASE event; data (may be NULL) is consumed. */
+void sw_phase_end(struct sw *s, int phase, int status, json_t *data, const char *fmt, ...)
+    RS_PRINTF(5, 6);
+/* Sleep, waking up for Ctrl-C (RS_E_INTERRUPTED). */
+int sw_nap(long long ms, rs_err_t *err);
+int sw_reload_node(struct sw *s, rs_err_t *err);
+const char *sw_node_runtime_raw(const json_t *node);
+/* Write the record and the contract's state annotation (one patch). */
+int sw_record_save(struct sw *s, const char *phase, rs_err_t *err);
+/* Wait for the latest pod of a Job to start (or, until_exit, to end). */
+int sw_wait_pod(struct sw *s, int phase, int role, bool until_exit, long long timeout_ms,
+                json_t **ret_pod, rs_err_t *err);
+int sw_pod_log(struct sw *s, const char *pod, char **ret, size_t *ret_len, rs_err_t *err);
+/* Stream a pod's log (helper lines become events) until it ends. */
+int sw_follow_log(struct sw *s, int phase, const char *pod, char **ret_log, rs_err_t *err);
+/* Delete the run's Jobs and carrier; wait for their pods when asked. */
+int sw_cleanup_objects(struct sw *s, int phase, bool wait, rs_err_t *err);
+struct rs_drain_opts sw_drain_opts(struct sw *s);
+/* Mark the outcome "refused" and return -1 (*err holds why). */
+int sw_fail_refused(struct sw *s, rs_err_t *err);
+long long sw_node_timeout(const struct sw *s);
+
+/* The phases, in order (switch.c, switch_follow.c). */
+int sw_phase_check(struct sw *s, rs_err_t *err);
+int sw_phase_deliver(struct sw *s, rs_err_t *err);
+int sw_phase_preflight(struct sw *s, rs_err_t *err);
+int sw_phase_plan(struct sw *s, rs_err_t *err);
+int sw_phase_confirm(struct sw *s, rs_err_t *err);
+int sw_phase_cordon(struct sw *s, rs_err_t *err);
+int sw_phase_drain(struct sw *s, rs_err_t *err);
+int sw_phase_launch(struct sw *s, rs_err_t *err);
+int sw_phase_restart(struct sw *s, json_t **ret_verify_pod, rs_err_t *err);
+int sw_phase_verify(struct sw *s, json_t *verify_pod, rs_err_t *err);
+int sw_phase_annotate(struct sw *s, rs_err_t *err);
+int sw_phase_uncordon(struct sw *s, rs_err_t *err);
+int sw_phase_cleanup(struct sw *s, rs_err_t *err);
+
+#endif

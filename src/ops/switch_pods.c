@@ -1,0 +1,273 @@
+/* The switch's shared machinery: events, the record on the node, the
+ * helper's Jobs, their pods and logs, cleanup. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/strutil.h"
+#include "helper/contract.h"
+#include "ops/deliver.h"
+#include "ops/helper_blob.h"
+#include "ops/nodes.h"
+#include "ops/switch.h"
+#include "switch_int.h"
+
+int sw_oom(rs_err_t *err) { return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory"); }
+
+long long sw_wall_ms(void) {
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* ---- events ---- */
+
+void sw_emit(struct sw *s, int type, int phase, const char *fmt, ...) {
+  if (!s->o->on_event) return;
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = NULL;
+  if (vasprintf(&msg, fmt, ap) < 0) msg = NULL;
+  va_end(ap);
+  struct rs_sw_event ev = {.type = type, .phase = phase, .message = msg ? msg : fmt};
+  s->o->on_event(s->o->ud, &ev);
+  free(msg);
+}
+
+void sw_phase_begin(struct sw *s) { s->phase_t0 = rs_now_ms(); }
+
+/* End a phase: one PHASE event (data is consumed). */
+void sw_phase_end(struct sw *s, int phase, int status, json_t *data, const char *fmt, ...) {
+  long long ms = rs_now_ms() - s->phase_t0;
+  s->res->phase_ms[phase] = ms;
+  char *msg = NULL;
+  if (fmt) {
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&msg, fmt, ap) < 0) msg = NULL;
+    va_end(ap);
+  }
+  if (s->o->on_event) {
+    struct rs_sw_event ev = {.type = RS_SW_EV_PHASE, .phase = phase, .status = status, .ms = ms,
+                             .message = msg, .data = data};
+    s->o->on_event(s->o->ud, &ev);
+  }
+  free(msg);
+  json_decref(data);
+}
+
+static void forward_drain(void *ud, const struct rs_drain_event *dev) {
+  struct sw *s = ud;
+  if (!s->o->on_event) return;
+  struct rs_sw_event ev = {.type = RS_SW_EV_DRAIN, .phase = RS_PH_DRAIN, .message = dev->text,
+                           .drain = dev};
+  if (dev->type == RS_DRAIN_EV_CORDON) ev.phase = RS_PH_CORDON;
+  s->o->on_event(s->o->ud, &ev);
+}
+
+/* Sleep, waking for Ctrl-C. */
+int sw_nap(long long ms, rs_err_t *err) {
+  long long end = rs_now_ms() + ms;
+  while (rs_now_ms() < end) {
+    if (rs_kube_cancel_flag) return rs_fail(err, RS_E_INTERRUPTED, 0, "interrupted");
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  return rs_kube_cancel_flag ? rs_fail(err, RS_E_INTERRUPTED, 0, "interrupted") : 0;
+}
+
+/* ---- the node ---- */
+
+static char *sw_node_path(const char *node) {
+  _cleanup_free_ char *en = rs_kube_escape(node);
+  return en ? rs_strdup_printf("/api/v1/nodes/%s", en) : NULL;
+}
+
+int sw_reload_node(struct sw *s, rs_err_t *err) {
+  json_t *n = NULL;
+  if (rs_node_get(s->c, s->o->node, &n, err) < 0) return -1;
+  json_decref(s->node);
+  s->node = n;
+  return 0;
+}
+
+const char *sw_node_runtime_raw(const json_t *node) {
+  return json_string_value(json_object_get(
+      json_object_get(json_object_get(node, "status"), "nodeInfo"), "containerRuntimeVersion"));
+}
+
+/* Write the record and the contract's state annotation in one patch. */
+int sw_record_save(struct sw *s, const char *phase, rs_err_t *err) {
+  if (s->o->dry_run) return 0;
+  char *p = strdup(phase);
+  if (!p) return sw_oom(err);
+  free(s->rec.phase);
+  s->rec.phase = p;
+  json_auto_t *rj = rs_sw_record_to_json(&s->rec);
+  _cleanup_free_ char *txt = rj ? json_dumps(rj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  _cleanup_free_ char *state = rs_strdup_printf("%s %s", s->rec.id, phase);
+  _cleanup_free_ char *path = sw_node_path(s->o->node);
+  if (!txt || !state || !path) return sw_oom(err);
+  json_auto_t *patch = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "annotations",
+                                 RS_HELPER_ANNOTATION_STATE, state, RS_ANN_RUN, txt);
+  if (!patch) return sw_oom(err);
+  if (rs_kube_patch(s->c, path, RS_PATCH_MERGE, patch, NULL, err) < 0)
+    return rs_wrap(err, "recording the switch's progress on node %s", s->o->node);
+  return 0;
+}
+
+/* ---- Jobs and their pods ---- */
+
+static bool sw_backoff_limit_is_zero(int role) { return role == RS_JOB_PREFLIGHT || role == RS_JOB_SWITCH; }
+
+/* Wait for the latest pod of a Job to start (until_exit false) or to end.
+ * A pod the Job controller cannot create, or that cannot start, fails with
+ * the reason; a priority class the namespace refuses is dropped once. */
+int sw_wait_pod(struct sw *s, int phase, int role, bool until_exit, long long timeout_ms,
+                    json_t **ret_pod, rs_err_t *err) {
+  _cleanup_free_ char *job = rs_deliver_job_name(s->rec.id, role);
+  if (!job) return sw_oom(err);
+  long long start = rs_now_ms(), end = start + timeout_ms;
+  bool told = false;
+  for (;;) {
+    json_auto_t *pod = NULL;
+    if (rs_deliver_job_pod(s->c, s->spec.ns, job, &pod, err) < 0) return -1;
+    if (pod) {
+      struct rs_pod_view v;
+      rs_pod_view(pod, &v);
+      if (v.state == RS_POD_EXITED || (!until_exit && v.state == RS_POD_RUNNING)) {
+        *ret_pod = TAKE_PTR(pod);
+        return 0;
+      }
+      if (v.state == RS_POD_BLOCKED) {
+        *ret_pod = TAKE_PTR(pod);
+        return rs_fail(err, RS_E_NODE, 0, "pod %s/%s cannot start: %s", s->spec.ns,
+                       v.name ? v.name : "?", v.why ? v.why : "unknown reason");
+      }
+      if (v.state == RS_POD_GONE && sw_backoff_limit_is_zero(role)) {
+        return rs_fail(err, RS_E_NODE, 0, "pod %s/%s failed without running: %s", s->spec.ns,
+                       v.name ? v.name : "?", v.why ? v.why : "unknown reason");
+      }
+    } else if (rs_now_ms() - start > 5000) {
+      _cleanup_free_ char *why = NULL;
+      if (rs_deliver_job_failed_create(s->c, s->spec.ns, job, &why, err) < 0) return -1;
+      if (why && s->spec.priority && strstr(why, "riority")) {
+        sw_emit(s, RS_SW_EV_WARNING, phase, "the Job's pods may not use priorityClassName %s here (%s); "
+             "creating it again without", RS_DELIVER_PRIORITY, why);
+        s->spec.priority = false;
+        if (rs_deliver_delete_job(s->c, s->spec.ns, job, err) < 0) return -1;
+        for (int i = 0; i < 60; i++) {
+          bool existed = true;
+          if (rs_deliver_put_job(s->c, &s->spec, role, &existed, err) < 0) return -1;
+          if (!existed) break;
+          if (sw_nap(1000, err) < 0) return -1;
+        }
+        start = rs_now_ms();
+        continue;
+      }
+      if (why && rs_now_ms() - start > 15000)
+        return rs_fail(err, RS_E_NODE, 0, "the Job %s/%s cannot create its pod: %s", s->spec.ns, job, why);
+    }
+    if (!told && rs_now_ms() - start > 10000) {
+      sw_emit(s, RS_SW_EV_INFO, phase, "waiting for the pod of Job %s/%s on node %s", s->spec.ns, job,
+           s->o->node);
+      told = true;
+    }
+    if (rs_now_ms() > end)
+      return rs_fail(err, RS_E_TIMEOUT, 0, "the pod of Job %s/%s did not %s within %lld s", s->spec.ns,
+                     job, until_exit ? "finish" : "start", timeout_ms / 1000);
+    if (sw_nap(1000, err) < 0) return -1;
+  }
+}
+
+int sw_pod_log(struct sw *s, const char *pod, char **ret, size_t *ret_len, rs_err_t *err) {
+  _cleanup_free_ char *ens = rs_kube_escape(s->spec.ns);
+  _cleanup_free_ char *ep = rs_kube_escape(pod);
+  _cleanup_free_ char *path = ens && ep ? rs_strdup_printf("/api/v1/namespaces/%s/pods/%s/log?container=%s"
+                                                           "&limitBytes=%zu", ens, ep,
+                                                           RS_DELIVER_CONTAINER, SW_LOG_MAX)
+                                        : NULL;
+  if (!path) return sw_oom(err);
+  if (rs_kube_get_raw(s->c, path, ret, ret_len, err) < 0) return rs_wrap(err, "reading the log of pod %s", pod);
+  return 0;
+}
+
+struct stream {
+  struct sw *s;
+  int phase;
+  rs_buf_t log;
+};
+
+static int on_log_line(void *ud, const char *line, size_t len, rs_err_t *err) {
+  struct stream *st = ud;
+  if (!line) return 0;
+  if (st->log.len + len + 1 < SW_LOG_MAX) {
+    rs_buf_append(&st->log, line, len, NULL);
+    rs_buf_puts(&st->log, "\n", NULL);
+  }
+  if (len && line[0] != '{') sw_emit(st->s, RS_SW_EV_HELPER, st->phase, "%.*s", (int)len, line);
+  return 0;
+}
+
+/* Follow a pod's log until it ends (the container exited, or the kubelet
+ * or the runtime went away under it).  The stream breaking is not an
+ * error here: what happened is read from the pod and the helper after. */
+int sw_follow_log(struct sw *s, int phase, const char *pod, char **ret_log, rs_err_t *err) {
+  struct stream st = {.s = s, .phase = phase, .log = RS_BUF_INIT(SW_LOG_MAX)};
+  struct rs_kube_log_opts lo = {.container = RS_DELIVER_CONTAINER, .follow = true};
+  rs_err_t e = RS_ERR_INIT;
+  rs_kube_client_set_deadline(s->c, rs_now_ms() + 15 * 60 * 1000LL);
+  int r = rs_kube_pod_logs(s->c, s->spec.ns, pod, &lo, on_log_line, &st, &e);
+  rs_kube_client_set_deadline(s->c, 0);
+  if (r < 0 && e.kind == RS_E_INTERRUPTED) {
+    rs_err_move(err, &e);
+    rs_buf_free(&st.log);
+    return -1;
+  }
+  if (r < 0) sw_emit(s, RS_SW_EV_INFO, phase, "the log stream of pod %s ended: %s", pod, e.msg ? e.msg : "?");
+  rs_err_clear(&e);
+  *ret_log = rs_buf_steal(&st.log, NULL);
+  return 0;
+}
+
+long long sw_node_timeout(const struct sw *s) {
+  return s->o->node_timeout_ms ? s->o->node_timeout_ms : SW_DEFAULT_NODE_TIMEOUT_MS;
+}
+
+
+int sw_cleanup_objects(struct sw *s, int phase, bool wait, rs_err_t *err) {
+  int n = 0;
+  if (rs_deliver_cleanup(s->c, s->spec.ns, s->id, &n, err) < 0) return -1;
+  if (!wait) return 0;
+  /* The Jobs' pods go with them (background deletion): wait a little so
+   * that nothing of ours is left when we say we are done. */
+  _cleanup_free_ char *sel = rs_strdup_printf("%s=%s", RS_LABEL_ID, s->id);
+  _cleanup_free_ char *esel = sel ? rs_kube_escape(sel) : NULL;
+  _cleanup_free_ char *ens = rs_kube_escape(s->spec.ns);
+  _cleanup_free_ char *path = esel && ens ? rs_strdup_printf("/api/v1/namespaces/%s/pods?labelSelector=%s",
+                                                             ens, esel) : NULL;
+  if (!path) return sw_oom(err);
+  for (int i = 0; i < 60; i++) {
+    json_auto_t *list = NULL;
+    if (rs_kube_get(s->c, path, &list, err) < 0) return -1;
+    if (json_array_size(json_object_get(list, "items")) == 0) return 0;
+    if (sw_nap(500, err) < 0) return -1;
+  }
+  sw_emit(s, RS_SW_EV_WARNING, phase, "pods of run %s are still terminating in namespace %s", s->id, s->spec.ns);
+  return 0;
+}
+
+struct rs_drain_opts sw_drain_opts(struct sw *s) {
+  struct rs_drain_opts d = s->o->drain;
+  d.ignore_daemonsets = true;
+  d.dry_run = RS_DRY_RUN_NONE;
+  d.on_event = forward_drain;
+  d.ud = s;
+  return d;
+}
