@@ -352,11 +352,6 @@ int cmd_drain(struct rs_cli *cli, rs_err_t *err) {
       _cleanup_free_ char *text = rs_strdup_printf("node/%s drained%s", node, sfx);
       struct rs_drain_event ev = {.type = RS_DRAIN_EV_DRAINED, .node = node, .text = text ? text : ""};
       on_event(&out, &ev);
-      /* kubectl lists the nodes still to drain after a later success */
-      if (remaining[0] && !out.json) {
-        fprintf(cli->errf, "There are pending nodes to be drained:\n");
-        for (size_t k = 0; remaining[k]; k++) fprintf(cli->errf, " %s\n", remaining[k]);
-      }
       rs_drain_report_clear(&r);
       continue;
     }
@@ -395,6 +390,8 @@ int cmd_drain(struct rs_cli *cli, rs_err_t *err) {
     rs_drain_report_clear(&r);
   }
   if (rc == 0 && nfail) {
+    fprintf(cli->errf, "There are pending nodes to be drained:\n");
+    for (size_t k = 0; remaining[k]; k++) fprintf(cli->errf, " %s\n", remaining[k]);
     /* CheckErr: one failed node prints its errors one per line; several
      * print one aggregate line each */
     if (nfail == 1 && fails[0].lines) {

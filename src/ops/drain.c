@@ -29,6 +29,9 @@
 #define MAX_TRANSPORT_FAILURES 20
 #define WATCH_BACKOFF_MAX_MS 10000
 
+enum check_reason { CHECK_TRANSPORT, CHECK_5XX, CHECK_CONFLICT };
+#define MAX_CONFLICTS 10
+
 enum phase { P_QUEUED, P_IN_FLIGHT, P_RETRY_WAIT, P_CHECKING, P_CHECK_WAIT, P_ACCEPTED, P_DONE };
 
 struct drain;
@@ -36,6 +39,7 @@ struct drain;
 struct pod {
   struct drain *d;
   char *ns, *name, *uid, *key;
+  char *rv;                  /* resourceVersion last seen: the precondition */
   int phase;                 /* enum phase */
   int state;                 /* final enum rs_drain_pod_state, set with P_DONE */
   bool gone;                 /* deleted or replaced, as the watch or a read says */
@@ -44,7 +48,8 @@ struct pod {
   long long next_at;         /* RETRY_WAIT / CHECK_WAIT: when (rs_now_ms) */
   unsigned attempts;
   unsigned transport_failures;
-  bool ambiguous_5xx;        /* CHECKING after a 5xx (else after a transport error) */
+  unsigned conflicts;        /* 409s: the pod changed under the precondition */
+  int check_reason;          /* why CHECKING: enum check_reason */        /* CHECKING after a 5xx (else after a transport error) */
   char *pending_error;       /* the 5xx message, used if the check finds it alive */
   char *error;
 };
@@ -154,6 +159,14 @@ static void observe(struct pod *p, const json_t *obj) {
     mark_gone(p);
     return;
   }
+  const char *rv = json_string_value(json_object_get(meta, "resourceVersion"));
+  if (rv && *rv && (!p->rv || strcmp(rv, p->rv) != 0)) {
+    char *n = strdup(rv);
+    if (n) {
+      free(p->rv);
+      p->rv = n;
+    }
+  }
   const char *ts = json_string_value(json_object_get(meta, "deletionTimestamp"));
   if (ts) {
     p->deleting = true;
@@ -166,8 +179,13 @@ static void observe(struct pod *p, const json_t *obj) {
 static int send_request(struct pod *p, rs_err_t *err);
 static int on_request_done(void *ud, const struct rs_kube_result *res, rs_err_t *err);
 
+/* The UID and resourceVersion preconditions make every request about this
+ * very pod as last seen: a replay (libcurl resends a request whose reused
+ * connection died, even a POST) or a retry after the pod changed gets a
+ * 409 instead of evicting twice or evicting a replacement. */
 static json_t *delete_options(const struct drain *d, const struct pod *p) {
-  json_t *o = json_pack("{s:{s:s}}", "preconditions", "uid", p->uid);
+  json_t *o = p->rv ? json_pack("{s:{s:s, s:s}}", "preconditions", "uid", p->uid, "resourceVersion", p->rv)
+                    : json_pack("{s:{s:s}}", "preconditions", "uid", p->uid);
   if (!o) return NULL;
   if (d->o->grace_period >= 0 &&
       json_object_set_new(o, "gracePeriodSeconds", json_integer(d->o->grace_period)) < 0)
@@ -283,12 +301,21 @@ static int on_request_done(void *ud, const struct rs_kube_result *res, rs_err_t 
     accepted(p);
     return 0;
   }
-  if (rs_kube_is_not_found(err) || rs_kube_is_conflict(err)) {
-    /* 404: already gone; 409: the UID precondition failed, so the pod of
-     * that name is another one now: ours is gone */
+  if (rs_kube_is_not_found(err)) {
+    /* already gone: kubectl says nothing either */
     finish(p, RS_DRAIN_POD_GONE);
     rs_err_clear(err);
     return 0;
+  }
+  if (rs_kube_is_conflict(err)) {
+    /* a precondition failed: replaced, already being evicted (a replay), or
+     * just updated; reading it tells which */
+    p->check_reason = CHECK_CONFLICT;
+    p->conflicts++;
+    free(p->pending_error);
+    p->pending_error = pod_error_text(p, err);
+    rs_err_clear(err);
+    return start_check(p, err);
   }
   if (err->kind == RS_E_API && d->eviction && status == 429) {
     long long ra = retry_after_ms(res);
@@ -314,7 +341,7 @@ static int on_request_done(void *ud, const struct rs_kube_result *res, rs_err_t 
   if (transport || (err->kind == RS_E_API && status >= 500)) {
     /* The request may have been carried out: read the pod before anything
      * else is sent. */
-    p->ambiguous_5xx = !transport;
+    p->check_reason = transport ? CHECK_TRANSPORT : CHECK_5XX;
     free(p->pending_error);
     p->pending_error = pod_error_text(p, err);
     if (transport) p->transport_failures++;
@@ -345,9 +372,17 @@ static int on_check_done(void *ud, const struct rs_kube_result *res, rs_err_t *e
       return 0;
     }
     /* alive and not deleting: the request did not happen */
-    if (p->ambiguous_5xx) {
+    if (p->check_reason == CHECK_5XX) {
       fail_pod(p, TAKE_PTR(p->pending_error));
       return 0;
+    }
+    if (p->check_reason == CHECK_CONFLICT) {
+      /* it only changed: ask again with what was just read */
+      if (p->conflicts >= MAX_CONFLICTS) {
+        fail_pod(p, TAKE_PTR(p->pending_error));
+        return 0;
+      }
+      return send_request(p, err);
     }
     if (p->transport_failures >= MAX_TRANSPORT_FAILURES) {
       fail_pod(p, TAKE_PTR(p->pending_error));
@@ -611,6 +646,7 @@ static void pods_free(struct drain *d) {
     free(p->name);
     free(p->uid);
     free(p->key);
+    free(p->rv);
     free(p->pending_error);
     free(p->error);
   }
