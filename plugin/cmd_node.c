@@ -211,6 +211,8 @@ static void print_plan(FILE *f, const json_t *p) {
   fputc('\n', f);
   json_array_foreach(json_object_get(p, RS_JSON_WARNINGS), i, x) fprintf(f, "  warning: %s\n", json_string_value(x));
   json_array_foreach(json_object_get(p, RS_JSON_BLOCKERS), i, x) fprintf(f, "  blocker: %s\n", json_string_value(x));
+  json_array_foreach(json_object_get(p, "drain_blockers"), i, x)
+    fprintf(f, "  the drain would refuse: %s\n", json_string_value(x));
 }
 
 static void on_event(void *ud, const struct rs_sw_event *ev) {

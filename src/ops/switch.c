@@ -134,6 +134,7 @@ int sw_phase_check(struct sw *s, rs_err_t *err) {
     s->want = s->rec.to;
   }
   snprintf(s->id, sizeof s->id, "%s", s->rec.id);
+  s->owns_record = true;
   if (!(s->res->id = strdup(s->rec.id))) return sw_oom(err);
   if (!(s->res->to = rs_strdup0(s->want)) && s->want) return sw_oom(err);
   if (!(s->res->from = rs_strdup0(s->rec.from)) && s->rec.from) return sw_oom(err);
@@ -225,6 +226,64 @@ static int choose_verify_images(struct sw *s, rs_err_t *err) {
   return s->verify_image ? 0 : sw_oom(err);
 }
 
+static int collect_item(void *ud, json_t *item, rs_err_t *err) {
+  return json_array_append(ud, item) == 0 ? 0 : sw_oom(err);
+}
+
+/* kubectl drain's filters, run before anything changes: a drain that
+ * would refuse (a pod without a controller, emptyDir data, ...) is a
+ * reason not to start, not a surprise after the cordon. */
+static int drain_precheck(struct sw *s, rs_err_t *err) {
+  struct rs_drain_opts d = sw_drain_opts(s);
+  _cleanup_free_ char *fs = rs_strdup_printf("spec.nodeName=%s", s->o->node);
+  if (!fs) return sw_oom(err);
+  struct rs_kube_list_opts lo = {.field_selector = fs, .label_selector = d.pod_selector,
+                                 .limit = d.chunk_size};
+  json_auto_t *pods = json_array();
+  if (!pods) return sw_oom(err);
+  if (rs_kube_list(s->c, "/api/v1/pods", &lo, collect_item, pods, NULL, err) < 0)
+    return rs_wrap(err, "listing the pods of node %s", s->o->node);
+  struct rs_drain_groups *g = rs_drain_groups_new();
+  if (!g) return sw_oom(err);
+  int rc = 0;
+  size_t i;
+  json_t *pod;
+  json_array_foreach(pods, i, pod) {
+    const json_t *meta = json_object_get(pod, "metadata");
+    const char *ns = json_string_value(json_object_get(meta, "namespace"));
+    const char *name = json_string_value(json_object_get(meta, "name"));
+    const char *ds = rs_drain_pod_daemonset(pod);
+    int ds_state = RS_DRAIN_DS_FOUND;
+    _cleanup_free_ char *ds_msg = NULL;
+    if (ds && ns) {
+      _cleanup_free_ char *ens = rs_kube_escape(ns), *eds = rs_kube_escape(ds);
+      _cleanup_free_ char *path = ens && eds ? rs_strdup_printf("/apis/apps/v1/namespaces/%s/daemonsets/%s", ens, eds)
+                                             : NULL;
+      if (!path) {
+        rc = sw_oom(err);
+        break;
+      }
+      rs_err_t e = RS_ERR_INIT;
+      if (rs_kube_get(s->c, path, NULL, &e) < 0) {
+        ds_state = rs_kube_is_not_found(&e) ? RS_DRAIN_DS_NOT_FOUND : RS_DRAIN_DS_ERROR;
+        ds_msg = rs_strdup0(e.msg);
+      }
+      rs_err_clear(&e);
+    }
+    struct rs_drain_filter_result fr = rs_drain_filter_pod(pod, &d, ds_state, ds_msg, (long long)time(NULL));
+    if (fr.verdict == RS_DRAIN_ERROR && ns && name &&
+        rs_drain_groups_add(g, fr.message ? fr.message : "cannot delete", ns, name, err) < 0) {
+      rc = -1;
+      break;
+    }
+  }
+  rs_strv_free(s->drain_blockers);
+  s->drain_blockers = rs_strv_new();
+  if (rc == 0 && (!s->drain_blockers || rs_drain_groups_errors(g, &s->drain_blockers, err) < 0)) rc = -1;
+  rs_drain_groups_free(g);
+  return rc;
+}
+
 int sw_phase_preflight(struct sw *s, rs_err_t *err) {
   sw_phase_begin(s);
   if (s->resume >= rs_sw_record_rank(RS_REC_LAUNCHED)) {
@@ -272,6 +331,19 @@ int sw_phase_preflight(struct sw *s, rs_err_t *err) {
   if (v.exit_code != RS_HX_OK)
     return rs_fail(err, RS_E_NODE, v.exit_code, "preflight on node %s failed (exit %d): %s", s->o->node,
                    v.exit_code, log);
+  /* its pod would only be in the drain's way */
+  _cleanup_free_ char *job = rs_deliver_job_name(s->id, RS_JOB_PREFLIGHT);
+  if (!job) return sw_oom(err);
+  if (rs_deliver_delete_job(s->c, s->spec.ns, job, err) < 0) return -1;
+  if (drain_precheck(s, err) < 0) return -1;
+  if (s->drain_blockers && s->drain_blockers[0] && !s->o->dry_run) {
+    _cleanup_buf_ rs_buf_t b = RS_BUF_INIT(1 << 16);
+    for (size_t i = 0; s->drain_blockers[i]; i++) rs_buf_printf(&b, NULL, "\n  %s", s->drain_blockers[i]);
+    sw_phase_end(s, RS_PH_PREFLIGHT, RS_SW_FAILED, NULL, "the drain would refuse");
+    rs_fail(err, RS_E_INPUT, 0, "the drain of node %s would refuse (nothing was changed):%s\nadd the drain "
+            "flags that allow it, as for kubectl drain", s->o->node, b.data ? b.data : "");
+    return sw_fail_refused(s, err);
+  }
   sw_phase_end(s, RS_PH_PREFLIGHT, RS_SW_DONE, NULL, "node %s can switch from %s to %s", s->o->node,
             from ? from : "?", s->want);
   return 0;
@@ -316,14 +388,22 @@ int sw_phase_plan(struct sw *s, rs_err_t *err) {
     return 0;
   }
   if (choose_verify_images(s, err) < 0) return -1;
+  json_t *shown = json_deep_copy(s->res->plan);
+  if (!shown) return sw_oom(err);
+  json_t *blk = json_array();
+  for (size_t i = 0; blk && s->drain_blockers && s->drain_blockers[i]; i++)
+    json_array_append_new(blk, json_string(s->drain_blockers[i]));
+  json_object_set_new(shown, "drain_blockers", blk ? blk : json_array());
   if (!s->o->dry_run) {
-    sw_phase_end(s, RS_PH_PLAN, RS_SW_DONE, json_incref(s->res->plan), NULL);
+    sw_phase_end(s, RS_PH_PLAN, RS_SW_DONE, shown, NULL);
     return 0;
   }
-  if (build_manifests(s, err) < 0) return -1;
-  if (sw_cleanup_objects(s, RS_PH_PLAN, false, err) < 0) return -1;
+  if (build_manifests(s, err) < 0 || sw_cleanup_objects(s, RS_PH_PLAN, false, err) < 0) {
+    json_decref(shown);
+    return -1;
+  }
   s->res->outcome = RS_SW_DRY_RUN;
-  sw_phase_end(s, RS_PH_PLAN, RS_SW_STOPPED, json_incref(s->res->plan), "dry run: nothing was changed");
+  sw_phase_end(s, RS_PH_PLAN, RS_SW_STOPPED, shown, "dry run: nothing was changed");
   return 0;
 }
 
@@ -406,6 +486,16 @@ int sw_phase_drain(struct sw *s, rs_err_t *err) {
 
 /* ---- the driver ---- */
 
+/* Refused before anything changed: leave nothing of ours behind. */
+static void tidy_refused(struct sw *s) {
+  if (!s->owns_record || s->o->dry_run || !s->spec.ns ||
+      rs_sw_record_rank(s->rec.phase) > rs_sw_record_rank(RS_REC_STARTED))
+    return;
+  rs_err_t e = RS_ERR_INIT;
+  if (sw_cleanup_objects(s, RS_PH_CHECK, false, &e) == 0 && s->rec.phase) sw_record_save(s, RS_REC_ABANDONED, &e);
+  rs_err_clear(&e);
+}
+
 static int run(struct sw *s, rs_err_t *err) {
   bool rb = s->o->op == RS_OP_ROLLBACK;
   if (sw_phase_check(s, err) < 0 || sw_phase_deliver(s, err) < 0) return -1;
@@ -439,6 +529,7 @@ int rs_switch_run(rs_kube_client_t *c, const struct rs_switch_opts *o, struct rs
                 o->to ? o->to : "");
   else
     r = run(&s, err);
+  if (r < 0 && res.outcome == RS_SW_REFUSED) tidy_refused(&s);
   res.total_ms = rs_now_ms() - t0;
   if (r < 0 && res.outcome == RS_SW_OK) res.outcome = RS_SW_ERROR;
   if (r < 0 && res.outcome == RS_SW_ERROR && s.rec.id && !o->dry_run && !res.hint) {
@@ -454,6 +545,7 @@ int rs_switch_run(rs_kube_client_t *c, const struct rs_switch_opts *o, struct rs
   free(s.alt_image);
   free(s.endpoint_before);
   free(s.want_buf);
+  rs_strv_free(s.drain_blockers);
   *ret = res;
   return r;
 }

@@ -33,6 +33,8 @@ struct sw {
   const char *want;        /* runtime the node must end on (NULL: unknown yet) */
   char *want_buf;          /* storage for want when learnt from the report */
   int resume;              /* rank of the recorded phase; -1: a fresh run */
+  bool owns_record;        /* rec is this run's (not another run's we refused) */
+  char **drain_blockers;   /* kubectl drain's refusals, found in preflight */
   long long phase_t0;
   /* the restart phase */
   long long t_notready_wall, t_ready_wall;
