@@ -136,6 +136,11 @@ int rs_deliver_delete_carrier(rs_kube_client_t *c, const char *ns,
 int rs_deliver_cleanup(rs_kube_client_t *c, const char *ns, const char *id,
                        int *ret_count, rs_err_t *err);
 
+/* Delete the Jobs, ConfigMaps and Secrets of other runs on this node
+ * (annotation RS_ANN_NODE) than keep_id: leftovers of killed runs. */
+int rs_deliver_cleanup_stale(rs_kube_client_t *c, const char *ns, const char *node,
+                             const char *keep_id, int *ret_count, rs_err_t *err);
+
 /* ---- pod state ---- */
 
 enum rs_pod_state {

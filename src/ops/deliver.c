@@ -552,8 +552,10 @@ int rs_deliver_delete_carrier(rs_kube_client_t *c, const char *ns, const char *i
   return delete_path(c, path, what, err);
 }
 
-int rs_deliver_cleanup(rs_kube_client_t *c, const char *ns, const char *id, int *ret_count,
-                       rs_err_t *err) {
+/* Delete what matches a label selector, optionally only objects of one
+ * node and not of one run. */
+static int cleanup_selected(rs_kube_client_t *c, const char *ns, const char *sel, const char *node,
+                            const char *keep_id, int *ret_count, rs_err_t *err) {
   static const struct {
     const char *prefix, *plural, *kind;
   } kinds[] = {
@@ -561,8 +563,7 @@ int rs_deliver_cleanup(rs_kube_client_t *c, const char *ns, const char *id, int 
       {"/api/v1", "configmaps", "ConfigMap"},
       {"/api/v1", "secrets", "Secret"},
   };
-  _cleanup_free_ char *sel = rs_strdup_printf("%s=%s", RS_LABEL_ID, id);
-  _cleanup_free_ char *esel = sel ? rs_kube_escape(sel) : NULL;
+  _cleanup_free_ char *esel = rs_kube_escape(sel);
   if (!esel) return oom(err);
   int count = 0;
   for (size_t k = 0; k < RS_ARRAY_SIZE(kinds); k++) {
@@ -570,12 +571,18 @@ int rs_deliver_cleanup(rs_kube_client_t *c, const char *ns, const char *id, int 
     _cleanup_free_ char *full = coll ? rs_strdup_printf("%s?labelSelector=%s", coll, esel) : NULL;
     if (!full) return oom(err);
     json_auto_t *list = NULL;
-    if (rs_kube_get(c, full, &list, err) < 0) return rs_wrap(err, "listing %s of run %s", kinds[k].plural, id);
+    if (rs_kube_get(c, full, &list, err) < 0) return rs_wrap(err, "listing %s (%s)", kinds[k].plural, sel);
     json_t *o;
     size_t i;
     json_array_foreach(json_object_get(list, "items"), i, o) {
-      const char *name = json_string_value(json_object_get(json_object_get(o, "metadata"), "name"));
+      const json_t *meta = json_object_get(o, "metadata");
+      const char *name = json_string_value(json_object_get(meta, "name"));
       if (!name) continue;
+      if (node) {
+        const char *on = ann(o, RS_ANN_NODE);
+        const char *oid = json_string_value(json_object_get(json_object_get(meta, "labels"), RS_LABEL_ID));
+        if (!on || strcmp(on, node) != 0 || (oid && keep_id && strcmp(oid, keep_id) == 0)) continue;
+      }
       _cleanup_free_ char *item = ns_path(kinds[k].prefix, ns, kinds[k].plural, name);
       _cleanup_free_ char *what = rs_strdup_printf("%s %s/%s", kinds[k].kind, ns, name);
       if (!item || !what) return oom(err);
@@ -585,6 +592,20 @@ int rs_deliver_cleanup(rs_kube_client_t *c, const char *ns, const char *id, int 
   }
   if (ret_count) *ret_count = count;
   return 0;
+}
+
+int rs_deliver_cleanup(rs_kube_client_t *c, const char *ns, const char *id, int *ret_count,
+                       rs_err_t *err) {
+  _cleanup_free_ char *sel = rs_strdup_printf("%s=%s", RS_LABEL_ID, id);
+  if (!sel) return oom(err);
+  return cleanup_selected(c, ns, sel, NULL, NULL, ret_count, err);
+}
+
+int rs_deliver_cleanup_stale(rs_kube_client_t *c, const char *ns, const char *node, const char *keep_id,
+                             int *ret_count, rs_err_t *err) {
+  _cleanup_free_ char *sel = rs_strdup_printf("%s=%s", RS_LABEL_MANAGED_BY, RS_MANAGED_BY);
+  if (!sel) return oom(err);
+  return cleanup_selected(c, ns, sel, node, keep_id, ret_count, err);
 }
 
 /* ---- pod state ---- */

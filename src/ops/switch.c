@@ -191,7 +191,14 @@ int sw_phase_deliver(struct sw *s, rs_err_t *err) {
   if (rs_deliver_probe(s->c, &s->spec, &note, err) < 0)
     return err->kind == RS_E_CONFIG ? sw_fail_refused(s, err) : -1;
   if (note) sw_emit(s, RS_SW_EV_WARNING, RS_PH_DELIVER, "%s", note);
-  if (s->resume < 0 && sw_record_save(s, RS_REC_STARTED, err) < 0) return -1;
+  if (s->resume < 0) {
+    /* what earlier runs on this node left (killed before they recorded
+     * anything) */
+    int n = 0;
+    if (rs_deliver_cleanup_stale(s->c, s->spec.ns, o->node, s->id, &n, err) < 0) return -1;
+    if (n) sw_emit(s, RS_SW_EV_INFO, RS_PH_DELIVER, "removed %d object(s) that earlier runs left in %s", n,
+                   s->spec.ns);
+  }
   if (rs_deliver_put_carrier(s->c, &s->spec, s->blob, err) < 0) return -1;
   _cleanup_free_ char *cname = rs_deliver_carrier_name(s->id);
   json_t *data = json_pack("{s:s, s:s?, s:s, s:s, s:I, s:s, s:b}", "namespace", s->spec.ns, "carrier",
@@ -435,7 +442,8 @@ int sw_phase_confirm(struct sw *s, rs_err_t *err) {
     return 0;
   }
   rs_err_t e = RS_ERR_INIT;
-  if (sw_cleanup_objects(s, RS_PH_CONFIRM, false, &e) == 0) sw_record_save(s, RS_REC_ABANDONED, &e);
+  if (sw_cleanup_objects(s, RS_PH_CONFIRM, false, &e) == 0 && s->rec.phase)
+    sw_record_save(s, RS_REC_ABANDONED, &e);
   rs_err_clear(&e);
   sw_phase_end(s, RS_PH_CONFIRM, RS_SW_FAILED, NULL, "not confirmed");
   return sw_fail_refused(s, err);
@@ -444,8 +452,11 @@ int sw_phase_confirm(struct sw *s, rs_err_t *err) {
 int sw_phase_cordon(struct sw *s, rs_err_t *err) {
   sw_phase_begin(s);
   struct rs_drain_opts d = sw_drain_opts(s);
-  if (rs_drain_cordon(s->c, s->o->node, true, &d, err) < 0) return -1;
+  d.on_event = NULL; /* the phase's own line says it */
+  /* recorded first: a run killed right after the cordon must know that
+   * the cordon was its own */
   if (s->resume < rs_sw_record_rank(RS_REC_CORDONED) && sw_record_save(s, RS_REC_CORDONED, err) < 0) return -1;
+  if (rs_drain_cordon(s->c, s->o->node, true, &d, err) < 0) return -1;
   sw_phase_end(s, RS_PH_CORDON, s->rec.cordoned ? RS_SW_DONE : RS_SW_SKIPPED, NULL,
             s->rec.cordoned ? "node %s cordoned" : "node %s was cordoned already (it stays so afterwards)",
             s->o->node);
