@@ -1,0 +1,32 @@
+# kubectl runtime-switch node / rollback node (src/ops/switch*.c, deliver.c,
+# plugin/cmd_node.c, plugin/cmd_rollback.c).
+#   make test-switch   the switch's unit tests under release, ASan and UBSan
+#                      (they also run in test-unit-all)
+#   make test-e2e      the switch on the real cluster (tests/e2e/cluster.sh up),
+#                      through the real kubectl; SWITCH_CASES="switch failure" for a subset
+#   make bench-switch  phase times, NotReady window, plugin CPU and peak RSS (ROUNDS=2)
+#   make demo          deps, build, the local cluster, the real switch with live progress
+
+.PHONY: test-switch test-e2e bench-switch demo
+
+test-switch:
+	@set -e; for v in release asan ubsan; do \
+	  $(MAKE) --no-print-directory VARIANT=$$v build/$$v/tests/test_deliver build/$$v/tests/test_switch; \
+	  for t in deliver switch; do echo "== build/$$v/tests/test_$$t"; \
+	    RS_TEST_DATA=$(abspath tests/data) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 build/$$v/tests/test_$$t --jobs 2; done; done
+
+SWITCH_CASES ?=
+test-e2e: $(PLUGIN)
+	tests/e2e/test_switch.sh $(SWITCH_CASES)
+
+ROUNDS ?= 2
+bench-switch: $(PLUGIN)
+	tests/bench/switch_bench.sh $(ROUNDS)
+
+demo:
+	$(MAKE) deps
+	$(MAKE) -j2 all
+	tests/e2e/cluster.sh build
+	tests/e2e/cluster.sh up
+	tests/e2e/switch/demo.sh

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Measure whole switches of node-1 on the real cluster (tests/e2e/cluster.sh
+# up): the wall time of each phase, the node's NotReady window, and the
+# plugin's own CPU time and peak RSS (the plugin run directly, under GNU
+# time, so kubectl's own start-up is not counted).
+#   tests/bench/switch_bench.sh [ROUNDS]     (default 2: containerd, back, ...)
+# Leaves node-1 on Docker (the seeded state).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+eval "$(tests/e2e/cluster.sh env)"
+source tests/e2e/switch/lib.sh
+ROUNDS=${1:-2}
+trap 'restore_seeded' EXIT
+restore_seeded
+OUT=$WORK/bench.txt
+printf '%-12s %6s %7s %7s %7s %8s  %s\n' to wall_s cpu_s rss_kib notrdy_s kubelet_s phases | tee "$OUT"
+to=containerd
+for ((r = 0; r < 2 * ROUNDS; r++)); do
+	tag=bench-$r
+	/usr/bin/time -f '%U %S %M %e' -o "$WORK/time.$tag" \
+		"$PLUGIN" node "$NODE" --to $to --yes "${DRAIN_FLAGS[@]}" -o json >"$WORK/$tag.json" 2>"$WORK/$tag.err"
+	rc=$?
+	read -r u s m e <"$WORK/time.$tag"
+	sum=$(jq -c 'select(.kind=="summary")' "$WORK/$tag.json")
+	phases=$(jq -r '.phases | to_entries | map("\(.key)=\(.value*10|round/10)") | join(" ")' <<<"$sum")
+	printf '%-12s %6.1f %7.2f %7d %8s %9s  %s%s\n' "$to" "$e" "$(echo "$u + $s" | bc)" "$m" \
+		"$(jq -r '.notReadySeconds // "?"' <<<"$sum")" "$(jq -r '.kubeletDownSeconds // "?"' <<<"$sum")" \
+		"$phases" "$([[ $rc -eq 0 ]] || echo " (exit $rc)")" | tee -a "$OUT"
+	restore_bare_pod
+	if [[ $to == containerd ]]; then to=cri-dockerd; else to=containerd; fi
+done
+note "results: $OUT (json events in $WORK)"

@@ -1,0 +1,283 @@
+#!/usr/bin/env bash
+# `kubectl runtime-switch node` and `rollback node` on the real cluster
+# (tests/e2e/cluster.sh up), through the real kubectl.  TAP output.
+#   tests/e2e/test_switch.sh [CASE...]
+# Cases (default: all, in this order): refusals dry_run switch reboot
+# roundtrip rollback failure resume interrupt.  Every run ends with node-1
+# back in the seeded state (on Docker, uncordoned, the bare pod back).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+eval "$(tests/e2e/cluster.sh env)"
+source tests/e2e/switch/lib.sh
+
+k get node node-1 node-2 >/dev/null || { echo "the e2e cluster is not up" >&2; exit 1; }
+[[ -x $PLUGIN ]] || { echo "build the plugin first: $PLUGIN" >&2; exit 1; }
+trap 'restore_seeded' EXIT
+note "work directory: $WORK"
+
+# ---------------------------------------------------------------- cases ---
+
+case_refusals() {
+	local out rc
+	out=$(kplugin node node-2 --to containerd --yes 2>&1); rc=$?
+	check "node-2 already on containerd: exit 3 ($rc)" [ $rc -eq 3 ]
+	check "... and says so" grep -q "already runs containerd" <<<"$out"
+	out=$(kplugin node no-such-node --to containerd --yes 2>&1); rc=$?
+	check "unknown node: exit 1 and 'not found'" bash -c "[ $rc -eq 1 ] && grep -q 'not found' <<<'$out'"
+	out=$(kplugin node node-1 --to runc --yes 2>&1); rc=$?
+	check "unknown runtime: usage error, exit 2" [ $rc -eq 2 ]
+	out=$(kplugin node node-1 --yes 2>&1); rc=$?
+	check "--to is required: exit 2" [ $rc -eq 2 ]
+	# Pod Security: a namespace that enforces baseline
+	k create namespace rsw-e2e-baseline >/dev/null 2>&1
+	k label --overwrite namespace rsw-e2e-baseline pod-security.kubernetes.io/enforce=baseline >/dev/null
+	out=$(kplugin node node-1 --to containerd --yes -n rsw-e2e-baseline 2>&1); rc=$?
+	check "a baseline namespace: exit 3 ($rc)" [ $rc -eq 3 ]
+	check "... with the label to change" grep -q "pod-security.kubernetes.io/enforce=privileged --overwrite" <<<"$out"
+	k delete namespace rsw-e2e-baseline --wait=false >/dev/null 2>&1
+	# kubectl drain's filters, before anything changes
+	out=$(kplugin node node-1 --to containerd --yes 2>&1); rc=$?
+	note "$(grep -m3 -e 'cannot delete' -e 'error' <<<"$out")"
+	check "without --force/--delete-emptydir-data: exit 3 ($rc)" [ $rc -eq 3 ]
+	check "... naming the bare pod" grep -q "no controller (use --force to override): demo/bare" <<<"$out"
+	check "... and the emptyDir pod" grep -q "local storage (use --delete-emptydir-data to override)" <<<"$out"
+	check "... the node is not cordoned" bash -c '! [[ $(k get node node-1 -o jsonpath={.spec.unschedulable}) == true ]]'
+	check "... nothing left in kube-system" [ -z "$(leftovers)" ]
+	check "... no record on the node" [ -z "$(node_annotation runtime-switch.kubectl.dev/state)" ]
+	check "... still on Docker" on_runtime docker
+}
+
+case_dry_run() {
+	local out rc before after
+	before=$(node_fingerprint)
+	out=$(kplugin node node-1 --to containerd --dry-run "${DRAIN_FLAGS[@]}" 2>&1); rc=$?
+	after=$(node_fingerprint)
+	printf '%s\n' "$out" >"$WORK/dry-run.out"
+	check "dry run: exit 0 ($rc)" [ $rc -eq 0 ]
+	check "... shows the plan" grep -q "^Plan (run .*): cri-dockerd -> containerd" <<<"$out"
+	check "... shows the config.toml change" grep -q "/etc/containerd/config.toml" <<<"$out"
+	check "... prints the ConfigMap" grep -q "^kind: ConfigMap" <<<"$out"
+	check "... prints the switch Job (launch)" grep -q -- "- launch" <<<"$out"
+	check "... prints the verify Job (report)" grep -q -- "- report" <<<"$out"
+	check "... node files unchanged" [ "$before" = "$after" ]
+	check "... nothing left in kube-system" [ -z "$(leftovers)" ]
+	check "... not cordoned" bash -c '! [[ $(k get node node-1 -o jsonpath={.spec.unschedulable}) == true ]]'
+	check "... no record on the node" [ -z "$(node_annotation runtime-switch.kubectl.dev/state)" ]
+}
+
+# Switch node-1 to $1 through the real kubectl, with the PDB sampled; the
+# output in $WORK/switch-$2.out, times in $WORK/time.$2.
+switch_to() { # switch_to RUNTIME TAG [EXTRA...]
+	local to=$1 tag=$2
+	shift 2
+	pdb_sampler_start
+	PATH="$BIN:$PATH" timed "$tag" "$KUBECTL_DISPATCH" runtime-switch node "$NODE" --to "$to" --yes \
+		"${DRAIN_FLAGS[@]}" "$@" >"$WORK/switch-$tag.out" 2>&1
+	local rc=$?
+	pdb_sampler_stop
+	return $rc
+}
+
+check_after_switch() { # check_after_switch RUNTIME-PREFIX TAG
+	local rt=$1 tag=$2 v
+	v=$(runtime_of)
+	check "[$tag] node reports $rt ($v)" [[ $v == "$rt"://* ]]
+	check "[$tag] node Ready" node_ready
+	check "[$tag] node uncordoned" bash -c '! [[ $(k get node node-1 -o jsonpath={.spec.unschedulable}) == true ]]'
+	check "[$tag] no Job, ConfigMap or Secret left" [ -z "$(leftovers)" ]
+	check "[$tag] the PDB was never violated" pdb_never_violated
+	check "[$tag] seeded pods Running again on $rt (imagePullPolicy Never: no pull)" wait_until 120 demo_running_on "$rt"
+	check "[$tag] the record says done" bash -c "[[ '$(node_annotation runtime-switch.kubectl.dev/state)' == *' done' ]]"
+	grep -E '^\s+(NotReady window|phases):' "$WORK/switch-$tag.out" | while read -r l; do note "[$tag] $l"; done
+	note "[$tag] wall/CPU(user+sys)/peak RSS incl. kubectl: $(awk '{printf "%ss %ss+%ss %d KiB", $4, $1, $2, $3}' "$WORK/time.$tag")"
+}
+
+case_switch() {
+	local v rc id
+	v=$(runtime_of)
+	check "before: node-1 reports docker://20.10.x ($v)" [[ $v == docker://20.10.* ]]
+	node_fingerprint >"$WORK/fp.docker"
+	switch_to containerd to-containerd; rc=$?
+	sed 's/^/    /' "$WORK/switch-to-containerd.out"
+	check "switch to containerd: exit 0 ($rc)" [ $rc -eq 0 ]
+	v=$(runtime_of)
+	check "after: containerd://1.6.x ($v)" [[ $v == containerd://1.6.* ]]
+	check_after_switch containerd to-containerd
+	check "kubeadm's cri-socket annotation names containerd" \
+		[ "$(node_annotation kubeadm.alpha.kubernetes.io/cri-socket)" = unix:///run/containerd/containerd.sock ]
+	# the node's containerd: CRI on, the kubelet's cgroup driver
+	local dump driver
+	dump=$(node_exec containerd config dump 2>/dev/null)
+	driver=$(node_exec sh -c "sed -n 's/^cgroupDriver: *//p' /var/lib/kubelet/config.yaml")
+	check "containerd config: cri is not disabled" bash -c "! grep -E '^disabled_plugins.*cri' <<<'$dump'"
+	check "containerd answers CRI (crictl info)" node_exec sh -c 'crictl --runtime-endpoint unix:///run/containerd/containerd.sock info >/dev/null 2>&1 || ctr plugins ls | grep -q "io.containerd.grpc.v1.*cri.*ok"'
+	if [[ $driver == systemd ]]; then
+		check "SystemdCgroup = true for the kubelet's systemd driver" grep -q 'SystemdCgroup = true' <<<"$dump"
+	else
+		check "SystemdCgroup = false for the kubelet's $driver driver" grep -q 'SystemdCgroup = false' <<<"$dump"
+	fi
+	# the helper outlived Docker: its work went on after Docker stopped
+	id=$(node_annotation runtime-switch.kubectl.dev/state | cut -d' ' -f1)
+	local j
+	j=$(node_exec cat "/var/lib/kubectl-runtime-switch/$id/journal" 2>/dev/null)
+	printf '%s\n' "$j" >"$WORK/journal.$id"
+	check "helper journal: Docker stopped (done stop-source), then the kubelet came back" \
+		bash -c "grep -A100 ' done stop-source' <<<'$j' | grep -q ' done wait-kubelet'"
+	check "Docker is stopped and disabled; containerd active and enabled" \
+		bash -c "[[ \$('$CLUSTER' exec $NODE -- systemctl is-active docker.service) != active ]] &&
+			[[ \$('$CLUSTER' exec $NODE -- systemctl is-enabled docker.service) != enabled ]] &&
+			[[ \$('$CLUSTER' exec $NODE -- systemctl is-active containerd.service) == active ]] &&
+			[[ \$('$CLUSTER' exec $NODE -- systemctl is-enabled containerd.service) == enabled ]]"
+	node_fingerprint >"$WORK/fp.containerd"
+}
+
+case_reboot() {
+	if ! grep -q 'restart-node' "$CLUSTER"; then
+		skip "reboot: tests/e2e/cluster.sh has no restart-node command"
+		return
+	fi
+	[[ $(runtime_of) == containerd://* ]] || { skip "reboot: node-1 is not on containerd"; return; }
+	"$CLUSTER" restart-node "$NODE" >"$WORK/reboot.log" 2>&1
+	check "after a reboot: Ready on containerd" wait_until 180 on_runtime containerd
+	check "... Docker still disabled and stopped" \
+		bash -c "[[ \$('$CLUSTER' exec $NODE -- systemctl is-enabled docker.service) != enabled ]] &&
+			[[ \$('$CLUSTER' exec $NODE -- systemctl is-active docker.service) != active ]]"
+	check "... no unit of ours is left" bash -c "! '$CLUSTER' exec $NODE -- systemctl list-units --all --no-legend 'kubectl-runtime-switch-*' | grep -q ."
+	check "... seeded pods Running on containerd" wait_until 180 demo_running_on containerd
+}
+
+case_roundtrip() {
+	[[ $(runtime_of) == containerd://* ]] || { skip "round trip: node-1 is not on containerd"; return; }
+	local rc
+	node_fingerprint >"$WORK/fp.before-cri-dockerd"
+	switch_to cri-dockerd to-cri-dockerd; rc=$?
+	check "round trip, back to Docker with --to cri-dockerd: exit 0 ($rc)" [ $rc -eq 0 ]
+	[[ $rc -eq 0 ]] || sed 's/^/    /' "$WORK/switch-to-cri-dockerd.out"
+	check_after_switch docker to-cri-dockerd
+	check "kubeadm's cri-socket annotation names cri-dockerd" \
+		[ "$(node_annotation kubeadm.alpha.kubernetes.io/cri-socket)" = unix:///var/run/cri-dockerd.sock ]
+	node_fingerprint >"$WORK/fp.before-containerd-2"
+	switch_to containerd to-containerd-2; rc=$?
+	check "round trip, to containerd again: exit 0 ($rc)" [ $rc -eq 0 ]
+	[[ $rc -eq 0 ]] || sed 's/^/    /' "$WORK/switch-to-containerd-2.out"
+	check_after_switch containerd to-containerd-2
+}
+
+case_rollback() {
+	[[ $(runtime_of) == containerd://* ]] || { skip "rollback: node-1 is not on containerd"; return; }
+	local rc want
+	want=$WORK/fp.before-containerd-2
+	[[ -f $want ]] || want=$WORK/fp.docker
+	pdb_sampler_start
+	PATH="$BIN:$PATH" "$KUBECTL_DISPATCH" runtime-switch rollback node "$NODE" --yes "${DRAIN_FLAGS[@]}" \
+		>"$WORK/rollback.out" 2>&1; rc=$?
+	pdb_sampler_stop
+	sed 's/^/    /' "$WORK/rollback.out"
+	check "rollback node: exit 0 ($rc)" [ $rc -eq 0 ]
+	check "... back on Docker, Ready" on_runtime docker
+	check "... every node file byte-identical to before that switch" diff <(grep -v '^kubelet.service' "$want") <(node_fingerprint | grep -v '^kubelet.service')
+	check "... uncordoned" bash -c '! [[ $(k get node node-1 -o jsonpath={.spec.unschedulable}) == true ]]'
+	check "... nothing left in kube-system" [ -z "$(leftovers)" ]
+	check "... the PDB was never violated" pdb_never_violated
+	check "... seeded pods Running on Docker" wait_until 180 demo_running_on docker
+}
+
+# containerd that will not start with the new configuration: a drop-in that
+# fails whenever config.toml enables CRI (Docker's own does not).
+case_failure() {
+	restore_seeded
+	local rc out
+	node_exec sh -c 'mkdir -p /etc/systemd/system/containerd.service.d && cat >/etc/systemd/system/containerd.service.d/99-rsw-e2e-fail.conf <<EOF
+[Service]
+ExecStartPre=/bin/sh -c "! grep -q SystemdCgroup /etc/containerd/config.toml"
+EOF
+systemctl daemon-reload'
+	node_fingerprint >"$WORK/fp.failure-before"
+	switch_to containerd failure; rc=$?
+	out=$(cat "$WORK/switch-failure.out")
+	sed 's/^/    /' "$WORK/switch-failure.out"
+	check "a switch that cannot start containerd: exit 5 ($rc)" [ $rc -eq 5 ]
+	check "... node back on Docker and Ready" wait_until 120 on_runtime docker
+	check "... every node file byte-identical, units as before" diff <(grep -v '^kubelet.service' "$WORK/fp.failure-before") <(node_fingerprint | grep -v '^kubelet.service')
+	check "... a clear message: rolled back, with the helper's reason" grep -q "failed and was rolled back: " <<<"$out"
+	check "... the node stays cordoned, with the command to uncordon it" \
+		bash -c "node_unschedulable() { [[ \$('$KUBECTL' get node node-1 -o jsonpath={.spec.unschedulable}) == true ]]; }; node_unschedulable && grep -q 'kubectl uncordon node-1' <<<'$out'"
+	check "... nothing left in kube-system" [ -z "$(leftovers)" ]
+	check "... the PDB was never violated" pdb_never_violated
+	node_exec rm -f /etc/systemd/system/containerd.service.d/99-rsw-e2e-fail.conf
+	node_exec systemctl daemon-reload
+	k uncordon "$NODE" >/dev/null
+	check "... seeded pods Running on Docker again" wait_until 180 demo_running_on docker
+}
+
+# The plugin killed (SIGKILL) in each phase, then the same command again:
+# it resumes and completes.  Directions alternate, so each kill costs one
+# switch.
+RESUME_PHASES=${RESUME_PHASES:-"check deliver preflight plan confirm cordon drain launch restart verify annotate uncordon"}
+case_resume() {
+	restore_seeded
+	local after to tag rc pid i out
+	to=containerd
+	for after in $RESUME_PHASES; do
+		tag=resume-$after
+		PATH="$BIN:$PATH" "$PLUGIN" node "$NODE" --to $to --yes "${DRAIN_FLAGS[@]}" -o json >"$WORK/$tag.1" 2>&1 &
+		pid=$!
+		for ((i = 0; i < 1800; i++)); do
+			grep -q "\"phase\":\"$after\"" "$WORK/$tag.1" && break
+			kill -0 $pid 2>/dev/null || break
+			sleep 0.2
+		done
+		kill -KILL $pid 2>/dev/null
+		wait $pid 2>/dev/null
+		note "[$tag] killed after: $(jq -r 'select(.kind=="phase") | .phase' "$WORK/$tag.1" 2>/dev/null | tr '\n' ' ')"
+		PATH="$BIN:$PATH" "$KUBECTL_DISPATCH" runtime-switch node "$NODE" --to $to --yes "${DRAIN_FLAGS[@]}" >"$WORK/$tag.2" 2>&1
+		rc=$?
+		out=$(cat "$WORK/$tag.2")
+		check "[$tag] the rerun completes: exit 0 ($rc)" [ $rc -eq 0 ]
+		[[ $rc -eq 0 ]] || sed 's/^/    /' "$WORK/$tag.2"
+		local rt=$to
+		[[ $to == cri-dockerd ]] && rt=docker
+		check "[$tag] on $rt, Ready, uncordoned, nothing left" bash -c "[[ \$($KUBECTL get node $NODE -o jsonpath={.status.nodeInfo.containerRuntimeVersion}) == $rt://* ]] &&
+			! [[ \$($KUBECTL get node $NODE -o jsonpath={.spec.unschedulable}) == true ]] &&
+			[ -z \"\$($KUBECTL get jobs,configmaps -n kube-system -l app.kubernetes.io/managed-by=kubectl-runtime-switch -o name)\" ]"
+		check "[$tag] seeded pods Running on $rt" wait_until 180 demo_running_on "$rt"
+		restore_bare_pod
+		if [[ $to == containerd ]]; then to=cri-dockerd; else to=containerd; fi
+	done
+}
+
+# Ctrl-C (SIGINT) while the node restarts: exit 130, the hint to rerun, and
+# the rerun completes.
+case_interrupt() {
+	local to=containerd rc pid i
+	[[ $(runtime_of) == containerd://* ]] && to=cri-dockerd
+	PATH="$BIN:$PATH" "$PLUGIN" node "$NODE" --to $to --yes "${DRAIN_FLAGS[@]}" >"$WORK/interrupt.1" 2>&1 &
+	pid=$!
+	for ((i = 0; i < 1800; i++)); do
+		grep -q '^\[.*\] launch ' "$WORK/interrupt.1" && break
+		sleep 0.2
+	done
+	kill -INT $pid
+	wait $pid
+	rc=$?
+	check "Ctrl-C while the node restarts: exit 130 ($rc)" [ $rc -eq 130 ]
+	check "... says how to resume" grep -q "rerun the same command to resume" "$WORK/interrupt.1"
+	kplugin node "$NODE" --to $to --yes "${DRAIN_FLAGS[@]}" >"$WORK/interrupt.2" 2>&1
+	rc=$?
+	check "... the rerun resumes and completes ($rc)" [ $rc -eq 0 ]
+	check "... the rerun says it resumed" grep -q "resuming run" "$WORK/interrupt.2"
+}
+
+# ------------------------------------------------------------------ run ---
+
+CASES=("$@")
+[[ ${#CASES[@]} -gt 0 ]] || CASES=(refusals dry_run switch reboot roundtrip rollback failure resume interrupt)
+restore_seeded
+for c in "${CASES[@]}"; do
+	note "== $c"
+	"case_$c"
+done
+restore_seeded
+echo "1..$((PASSED + FAILED + SKIPPED))"
+note "passed $PASSED, failed $FAILED, skipped $SKIPPED"
+[[ $FAILED -eq 0 ]]
