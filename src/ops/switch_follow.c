@@ -118,6 +118,8 @@ int sw_phase_launch(struct sw *s, rs_err_t *err) {
   if (v.state == RS_POD_EXITED)
     sw_phase_end(s, phase, RS_SW_DONE, data, "helper %s (exit %d); it goes on as a host unit on node %s",
               rb ? "rollback ran" : "launched", v.exit_code, s->o->node);
+  else if (rb)
+    sw_phase_end(s, phase, RS_SW_DONE, data, "the helper rolls node %s back (its kubelet is stopped)", s->o->node);
   else
     sw_phase_end(s, phase, RS_SW_DONE, data, "the helper's pod went away with the old runtime; the switch goes "
               "on as a host unit on node %s", s->o->node);
@@ -216,7 +218,10 @@ static int on_tick(void *ud, rs_err_t *err) {
     if (rs_deliver_job_pod(s->c, s->spec.ns, job, &pod, err) < 0) return -1;
     struct rs_pod_view v = {0};
     if (pod) rs_pod_view(pod, &v);
-    if (pod && v.state == RS_POD_EXITED && v.exit_code != RS_HX_RUNNING) {
+    /* A pod killed with the old runtime (exit 128+N, or the kubelet's
+     * ContainerStatusUnknown) says nothing: the Job makes another. */
+    if (pod && v.state == RS_POD_EXITED && v.exit_code != RS_HX_RUNNING && v.exit_code < 128 &&
+        !(v.why && strstr(v.why, "ContainerStatusUnknown"))) {
       f->verify_pod = TAKE_PTR(pod);
       return 1;
     }
