@@ -143,7 +143,7 @@ static void fake_kubeconfig(struct fake *f, const char *cluster_yaml, const char
   cr_assert_eq(rs_write_file_atomic(path, out, o, 0600, &e), 0, "%s", e.msg);
 }
 
-static rs_kube_client_t *fake_client_o(struct fake *f, const char *cluster_yaml,
+__attribute__((unused)) static rs_kube_client_t *fake_client_o(struct fake *f, const char *cluster_yaml,
                                        const char *user_yaml, const struct rs_kube_client_opts *co,
                                        rs_err_t *err) {
   char kc[PATH_MAX];
@@ -158,7 +158,7 @@ static rs_kube_client_t *fake_client_o(struct fake *f, const char *cluster_yaml,
   return r < 0 ? NULL : c;
 }
 
-static rs_kube_client_t *fake_client(struct fake *f, const char *cluster_yaml,
+__attribute__((unused)) static rs_kube_client_t *fake_client(struct fake *f, const char *cluster_yaml,
                                      const char *user_yaml, rs_err_t *err) {
   return fake_client_o(f, cluster_yaml, user_yaml, NULL, err);
 }
