@@ -39,18 +39,26 @@ PLUGIN_SRC := $(wildcard plugin/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-# Node helper binaries to embed, as arch=path pairs; mk/helper.mk sets them.
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+PLUGIN := $(BUILD)/kubectl-runtime_switch
+LIBCORE := $(BUILD)/libcore.a
+
+# Feature makefiles (each owns its targets and appends to TEST_TARGETS).
+# They are read before the generated-source lists below, so what they set
+# (HELPER_BINS: the node helper binaries to embed, as arch=path pairs) is
+# seen by every rule.
+TEST_TARGETS :=
+MK_ORDER := mk/kube.mk mk/helper.mk mk/e2e.mk mk/drain.mk mk/switch.mk mk/krew.mk
+-include $(wildcard $(MK_ORDER)) $(filter-out $(MK_ORDER),$(wildcard mk/*.mk))
+
 HELPER_BINS ?=
 HELPER_ARCHES := $(foreach s,$(HELPER_BINS),$(firstword $(subst =, ,$(s))))
 HELPER_FILES := $(foreach s,$(HELPER_BINS),$(lastword $(subst =, ,$(s))))
 GEN_SRC := $(BUILD)/gen/helper_blobs.c $(foreach a,$(HELPER_ARCHES),$(BUILD)/gen/helper_$(a).c)
 
-obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 CORE_OBJ := $(call obj,$(CORE_SRC)) $(GEN_SRC:.c=.o)
 PLUGIN_OBJ := $(call obj,$(PLUGIN_SRC))
-PLUGIN := $(BUILD)/kubectl-runtime_switch
 COMPLETE := $(BUILD)/kubectl_complete-runtime_switch
-LIBCORE := $(BUILD)/libcore.a
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZ_REPLAY := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/fuzz/replay_%,$(FUZZ_SRC))
 
@@ -153,9 +161,6 @@ lint:
 clean:
 	rm -rf build
 
-# Feature makefiles: helper, e2e cluster, krew ... (each owns its targets).
-MK_ORDER := mk/kube.mk mk/helper.mk mk/e2e.mk mk/drain.mk mk/switch.mk mk/krew.mk
--include $(wildcard $(MK_ORDER)) $(filter-out $(MK_ORDER),$(wildcard mk/*.mk))
 
 # make test: the unit suites under release, ASan and UBSan, the fuzz corpora,
 # then every feature's tests in MK_ORDER.

@@ -15,16 +15,10 @@ LIBHELPER := $(BUILD)/libhelper.a
 HELPER_COMMON_OBJ := $(call obj,$(COMMON_SRC))
 HELPER_HEADERS := $(wildcard include/helper/*.h include/common/*.h)
 
-# The top Makefile computes its list of generated blob sources before this
-# file is read, so add the per-architecture blobs to libcore here.
-ifneq ($(wildcard src/helper/main.c),)
-HELPER_BLOB_SRC := $(foreach s,$(HELPER_BINS),$(BUILD)/gen/helper_$(firstword $(subst =, ,$(s))).c)
+# The top Makefile reads this file before it lists the generated blob
+# sources, so HELPER_BINS above is all it needs to embed both binaries.
 HELPER_BLOB_FILES := $(foreach s,$(HELPER_BINS),$(lastword $(subst =, ,$(s))))
-$(LIBCORE): $(HELPER_BLOB_SRC:.c=.o)
-$(BUILD)/gen/helper_blobs.c: $(HELPER_BLOB_FILES)
-$(HELPER_BLOB_SRC): $(BUILD)/gen/helper_blobs.c ;
 TEST_TARGETS += test-helper
-endif
 
 # ---- static release builds ----
 HELPER_CFLAGS := -std=gnu11 -Os -D_GNU_SOURCE -Iinclude -DRS_VERSION='"$(VERSION)"' \
@@ -76,7 +70,7 @@ $(HELPER_FUZZ_REPLAY): $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/re
 
 # make fuzz-helper FUZZ=toml SECONDS=60: libFuzzer over one helper parser
 fuzz-helper:
-	@mkdir -p build/fuzz tests/fuzz/corpus/$(FUZZ)
+	@mkdir -p build/fuzz/corpus-$(FUZZ) tests/fuzz/corpus/$(FUZZ)
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Iinclude -fsanitize=fuzzer,address,undefined \
 	  -o build/fuzz/fuzz_$(FUZZ) tests/fuzz/fuzz_$(FUZZ).c $(HELPER_LIB_SRC) $(COMMON_SRC)
 	build/fuzz/fuzz_$(FUZZ) -max_total_time=$(SECONDS) -artifact_prefix=tests/fuzz/corpus/$(FUZZ)/crash- \
