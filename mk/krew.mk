@@ -54,6 +54,7 @@ distclean: clean
 # ---- krew: the manifest validated and installed by krew itself ----
 test-krew: dist
 	tests/krew/run.sh $(KREW_MANIFEST) dist $(VERSION)
+TEST_TARGETS += test-krew
 
 # ---- completion: kubectl's __complete entry point and the shell scripts ----
 .PHONY: test-completion

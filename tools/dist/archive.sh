@@ -8,7 +8,10 @@
 set -euo pipefail
 out=${1:?usage: archive.sh OUT.tar.gz FILE...}; shift
 (( $# > 0 )) || { echo "archive.sh: no files" >&2; exit 2; }
-epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
+# The manifest is left out: `make dist` rewrites it, and committing it must
+# not change the next archive's bytes.
+epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct -- . ':(exclude)krew-manifest' 2>/dev/null || echo 0)}
+epoch=${epoch:-0}
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 names=()

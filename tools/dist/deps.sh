@@ -4,7 +4,8 @@
 #  - musl for amd64 and arm64, the GNU arm64 cross compiler whose gcc
 #    drives musl's specs, the arm64 kernel headers OpenSSL includes;
 #  - autotools (Debian's patches touch configure.ac), dpkg-source, qemu to
-#    run the arm64 build, hyperfine for the start-up numbers.
+#    run the arm64 build, hyperfine for the start-up numbers;
+#  - for the tests: git (krew's index is a git clone), zsh.
 set -euo pipefail
 . /etc/os-release
 codename=${VERSION_CODENAME:-bookworm}
@@ -31,4 +32,4 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
   musl-tools musl-dev musl-dev:arm64 gcc gcc-aarch64-linux-gnu \
   linux-libc-dev linux-libc-dev-arm64-cross binutils \
   autoconf automake libtool pkg-config make patch dpkg-dev xz-utils \
-  ca-certificates qemu-user-static hyperfine file
+  ca-certificates qemu-user-static hyperfine file git zsh

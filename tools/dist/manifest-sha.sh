@@ -18,7 +18,7 @@ awk -v dist="$dist" -v version="$version" -v base="$base" '
     cmd | getline line
     close(cmd)
     split(line, parts, " ")
-    if (parts[1] !~ /^[0-9a-f]{64}$/) {
+    if (length(parts[1]) != 64 || parts[1] !~ /^[0-9a-f]+$/) {
       print "manifest-sha: no archive " dist "/" file > "/dev/stderr"
       failed = 1
       exit 1

@@ -241,5 +241,9 @@ rm -rf "$prefix"
 mv "$s" "$prefix"
 touch "$prefix/.done"
 rm -rf "$work"
+# Older recipes of this architecture are dead weight: keep only this one.
+for old in "$cache/static-$arch-"*; do
+  [[ $old == "$prefix" || ! -d $old ]] || rm -rf "$old"
+done
 log "built in $(( $(date +%s) - start ))s: $prefix"
 echo "$prefix"

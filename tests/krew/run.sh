@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# make test-krew: the release archives and the krew manifest, checked by
+# krew itself.
+#   tests/krew/run.sh MANIFEST DISTDIR VERSION
+#
+# krew and validate-krew-manifest are built from the sigs.k8s.io/krew module
+# pinned by tests/krew/go.mod, once, into $RS_CACHE/krew-tools-<key>.  The
+# real kubectl (KUBECTL, default /usr/bin/kubectl) finds krew as
+# `kubectl-krew` on PATH, installs the plugin into a temporary KREW_ROOT,
+# runs it through the link krew made, and uninstalls it.
+set -uo pipefail
+manifest=${1:?usage: run.sh MANIFEST DISTDIR VERSION}; dist=${2:?}; version=${3:?}
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${RS_CACHE:-/var/cache/kubectl-runtime-switch}
+kubectl=${KUBECTL:-/usr/bin/kubectl}
+host_arch=$(uname -m); case $host_arch in x86_64) host_arch=amd64 ;; aarch64) host_arch=arm64 ;; esac
+other_arch=$([[ $host_arch == amd64 ]] && echo arm64 || echo amd64)
+archive() { echo "$dist/kubectl-runtime_switch_linux_$1.tar.gz"; }
+
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+check() {  # check NAME CMD...: passes when CMD exits 0
+  local name=$1; shift
+  local out
+  if out=$("$@" 2>&1); then ok "$name"; else bad "$name"; echo "$out" | sed 's/^/     /' | tail -n 20; fi
+}
+check_fails() {  # check_fails NAME PATTERN CMD...: CMD fails and says PATTERN
+  local name=$1 pat=$2; shift 2
+  local out
+  if out=$("$@" 2>&1); then bad "$name (succeeded)"; echo "$out" | sed 's/^/     /' | tail -n 5
+  elif grep -qE -- "$pat" <<<"$out"; then ok "$name"
+  else bad "$name (no /$pat/)"; echo "$out" | sed 's/^/     /' | tail -n 10; fi
+}
+
+# ---- the tools, built once ----
+command -v go >/dev/null || { echo "test-krew: go is needed to build krew (Go >= 1.24)" >&2; exit 1; }
+key=$( { cat "$here/go.mod" "$here/go.sum"; go env GOVERSION; } | sha256sum | cut -c1-12)
+tools="$cache/krew-tools-$key"
+if [[ ! -x $tools/kubectl-krew || ! -x $tools/validate-krew-manifest ]]; then
+  echo "building krew and validate-krew-manifest into $tools"
+  rm -rf "$tools.tmp"; mkdir -p "$tools.tmp"
+  (cd "$here" && nice -n 19 go build -trimpath -o "$tools.tmp/" \
+      sigs.k8s.io/krew/cmd/krew sigs.k8s.io/krew/cmd/validate-krew-manifest) ||
+    { echo "test-krew: building krew failed" >&2; exit 1; }
+  mv "$tools.tmp/krew" "$tools.tmp/kubectl-krew"
+  rm -rf "$tools"; mv "$tools.tmp" "$tools"
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+path0=$PATH
+export KREW_ROOT="$tmp/krew"
+export PATH="$tools:$KREW_ROOT/bin:$path0"
+# A HOME of our own: krew and kubectl write nothing outside the test.
+export HOME="$tmp/home"; mkdir -p "$HOME"
+unset KREW_OS KREW_ARCH
+
+# ---- the manifest: krew's validator and the index's review rules ----
+check "validate-krew-manifest accepts $manifest" \
+  validate-krew-manifest -manifest "$manifest" -skip-install
+short=$(sed -n 's/^  shortDescription: //p' "$manifest")
+check "shortDescription is at most 50 characters (${#short})" test "${#short}" -le 50
+check "version is v$version (Makefile VERSION)" grep -qx "  version: v$version" "$manifest"
+check "description lines fit 80 columns" \
+  bash -c "! awk '/^  description:/{d=1;next} /^  [a-z]/{d=0} d && length > 80' '$manifest' | grep -q ."
+check "caveats name privileged pods" grep -q 'privileged pods' "$manifest"
+for a in amd64 arm64; do
+  f=$(archive "$a")
+  want=$(sha256sum "$f" | cut -d' ' -f1)
+  check "manifest sha256 for linux/$a matches $f" grep -q "sha256: $want" "$manifest"
+  check "$f holds the plugin, LICENSE and README.md" \
+    bash -c "[[ \$(tar -tzf '$f' | sort | tr '\n' ' ') == 'LICENSE README.md kubectl-runtime_switch ' ]]"
+done
+# The validator is real: it rejects what the index rejects.
+sed 's/sha256: \([0-9a-f]\)/sha256: A/' "$manifest" > "$tmp/runtime-switch.yaml"
+check_fails "validate-krew-manifest rejects an uppercase sha256" 'sha256|invalid' \
+  validate-krew-manifest -manifest "$tmp/runtime-switch.yaml" -skip-install
+sed '/^  platforms:/,$ s/arch: arm64/arch: amd64/' "$manifest" > "$tmp/runtime-switch.yaml"
+check_fails "validate-krew-manifest rejects overlapping platforms" 'overlap|platform|duplicate' \
+  validate-krew-manifest -manifest "$tmp/runtime-switch.yaml" -skip-install
+
+# ---- install, run through krew's link, uninstall ----
+check "kubectl finds krew as a plugin" "$kubectl" krew version
+# krew's list and uninstall want an index (a git clone).  There is no
+# network: serve it from a local repository holding our manifest, through
+# krew's own KREW_DEFAULT_INDEX_URI, and let `krew update` clone it.
+index="$tmp/index"
+mkdir -p "$index/plugins"
+cp "$manifest" "$index/plugins/runtime-switch.yaml"
+git -C "$index" init -q && git -C "$index" add plugins &&
+  git -C "$index" -c user.name=test -c user.email=test@example.invalid commit -q -m index ||
+  bad "a local krew index repository"
+export KREW_DEFAULT_INDEX_URI="file://$index"
+check "kubectl krew update (clones the local index)" "$kubectl" krew update
+check "kubectl krew search finds runtime-switch in it" \
+  bash -c "'$kubectl' krew search runtime-switch 2>/dev/null | grep -q '^runtime-switch'"
+check "kubectl krew install --manifest --archive ($host_arch)" \
+  "$kubectl" krew install --manifest="$manifest" --archive="$(archive "$host_arch")"
+link="$KREW_ROOT/bin/kubectl-runtime_switch"
+check "krew linked $link into its store" \
+  bash -c "[[ -L '$link' && \$(readlink -f '$link') == '$KREW_ROOT'/store/runtime-switch/v$version/* ]]"
+check "LICENSE was extracted with the plugin" test -f "$KREW_ROOT/store/runtime-switch/v$version/LICENSE"
+out=$("$kubectl" runtime-switch version --client 2>&1)
+if [[ $out == "Client Version: v$version" ]]; then ok "kubectl runtime-switch version --client: $out"
+else bad "kubectl runtime-switch version --client printed: $out"; fi
+out=$("$kubectl" runtime_switch version --client 2>&1)
+[[ $out == "Client Version: v$version" ]] && ok "kubectl runtime_switch (underscore) works" ||
+  bad "kubectl runtime_switch printed: $out"
+check "kubectl plugin list shows the krew link" \
+  bash -c "'$kubectl' plugin list 2>/dev/null | grep -qx '$link'"
+check "kubectl krew list shows runtime-switch" \
+  bash -c "'$kubectl' krew list 2>/dev/null | grep -q 'runtime-switch$'"
+# Against the project's real cluster when it is up: the server answers too.
+if kenv=$("$here/../e2e/cluster.sh" env 2>/dev/null) && [[ -n $kenv ]]; then
+  eval "$kenv"
+  if "$kubectl" get --raw /version >/dev/null 2>&1; then
+    check "kubectl runtime-switch version reaches the cluster" \
+      bash -c "'$kubectl' runtime-switch version | grep -q '^Server Version: v'"
+  else
+    echo "skip kubectl runtime-switch version against the cluster: it is not up"
+  fi
+  unset KUBECONFIG
+fi
+check "kubectl krew uninstall runtime-switch" "$kubectl" krew uninstall runtime-switch
+check "the link is gone" test ! -e "$link" -a ! -L "$link"
+check_fails "kubectl runtime-switch is unknown again" 'unknown command' \
+  "$kubectl" runtime-switch version --client
+
+# ---- the other architecture's archive: krew installs it; it runs under qemu ----
+export KREW_ROOT="$tmp/krew-$other_arch"
+export PATH="$tools:$KREW_ROOT/bin:$path0"
+check "kubectl krew update (a second KREW_ROOT)" "$kubectl" krew update
+check "KREW_ARCH=$other_arch kubectl krew install --archive" \
+  env KREW_ARCH="$other_arch" "$kubectl" krew install --manifest="$manifest" \
+    --archive="$(archive "$other_arch")"
+qemu=$([[ $other_arch == arm64 ]] && echo qemu-aarch64-static || echo qemu-x86_64-static)
+if command -v "$qemu" >/dev/null; then
+  out=$("$qemu" "$KREW_ROOT/bin/kubectl-runtime_switch" version --client 2>&1)
+  [[ $out == "Client Version: v$version" ]] && ok "$other_arch plugin under $qemu: $out" ||
+    bad "$other_arch plugin under $qemu printed: $out"
+else
+  echo "skip running the $other_arch plugin: no $qemu"
+fi
+check "KREW_ARCH=$other_arch kubectl krew uninstall" \
+  env KREW_ARCH="$other_arch" "$kubectl" krew uninstall runtime-switch
+
+echo "test-krew: $pass passed, $fail failed"
+(( fail == 0 ))
