@@ -1,0 +1,159 @@
+# Helpers for the drain tests on the real cluster (sourced; test harness only).
+
+DRAIN_E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$DRAIN_E2E_DIR/../../.." && pwd)
+KUBECTL=${KUBECTL:-/usr/lib/google-cloud-sdk/bin/kubectl.1.33}
+PLUGIN=${PLUGIN:-$ROOT/build/release/kubectl-runtime_switch}
+TNS=rs-drain-e2e
+IMAGE=localhost/busybox:1
+WORK=${WORK:-$(mktemp -d /tmp/rs-drain-e2e.XXXXXX)}
+
+PASSED=0
+FAILED=0
+SKIPPED=0
+
+k() { "$KUBECTL" "$@"; }
+plugin() { "$PLUGIN" "$@"; }
+note() { printf '# %s\n' "$*"; }
+ok() { PASSED=$((PASSED + 1)); printf 'ok %d - %s\n' $((PASSED + FAILED)) "$*"; }
+fail() { FAILED=$((FAILED + 1)); printf 'not ok %d - %s\n' $((PASSED + FAILED)) "$*"; }
+not() { ! "$@"; }
+check() { # check DESCRIPTION COMMAND...
+	local d=$1
+	shift
+	if "$@"; then ok "$d"; else fail "$d"; fi
+}
+
+wait_until() { # wait_until SECONDS COMMAND...
+	local t=$1 end
+	shift
+	end=$((SECONDS + t))
+	while ((SECONDS < end)); do
+		"$@" && return 0
+		sleep 0.5
+	done
+	"$@"
+}
+
+node_unschedulable() { [[ $(k get node "$1" -o jsonpath='{.spec.unschedulable}') == true ]]; }
+
+# "ns/name" of every pod bound to the node, sorted (terminating ones too)
+pods_on() {
+	k get pods -A --field-selector "spec.nodeName=$1" -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}{"\n"}{end}' | sort
+}
+# the same, without pods already terminating
+live_pods_on() {
+	k get pods -A --field-selector "spec.nodeName=$1" -o json |
+		jq -r '.items[] | select(.metadata.deletionTimestamp == null) | "\(.metadata.namespace)/\(.metadata.name)"' | sort
+}
+uids_on() {
+	k get pods -A --field-selector "spec.nodeName=$1" -o jsonpath='{range .items[*]}{.metadata.uid}{"\n"}{end}' | sort
+}
+no_terminating_on() {
+	[[ $(k get pods -A --field-selector "spec.nodeName=$1" -o json | jq '[.items[] | select(.metadata.deletionTimestamp != null)] | length') == 0 ]]
+}
+
+bound_on() { # bound_on NODE APP N
+	[[ $(k get pods -n "$TNS" -l "app=$2" --field-selector "spec.nodeName=$1" --no-headers 2>/dev/null | wc -l) -ge $3 ]]
+}
+ns_ready() { # ns_ready NS LABEL N: N pods Ready, none terminating
+	local n
+	n=$(k get pods -n "$1" -l "$2" -o json | jq '[.items[] | select(.metadata.deletionTimestamp == null) |
+		select(any(.status.conditions[]?; .type == "Ready" and .status == "True"))] | length')
+	[[ $n -ge $3 ]]
+}
+
+# A Deployment of N pods that stop at once on SIGTERM, in the test namespace.
+make_deploy() { # make_deploy NAME REPLICAS [GRACE]
+	k apply -f - >/dev/null <<-EOF
+		apiVersion: apps/v1
+		kind: Deployment
+		metadata: {name: $1, namespace: $TNS}
+		spec:
+		  replicas: $2
+		  selector: {matchLabels: {app: $1}}
+		  template:
+		    metadata: {labels: {app: $1}}
+		    spec:
+		      terminationGracePeriodSeconds: ${3:-5}
+		      containers:
+		      - name: c
+		        image: $IMAGE
+		        imagePullPolicy: Never
+		        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000000 & wait"]
+	EOF
+}
+
+make_pdb() { # make_pdb NAME SPEC-YAML (e.g. "maxUnavailable: 0")
+	k apply -f - >/dev/null <<-EOF
+		apiVersion: policy/v1
+		kind: PodDisruptionBudget
+		metadata: {name: $1, namespace: $TNS}
+		spec:
+		  $2
+		  selector: {matchLabels: {app: $1}}
+	EOF
+}
+
+# Put a test Deployment's pods on NODE: cordon the other node while it rolls out.
+deploy_on() { # deploy_on NODE NAME REPLICAS [GRACE]
+	local node=$1 other
+	other=$([[ $node == node-1 ]] && echo node-2 || echo node-1)
+	k cordon "$other" >/dev/null
+	make_deploy "$2" "$3" "${4:-5}"
+	if [[ ${DRAIN_E2E_NO_READY:-0} == 1 ]]; then
+		# containers cannot start on this cluster: bound pods will do
+		wait_until 60 bound_on "$node" "$2" "$3"
+	else
+		wait_until 120 ns_ready "$TNS" "app=$2" "$3"
+	fi
+	k uncordon "$other" >/dev/null
+}
+
+setup_ns() {
+	k create namespace "$TNS" >/dev/null 2>&1 || true
+}
+
+# Bring the cluster back to the seeded state: nodes schedulable, the bare
+# pod back, the seeded Deployments spread as seeded, everything Running.
+BARE_JSON=$WORK/bare.json
+save_seeded() {
+	k get pod -n demo bare -o json | jq 'del(.status, .metadata.uid, .metadata.resourceVersion,
+		.metadata.creationTimestamp, .metadata.managedFields, .metadata.generation) |
+		.spec |= del(.nodeName)' >"$BARE_JSON"
+}
+demo_running() {
+	local out
+	out=$(k get pods -n demo --no-headers 2>/dev/null) || return 1
+	[[ $(grep -c ' Running ' <<<"$out") -ge 8 ]] && ! grep -qv ' Running ' <<<"$out"
+}
+restore_seeded() {
+	k uncordon node-1 >/dev/null 2>&1 || true
+	k uncordon node-2 >/dev/null 2>&1 || true
+	k delete namespace "$TNS" --wait=false >/dev/null 2>&1 || true
+	if ! k get pod -n demo bare >/dev/null 2>&1 && [[ -s $BARE_JSON ]]; then
+		k create -f "$BARE_JSON" >/dev/null
+	fi
+	# the seeded spread: web over both nodes, scratch on node-1
+	local web1 scratch1
+	web1=$(k get pods -n demo -l app=web --field-selector spec.nodeName=node-1 --no-headers 2>/dev/null | wc -l)
+	scratch1=$(k get pods -n demo -l app=scratch --field-selector spec.nodeName=node-1 --no-headers 2>/dev/null | wc -l)
+	if [[ $web1 -eq 0 || $web1 -eq 3 ]]; then
+		k rollout restart deployment/web -n demo >/dev/null
+		k rollout status deployment/web -n demo --timeout=180s >/dev/null || true
+	fi
+	if [[ $scratch1 -eq 0 ]]; then
+		k rollout restart deployment/scratch -n demo >/dev/null
+		k rollout status deployment/scratch -n demo --timeout=180s >/dev/null || true
+	fi
+	wait_until 180 demo_running || note "demo pods are not all Running after restore"
+	wait_until 120 no_terminating_on node-1 || true
+	wait_until 120 no_terminating_on node-2 || true
+}
+
+summary() {
+	printf '%d passed, %d failed' "$PASSED" "$FAILED"
+	((SKIPPED)) && printf ', %d skipped' "$SKIPPED"
+	printf '\n'
+	((FAILED == 0))
+}
