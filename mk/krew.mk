@@ -60,4 +60,6 @@ TEST_TARGETS += test-krew
 .PHONY: test-completion
 test-completion: $(PLUGIN)
 	tests/completion/run.sh $(PLUGIN)
+	$(MAKE) --no-print-directory VARIANT=asan build/asan/kubectl-runtime_switch
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 tests/completion/run.sh build/asan/kubectl-runtime_switch
 TEST_TARGETS += test-completion

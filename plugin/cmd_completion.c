@@ -29,7 +29,9 @@
 
 /* ---- the argument vector ---- */
 
-static char **completion_argv; /* reachable until exit, on purpose */
+/* Reachable until exit on purpose (LeakSanitizer scans it; "used" keeps the
+ * store the optimiser would otherwise drop). */
+static char **completion_argv __attribute__((used));
 static char *completion_fallback[] = {(char *)PLUGIN_BIN, (char *)"__complete",
                                       (char *)"--", NULL};
 
@@ -245,36 +247,53 @@ static void emit_flags(struct emit *e, const struct rs_cmd *cmd) {
   emit_flags_of(e, rs_global_opts, rs_global_opts_count, shorts);
 }
 
+/* Flags whose values the help text does not list in a parseable way. */
+static const struct {
+  const char *flag;
+  const char *values[4];
+} flag_values[] = {
+    {"dry-run", {"none", "client", "server", NULL}},  /* string-typed ones only */
+    {"to", {"containerd", "cri-o", "cri-dockerd", NULL}},
+};
+
+static void emit_value(struct emit *e, const char *lead, const char *v, size_t len) {
+  char word[96];
+  if (len == 0 || len > 64) return;
+  int n = snprintf(word, sizeof word, "%s%.*s", lead, (int)len, v);
+  if (n > 0 && (size_t)n < sizeof word) emit(e, word, NULL);
+}
+
 /* Values a flag's help spells out: "One of 'yaml' or 'json'." or
- * "One of: json, yaml". */
-static void emit_listed_values(struct emit *e, const char *help, const char *lead) {
-  const char *p = help ? strstr(help, "One of") : NULL;
+ * "One of: (json, yaml, wide)." */
+static void emit_listed_values(struct emit *e, const struct rs_opt *o, const char *lead) {
+  for (size_t i = 0; i < RS_ARRAY_SIZE(flag_values); i++)
+    if (strcmp(o->name, flag_values[i].flag) == 0) {
+      for (size_t j = 0; flag_values[i].values[j]; j++)
+        emit_value(e, lead, flag_values[i].values[j], strlen(flag_values[i].values[j]));
+      return;
+    }
+  const char *p = o->help ? strstr(o->help, "One of") : NULL;
   if (!p) return;
   p += 6;
-  char word[64];
-  if (strchr(p, '\'')) {
+  const char *q = strchr(p, '\'');
+  if (q && q < p + 4) {
     while ((p = strchr(p, '\''))) {
       const char *end = strchr(++p, '\'');
       if (!end) break;
-      size_t len = (size_t)(end - p);
-      if (len > 0 && len < sizeof word - strlen(lead) - 1) {
-        snprintf(word, sizeof word, "%s%.*s", lead, (int)len, p);
-        emit(e, word, NULL);
-      }
+      emit_value(e, lead, p, (size_t)(end - p));
       p = end + 1;
+      if (*p == '.') break;
     }
     return;
   }
-  p += strspn(p, ": ");
-  while (*p && *p != '.') {
-    size_t len = strcspn(p, ",. ");
-    if (len > 0 && len < sizeof word - strlen(lead) - 1) {
-      snprintf(word, sizeof word, "%s%.*s", lead, (int)len, p);
-      emit(e, word, NULL);
-    }
+  static const char word_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789-";
+  p += strspn(p, ": (");
+  while (*p && *p != '.' && *p != ')') {
+    size_t len = strspn(p, word_chars);
+    if (len == 0) break;
+    if (!(len == 2 && strncmp(p, "or", 2) == 0)) emit_value(e, lead, p, len);
     p += len;
     p += strspn(p, ", ");
-    if (rs_startswith(p, "or ")) p += 3;
   }
 }
 
@@ -328,8 +347,27 @@ static int complete_value(struct emit *e, const struct typed *t, const struct rs
       debug("namespaces: %s", err.msg ? err.msg : "failed");
     return RS_COMP_NOFILE;
   }
-  emit_listed_values(e, o->help, lead);
+  emit_listed_values(e, o, lead);
   return RS_COMP_NOFILE;
+}
+
+/* Commands whose positional words are node names: many of them, exactly
+ * one, or one after a fixed keyword ("rollback node NAME"). */
+enum node_args { NODES_MANY, NODES_ONE };
+static const struct {
+  const char *cmd;
+  const char *keyword;  /* NULL: none */
+  int kind;             /* enum node_args */
+} node_cmds[] = {
+    {"cordon", NULL, NODES_MANY},   {"drain", NULL, NODES_MANY},
+    {"node", NULL, NODES_ONE},      {"rollback", "node", NODES_ONE},
+    {"status", NULL, NODES_MANY},   {"uncordon", NULL, NODES_MANY},
+};
+
+static void emit_nodes(struct emit *e, const struct typed *t) {
+  _cleanup_err_ rs_err_t err = RS_ERR_INIT;
+  if (emit_cluster_names(e, t, "/api/v1/nodes", true, &err) < 0)
+    debug("nodes: %s", err.msg ? err.msg : "failed");
 }
 
 /* A positional word of t->cmd. */
@@ -349,13 +387,22 @@ static int complete_arg(struct emit *e, const struct typed *t) {
     if (npos == 0) emit_commands(e);
     return RS_COMP_NOFILE;
   }
-  /* Node arguments, as the usage line shows them: "NODE..." many, "NODE" one. */
-  const char *u = cmd->usage ? strstr(cmd->usage, "NODE") : NULL;
-  if (u && (rs_startswith(u, "NODE...") || npos == 0)) {
-    _cleanup_err_ rs_err_t err = RS_ERR_INIT;
-    if (emit_cluster_names(e, t, "/api/v1/nodes", true, &err) < 0)
-      debug("nodes: %s", err.msg ? err.msg : "failed");
+  for (size_t i = 0; i < RS_ARRAY_SIZE(node_cmds); i++) {
+    if (strcmp(cmd->name, node_cmds[i].cmd) != 0) continue;
+    size_t first = 0;
+    if (node_cmds[i].keyword) {
+      if (npos == 0) {
+        emit(e, node_cmds[i].keyword, NULL);
+        return RS_COMP_NOFILE;
+      }
+      first = 1;
+    }
+    if (node_cmds[i].kind == NODES_MANY || npos == first) emit_nodes(e, t);
+    return RS_COMP_NOFILE;
   }
+  /* A command not in the table: its usage line says whether it takes nodes. */
+  const char *u = cmd->usage ? strstr(cmd->usage, "NODE") : NULL;
+  if (u && (rs_startswith(u, "NODE...") || npos == 0)) emit_nodes(e, t);
   return RS_COMP_NOFILE;
 }
 

@@ -78,6 +78,14 @@ expect "values in --flag=value form" $'--output=yaml\n--output=json' \
   "comp version --output= | names_of"
 expect "file flags fall back to file completion (:0)" ":0" \
   "comp status --kubeconfig '' | tail -n 1"
+expect "values listed as 'One of: (json, yaml, wide)' (status -o)" $'json\nyaml\nwide' \
+  "comp status -o '' | names_of"
+expect "the runtimes node --to switches to" $'containerd\ncri-o\ncri-dockerd' \
+  "comp node n1 --to '' | names_of"
+expect "drain --dry-run strategies" $'none\nclient\nserver' \
+  "comp drain --dry-run '' | names_of"
+expect "rollback takes the keyword node first" "node" \
+  "comp rollback '' | names_of"
 expect "completion's arguments" $'bash\nzsh\nhelper' \
   "comp completion '' | names_of"
 expect "help completes command names" "version" \
@@ -134,6 +142,12 @@ YAML
     "KUBECONFIG=$work/kubeconfig comp status node-00001 '' | names_of"
   expect "a prefix filters node names" "node-00002" \
     "KUBECONFIG=$work/kubeconfig comp status node-00002 | names_of"
+  expect "node NAME: one node only" ":4" \
+    "KUBECONFIG=$work/kubeconfig comp node node-00000 ''"
+  expect "rollback node <TAB>: node names" $'node-00000\nnode-00001\nnode-00002' \
+    "KUBECONFIG=$work/kubeconfig comp rollback node '' | names_of"
+  expect "drain <TAB> after flags: node names" $'node-00000\nnode-00001\nnode-00002' \
+    "KUBECONFIG=$work/kubeconfig comp drain --ignore-daemonsets --timeout 2m '' | names_of"
   expect "--kubeconfig typed on the line is used" $'node-00000\nnode-00001\nnode-00002' \
     "comp status --kubeconfig '$work/kubeconfig' '' | names_of"
   expect "--context typed on the line is used (an unknown cluster: no names, no noise)" ":4" \
