@@ -9,11 +9,14 @@
  *   preflight --to T [--id ID]          read-only; prints the plan JSON on
  *                                       stdout; exit OK or BLOCKED
  *   launch    --to T --id ID [--deadline SECONDS] [--no-images]
+ *             [--kubelet-wait SECONDS]   (default 900 s / 180 s)
  *                                       preflight again, back up every file,
  *                                       stage the new files, copy the helper
  *                                       to RS_HELPER_HOST_BIN and start
  *                                       `apply` as the transient unit
- *                                       RS_HELPER_UNIT_PREFIX<ID>; prints the
+ *                                       RS_HELPER_UNIT_PREFIX<ID> (or, without
+ *                                       systemd, a detached process moved to
+ *                                       the root cgroup); prints the
  *                                       plan JSON; exit LAUNCHED or BLOCKED
  *   apply     --id ID                   (run by the unit) does or resumes the
  *                                       journaled steps; rolls back on any
@@ -74,7 +77,6 @@ enum rs_helper_exit {
 #define RS_HELPER_STATE_DIR "/var/lib/kubectl-runtime-switch"
 /* per run: RS_HELPER_STATE_DIR "/" ID "/" ... */
 #define RS_HELPER_PLAN_FILE "plan.json"     /* the plan, as preflight prints */
-#define RS_HELPER_RUN_FILE "run.env"        /* what apply needs, KEY=value */
 #define RS_HELPER_JOURNAL_FILE "journal"    /* append-only step records */
 #define RS_HELPER_RESULT_FILE "result.json" /* the final report */
 #define RS_HELPER_BACKUP_DIR "backup"       /* copies + "manifest" */

@@ -1,0 +1,57 @@
+/* A run's state directory on the host and its append-only journal.
+ *
+ * Journal lines: "<unix-seconds> <event> <name>[ <reason>]\n", event one of
+ * begin/done/fail (name = a step) or state (name = a run state).  Each line
+ * is written with one write() and fsync'd; a torn last line is ignored. */
+#ifndef RS_HELPER_JOURNAL_H
+#define RS_HELPER_JOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "common/buf.h"
+#include "common/err.h"
+#include "helper/host.h"
+
+struct rs_run {
+  const struct rs_host *h;
+  char *id;
+  char *dir; /* the state directory, as a path on this filesystem */
+  long records;
+};
+
+struct rs_jrec {
+  long long time;
+  char *event, *name, *reason;
+};
+
+struct rs_journal {
+  struct rs_jrec *recs;
+  size_t n;
+  const char *state;  /* latest state, NULL if none (points into recs) */
+  const char *reason; /* its reason */
+  const char *last_step;
+};
+
+bool rs_run_id_ok(const char *id);
+int rs_run_open(const struct rs_host *h, const char *id, bool create,
+                struct rs_run *ret, rs_err_t *err);
+void rs_run_close(struct rs_run *r);
+char *rs_run_file(const struct rs_run *r, const char *name);
+
+int rs_journal_append(struct rs_run *r, const char *event, const char *name,
+                      const char *reason, rs_err_t *err);
+int rs_journal_read(const struct rs_run *r, struct rs_journal *ret, rs_err_t *err);
+void rs_journal_free(struct rs_journal *j);
+bool rs_journal_done(const struct rs_journal *j, const char *step);
+/* Steps done after the latest "state <state>" record */
+bool rs_journal_done_since(const struct rs_journal *j, const char *state,
+                           const char *step);
+
+/* The report JSON (contract.h) for a run; *ret_exit the matching code. */
+int rs_report_json(const struct rs_run *r, const struct rs_journal *j,
+                   const char *from, const char *to, rs_buf_t *out,
+                   int *ret_exit, rs_err_t *err);
+/* final state → exit code; NULL/other → RS_HX_RUNNING */
+int rs_state_exit(const char *state);
+
+#endif

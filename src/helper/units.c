@@ -1,0 +1,101 @@
+/* systemctl / service / systemd-run, always by argv. */
+#include "helper/units.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/strutil.h"
+
+bool rs_host_systemd(const struct rs_host *h) {
+  /* sd_booted(): this directory exists only when systemd is PID 1 */
+  return rs_host_is_dir(h, "/run/systemd/system");
+}
+
+static const char *prop(const char *out, const char *name) {
+  size_t n = strlen(name);
+  for (const char *p = out; p && *p;) {
+    if (strncmp(p, name, n) == 0 && p[n] == '=') return p + n + 1;
+    p = strchr(p, '\n');
+    if (p) p++;
+  }
+  return NULL;
+}
+
+static bool prop_is(const char *out, const char *name, const char *const *vals) {
+  const char *v = prop(out, name);
+  if (!v) return false;
+  size_t n = strcspn(v, "\n");
+  for (size_t i = 0; vals[i]; i++)
+    if (strlen(vals[i]) == n && strncmp(v, vals[i], n) == 0) return true;
+  return false;
+}
+
+int rs_unit_query(const struct rs_host *h, const char *unit,
+                  struct rs_unit_state *ret, rs_err_t *err) {
+  struct rs_unit_state st = {0};
+  if (rs_host_systemd(h)) {
+    const char *argv[] = {"systemctl", "show", "--property=LoadState,ActiveState,UnitFileState",
+                          unit, NULL};
+    _cleanup_free_ char *out = NULL;
+    if (rs_host_run_ok(h, argv, 30000, &out, err) < 0) return -1;
+    static const char *const loaded[] = {"loaded", NULL};
+    static const char *const active[] = {"active", "activating", "reloading", NULL};
+    static const char *const enabled[] = {"enabled", "enabled-runtime", "static",
+                                          "alias", "indirect", NULL};
+    st.loaded = prop_is(out, "LoadState", loaded);
+    st.active = prop_is(out, "ActiveState", active);
+    st.enabled = prop_is(out, "UnitFileState", enabled);
+  } else {
+    /* `service NAME status`: exit 0 running, 3 stopped, 4 unknown */
+    char name[128];
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(unit, "."), unit);
+    const char *argv[] = {"service", name, "status", NULL};
+    struct rs_proc_result r = {0};
+    if (rs_host_run(h, argv, 30000, &r, err) < 0) return -1;
+    st.loaded = r.status == 0 || r.status == 3;
+    st.active = r.status == 0;
+    st.enabled = st.loaded; /* not knowable in general; never disabled by us */
+    rs_proc_result_free(&r);
+  }
+  *ret = st;
+  return 0;
+}
+
+int rs_unit_do(const struct rs_host *h, const char *verb, const char *unit,
+               rs_err_t *err) {
+  if (rs_host_systemd(h)) {
+    const char *argv[] = {"systemctl", verb, unit, NULL};
+    return rs_host_run_ok(h, argv, RS_UNIT_TIMEOUT_MS, NULL, err);
+  }
+  if (strcmp(verb, "enable") == 0 || strcmp(verb, "disable") == 0) return 0;
+  char name[128];
+  snprintf(name, sizeof name, "%.*s", (int)strcspn(unit, "."), unit);
+  if (strcmp(unit + strlen(name), ".socket") == 0) return 0; /* no sockets there */
+  const char *argv[] = {"service", name, verb, NULL};
+  return rs_host_run_ok(h, argv, RS_UNIT_TIMEOUT_MS, NULL, err);
+}
+
+int rs_unit_run_transient(const struct rs_host *h, const char *unit,
+                          long runtime_max_s, const char *const *argv,
+                          rs_err_t *err) {
+  _cleanup_free_ char *u = rs_strdup_printf("--unit=%s", unit);
+  _cleanup_free_ char *rt = rs_strdup_printf("--property=RuntimeMaxSec=%ld", runtime_max_s);
+  const char *head[] = {"systemd-run", u, "--collect", "--no-block", "--quiet",
+                        "--property=Type=exec", "--property=KillMode=process", rt,
+                        "--"};
+  size_t n = 0;
+  while (argv[n]) n++;
+  const char **full = calloc(RS_ARRAY_SIZE(head) + n + 1, sizeof *full);
+  if (!u || !rt || !full) {
+    free(full);
+    return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < RS_ARRAY_SIZE(head); i++) full[i] = head[i];
+  for (size_t i = 0; i < n; i++) full[RS_ARRAY_SIZE(head) + i] = argv[i];
+  int r = rs_host_run_ok(h, full, 60000, NULL, err);
+  free(full);
+  return r;
+}
