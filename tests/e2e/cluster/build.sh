@@ -13,7 +13,7 @@ main() {
 	require_cmd go sha256sum
 	local dir key out ldflags pkg start
 	dir=$E2E_DIR/cluster
-	key=$( (hash_files "$dir/go.mod" "$dir/go.sum" "$dir/main.go" "${BASH_SOURCE[0]}" "$dir/lib.sh"; go env GOVERSION) | sha256sum | cut -c1-16)
+	key=$( (hash_files "$dir/go.mod" "$dir/go.sum" "$dir/main.go" "${BASH_SOURCE[0]}"; echo "$K8S_VERSION"; go env GOVERSION) | sha256sum | cut -c1-16)
 	out=$RS_CACHE/bin/kbin-$key
 	mkdir -p "$RS_CACHE/bin"
 	if [[ -x $out ]]; then

@@ -1,19 +1,25 @@
 /*
- * runc-capwrap: Docker default runtime on the e2e node-1 -- a MACHINE
- * ADAPTATION of the test harness, not product behaviour.
+ * runc-adapt: installed in the e2e nodes as /usr/local/sbin/runc, ahead of
+ * Debian's /usr/sbin/runc in every service's PATH -- a MACHINE ADAPTATION of
+ * the test harness, not product behaviour. Runtime configuration files stay
+ * exactly as the packages ship them; every runtime (Docker's containerd shim,
+ * containerd's CRI) still runs the real runc through this wrapper.
  *
- * The test machine's capability bounding set lacks some capabilities
- * (CAP_SYS_RESOURCE). Docker 20.10 asks runc for every capability when a
- * container is privileged, and runc then fails with "unable to apply caps:
- * operation not permitted". containerd only grants what it holds, so it needs
- * no such help.
+ * The test machine's capability bounding set lacks CAP_SYS_RESOURCE, which
+ * breaks two things a normal node takes for granted:
+ *   1. Docker 20.10 asks runc for every capability when a container is
+ *      privileged; runc then fails with "unable to apply caps: operation not
+ *      permitted". (containerd only grants what it holds.)
+ *   2. Pod sandboxes get oom_score_adj -998 (kubelet's PodInfraOOMAdj), and
+ *      guaranteed pods -997; lowering oom_score_adj needs CAP_SYS_RESOURCE,
+ *      so runc init dies ("can't get final child's PID from pipe: EOF") on
+ *      both runtimes.
  *
- * This wrapper is registered in /etc/docker/daemon.json as Docker's default
- * runtime. For "create"/"run" it rewrites the bundle's config.json, and for
- * "exec --process FILE" that process file, so that every capability list
- * inside the "capabilities" object keeps only capabilities present in the
- * wrapper's own bounding set. Then it executes the real runc with the very
- * same arguments.
+ * For "create"/"run" the wrapper rewrites the bundle's config.json (and for
+ * "exec --process FILE" that process file): every capability list inside the
+ * "capabilities" object keeps only capabilities in the wrapper's bounding
+ * set, and an "oomScoreAdj" below the wrapper's own value is raised to it.
+ * Then it executes the real runc with the very same arguments.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,6 +34,53 @@
 #ifndef REAL_RUNC
 #define REAL_RUNC "/usr/sbin/runc"
 #endif
+
+/* The lowest oom_score_adj this process may set: its own current value. */
+static long oom_floor(void)
+{
+	long v = 0;
+	FILE *f = fopen("/proc/self/oom_score_adj", "r");
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+/*
+ * Raise "oomScoreAdj": N to the floor where N is lower. Works in place on a
+ * buffer of length *n with room for 32 more bytes; returns 1 if changed.
+ */
+static int clamp_oom(char *buf, size_t *n)
+{
+	static const char key[] = "\"oomScoreAdj\"";
+	long floor = oom_floor(), v;
+	char *p = buf, *num, *end, repl[32];
+	int changed = 0;
+	size_t rl;
+
+	while ((p = strstr(p, key)) != NULL) {
+		p += sizeof(key) - 1;
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ':')
+			p++;
+		num = p;
+		v = strtol(num, &end, 10);
+		if (end == num)
+			continue;
+		if (v < floor) {
+			rl = (size_t)snprintf(repl, sizeof(repl), "%ld", floor);
+			memmove(num + rl, end, *n - (size_t)(end - buf) + 1);
+			memcpy(num, repl, rl);
+			*n = *n - (size_t)(end - num) + rl;
+			changed = 1;
+			p = num + rl;
+		} else {
+			p = end;
+		}
+	}
+	return changed;
+}
 
 static const char *const cap_names[] = {
 	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
@@ -169,27 +222,30 @@ static int rewrite(const char *path)
 
 	src = read_file(path, &n);
 	if (!src) {
-		fprintf(stderr, "runc-capwrap: read %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "runc-adapt: read %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	out = malloc(n + 1);
+	out = malloc(n + 64);
 	if (!out) {
 		free(src);
 		return -1;
 	}
 	o = filter_caps(src, n, out, &changed);
 	free(src);
+	out[o] = '\0';
+	if (clamp_oom(out, &o))
+		changed = 1;
 	if (!changed) {
 		free(out);
 		return 0;
 	}
-	if (snprintf(tmp, sizeof(tmp), "%s.capwrap", path) >= (int)sizeof(tmp)) {
+	if (snprintf(tmp, sizeof(tmp), "%s.runc-adapt", path) >= (int)sizeof(tmp)) {
 		free(out);
 		return -1;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, out, o) != (ssize_t)o) {
-		fprintf(stderr, "runc-capwrap: write %s: %s\n", tmp, strerror(errno));
+		fprintf(stderr, "runc-adapt: write %s: %s\n", tmp, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		free(out);
@@ -200,7 +256,7 @@ static int rewrite(const char *path)
 		fchmod(fd, st.st_mode & 07777);
 	close(fd);
 	if (rename(tmp, path) < 0) {
-		fprintf(stderr, "runc-capwrap: rename %s: %s\n", tmp, strerror(errno));
+		fprintf(stderr, "runc-adapt: rename %s: %s\n", tmp, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -259,6 +315,6 @@ int main(int argc, char **argv)
 	}
 	argv[0] = (char *)REAL_RUNC;
 	execv(REAL_RUNC, argv);
-	fprintf(stderr, "runc-capwrap: exec %s: %s\n", REAL_RUNC, strerror(errno));
+	fprintf(stderr, "runc-adapt: exec %s: %s\n", REAL_RUNC, strerror(errno));
 	return 127;
 }
