@@ -31,11 +31,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# BENCH_NO_READY=1: count pods bound to the node, Ready or not (for a
+# cluster whose containers cannot start; the drain itself is the same)
 ready_on_node() { # N Ready bench pods on $NODE, none terminating anywhere
-	local j
+	local j ready='select(any(.status.conditions[]?; .type == "Ready" and .status == "True"))'
+	[[ ${BENCH_NO_READY:-0} == 1 ]] && ready='.'
 	j=$(k get pods -n "$NS" -o json)
-	[[ $(jq --arg n "$NODE" '[.items[] | select(.metadata.deletionTimestamp == null and .spec.nodeName == $n) |
-		select(any(.status.conditions[]?; .type == "Ready" and .status == "True"))] | length' <<<"$j") -ge $1 ]] &&
+	[[ $(jq --arg n "$NODE" "[.items[] | select(.metadata.deletionTimestamp == null and .spec.nodeName == \$n) |
+		$ready] | length" <<<"$j") -ge $1 ]] &&
 		[[ $(jq '[.items[] | select(.metadata.deletionTimestamp != null)] | length' <<<"$j") -eq 0 ]]
 }
 wait_ready() {
