@@ -382,7 +382,10 @@ prepare_node_rootfs() {
 	rm -f "$root/.complete"
 	echo "$node" >"$root/etc/hostname"
 	printf '127.0.0.1 localhost\n%s %s\n%s rsw-e2e-apiserver\n' "${NODE_IP[$node]}" "$node" "$BRIDGE_ADDR" >"$root/etc/hosts"
-	cp /etc/resolv.conf "$root/etc/resolv.conf"
+	# The nodes are offline (no route out, no registry): a resolver on the
+	# node's own loopback, where nothing listens, fails lookups at once instead
+	# of letting a stray image pull hang on DNS timeouts.
+	printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$root/etc/resolv.conf"
 
 	cp -a "$E2E_DIR/node/files/common/." "$root/"
 	install -m 755 "$RS_CACHE/bin/kbin" "$root/usr/bin/kubelet"
@@ -607,7 +610,7 @@ stop_node() {
 	pid1=$(cat "$RUN/node-$node.pid1" 2>/dev/null || true)
 	if [[ -n $npid ]] && kill -0 "$npid" 2>/dev/null; then
 		kill -TERM "$npid" 2>/dev/null || true # nspawn asks the node's systemd to power off
-		for ((i = 0; i < 60 && $(kill -0 "$npid" 2>/dev/null && echo 1 || echo 0); i++)); do
+		for ((i = 0; i < 20 && $(kill -0 "$npid" 2>/dev/null && echo 1 || echo 0); i++)); do
 			sleep 0.5
 		done
 	fi
@@ -818,6 +821,7 @@ cmd_up() {
 	done
 	for node in "${NODES[@]}"; do
 		wait_node_booted "$node"
+		log "$node booted; importing images"
 		import_images "$node"
 	done
 	RS_READY_SINCE=$since wait_nodes_ready "${NODES[@]}"
@@ -856,8 +860,9 @@ cmd_down() {
 	[[ -n $quiet ]] || log "stopping the e2e cluster"
 	local node p pid
 	for node in "${NODES[@]}"; do
-		stop_node "$node"
+		stop_node "$node" &
 	done
+	wait
 	for p in scheduler controller-manager apiserver etcd; do
 		pid=$(cat "$RUN/$p.pid" 2>/dev/null || true)
 		if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then

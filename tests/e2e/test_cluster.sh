@@ -197,6 +197,14 @@ hand_switch_node1() {
 		node1 systemctl start kubelet
 }
 
+# Every container of every pod on node-1 has a docker:// ID, and is running.
+node1_pods_on_docker() {
+	local ids
+	ids=$(kc get pods -A --field-selector spec.nodeName=node-1 \
+		-o jsonpath='{range .items[*]}{range .status.containerStatuses[*]}{.containerID}{"|"}{.state.running.startedAt}{"\n"}{end}{end}')
+	[[ -n $ids ]] && ! grep -vE '^docker://[0-9a-f]+\|[0-9T:Z-]+$' <<<"$ids"
+}
+
 # A second `up` on a healthy cluster keeps it (same API server process).
 up_keeps_cluster() {
 	local before after
@@ -282,7 +290,7 @@ main() {
 	check "API server reports $K8S_VERSION" server_version_is
 	check "node-1 cri-socket annotation (kubeadm)" cri_socket_annotation node-1 unix:///var/run/cri-dockerd.sock
 	check "node-2 cri-socket annotation (kubeadm)" cri_socket_annotation node-2 unix:///run/containerd/containerd.sock
-	check "node-1 is systemd with real units" node1 systemctl is-active docker.service containerd.service cri-docker.service kubelet.service
+	check "node-1 is systemd with real units" node1 systemctl --quiet is-active docker.service containerd.service cri-docker.service kubelet.service
 	check "node-1 containerd ships with CRI disabled" node1_cri_disabled
 	check "node-1 containerd holds no images" node1_containerd_has_no_images
 
@@ -326,6 +334,7 @@ main() {
 	fi
 	check "node-1 Ready on docker:// after reset" eventually 120 ready_with_runtime node-1 'docker://20.10.*'
 	check "seeded pods all Running after reset" eventually 180 demo_pods_running
+	check "node-1's pods run on Docker again" eventually 120 node1_pods_on_docker
 
 	# --- down leaves nothing; up again
 	t0=$(date +%s)
