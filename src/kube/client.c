@@ -1053,8 +1053,10 @@ static int loop_step(rs_kube_client_t *c, long long wait_ms, rs_err_t *err) {
   curl_multi_perform(c->multi, &still);
   CURLMsg *m;
   int left = 0;
+  bool progressed = false;
   while ((m = curl_multi_info_read(c->multi, &left))) {
     if (m->msg != CURLMSG_DONE) continue;
+    progressed = true;
     struct xfer *x = NULL;
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
     CURLcode code = m->data.result;
@@ -1079,6 +1081,7 @@ static int loop_step(rs_kube_client_t *c, long long wait_ms, rs_err_t *err) {
       }
     }
     if (!pick) break;
+    progressed = true;
     if (pick->state == S_RUNNING && !pick->stop && !pick->cancelled) {
       dispatch_lines(pick);
       if (pick->stop || pick->cancelled) stop_running(pick);
@@ -1088,6 +1091,9 @@ static int loop_step(rs_kube_client_t *c, long long wait_ms, rs_err_t *err) {
     if (process_finished(c, pick, err) < 0) return -1;
   }
   start_ready(c);
+  /* Something finished or was dispatched: let the caller look at it now
+   * instead of sleeping a full wait after the work is already done. */
+  if (progressed) return 0;
   /* Sleep until curl has work, a retry is due, or wait_ms. */
   long long now = rs_now_ms();
   long long t = wait_ms;
