@@ -167,10 +167,18 @@ start_proc() {
 	echo $! >"$RUN/$name.pid"
 }
 
+# Alive and not a zombie (a killed process nobody has reaped yet).
+pid_alive() {
+	local stat
+	[[ -n $1 ]] && stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[[ ${stat%% *} != Z ]]
+}
+
 proc_alive() {
 	local pid
 	pid=$(cat "$RUN/$1.pid" 2>/dev/null) || return 1
-	[[ -n $pid ]] && kill -0 "$pid" 2>/dev/null
+	pid_alive "$pid"
 }
 
 # wait_for WHAT SECONDS CMD... -- poll CMD until it succeeds.
@@ -261,7 +269,7 @@ node_root() { echo "$NODES_DIR/$1/rootfs"; }
 node_pid1() {
 	local pid
 	pid=$(cat "$RUN/node-$1.pid1" 2>/dev/null) || return 1
-	[[ -n $pid && -d /proc/$pid ]] || return 1
+	pid_alive "$pid" || return 1
 	echo "$pid"
 }
 
@@ -603,11 +611,30 @@ start_node() {
 	boot_node "$node"
 }
 
+# Is PID (from a pidfile that may be stale) still one of NODE's processes?
+# Its nspawn (by command line) or anything in the node's cgroup.
+pid_of_node() {
+	local pid=$1 node=$2
+	[[ -n $pid && -r /proc/$pid/cmdline ]] || return 1
+	tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "--machine=$node " && return 0
+	grep -q ":/$CGROUP_PARENT/$node\(/\|$\)" "/proc/$pid/cgroup" 2>/dev/null
+}
+
+# Is PID (from a pidfile) still a control-plane process of ours?
+pid_of_control_plane() {
+	local exe
+	[[ -n $1 ]] || return 1
+	exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
+	[[ $exe == "$RS_CACHE"/bin/kbin-* ]]
+}
+
 # Stop one node: clean poweroff, then force. Leaves its cgroups empty.
 stop_node() {
 	local node=$1 npid pid1 i h dir
 	npid=$(cat "$RUN/node-$node.pid" 2>/dev/null || true)
 	pid1=$(cat "$RUN/node-$node.pid1" 2>/dev/null || true)
+	pid_of_node "$npid" "$node" || npid=
+	pid_of_node "$pid1" "$node" || pid1=
 	if [[ -n $npid ]] && kill -0 "$npid" 2>/dev/null; then
 		kill -TERM "$npid" 2>/dev/null || true # nspawn asks the node's systemd to power off
 		for ((i = 0; i < 20 && $(kill -0 "$npid" 2>/dev/null && echo 1 || echo 0); i++)); do
@@ -865,7 +892,7 @@ cmd_down() {
 	wait
 	for p in scheduler controller-manager apiserver etcd; do
 		pid=$(cat "$RUN/$p.pid" 2>/dev/null || true)
-		if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+		if pid_of_control_plane "$pid"; then
 			kill -TERM "$pid" 2>/dev/null || true
 			wait_for "$p exit" 10 bash -c "! kill -0 $pid" || kill -KILL "$pid" 2>/dev/null || true
 		fi
