@@ -63,3 +63,9 @@ test-completion: $(PLUGIN)
 	$(MAKE) --no-print-directory VARIANT=asan build/asan/kubectl-runtime_switch
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 tests/completion/run.sh build/asan/kubectl-runtime_switch
 TEST_TARGETS += test-completion
+
+# ---- RBAC: every command as a user bound only to rbac/ (the real cluster) ----
+#   RBAC_QUICK=1 one removed verb per command; RBAC_CASES="nodes:patch ..."
+.PHONY: test-rbac
+test-rbac: $(PLUGIN)
+	tests/rbac/run.sh $(PLUGIN)
