@@ -163,7 +163,8 @@ make_pki() {
 start_proc() {
 	local name=$1
 	shift
-	setsid "$@" </dev/null >"$LOGS/$name.log" 2>&1 &
+	# (fd 9, the command lock, must not live on in the long-running process)
+	setsid "$@" </dev/null >"$LOGS/$name.log" 2>&1 9>&- &
 	echo $! >"$RUN/$name.pid"
 }
 
@@ -950,9 +951,19 @@ cmd_env() {
 	echo "export KUBECONFIG=$KUBECONFIG_ADMIN"
 }
 
+# One mutating command at a time (several test suites share the cluster).
+lock() {
+	mkdir -p "$RS_CACHE"
+	exec 9>"$RS_CACHE/.cluster.lock"
+	flock 9
+}
+
 main() {
 	local cmd=${1:-}
 	shift || true
+	case $cmd in
+	build | up | down | reset-node) require_root && lock ;;
+	esac
 	case $cmd in
 	build) cmd_build ;;
 	up) cmd_up ;;
