@@ -107,6 +107,15 @@ else bad "kubectl runtime-switch version --client printed: $out"; fi
 out=$("$kubectl" runtime_switch version --client 2>&1)
 [[ $out == "Client Version: v$version" ]] && ok "kubectl runtime_switch (underscore) works" ||
   bad "kubectl runtime_switch printed: $out"
+# Static: it runs in an empty root filesystem (no libc, no /etc, no CA
+# store), which is what "runs on any Linux" comes down to.
+if [[ $(id -u) == 0 ]]; then
+  empty="$tmp/empty-root"; mkdir -p "$empty"
+  cp "$(readlink -f "$link")" "$empty/kubectl-runtime_switch"
+  out=$(chroot "$empty" /kubectl-runtime_switch version --client 2>&1)
+  [[ $out == "Client Version: v$version" ]] && ok "the installed plugin runs in an empty root filesystem" ||
+    bad "in an empty root filesystem it printed: $out"
+fi
 check "kubectl plugin list shows the krew link" \
   bash -c "'$kubectl' plugin list 2>/dev/null | grep -qx '$link'"
 check "kubectl krew list shows runtime-switch" \
@@ -117,6 +126,10 @@ if kenv=$("$here/../e2e/cluster.sh" env 2>/dev/null) && [[ -n $kenv ]]; then
   if "$kubectl" get --raw /version >/dev/null 2>&1; then
     check "kubectl runtime-switch version reaches the cluster" \
       bash -c "'$kubectl' runtime-switch version | grep -q '^Server Version: v'"
+    if [[ -n ${empty:-} ]] && "$kubectl" config view --raw --flatten --minify > "$empty/kubeconfig" 2>/dev/null; then
+      check "in the empty root too: status over TLS with the kubeconfig's client certificate" \
+        chroot "$empty" /kubectl-runtime_switch --kubeconfig /kubeconfig status
+    fi
   else
     echo "skip kubectl runtime-switch version against the cluster: it is not up"
   fi
