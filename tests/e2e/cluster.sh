@@ -38,7 +38,7 @@ ETCD_PEER=127.0.0.1:32380
 CGROUP_HIERARCHIES=(cpu cpuacct cpuset memory devices freezer blkio pids systemd unified)
 UP_TIMEOUT=${UP_TIMEOUT:-300}
 
-# declare -A role: which runtime each node boots with.
+# The runtime each node boots with, and its kubelet's CRI endpoint.
 declare -A NODE_ROLE=([node-1]=docker [node-2]=containerd)
 declare -A NODE_CRI=([node-1]=unix:///var/run/cri-dockerd.sock [node-2]=unix:///run/containerd/containerd.sock)
 

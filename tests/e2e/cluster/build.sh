@@ -29,7 +29,7 @@ main() {
 	done
 	start=$(date +%s)
 	log "building kbin $K8S_VERSION (go build -p 2; a cold build takes a long while)"
-	(cd "$dir" && CGO_ENABLED=0 go build -p "${GO_BUILD_P:-2}" -trimpath -ldflags "$ldflags" -o "$out.tmp" .)
+	(cd "$dir" && CGO_ENABLED=0 go build -p "${GO_BUILD_P:-2}" -trimpath -buildvcs=false -ldflags "$ldflags" -o "$out.tmp" .)
 	mv "$out.tmp" "$out"
 	ln -sfn "kbin-$key" "$RS_CACHE/bin/kbin"
 	log "kbin built in $(($(date +%s) - start)) s: $out"

@@ -7,6 +7,9 @@ RS_CACHE=${RS_CACHE:-/var/cache/kubectl-runtime-switch}
 # Runtime state of one cluster: PKI, etcd data, logs, pidfiles, node rootfs copies.
 RS_STATE=${RS_STATE:-/run/kubectl-runtime-switch-e2e}
 
+# Go may be installed outside PATH (CI images): the official location.
+[[ :$PATH: == *:/usr/local/go/bin:* ]] || PATH=$PATH:/usr/local/go/bin
+
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Versions of the real components.

@@ -39,7 +39,7 @@ main() {
 	chmod -R u+w "$dir"
 	log "building cri-dockerd $CRI_DOCKERD_VERSION in $dir"
 	rm -rf "$dir/vendor"
-	(cd "$dir" && CGO_ENABLED=0 go build -p "${GO_BUILD_P:-2}" -mod=mod -trimpath \
+	(cd "$dir" && CGO_ENABLED=0 go build -p "${GO_BUILD_P:-2}" -mod=mod -trimpath -buildvcs=false \
 		-ldflags "-s -w -X github.com/Mirantis/cri-dockerd/cmd/version.Version=${CRI_DOCKERD_VERSION#v} -X github.com/Mirantis/cri-dockerd/cmd/version.GitCommit=$CRI_DOCKERD_VERSION" \
 		-o "$out.tmp" .)
 	mv "$out.tmp" "$out"
