@@ -22,6 +22,7 @@ int rs_buf_reserve(rs_buf_t *b, size_t extra, rs_err_t *err) {
   if (!n) return rs_fail(err, RS_E_SYS, 12, "out of memory (%zu bytes)", cap);
   b->data = n;
   b->cap = cap;
+  b->data[b->len] = '\0'; /* a fresh buffer is "" too, as buf.h promises */
   return 0;
 }
 

@@ -25,6 +25,8 @@ static int find_assign(const char *t, size_t len, const char *var,
                        struct assign *ret, rs_err_t *err) {
   size_t vl = strlen(var), pos = 0, line = 0;
   int found = 0;
+  if (memchr(t, '\0', len))
+    return rs_fail(err, RS_E_INPUT, EINVAL, "NUL byte in an environment file");
   while (pos < len) {
     line++;
     size_t ls = pos, le = pos;

@@ -40,6 +40,11 @@ static int value_span(const char *t, size_t s, size_t le, size_t *ret_e,
       }
       p++;
     }
+    /* only spacing or a comment may follow a quoted scalar */
+    size_t after = p;
+    while (after < le && (t[after] == ' ' || t[after] == '\t')) after++;
+    if (after < le && !(t[after] == '#' && after > p) && !(t[after] == '\r' && after + 1 == le))
+      return rs_fail(err, RS_E_INPUT, EINVAL, "line %zu: text after a quoted value", line);
     *ret_e = p;
     return 0;
   }
@@ -59,6 +64,7 @@ static int find_key(const char *t, size_t len, const char *key,
                     struct kline *ret, size_t *ret_doc_end, rs_err_t *err) {
   size_t kl = strlen(key), pos = 0, line = 0;
   bool content = false;
+  if (memchr(t, '\0', len)) return rs_fail(err, RS_E_INPUT, EINVAL, "NUL byte in YAML");
   while (pos < len) {
     line++;
     size_t ls = pos, le = pos;

@@ -258,6 +258,23 @@ static int check_target(struct ctx *c) {
         rs_version_cmp(v, p->rt_minor == 6 ? "1.6.22" : "1.7.2") < 0)
       WARN(c, "containerd %s does not pin the sandbox image; the kubelet may "
               "garbage-collect it (1.6.22+ / 1.7.2+ do)", v);
+    /* containerd's RELEASES.md: the oldest patch release per line that a
+     * kubelet minor is supported with */
+    static const struct { int kmin; const char *min[4]; } matrix[] = {
+        {34, {"1.6.39", "1.7.28", "2.0.6", "2.1.3"}},
+        {35, {NULL, "1.7.28", "2.1.5", "2.1.5"}},
+    };
+    for (size_t i = 0; i < RS_ARRAY_SIZE(matrix); i++) {
+      if (p->kmaj != 1 || p->kmin != matrix[i].kmin) continue;
+      int line = p->rt_major == 1 ? p->rt_minor - 6 : 2 + (p->rt_minor >= 1);
+      const char *min = line >= 0 && line < 4 ? matrix[i].min[line] : NULL;
+      if (!min)
+        WARN(c, "containerd %d.%d is not supported with kubelet 1.%d", p->rt_major, p->rt_minor,
+             p->kmin);
+      else if (rs_version_cmp(v, min) < 0)
+        WARN(c, "containerd %s is older than %s, the oldest %d.%d release supported with "
+                "kubelet 1.%d", v, min, p->rt_major, p->rt_minor, p->kmin);
+    }
     if (set_str(&p->socket, "/run/containerd/containerd.sock", c->err) < 0) return -1;
     return add_unit(c, "containerd.service", RS_ROLE_TARGET, true);
   }

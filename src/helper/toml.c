@@ -218,6 +218,38 @@ void rs_toml_free(struct rs_toml *d) {
   }
 }
 
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* TOML forbids defining a table or a key twice; an editor that changed
+ * only the first of two would leave the file meaning something else. */
+static int check_unique(const struct rs_toml *d, rs_err_t *err) {
+  char **keys = calloc(d->n + 1, sizeof *keys);
+  size_t n = 0;
+  int r = keys ? 0 : rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  for (size_t i = 0; r == 0 && i < d->n; i++) {
+    if (d->e[i].array) continue;
+    rs_buf_t b = RS_BUF_INIT(RS_TOML_MAX_SIZE);
+    r = rs_buf_puts(&b, d->e[i].kind == RS_TOML_HEADER ? "T" : "K", err);
+    for (size_t k = 0; r == 0 && d->e[i].path[k]; k++)
+      r = rs_buf_printf(&b, err, "\x1f%s", d->e[i].path[k]);
+    if (r == 0) keys[n++] = rs_buf_steal(&b, NULL);
+    else rs_buf_free(&b);
+  }
+  if (r == 0) qsort(keys, n, sizeof *keys, cmp_str);
+  for (size_t i = 1; r == 0 && i < n; i++)
+    if (strcmp(keys[i - 1], keys[i]) == 0) {
+      for (char *c = keys[i]; *c; c++)
+        if (*c == '\x1f') *c = '.';
+      r = rs_fail(err, RS_E_INPUT, EINVAL, "TOML: %s %s defined twice",
+                  keys[i][0] == 'T' ? "table" : "key", keys[i] + 2);
+    }
+  for (size_t i = 0; keys && i < n; i++) free(keys[i]);
+  free(keys);
+  return r;
+}
+
 int rs_toml_scan(const char *t, size_t len, struct rs_toml *ret, rs_err_t *err) {
   if (len > RS_TOML_MAX_SIZE)
     return rs_fail(err, RS_E_LIMIT, EFBIG, "TOML larger than %zu bytes",
@@ -292,6 +324,7 @@ int rs_toml_scan(const char *t, size_t len, struct rs_toml *ret, rs_err_t *err) 
     if (r == 0) r = push_entry(&d, &cap, &e, err);
     if (r < 0) rs_strv_free(e.path);
   }
+  if (r == 0) r = check_unique(&d, err);
   if (r < 0) {
     rs_toml_free(&d);
     return -1;

@@ -84,7 +84,11 @@ int rs_unit_run_transient(const struct rs_host *h, const char *unit,
   _cleanup_free_ char *u = rs_strdup_printf("--unit=%s", unit);
   _cleanup_free_ char *rt = rs_strdup_printf("--property=RuntimeMaxSec=%ld", runtime_max_s);
   const char *head[] = {"systemd-run", u, "--collect", "--no-block", "--quiet",
-                        "--property=Type=exec", "--property=KillMode=process", rt,
+                        "--property=Type=exec", "--property=KillMode=process",
+                        /* killed (OOM, SIGKILL): systemd starts apply again
+                         * and it resumes from the journal; an exit code,
+                         * even a failure, is final */
+                        "--property=Restart=on-abnormal", "--property=RestartSec=5", rt,
                         "--"};
   size_t n = 0;
   while (argv[n]) n++;

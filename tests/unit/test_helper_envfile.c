@@ -97,3 +97,11 @@ Test(envfile, unquoted_extra_args) {
   cr_assert_str_eq(out, "KUBELET_EXTRA_ARGS=--container-runtime-endpoint=unix:///s\n");
   free(out);
 }
+
+Test(envfile, nul_refused) {
+  const char t[] = "KUBELET_KUBEADM_ARGS=\"--a=1\"\0\n";
+  char *out = NULL;
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_env_get(t, sizeof t - 1, KA, &out, &e), -1);
+  rs_err_clear(&e);
+}

@@ -67,3 +67,13 @@ Test(docker_json, daemon_settings) {
   cr_assert_eq(rs_docker_cfg_parse("{\"exec-opts\": \"x\"}", 18, &c, &e), -1);
   rs_err_clear(&e);
 }
+
+Test(json, empty_string_is_terminated) {
+  const char *t = "{\"registry-mirrors\": [\"\"], \"data-root\": \"\"}";
+  struct rs_docker_cfg c;
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_docker_cfg_parse(t, strlen(t), &c, &e), 0);
+  cr_assert_eq(rs_strv_len(c.mirrors), 0);
+  cr_assert_str_eq(c.data_root, "");
+  rs_docker_cfg_free(&c);
+}

@@ -65,3 +65,14 @@ Test(kyaml, json_document_refused) {
   cr_assert_eq(rs_kyaml_get(t, strlen(t), "kind", &out, &e), -1);
   rs_err_clear(&e);
 }
+
+Test(kyaml, malformed_values) {
+  static const char *bad[] = {"a: \"x\" y\n", "a: 'x\n", "a: |\n  x\n", "k: v\0z\n"};
+  static const size_t len[] = {9, 7, 11, 7};
+  for (size_t i = 0; i < 4; i++) {
+    rs_err_t e = RS_ERR_INIT;
+    char *out = NULL;
+    cr_assert_eq(rs_kyaml_get(bad[i], len[i], "a", &out, &e), -1, "accepted case %zu", i);
+    rs_err_clear(&e);
+  }
+}

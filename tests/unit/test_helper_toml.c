@@ -162,3 +162,14 @@ Test(containerd, hosts_files) {
   cr_assert_eq(rs_toml_scan(h, strlen(h), &d, &e), 0);
   rs_toml_free(&d);
 }
+
+Test(toml, duplicates_refused) {
+  static const char *dup[] = {"[a]\nx = 1\n[a]\ny = 2\n", "x = 1\nx = 2\n", "[a]\nb.c = 1\n[a.b]\nc = 2\n"};
+  for (size_t i = 0; i < sizeof dup / sizeof *dup; i++) {
+    struct rs_toml d;
+    rs_err_t e = RS_ERR_INIT;
+    cr_assert_eq(rs_toml_scan(dup[i], strlen(dup[i]), &d, &e), -1, "accepted %s", dup[i]);
+    cr_assert(strstr(e.msg, "defined twice"), "%s", e.msg);
+    rs_err_clear(&e);
+  }
+}

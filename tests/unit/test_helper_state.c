@@ -1,0 +1,140 @@
+/* The state the helper keeps on the host: the journal (torn lines, resume
+ * queries), the plan JSON round trip, the CRI-O files. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fileio.h"
+#include "common/strutil.h"
+#include "helper/contract.h"
+#include "helper/crio_conf.h"
+#include "helper/journal.h"
+#include "helper/plan.h"
+
+static char root[] = "/tmp/rs-helper-unit.XXXXXX";
+
+static void mkroot(void) { cr_assert_not_null(mkdtemp(root)); }
+static void rmroot(void) {
+  const char *argv[] = {"rm", "-rf", root, NULL};
+  struct rs_proc_opts o = {.argv = argv};
+  struct rs_proc_result r;
+  rs_err_t e = RS_ERR_INIT;
+  if (rs_proc_run(&o, &r, &e) == 0) rs_proc_result_free(&r);
+  rs_err_clear(&e);
+}
+
+TestSuite(state, .init = mkroot, .fini = rmroot);
+
+Test(state, journal_roundtrip_and_torn_line) {
+  struct rs_host h;
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_host_init(&h, root, "/bin", NULL, &e), 0);
+  struct rs_run run;
+  cr_assert_eq(rs_run_open(&h, "r1", true, &run, &e), 0, "%s", e.msg ? e.msg : "");
+  cr_assert_eq(rs_journal_append(&run, "state", RS_STATE_RUNNING, NULL, &e), 0);
+  cr_assert_eq(rs_journal_append(&run, "begin", "stop-kubelet", NULL, &e), 0);
+  cr_assert_eq(rs_journal_append(&run, "done", "stop-kubelet", NULL, &e), 0);
+  cr_assert_eq(rs_journal_append(&run, "state", RS_STATE_ROLLING_BACK, "x: a\nb", &e), 0);
+  /* a write cut short by a crash */
+  _cleanup_free_ char *jp = rs_run_file(&run, RS_HELPER_JOURNAL_FILE);
+  int fd = open(jp, O_WRONLY | O_APPEND);
+  cr_assert(fd >= 0);
+  cr_assert_eq(write(fd, "1 done rb-st", 12), 12);
+  close(fd);
+  struct rs_journal j;
+  cr_assert_eq(rs_journal_read(&run, &j, &e), 0);
+  cr_assert_eq(j.n, 4);
+  cr_assert_str_eq(j.state, RS_STATE_ROLLING_BACK);
+  cr_assert_str_eq(j.reason, "x: a b");
+  cr_assert(rs_journal_done(&j, "stop-kubelet"));
+  cr_assert(!rs_journal_done_since(&j, RS_STATE_ROLLING_BACK, "stop-kubelet"));
+  cr_assert_eq(rs_state_exit(j.state), RS_HX_RUNNING);
+  rs_buf_t b = RS_BUF_INIT(0);
+  int code = -1;
+  cr_assert_eq(rs_report_json(&run, &j, "docker", "containerd", &b, &code, &e), 0);
+  cr_assert(strstr(b.data, "\"state\":\"rolling-back\""));
+  cr_assert(strstr(b.data, "\"finished\":null"));
+  rs_buf_free(&b);
+  rs_journal_free(&j);
+  rs_run_close(&run);
+  rs_host_fini(&h);
+}
+
+Test(state, run_ids) {
+  cr_assert(rs_run_id_ok("abc-123"));
+  cr_assert(!rs_run_id_ok("-abc"));
+  cr_assert(!rs_run_id_ok("a/b"));
+  cr_assert(!rs_run_id_ok("../x"));
+  cr_assert(!rs_run_id_ok("ABC"));
+  cr_assert(!rs_run_id_ok(""));
+}
+
+Test(state, plan_json_roundtrip) {
+  struct rs_plan p = {0};
+  p.id = strdup("r2");
+  p.from = strdup("docker");
+  p.to = strdup("containerd");
+  p.socket = strdup("/run/containerd/containerd.sock");
+  p.steps = rs_strv_new();
+  p.warnings = rs_strv_new();
+  p.blockers = rs_strv_new();
+  p.images = rs_strv_new();
+  rs_strv_push(&p.steps, RS_STEP_STOP_KUBELET, NULL);
+  rs_strv_push(&p.images, "k8s.gcr.io/pause:3.6", NULL);
+  p.deadline = 1234;
+  p.files = calloc(1, sizeof *p.files);
+  p.nfiles = 1;
+  p.files[0].path = strdup("/etc/containerd/config.toml");
+  p.files[0].group = RS_FG_RUNTIME;
+  p.files[0].existed = true;
+  p.files[0].mode = 0640;
+  p.files[0].changes = rs_strv_new();
+  memset(p.files[0].old_sha, 'a', 64);
+  memset(p.files[0].new_sha, 'b', 64);
+  p.units = calloc(1, sizeof *p.units);
+  p.nunits = 1;
+  p.units[0] = (struct rs_plan_unit){strdup("docker.socket"), RS_ROLE_SOURCE, {true, true, false}};
+  rs_buf_t b = RS_BUF_INIT(0);
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_plan_json(&p, &b, &e), 0);
+  struct rs_plan q;
+  cr_assert_eq(rs_plan_from_json(b.data, b.len, &q, &e), 0, "%s", e.msg ? e.msg : "");
+  cr_assert_str_eq(q.to, "containerd");
+  cr_assert_eq(q.deadline, 1234);
+  cr_assert_eq(q.nfiles, 1);
+  cr_assert_eq(q.files[0].mode, 0640);
+  cr_assert(q.files[0].existed);
+  cr_assert_eq(strlen(q.files[0].new_sha), 64);
+  cr_assert_eq(q.units[0].role, RS_ROLE_SOURCE);
+  cr_assert(q.units[0].before.active && !q.units[0].before.enabled);
+  cr_assert_str_eq(q.images[0], "k8s.gcr.io/pause:3.6");
+  cr_assert(rs_plan_has_step(&q, RS_STEP_STOP_KUBELET));
+  rs_plan_free(&q);
+  rs_plan_free(&p);
+  rs_buf_free(&b);
+  cr_assert_eq(rs_plan_from_json("{\"id\":\"x\"}", 10, &q, &e), -1);
+  rs_err_clear(&e);
+}
+
+Test(state, crio_files) {
+  struct rs_crio_want w = {false, "registry.k8s.io/pause:3.9", "/usr/lib/cni", NULL};
+  _cleanup_free_ char *d = rs_crio_dropin(&w);
+  cr_assert(strstr(d, "cgroup_manager = \"cgroupfs\""));
+  cr_assert(strstr(d, "pause_image = \"registry.k8s.io/pause:3.9\""));
+  cr_assert(strstr(d, "plugin_dirs = [\"/usr/lib/cni\"]"));
+  char *m[] = {"https://m.example.com/", NULL};
+  char *i[] = {"reg.local:5000", "10.0.0.0/8", NULL};
+  bool empty = true;
+  _cleanup_free_ char *r = rs_crio_registries(m, i, &empty);
+  cr_assert(!empty);
+  cr_assert(strstr(r, "location = \"m.example.com\""));
+  cr_assert(strstr(r, "location = \"reg.local:5000\"\ninsecure = true"));
+  cr_assert(!strstr(r, "10.0.0.0"));
+  char *none[] = {NULL};
+  cr_assert_null(rs_crio_registries(none, none, &empty));
+  cr_assert(empty);
+}
