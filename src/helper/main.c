@@ -160,6 +160,26 @@ int main(int argc, char **argv) {
     usage(stdout);
     return RS_HX_OK;
   }
+  static const struct { const char *cmd; bool id, to; } needs[] = {
+      {RS_HELPER_CMD_PREFLIGHT, false, true}, {RS_HELPER_CMD_LAUNCH, true, true},
+      {RS_HELPER_CMD_APPLY, true, false},     {RS_HELPER_CMD_ROLLBACK, true, false},
+      {RS_HELPER_CMD_REPORT, true, false},
+  };
+  bool known = false;
+  for (size_t i = 0; i < RS_ARRAY_SIZE(needs); i++) {
+    if (strcmp(o.cmd, needs[i].cmd) != 0) continue;
+    known = true;
+    if (need(&o, needs[i].id, needs[i].to, &err) < 0) {
+      fprintf(stderr, "rs-node-helper: %s\n", err.msg);
+      rs_err_clear(&err);
+      return RS_HX_USAGE;
+    }
+  }
+  if (!known) {
+    fprintf(stderr, "rs-node-helper: unknown subcommand %s\n", o.cmd);
+    usage(stderr);
+    return RS_HX_USAGE;
+  }
   _cleanup_free_ char *self = NULL;
   size_t self_len = 0;
   if (strcmp(o.cmd, RS_HELPER_CMD_LAUNCH) == 0 &&

@@ -105,17 +105,18 @@ for c in $CASES; do
   golden "$W/$c/out" "$E" "$c"
 done
 
-echo "== real containerd $(containerd --version | cut -d' ' -f3) accepts the produced configs"
+CTD=/usr/bin/containerd; CTR=/usr/bin/ctr   # Debian's package, whatever else is on PATH
+echo "== real containerd $($CTD --version | cut -d' ' -f3) accepts the produced configs"
 for c in $CASES; do
   f=$W/$c/root/etc/containerd/config.toml
   [ -f "$W/$c/result.json" ] && grep -q '^version = 2' "$f" 2>/dev/null || continue
   d=$W/ctd-$c; mkdir -p "$d"
-  containerd --config "$f" config dump > /dev/null 2> "$d/dump.err" || { bad "$c: config dump: $(cat "$d/dump.err")"; continue; }
-  containerd --config "$f" --root "$d/root" --state "$d/state" --address "$d/c.sock" > "$d/log" 2>&1 &
+  $CTD --config "$f" config dump > /dev/null 2> "$d/dump.err" || { bad "$c: config dump: $(cat "$d/dump.err")"; continue; }
+  $CTD --config "$f" --root "$d/root" --state "$d/state" --address "$d/c.sock" > "$d/log" 2>&1 &
   cpid=$!
   st=""
   for _ in $(seq 100); do
-    st=$(ctr --address "$d/c.sock" plugins ls 2>/dev/null | awk '$1=="io.containerd.grpc.v1" && $2=="cri" {print $4}') || true
+    st=$($CTR --address "$d/c.sock" plugins ls 2>/dev/null | awk '$1=="io.containerd.grpc.v1" && $2=="cri" {print $4}') || true
     [ -n "$st" ] && break; sleep 0.1
   done
   kill "$cpid"; wait "$cpid" 2>/dev/null || true
