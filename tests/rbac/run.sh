@@ -156,7 +156,9 @@ wait_can yes patch nodes && wait_can yes create configmaps ||
 # ---- a pod of our own to drain for real (so drain's get/watch/delete run) ----
 image=$(k get pods -A -o jsonpath='{range .items[*]}{.spec.containers[0].image}{"\n"}{end}' |
         grep -v pause | sort | uniq -c | sort -rn | awk 'NR==1{print $2}')
-k create namespace "$name" >/dev/null 2>&1
+# (a previous run's namespace may still be terminating)
+k delete namespace "$name" --ignore-not-found --wait=true --timeout=120s >/dev/null 2>&1
+k create namespace "$name" >/dev/null || bad "creating namespace $name"
 # A DaemonSet pod on the node too, so that drain's DaemonSet filter reads
 # its owner; the drains below touch only these pods (--pod-selector), never
 # what other tests keep on the node.
