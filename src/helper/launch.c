@@ -153,6 +153,38 @@ static int start_apply(struct rs_run *run, const struct rs_launch_opts *o, rs_er
   return spawn_detached(run, argv, err);
 }
 
+/* The helper onto the host, where the unit runs it. */
+static int copy_self(const struct rs_host *h, const struct rs_launch_opts *o, rs_err_t *err) {
+  _cleanup_free_ char *bin = rs_host_path(h, RS_HELPER_HOST_BIN);
+  _cleanup_free_ char *bindir = rs_host_path(h, RS_HELPER_STATE_DIR "/bin");
+  if (!bin || !bindir) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (rs_mkdir_p(bindir, 0700, err) < 0 ||
+      rs_write_file_atomic(bin, o->self, o->self_len, 0755, err) < 0)
+    return -1;
+  if (chmod(bin, 0755) < 0) return rs_fail_errno(err, errno, "chmod %s", bin);
+  return 0;
+}
+
+/* A launch killed before it wrote plan.json changed nothing on the host
+ * (only backup/ and staged/ copies exist): start that run over. */
+static int remove_unfinished(struct rs_run *run, rs_err_t *err) {
+  static const char *const sub[] = {RS_HELPER_BACKUP_DIR, RS_HELPER_STAGED_DIR};
+  for (size_t i = 0; i < RS_ARRAY_SIZE(sub); i++) {
+    _cleanup_free_ char *d = rs_run_file(run, sub[i]);
+    if (!d) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    _cleanup_closedir_ DIR *dir = opendir(d);
+    if (!dir) {
+      if (errno == ENOENT) continue;
+      return rs_fail_errno(err, errno, "open %s", d);
+    }
+    struct dirent *de;
+    while ((de = readdir(dir)))
+      if (de->d_name[0] != '.' && unlinkat(dirfd(dir), de->d_name, 0) < 0)
+        return rs_fail_errno(err, errno, "remove %s/%s", d, de->d_name);
+  }
+  return 0;
+}
+
 int rs_launch(const struct rs_host *h, const struct rs_launch_opts *o, rs_err_t *err) {
   struct rs_run run = {0};
   /* A run that exists is resumed, never re-planned: its backups are the
@@ -166,13 +198,19 @@ int rs_launch(const struct rs_host *h, const struct rs_launch_opts *o, rs_err_t 
         rs_journal_read(&run, &j, err) == 0) {
       fputs(plan_text, stdout);
       code = rs_state_exit(j.state);
-      if (code == RS_HX_RUNNING) code = start_apply(&run, o, err) < 0 ? RS_HX_FAILED : RS_HX_LAUNCHED;
-    } else if (!err->msg) {
-      rs_fail(err, RS_E_INPUT, EEXIST, "run %s exists without a plan; remove %s", o->id, run.dir);
+      if (code == RS_HX_RUNNING)
+        code = copy_self(h, o, err) < 0 || start_apply(&run, o, err) < 0 ? RS_HX_FAILED
+                                                                          : RS_HX_LAUNCHED;
+      rs_journal_free(&j);
+      rs_run_close(&run);
+      return code;
     }
     rs_journal_free(&j);
+    if (err->msg || remove_unfinished(&run, err) < 0) {
+      rs_run_close(&run);
+      return RS_HX_FAILED;
+    }
     rs_run_close(&run);
-    return code;
   }
   rs_err_clear(err);
   struct rs_plan p;
@@ -192,19 +230,7 @@ int rs_launch(const struct rs_host *h, const struct rs_launch_opts *o, rs_err_t 
       write_run_file(&run, RS_HELPER_PLAN_FILE, pj.data, pj.len, 0600, err) < 0 ||
       rs_journal_append(&run, "state", RS_STATE_LAUNCHED, NULL, err) < 0)
     goto out;
-  {
-    _cleanup_free_ char *bin = rs_host_path(h, RS_HELPER_HOST_BIN);
-    _cleanup_free_ char *bindir = rs_host_path(h, RS_HELPER_STATE_DIR "/bin");
-    if (!bin || !bindir) {
-      rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
-      goto out;
-    }
-    if (rs_mkdir_p(bindir, 0700, err) < 0 ||
-        rs_write_file_atomic(bin, o->self, o->self_len, 0755, err) < 0 || chmod(bin, 0755) < 0) {
-      if (!err->msg) rs_fail_errno(err, errno, "chmod %s", bin);
-      goto out;
-    }
-  }
+  if (copy_self(h, o, err) < 0) goto out;
   fputs(pj.data, stdout);
   fflush(stdout);
   if (start_apply(&run, o, err) < 0) {

@@ -176,6 +176,19 @@ set +e; "$H" rollback --root "$R" --exec-path "$FAKE" --id t1 --reason "test" > 
 [ "$(tree "$R")" = "$(cat "$W/$c/tree.before")" ] && ok || bad "requested rollback: files"
 [ "$(units "$R")" = "$(cat "$W/$c/units.before")" ] && ok || bad "requested rollback: services"
 
+echo "== launch killed, then launched again"
+c=docker-ce-containerd-io; R=$W/relaunch/root; . "$here/cases/$c/case.env"
+setup "$c" "$R"
+set +e; launch "$H" "$R" "$TO" --crash-after-step 1 > /dev/null 2>&1; rc=$?; set -e
+[ "$rc" = 137 ] && [ ! -e "$R/var/lib/kubectl-runtime-switch/bin/rs-node-helper" ] && ok || bad "launch crash: exit $rc"
+set +e; launch "$H" "$R" "$TO" > /dev/null 2>&1; rc=$?; apply "$H" "$R" "$PORT" > /dev/null 2>&1; rc2=$?; set -e
+[ "$rc" = 7 ] && [ "$rc2" = 0 ] && [ -x "$R/var/lib/kubectl-runtime-switch/bin/rs-node-helper" ] && ok || bad "relaunch: $rc, apply: $rc2"
+[ "$(tree "$R")" = "$(cat "$here/cases/$c/expected/tree.txt")" ] && ok || bad "relaunch: files"
+# a launch killed before its plan was written left only copies: start over
+setup "$c" "$R"; mkdir -p "$R/var/lib/kubectl-runtime-switch/t1/backup"; echo partial > "$R/var/lib/kubectl-runtime-switch/t1/backup/0"
+set +e; launch "$H" "$R" "$TO" > /dev/null 2>&1; rc=$?; set -e
+[ "$rc" = 7 ] && ok || bad "launch over an unfinished run: exit $rc"
+
 echo "== arm64 helper under qemu-user"
 if command -v qemu-aarch64-static > /dev/null; then
   c=docker-ce-containerd-io; R=$W/arm/root; . "$here/cases/$c/case.env"
