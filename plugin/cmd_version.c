@@ -3,6 +3,8 @@
 
 #include "cli.h"
 #include "common/cleanup.h"
+#include "helper/contract.h"
+#include "ops/helper_blob.h"
 
 const struct rs_opt cmd_version_opts[] = {
     {"client", 0, RS_OPT_BOOL, NULL, "false", "If true, shows client version only (no server required)."},
@@ -18,6 +20,19 @@ int cmd_version(struct rs_cli *cli, rs_err_t *err) {
     return rs_fail(err, RS_E_USAGE, 0, "unexpected argument \"%s\"", cli->args[0]);
   json_auto_t *doc = json_pack("{s:{s:s}}", "clientVersion", "gitVersion", "v" RS_VERSION);
   if (!doc) return rs_fail(err, RS_E_SYS, 12, "out of memory");
+  /* The embedded node helpers: built from the same tree, so they carry the
+   * plugin's version; the sha256 lets an operator check what runs on nodes. */
+  json_t *helpers = json_array();
+  if (!helpers || json_object_set_new(doc, "nodeHelper", helpers) < 0)
+    return rs_fail(err, RS_E_SYS, 12, "out of memory");
+  for (size_t i = 0; i < rs_helper_blobs_count; i++) {
+    const struct rs_helper_blob *b = &rs_helper_blobs[i];
+    json_t *h = json_pack("{s:s,s:s,s:I,s:s,s:i}", "version", "v" RS_VERSION,
+                          "arch", b->arch, "size", (json_int_t)b->size,
+                          "sha256", b->sha256, "contract", RS_HELPER_CONTRACT_VERSION);
+    if (!h || json_array_append_new(helpers, h) < 0)
+      return rs_fail(err, RS_E_SYS, 12, "out of memory");
+  }
   int r = 0;
   rs_err_t serr = RS_ERR_INIT;
   if (!rs_cli_bool(cli, "client")) {
@@ -34,6 +49,9 @@ int cmd_version(struct rs_cli *cli, rs_err_t *err) {
     rs_print_yaml(cli->out, doc, err);
   } else {
     fprintf(cli->out, "Client Version: v%s\n", RS_VERSION);
+    for (size_t i = 0; i < rs_helper_blobs_count; i++)
+      fprintf(cli->out, "Node Helper: v%s linux/%s %zu bytes sha256:%s\n", RS_VERSION,
+              rs_helper_blobs[i].arch, rs_helper_blobs[i].size, rs_helper_blobs[i].sha256);
     const char *sv = json_string_value(json_object_get(json_object_get(doc, "serverVersion"), "gitVersion"));
     if (sv) fprintf(cli->out, "Server Version: %s\n", sv);
   }

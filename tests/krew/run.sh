@@ -101,18 +101,20 @@ link="$KREW_ROOT/bin/kubectl-runtime_switch"
 check "krew linked $link into its store" \
   bash -c "[[ -L '$link' && \$(readlink -f '$link') == '$KREW_ROOT'/store/runtime-switch/v$version/* ]]"
 check "LICENSE was extracted with the plugin" test -f "$KREW_ROOT/store/runtime-switch/v$version/LICENSE"
-out=$("$kubectl" runtime-switch version --client 2>&1)
+out=$("$kubectl" runtime-switch version --client 2>&1 | head -n 1)
 if [[ $out == "Client Version: v$version" ]]; then ok "kubectl runtime-switch version --client: $out"
 else bad "kubectl runtime-switch version --client printed: $out"; fi
-out=$("$kubectl" runtime_switch version --client 2>&1)
+out=$("$kubectl" runtime_switch version --client 2>&1 | head -n 1)
 [[ $out == "Client Version: v$version" ]] && ok "kubectl runtime_switch (underscore) works" ||
   bad "kubectl runtime_switch printed: $out"
+check "the installed plugin names both embedded node helpers with their sha256" \
+  bash -c "'$kubectl' runtime-switch version --client | grep -Eq '^Node Helper: v$version linux/amd64 [0-9]+ bytes sha256:[0-9a-f]{64}\$' && '$kubectl' runtime-switch version --client | grep -Eq '^Node Helper: v$version linux/arm64 '"
 # Static: it runs in an empty root filesystem (no libc, no /etc, no CA
 # store), which is what "runs on any Linux" comes down to.
 if [[ $(id -u) == 0 ]]; then
   empty="$tmp/empty-root"; mkdir -p "$empty"
   cp "$(readlink -f "$link")" "$empty/kubectl-runtime_switch"
-  out=$(chroot "$empty" /kubectl-runtime_switch version --client 2>&1)
+  out=$(chroot "$empty" /kubectl-runtime_switch version --client 2>&1 | head -n 1)
   [[ $out == "Client Version: v$version" ]] && ok "the installed plugin runs in an empty root filesystem" ||
     bad "in an empty root filesystem it printed: $out"
 fi

@@ -114,7 +114,13 @@ Test(cli, help_and_usage_errors) {
   const char *v[] = {"version", "--client", NULL};
   run_plugin(v, &r);
   cr_assert_eq(r.status, 0);
-  cr_assert_str_eq(r.out, "Client Version: v" RS_VERSION "\n");
+  cr_assert(rs_startswith(r.out, "Client Version: v" RS_VERSION "\n"), "%s", r.out);
+  /* one line per embedded helper, with its sha256 */
+  cr_assert(strstr(r.out, "\nNode Helper: v" RS_VERSION " linux/amd64 "), "%s", r.out);
+  cr_assert(strstr(r.out, "\nNode Helper: v" RS_VERSION " linux/arm64 "), "%s", r.out);
+  const char *sha = strstr(r.out, "sha256:");
+  cr_assert_not_null(sha);
+  cr_assert_eq(strspn(sha + 7, "0123456789abcdef"), 64, "%s", r.out);
   rs_proc_result_free(&r);
 }
 
