@@ -121,6 +121,9 @@ struct rs_kube_result {
                              API error; NULL when empty/RAW/not JSON */
   char *raw;              /* the body bytes (NUL-terminated) with RS_REQ_RAW */
   size_t raw_len;
+  long long retry_after_ms; /* the Retry-After header of the last attempt
+                               (seconds, as ms); 0: none.  Also set when
+                               the body is not a Status (a plain-text 503) */
 };
 void rs_kube_result_clear(struct rs_kube_result *r);
 

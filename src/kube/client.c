@@ -793,6 +793,7 @@ static int xfer_finalize(struct xfer *x) {
     return 0;
   }
   x->result.status = x->status;
+  x->result.retry_after_ms = x->retry_after_ms > 0 ? x->retry_after_ms : 0;
   if (x->status >= 200 && x->status < 300) {
     if (is_stream(x)) return 0;
     if (x->flags & RS_REQ_RAW) {

@@ -129,6 +129,16 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json(code, status(code, "TooManyRequests" if code == 429 else "ServiceUnavailable",
                                                    "try again"), {"Retry-After": "1"})
             return self.send_json(200, {"attempts": n + 1})
+        if path == "/test/text-503":
+            # the API server's own overload answer: plain text, no Status
+            b = b"Too many requests, please try again later.\n"
+            self.send_response(503)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(b)))
+            self.send_header("Retry-After", q.get("s", "2"))
+            self.end_headers()
+            self.wfile.write(b)
+            return
         if path.startswith("/test/fail/"):
             code = int(path.rsplit("/", 1)[1])
             return self.send_json(code, status(code, "Invalid", "the thing is invalid: spec.x: Required value"))

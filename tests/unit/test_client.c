@@ -308,6 +308,49 @@ Test(request, no_retry_flag, .init = start_open, .fini = stop) {
   cr_assert_eq(rs_kube_client_requests(c), 1);
 }
 
+struct seen {
+  long status;
+  long long retry_after_ms;
+  bool body;
+  char msg[256];
+};
+
+static int keep_result(void *ud, const struct rs_kube_result *res, rs_err_t *err) {
+  struct seen *s = ud;
+  s->status = res->status;
+  s->retry_after_ms = res->retry_after_ms;
+  s->body = res->body != NULL;
+  snprintf(s->msg, sizeof s->msg, "%s", err->msg ? err->msg : "");
+  rs_err_clear(err);
+  return 0;
+}
+
+/* A caller that handles its own retries (RS_REQ_NO_RETRY) sees the
+ * Retry-After header, whether the body is a Status or plain text. */
+Test(request, retry_after_in_the_result, .init = start_open, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  struct seen text = {0}, status = {0}, ok = {0};
+  struct rs_kube_req r1 = {.method = RS_HTTP_POST, .path = "/test/text-503?s=3", .flags = RS_REQ_NO_RETRY};
+  struct rs_kube_req r2 = {.method = RS_HTTP_POST, .path = "/test/retry-after/429", .flags = RS_REQ_NO_RETRY};
+  struct rs_kube_req r3 = {.method = RS_HTTP_GET, .path = "/version", .flags = RS_REQ_NO_RETRY};
+  cr_assert_eq(rs_kube_async(c, &r1, keep_result, &text, &e), 0);
+  cr_assert_eq(rs_kube_async(c, &r2, keep_result, &status, &e), 0);
+  cr_assert_eq(rs_kube_async(c, &r3, keep_result, &ok, &e), 0);
+  cr_assert_eq(rs_kube_run(c, NULL, &e), 0, "%s", e.msg);
+  cr_assert_eq(text.status, 503);
+  cr_assert_eq(text.retry_after_ms, 3000);
+  cr_assert_not(text.body, "plain text is not a Status");
+  cr_assert(strstr(text.msg, "Too many requests, please try again later."), "%s", text.msg);
+  cr_assert_eq(status.status, 429);
+  cr_assert_eq(status.retry_after_ms, 1000);
+  cr_assert(status.body);
+  cr_assert_eq(ok.status, 200);
+  cr_assert_eq(ok.retry_after_ms, 0, "no header: 0");
+  cr_assert_eq(rs_kube_client_requests(c), 3, "nothing was retried");
+}
+
 Test(request, get_retried_on_503_and_dropped_connection, .init = start_open, .fini = stop) {
   _cleanup_err_ rs_err_t e = RS_ERR_INIT;
   _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
