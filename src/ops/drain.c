@@ -28,6 +28,7 @@
 #define DEFAULT_RETRY_MS 5000
 #define MAX_TRANSPORT_FAILURES 20
 #define WATCH_BACKOFF_MAX_MS 10000
+#define MAX_SERVER_RETRIES 10 /* client-go's limit for answers with Retry-After */
 
 enum check_reason { CHECK_TRANSPORT, CHECK_5XX, CHECK_CONFLICT };
 #define MAX_CONFLICTS 10
@@ -49,7 +50,8 @@ struct pod {
   unsigned attempts;
   unsigned transport_failures;
   unsigned conflicts;        /* 409s: the pod changed under the precondition */
-  int check_reason;          /* why CHECKING: enum check_reason */        /* CHECKING after a 5xx (else after a transport error) */
+  unsigned server_retries;   /* 5xx answers with Retry-After, retried */
+  int check_reason;          /* why CHECKING: enum check_reason */
   char *pending_error;       /* the 5xx message, used if the check finds it alive */
   char *error;
 };
@@ -231,8 +233,13 @@ static int send_request(struct pod *p, rs_err_t *err) {
   return 0;
 }
 
+/* The server's retry hint: the Retry-After header (what client-go reads;
+ * the only hint a plain-text 429/503 carries), else the Status's
+ * details.retryAfterSeconds.  0: none. */
 static long long retry_after_ms(const struct rs_kube_result *res) {
-  json_t *ra = json_object_get(json_object_get(res ? res->body : NULL, "details"), "retryAfterSeconds");
+  if (!res) return 0;
+  if (res->retry_after_ms > 0) return res->retry_after_ms;
+  json_t *ra = json_object_get(json_object_get(res->body, "details"), "retryAfterSeconds");
   json_int_t s = json_is_integer(ra) ? json_integer_value(ra) : 0;
   return s > 0 && s < 3600 ? (long long)s * 1000 : 0;
 }
@@ -332,7 +339,11 @@ static int on_request_done(void *ud, const struct rs_kube_result *res, rs_err_t 
     rs_err_clear(err);
     return 0;
   }
-  if (err->kind == RS_E_API && status >= 500 && retry_after_ms(res)) {
+  if (err->kind == RS_E_API && status >= 500 && retry_after_ms(res) &&
+      p->server_retries < MAX_SERVER_RETRIES) {
+    /* the server says it did nothing and when to come back (client-go
+     * retries these up to 10 times, whatever the verb) */
+    p->server_retries++;
     schedule_retry(p, retry_after_ms(res), "pods", err->msg ? err->msg : "");
     rs_err_clear(err);
     return 0;

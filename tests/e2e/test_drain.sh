@@ -271,10 +271,14 @@ case_faults() {
 	check "freset: drain succeeds (rc=$FRC)" [ $FRC -eq 0 ]
 	fault_checks freset 4 0
 	# 3: a plain 500 fails that pod with the API's message (kubectl's rule),
-	# the others go on; a 503 with Retry-After (no Status body) is retried.
+	# the others go on; a 500 with Retry-After, then the API server's
+	# plain-text 503 with Retry-After (no Status body), are retried.
 	fault_run f500 '[{"method":"POST","path":"/eviction$","action":"500","first":1,"key":"all"},
-		{"method":"POST","path":"/eviction$","action":"500-retry-after","retry_after":1,"first":1}]' 3
+		{"method":"POST","path":"/eviction$","action":"500-retry-after","retry_after":1,"first":1},
+		{"method":"POST","path":"/eviction$","action":"503-text","first":1}]' 3
 	check "f500: drain fails (rc=$FRC)" [ $FRC -eq 1 ]
+	check "f500: the plain-text 503s were retried after their Retry-After" \
+		grep -q '"event":"retry".*"retryAfterSeconds":1.*Too many requests, please try again later' "$WORK/f500.out"
 	check "f500: kubectl's message with the API's" grep -q 'error when evicting pods/\\"f500-.*\\" -n \\"rs-drain-e2e\\": Internal error occurred: injected fault' "$WORK/f500.out"
 	fault_checks f500 3 1
 }
