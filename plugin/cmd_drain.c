@@ -301,6 +301,7 @@ static void print_plain_error(struct rs_cli *cli, const rs_err_t *e) {
 struct failed {
   char *agg;          /* the node's error as kubectl's aggregate text */
   char **lines;       /* its errors one per line, or NULL for a plain error */
+  char *check_err;    /* the delete path: the DELETE's error as CheckErr prints it */
   rs_err_t err;
 };
 
@@ -371,6 +372,11 @@ int cmd_drain(struct rs_cli *cli, rs_err_t *err) {
     bool agg = r.errors && r.errors[0];
     f->agg = agg ? rs_drain_aggregate_text(r.errors) : strdup(e.msg ? e.msg : "unknown error");
     if (agg) f->lines = TAKE_PTR(r.errors);
+    /* kubectl's delete path ends at its first error and returns it as it
+     * is (not an aggregate), so CheckErr prints it as an API error */
+    for (size_t k = 0; !r.eviction && k < r.npods && !f->check_err; k++)
+      if (r.pods[k].state == RS_DRAIN_POD_FAILED && r.pods[k].check_err)
+        f->check_err = TAKE_PTR(r.pods[k].check_err);
     if (out.json) {
       json_t *j = report_json("failed", node, &r, &e);
       if (j) print_json_line(&out, j);
@@ -394,7 +400,9 @@ int cmd_drain(struct rs_cli *cli, rs_err_t *err) {
     for (size_t k = 0; remaining[k]; k++) fprintf(cli->errf, " %s\n", remaining[k]);
     /* CheckErr: one failed node prints its errors one per line; several
      * print one aggregate line each */
-    if (nfail == 1 && fails[0].lines) {
+    if (nfail == 1 && fails[0].check_err) {
+      fprintf(cli->errf, "%s\n", fails[0].check_err);
+    } else if (nfail == 1 && fails[0].lines) {
       for (size_t k = 0; fails[0].lines[k]; k++) fprintf(cli->errf, "%s\n", fails[0].lines[k]);
     } else if (nfail == 1) {
       print_plain_error(cli, &fails[0].err);
@@ -405,6 +413,7 @@ int cmd_drain(struct rs_cli *cli, rs_err_t *err) {
   }
   for (size_t k = 0; k < nfail; k++) {
     free(fails[k].agg);
+    free(fails[k].check_err);
     rs_strv_free(fails[k].lines);
     rs_err_clear(&fails[k].err);
   }

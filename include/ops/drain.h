@@ -2,8 +2,11 @@
  * over one client: the node's pods are listed once, kubectl's filters run
  * in kubectl's order and refuse the drain before anything is evicted, then
  * every eviction goes out at once (one multiplexed connection), 429s are
- * retried every 5 s (or after the server's retryAfterSeconds), and one
- * watch on the node's pods tells when each pod is gone or replaced.
+ * retried every 5 s (or after the server's Retry-After), and one watch on
+ * the node's pods tells when each pod is gone or replaced.  The delete path
+ * (--disable-eviction, or no eviction API) is kubectl's: one DELETE at a
+ * time in list order, and the first failure ends the drain, leaving the
+ * pods after it alone.
  *
  * Library code: nothing here prints or exits.  Progress goes to the event
  * callback, whose events carry kubectl's exact line (rs_drain_event.text)
@@ -102,6 +105,9 @@ struct rs_drain_pod {
   int state;               /* enum rs_drain_pod_state */
   unsigned attempts;       /* eviction (or delete) requests sent */
   char *error;             /* RS_DRAIN_POD_FAILED: kubectl's message */
+  char *check_err;         /* the delete path's failure as kubectl's CheckErr
+                              prints it last ("Error from server (Forbidden):
+                              ...", "The pods \"p\" is invalid: ..."); else NULL */
 };
 
 struct rs_drain_report {

@@ -1,5 +1,6 @@
-/* The drain engine: list, filter, evict everything at once, follow one
- * watch until every pod is gone.
+/* The drain engine: list, filter, evict everything at once (or delete one
+ * pod after the other, as kubectl), follow one watch until every pod is
+ * gone.
  *
  * Each pod moves through phases:
  *   QUEUED -> IN_FLIGHT -> ACCEPTED -> DONE
@@ -53,7 +54,9 @@ struct pod {
   unsigned server_retries;   /* 5xx answers with Retry-After, retried */
   int check_reason;          /* why CHECKING: enum check_reason */
   char *pending_error;       /* the 5xx message, used if the check finds it alive */
+  char *pending_check_err;   /* and its check_err, on the delete path */
   char *error;
+  char *check_err;           /* delete path: the error as kubectl's CheckErr prints it */
 };
 
 struct drain {
@@ -68,6 +71,9 @@ struct drain {
   size_t done;
   long long deadline;         /* rs_now_ms; 0: none */
   bool timed_out;
+  /* the delete path: one DELETE at a time, in list order (kubectl) */
+  size_t next_delete;         /* the pod whose DELETE goes out or is on its way */
+  bool delete_failed;         /* the first failure ends it */
   /* the watch */
   char *field_selector;
   bool watch_running;
@@ -131,6 +137,7 @@ static void fail_pod(struct pod *p, char *msg) {
   struct drain *d = p->d;
   free(p->error);
   p->error = msg;
+  if (!p->check_err) p->check_err = TAKE_PTR(p->pending_check_err);
   finish(p, RS_DRAIN_POD_FAILED);
   emit(d, RS_DRAIN_EV_POD_FAILED, p, true, msg, 0, "%s", msg ? msg : "");
 }
@@ -260,7 +267,11 @@ static void schedule_retry(struct pod *p, long long delay_ms, const char *why_fm
   rs_drain_duration_text(delay_ms, dur, sizeof dur);
   p->phase = P_RETRY_WAIT;
   p->next_at = rs_now_ms() + delay_ms;
-  if (strcmp(why_fmt, "namespace") == 0)
+  if (!d->eviction)
+    emit(d, RS_DRAIN_EV_RETRY, p, true, msg, delay_ms,
+         "error when deleting pods/\"%s\" -n \"%s\" (will retry after %s): %s", p->name, p->ns, dur,
+         msg);
+  else if (strcmp(why_fmt, "namespace") == 0)
     emit(d, RS_DRAIN_EV_RETRY, p, true, msg, delay_ms,
          "error when evicting pod \"%s\" from terminating namespace \"%s\" (will retry after %s): %s",
          p->name, p->ns, dur, msg);
@@ -270,12 +281,49 @@ static void schedule_retry(struct pod *p, long long delay_ms, const char *why_fm
          msg);
 }
 
-/* What kubectl's delete path prints for an API error. */
+/* kubectl's delete path returns the DELETE's error as it is: its text is
+ * the API's message ("pods \"p\" is forbidden: ..."). */
 static char *delete_error_text(const rs_err_t *e) {
-  if (e->kind == RS_E_API)
-    return rs_strdup_printf("Error from server (%s): %s", e->reason ? e->reason : "InternalError",
-                            e->msg ? e->msg : "");
   return rs_strdup_printf("%s", e->msg ? e->msg : "unknown error");
+}
+
+/* ... which kubectl's CheckErr (cmd/util/helpers.go) prints last: an
+ * Invalid Status from its details and causes, another Status as "Error
+ * from server (<reason>): <message>", anything else as "error: <text>". */
+static char *check_err_text(const struct rs_kube_result *res, const rs_err_t *e) {
+  const char *msg = e->msg ? e->msg : "";
+  if (e->kind != RS_E_API)
+    return strncmp(msg, "error: ", 7) == 0 ? strdup(msg) : rs_strdup_printf("error: %s", msg);
+  const char *reason = e->reason && *e->reason ? e->reason : NULL;
+  if (reason && strcmp(reason, "Unauthorized") == 0)
+    return rs_strdup_printf("error: You must be logged in to the server (%s)", msg);
+  if (!reason || strcmp(reason, "Invalid") != 0)
+    return reason ? rs_strdup_printf("Error from server (%s): %s", reason, msg)
+                  : rs_strdup_printf("Error from server: %s", msg);
+  const json_t *details = json_object_get(res ? res->body : NULL, "details");
+  if (!json_is_object(details))
+    return *msg ? rs_strdup_printf("The request is invalid: %s", msg) : strdup("The request is invalid");
+  const char *kind = json_string_value(json_object_get(details, "kind"));
+  const char *name = json_string_value(json_object_get(details, "name"));
+  const json_t *causes = json_object_get(details, "causes");
+  size_t ncauses = json_array_size(causes);
+  rs_buf_t b = RS_BUF_INIT(0);
+  if ((kind && *kind) || (name && *name))
+    rs_buf_printf(&b, NULL, "The %s \"%s\" is invalid", kind ? kind : "", name ? name : "");
+  else if (*msg && ncauses == 0)
+    rs_buf_printf(&b, NULL, "The request is invalid: %s", msg);
+  else
+    rs_buf_printf(&b, NULL, "The request is invalid");
+  /* each cause as "<field>: <message>": one after ": ", several as a list */
+  if (ncauses) rs_buf_printf(&b, NULL, ": ");
+  size_t i;
+  const json_t *c;
+  json_array_foreach(causes, i, c) {
+    const char *f = json_string_value(json_object_get(c, "field"));
+    const char *m = json_string_value(json_object_get(c, "message"));
+    rs_buf_printf(&b, NULL, "%s%s: %s", ncauses > 1 ? "\n* " : "", f ? f : "", m ? m : "");
+  }
+  return rs_buf_steal(&b, NULL);
 }
 
 static char *pod_error_text(const struct pod *p, const rs_err_t *e) {
@@ -299,8 +347,7 @@ static void accepted(struct pod *p) {
 
 static int start_check(struct pod *p, rs_err_t *err);
 
-static int on_request_done(void *ud, const struct rs_kube_result *res, rs_err_t *err) {
-  struct pod *p = ud;
+static int request_done(struct pod *p, const struct rs_kube_result *res, rs_err_t *err) {
   struct drain *d = p->d;
   if (p->phase != P_IN_FLIGHT) return 0; /* the drain stopped waiting for it */
   long status = res ? res->status : 0;
@@ -321,6 +368,8 @@ static int on_request_done(void *ud, const struct rs_kube_result *res, rs_err_t 
     p->conflicts++;
     free(p->pending_error);
     p->pending_error = pod_error_text(p, err);
+    free(p->pending_check_err);
+    p->pending_check_err = d->eviction ? NULL : check_err_text(res, err);
     rs_err_clear(err);
     return start_check(p, err);
   }
@@ -339,7 +388,7 @@ static int on_request_done(void *ud, const struct rs_kube_result *res, rs_err_t 
     rs_err_clear(err);
     return 0;
   }
-  if (err->kind == RS_E_API && status >= 500 && retry_after_ms(res) &&
+  if (err->kind == RS_E_API && (status >= 500 || status == 429) && retry_after_ms(res) &&
       p->server_retries < MAX_SERVER_RETRIES) {
     /* the server says it did nothing and when to come back (client-go
      * retries these up to 10 times, whatever the verb) */
@@ -355,17 +404,22 @@ static int on_request_done(void *ud, const struct rs_kube_result *res, rs_err_t 
     p->check_reason = transport ? CHECK_TRANSPORT : CHECK_5XX;
     free(p->pending_error);
     p->pending_error = pod_error_text(p, err);
+    free(p->pending_check_err);
+    p->pending_check_err = d->eviction ? NULL : check_err_text(res, err);
     if (transport) p->transport_failures++;
     rs_err_clear(err);
     return start_check(p, err);
+  }
+  if (!d->eviction) {
+    free(p->check_err);
+    p->check_err = check_err_text(res, err);
   }
   fail_pod(p, pod_error_text(p, err));
   rs_err_clear(err);
   return 0;
 }
 
-static int on_check_done(void *ud, const struct rs_kube_result *res, rs_err_t *err) {
-  struct pod *p = ud;
+static int check_done(struct pod *p, const struct rs_kube_result *res, rs_err_t *err) {
   struct drain *d = p->d;
   if (p->phase != P_CHECKING) return 0;
   if (err->kind == RS_E_NONE) {
@@ -425,6 +479,39 @@ static int on_check_done(void *ud, const struct rs_kube_result *res, rs_err_t *e
   p->phase = P_CHECK_WAIT;
   p->next_at = rs_now_ms() + 1000;
   return 0;
+}
+
+/* kubectl's delete path sends one DELETE at a time, in list order, and
+ * returns the first error other than NotFound: the pods after it are left
+ * alone, and nothing waits for the ones already deleted.  Here the next
+ * DELETE goes out once the previous one was accepted or its pod was gone
+ * (a reset or 5xx is resolved by reading the pod first, as on the eviction
+ * path), and the first pod that fails ends the drain. */
+static int delete_next(struct drain *d, rs_err_t *err) {
+  if (d->eviction || d->delete_failed) return 0;
+  while (d->next_delete < d->n) {
+    struct pod *p = &d->pods[d->next_delete];
+    if (p->phase == P_QUEUED) return send_request(p, err);
+    if (p->phase == P_DONE && p->state == RS_DRAIN_POD_FAILED) {
+      d->delete_failed = true;
+      return 0;
+    }
+    if (p->phase != P_DONE && p->phase != P_ACCEPTED) return 0; /* still on its way */
+    d->next_delete++;
+  }
+  return 0;
+}
+
+static int on_request_done(void *ud, const struct rs_kube_result *res, rs_err_t *err) {
+  struct pod *p = ud;
+  if (request_done(p, res, err) < 0) return -1;
+  return delete_next(p->d, err);
+}
+
+static int on_check_done(void *ud, const struct rs_kube_result *res, rs_err_t *err) {
+  struct pod *p = ud;
+  if (check_done(p, res, err) < 0) return -1;
+  return delete_next(p->d, err);
 }
 
 static int start_check(struct pod *p, rs_err_t *err) {
@@ -560,6 +647,10 @@ static int tick(void *ud, rs_err_t *err) {
            "pod \"%s\" has DeletionTimestamp older than %ld seconds, skipping", p->name, skip);
     }
   }
+  if (!d->eviction) {
+    if (delete_next(d, err) < 0) return -1;
+    if (d->delete_failed) return 1;
+  }
   if (d->done == d->n) return 1;
   if (!d->watch_running && d->watch_restart_at && now >= d->watch_restart_at) {
     /* last: the list runs the loop, which may call back into the pods */
@@ -659,7 +750,9 @@ static void pods_free(struct drain *d) {
     free(p->key);
     free(p->rv);
     free(p->pending_error);
+    free(p->pending_check_err);
     free(p->error);
+    free(p->check_err);
   }
   free(d->pods);
   free(d->index);
@@ -769,6 +862,7 @@ static int fill_report(struct drain *d, struct rs_drain_report *r, rs_err_t *err
     o->uid = TAKE_PTR(p->uid);
     o->attempts = p->attempts;
     o->error = TAKE_PTR(p->error);
+    o->check_err = TAKE_PTR(p->check_err);
     if (p->phase == P_DONE) o->state = p->state;
     else if (p->phase == P_ACCEPTED) o->state = RS_DRAIN_POD_EVICTING;
     else if (p->phase == P_IN_FLIGHT || p->phase == P_CHECKING || p->phase == P_CHECK_WAIT)
@@ -820,11 +914,18 @@ int rs_drain_pods(rs_kube_client_t *c, const char *node, const struct rs_drain_o
   else if (eviction_support(&d, err) < 0) goto report;
   if (o->dry_run != RS_DRY_RUN_SERVER && watch_start(&d, rv, err) < 0) goto report;
   if (o->timeout_ms > 0) d.deadline = rs_now_ms() + o->timeout_ms;
-  for (size_t i = 0; i < d.n; i++)
-    if (d.pods[i].phase == P_QUEUED && send_request(&d.pods[i], err) < 0) {
+  if (!d.eviction) {
+    if (delete_next(&d, err) < 0) {
       rs_kube_cancel_all(c);
       goto report;
     }
+  } else {
+    for (size_t i = 0; i < d.n; i++)
+      if (d.pods[i].phase == P_QUEUED && send_request(&d.pods[i], err) < 0) {
+        rs_kube_cancel_all(c);
+        goto report;
+      }
+  }
   struct rs_kube_run_opts ro = {.tick = tick, .tick_ud = &d, .tick_ms = TICK_MS, .until_stopped = true};
   int run = d.done == d.n ? 0 : rs_kube_run(c, &ro, err);
   rs_kube_cancel_all(c);
@@ -890,6 +991,7 @@ void rs_drain_report_clear(struct rs_drain_report *r) {
     free(r->pods[i].name);
     free(r->pods[i].uid);
     free(r->pods[i].error);
+    free(r->pods[i].check_err);
   }
   free(r->pods);
   free(r->node);

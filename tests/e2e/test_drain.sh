@@ -202,6 +202,101 @@ case_interrupt() {
 	k uncordon node-2 >/dev/null
 }
 
+# --disable-eviction: kubectl deletes one pod after the other and stops at
+# the first error, leaving the pods after it alone.  An admission policy
+# refuses to delete the middle one of three bare pods; both tools must
+# delete the first only, and print the same lines.
+DENY_POLICY=rs-drain-e2e-deny-delete
+deny_policy() {
+	k apply -f - >/dev/null <<-EOF
+		apiVersion: admissionregistration.k8s.io/v1
+		kind: ValidatingAdmissionPolicy
+		metadata: {name: $DENY_POLICY}
+		spec:
+		  failurePolicy: Fail
+		  matchConstraints:
+		    namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: $TNS}}
+		    resourceRules:
+		    - {apiGroups: [""], apiVersions: [v1], operations: [DELETE], resources: [pods]}
+		  validations:
+		  - expression: "!has(oldObject.metadata.labels) || !('deny-delete' in oldObject.metadata.labels)"
+		    message: deleting this pod is denied by the drain test
+		---
+		apiVersion: admissionregistration.k8s.io/v1
+		kind: ValidatingAdmissionPolicyBinding
+		metadata: {name: $DENY_POLICY}
+		spec: {policyName: $DENY_POLICY, validationActions: [Deny]}
+	EOF
+}
+bare_pod() { # bare_pod NAME NODE [LABELS]
+	k apply -f - >/dev/null <<-EOF
+		apiVersion: v1
+		kind: Pod
+		metadata: {name: $1, namespace: $TNS, labels: {app: del${3:+, $3}}}
+		spec:
+		  nodeName: $2
+		  terminationGracePeriodSeconds: 5
+		  containers:
+		  - name: c
+		    image: $IMAGE
+		    imagePullPolicy: Never
+		    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000000 & wait"]
+	EOF
+}
+denied() { ! k delete pod -n "$TNS" del-b --dry-run=server >/dev/null 2>&1; }
+delete_run() { # delete_run TOOL: three pods, the drain; rc, output, what is left
+	local tool=$1
+	bare_pod del-a node-2
+	bare_pod del-b node-2 "deny-delete: 'yes'"
+	bare_pod del-c node-2
+	wait_until 60 ns_ready "$TNS" app=del 3
+	wait_until 30 denied
+	local uids
+	uids=$(k get pods -n "$TNS" -l app=del -o jsonpath='{range .items[*]}{.metadata.name}={.metadata.uid}{"\n"}{end}')
+	if [[ $tool == plugin ]]; then
+		plugin drain node-2 --pod-selector=app=del --disable-eviction --force >"$WORK/del-$tool.out" 2>&1
+	else
+		k drain node-2 --pod-selector=app=del --disable-eviction --force >"$WORK/del-$tool.out" 2>&1
+	fi
+	echo "rc=$?" >"$WORK/del-$tool.rc"
+	# left: the pods not deleted, with their UIDs unchanged
+	k get pods -n "$TNS" -l app=del -o json | jq -r '.items[] | select(.metadata.deletionTimestamp == null) |
+		"\(.metadata.name)=\(.metadata.uid)"' | sort >"$WORK/del-$tool.left"
+	grep -Fxf "$WORK/del-$tool.left" <<<"$uids" | cut -d= -f1 | tr '\n' ' ' >"$WORK/del-$tool.kept"
+	k uncordon node-2 >/dev/null
+	k label pod -n "$TNS" del-b deny-delete- >/dev/null
+	k delete pods -n "$TNS" -l app=del --wait=true >/dev/null
+}
+case_delete() {
+	setup_ns
+	deny_policy
+	delete_run plugin
+	delete_run kubectl
+	note "plugin: $(tr '\n' ';' <"$WORK/del-plugin.out")"
+	check "plugin: exit 1 ($(cat "$WORK/del-plugin.rc"))" grep -qx 'rc=1' "$WORK/del-plugin.rc"
+	check "plugin: deleted the first pod only, stopped at the refused one" \
+		[ "$(cat "$WORK/del-plugin.kept")" = "del-b del-c " ]
+	check "kubectl did the same (kept: $(cat "$WORK/del-kubectl.kept"))" \
+		[ "$(cat "$WORK/del-kubectl.kept")" = "del-b del-c " ]
+	check "the same exit code as kubectl" cmp -s "$WORK/del-plugin.rc" "$WORK/del-kubectl.rc"
+	check "the same lines as kubectl" cmp -s "$WORK/del-plugin.out" "$WORK/del-kubectl.out"
+	cmp -s "$WORK/del-plugin.out" "$WORK/del-kubectl.out" || diff "$WORK/del-kubectl.out" "$WORK/del-plugin.out" | sed 's/^/# /'
+	# without the refusal: all three, one after the other
+	k delete validatingadmissionpolicybinding,validatingadmissionpolicy "$DENY_POLICY" >/dev/null
+	bare_pod del-a node-2
+	bare_pod del-b node-2
+	bare_pod del-c node-2
+	wait_until 60 ns_ready "$TNS" app=del 3
+	local out rc
+	out=$(plugin drain node-2 --pod-selector=app=del --disable-eviction --force 2>&1)
+	rc=$?
+	check "without the policy: drained (rc=$rc)" [ $rc -eq 0 ]
+	check "without the policy: 'pod/del-X deleted' for all three, no 'evicting' line" \
+		bash -c "[ \$(grep -c '^pod/del-[abc] deleted\$' <<<'$out') = 3 ] && ! grep -q evicting <<<'$out'"
+	k delete namespace "$TNS" --wait=true >/dev/null 2>&1
+	k uncordon node-2 >/dev/null
+}
+
 case_dry_run() {
 	local before out
 	before=$(uids_on node-1)
@@ -302,7 +397,7 @@ case_asan() {
 	k uncordon node-2 >/dev/null
 }
 
-CASES=(cordon filters dry_run pdb_timeout min_available interrupt faults asan end_state)
+CASES=(cordon filters dry_run pdb_timeout min_available interrupt delete faults asan end_state)
 (($#)) && CASES=("$@")
 for c in "${CASES[@]}"; do
 	note "== $c"

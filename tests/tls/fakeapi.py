@@ -25,6 +25,11 @@ LOCK = threading.Lock()
 COUNTS = {}
 CONNS = set()
 ONCE = {}
+# --drain-pods N: N ReplicaSet pods dr/d-0... on node-00002 that DELETE
+# removes after a short grace; a pod whose name ends in "-deny" refuses
+# (403), one ending in "-invalid" too (422 with details, as an admission
+# policy).  /test/stats reports the DELETEs in order and how many overlapped.
+DRAIN = {"pods": {}, "events": [], "rv": 1000, "deletes": [], "inflight": 0, "max_inflight": 0}
 
 
 def node(i):
@@ -103,7 +108,9 @@ class Handler(BaseHTTPRequestHandler):
         body = self.body()
         if path == "/test/stats":
             with LOCK:
-                return self.send_json(200, {"counts": COUNTS, "connections": len(CONNS)})
+                return self.send_json(200, {"counts": COUNTS, "connections": len(CONNS),
+                                            "deletes": DRAIN["deletes"],
+                                            "max_inflight_deletes": DRAIN["max_inflight"]})
         if not self.authorized():
             return self.send_json(401, status(401, "Unauthorized", "Unauthorized"))
         if ARGS.token_file_expect and self.headers.get("Authorization") != "Bearer " + ARGS.token_file_expect:
@@ -188,6 +195,8 @@ class Handler(BaseHTTPRequestHandler):
                 sock = n["metadata"]["annotations"]["kubeadm.alpha.kubernetes.io/cri-socket"]
                 return self.send_json(200, {"kubeletconfig": {"containerRuntimeEndpoint": sock,
                                                               "cgroupDriver": "systemd"}})
+        if ARGS.drain_pods and (path == "/api/v1/pods" or path.startswith("/api/v1/namespaces/dr/pods/")):
+            return self.drain_sim(method, path, q, body)
         if path == "/api/v1/pods":
             pods = [{"metadata": {"name": "dind", "namespace": "ci"},
                      "spec": {"nodeName": "node-00000", "volumes": [
@@ -218,6 +227,80 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(400, status(400, "BadRequest",
                                               'container "c" in pod "missing" is waiting to start: ContainerCreating'))
         return self.send_json(404, status(404, "NotFound", "the server could not find the requested resource"))
+
+    def drain_sim(self, method, path, q, body):
+        if path == "/api/v1/pods" and q.get("watch") in ("1", "true"):
+            return self.drain_watch(q)
+        if path == "/api/v1/pods":
+            with LOCK:
+                items = list(DRAIN["pods"].values())
+                rv = DRAIN["rv"]
+            if q.get("fieldSelector", "spec.nodeName=node-00002") != "spec.nodeName=node-00002":
+                items = []
+            return self.send_json(200, {"kind": "PodList", "metadata": {"resourceVersion": str(rv)},
+                                        "items": sorted(items, key=lambda p: p["metadata"]["name"])})
+        name = path.split("/")[6]
+        with LOCK:
+            pod = DRAIN["pods"].get(name)
+        if method == "GET":
+            if not pod:
+                return self.send_json(404, status(404, "NotFound", 'pods "%s" not found' % name))
+            return self.send_json(200, pod)
+        if method != "DELETE":
+            return self.send_json(405, status(405, "MethodNotAllowed", "not here"))
+        with LOCK:
+            DRAIN["deletes"].append(name)
+            DRAIN["inflight"] += 1
+            DRAIN["max_inflight"] = max(DRAIN["max_inflight"], DRAIN["inflight"])
+        time.sleep(0.1)  # long enough for concurrent DELETEs to overlap
+        with LOCK:
+            DRAIN["inflight"] -= 1
+        if not pod:
+            return self.send_json(404, status(404, "NotFound", 'pods "%s" not found' % name))
+        if name.endswith("-deny"):
+            return self.send_json(403, status(403, "Forbidden",
+                                              'pods "%s" is forbidden: denied by the test' % name))
+        if name.endswith("-invalid"):  # what a ValidatingAdmissionPolicy answers
+            st = status(422, "Invalid", 'pods "%s" is forbidden: denied by a policy' % name)
+            st["details"] = {"name": name, "kind": "pods",
+                             "causes": [{"message": "denied by a policy", "field": ""}]}
+            return self.send_json(422, st)
+        opts = json.loads(body or b"{}")
+        uid = (opts.get("preconditions") or {}).get("uid")
+        if uid and uid != pod["metadata"]["uid"]:
+            return self.send_json(409, status(409, "Conflict", "Precondition failed: UID in precondition"))
+        with LOCK:
+            DRAIN["rv"] += 1
+            pod["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+            pod["metadata"]["resourceVersion"] = str(DRAIN["rv"])
+            DRAIN["events"].append((DRAIN["rv"], "MODIFIED", json.loads(json.dumps(pod))))
+
+        def gone():
+            with LOCK:
+                if DRAIN["pods"].pop(name, None):
+                    DRAIN["rv"] += 1
+                    DRAIN["events"].append((DRAIN["rv"], "DELETED", pod))
+        threading.Timer(0.2, gone).start()
+        return self.send_json(200, pod)
+
+    def drain_watch(self, q):
+        rv = int(q.get("resourceVersion") or 0)
+        end = time.time() + float(q.get("timeoutSeconds") or 300)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            while time.time() < end:
+                with LOCK:
+                    evs = [e for e in DRAIN["events"] if e[0] > rv]
+                for erv, typ, obj in evs:
+                    self.chunk(json.dumps({"type": typ, "object": obj}).encode() + b"\n")
+                    rv = erv
+                time.sleep(0.02)
+            self.chunk(b"")
+        except OSError:
+            pass
 
     def list_nodes(self, q):
         limit = int(q.get("limit", "0") or 0)
@@ -287,7 +370,17 @@ def main():
     p.add_argument("--nodes", type=int, default=5)
     p.add_argument("--configz", default="ok")
     p.add_argument("--lifetime", type=float, default=300)
+    p.add_argument("--drain-pods", type=int, default=0)
+    p.add_argument("--drain-deny", type=int, default=-1, help="index of the pod that refuses")
+    p.add_argument("--drain-invalid", type=int, default=-1, help="index of the pod a policy keeps")
     ARGS = p.parse_args()
+    for i in range(ARGS.drain_pods):
+        name = "d-%d%s" % (i, "-deny" if i == ARGS.drain_deny else "-invalid" if i == ARGS.drain_invalid else "")
+        DRAIN["pods"][name] = {"metadata": {
+            "name": name, "namespace": "dr", "uid": "uid-%d" % i, "resourceVersion": "900",
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "d",
+                                 "controller": True}]},
+            "spec": {"nodeName": "node-00002"}, "status": {"phase": "Running"}}
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(os.path.join(ARGS.certs, "server.crt"), os.path.join(ARGS.certs, "server.key"))
     if ARGS.client_ca:

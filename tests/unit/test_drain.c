@@ -1,4 +1,6 @@
-/* ops/drain: kubectl's filters, grouping and messages on JSON fixtures. */
+/* ops/drain: kubectl's filters, grouping and messages on JSON fixtures;
+ * the delete path's order against the fake API server (tests/tls/fakeapi.py
+ * --drain-pods). */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +8,7 @@
 #include "common/cleanup.h"
 #include "common/strutil.h"
 #include "ops/drain.h"
+#include "kube_fixture.h"
 
 #define NOW 1800000000LL /* 2027-01-15T08:00:00Z */
 
@@ -214,4 +217,133 @@ Test(drain, event_json) {
   cr_assert_str_eq(json_string_value(json_object_get(k, "event")), "drained");
   cr_assert_null(json_object_get(k, "pod"));
   cr_assert_str_eq(rs_drain_pod_state_name(RS_DRAIN_POD_GONE), "gone");
+}
+
+/* ---- the delete path (--disable-eviction) against the fake API ---- */
+
+static struct fake F;
+static void stop(void) { fake_stop(&F); }
+static void start_five(void) {
+  const char *a[] = {"--drain-pods", "5", NULL};
+  fake_start(&F, a);
+}
+static void start_five_third_denies(void) {
+  const char *a[] = {"--drain-pods", "5", "--drain-deny", "2", NULL};
+  fake_start(&F, a);
+}
+static void start_three_first_invalid(void) {
+  const char *a[] = {"--drain-pods", "3", "--drain-invalid", "0", NULL};
+  fake_start(&F, a);
+}
+
+struct seen_events {
+  char deleted[256];
+  unsigned evicting;
+};
+
+static void collect(void *ud, const struct rs_drain_event *ev) {
+  struct seen_events *s = ud;
+  if (ev->type == RS_DRAIN_EV_EVICTED) {
+    strncat(s->deleted, ev->text, sizeof s->deleted - strlen(s->deleted) - 2);
+    strcat(s->deleted, ";");
+  }
+  if (ev->type == RS_DRAIN_EV_EVICTING) s->evicting++;
+}
+
+static json_t *stats(rs_kube_client_t *c) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  json_t *st = NULL;
+  cr_assert_eq(rs_kube_get(c, "/test/stats", &st, &e), 0, "%s", e.msg);
+  return st;
+}
+
+static const char *deletes_text(json_t *st, char *buf, size_t len) {
+  size_t i;
+  json_t *v;
+  buf[0] = '\0';
+  json_array_foreach(json_object_get(st, "deletes"), i, v) {
+    strncat(buf, json_string_value(v), len - strlen(buf) - 2);
+    strcat(buf, " ");
+  }
+  return buf;
+}
+
+/* kubectl deletes one pod after the other, in list order. */
+Test(drain_delete, one_at_a_time, .init = start_five, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  struct seen_events s = {0};
+  struct rs_drain_opts o = RS_DRAIN_OPTS_INIT;
+  o.disable_eviction = true;
+  o.on_event = collect;
+  o.ud = &s;
+  struct rs_drain_report r = {0};
+  cr_assert_eq(rs_drain_pods(c, "node-00002", &o, &r, &e), 0, "%s", e.msg);
+  cr_assert_eq(r.npods, 5);
+  cr_assert_not(r.eviction);
+  for (size_t i = 0; i < r.npods; i++)
+    cr_assert_eq(r.pods[i].state, RS_DRAIN_POD_GONE, "%s", r.pods[i].name);
+  cr_assert_eq(s.evicting, 0, "no 'evicting pod' lines on the delete path");
+  cr_assert(strstr(s.deleted, "pod/d-0 deleted;"), "%s", s.deleted);
+  json_auto_t *st = stats(c);
+  char buf[256];
+  cr_assert_str_eq(deletes_text(st, buf, sizeof buf), "d-0 d-1 d-2 d-3 d-4 ");
+  cr_assert_eq(json_integer_value(json_object_get(st, "max_inflight_deletes")), 1);
+  rs_drain_report_clear(&r);
+}
+
+/* The first failure ends the drain: the pods after it are not touched. */
+Test(drain_delete, stops_at_the_first_error, .init = start_five_third_denies, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  struct seen_events s = {0};
+  struct rs_drain_opts o = RS_DRAIN_OPTS_INIT;
+  o.disable_eviction = true;
+  o.on_event = collect;
+  o.ud = &s;
+  struct rs_drain_report r = {0};
+  cr_assert_eq(rs_drain_pods(c, "node-00002", &o, &r, &e), -1);
+  cr_assert_eq(e.kind, RS_E_API);
+  cr_assert_eq(r.npods, 5);
+  cr_assert_str_eq(r.pods[2].name, "d-2-deny");
+  cr_assert_eq(r.pods[2].state, RS_DRAIN_POD_FAILED);
+  /* kubectl returns the DELETE's error as it is, and CheckErr prints it */
+  cr_assert_str_eq(r.pods[2].error, "pods \"d-2-deny\" is forbidden: denied by the test");
+  cr_assert_str_eq(r.pods[2].check_err,
+                   "Error from server (Forbidden): pods \"d-2-deny\" is forbidden: denied by the test");
+  cr_assert_eq(r.pods[3].state, RS_DRAIN_POD_PENDING);
+  cr_assert_eq(r.pods[4].state, RS_DRAIN_POD_PENDING);
+  cr_assert_eq(r.pods[3].attempts, 0);
+  cr_assert_eq(r.pods[4].attempts, 0);
+  cr_assert_null(r.errors[1], "one error: the first");
+  for (size_t i = 0; i < 2; i++)
+    cr_assert(r.pods[i].state == RS_DRAIN_POD_GONE || r.pods[i].state == RS_DRAIN_POD_EVICTING,
+              "%s: deleted (nothing waits for it after the error)", r.pods[i].name);
+  json_auto_t *st = stats(c);
+  char buf[256];
+  cr_assert_str_eq(deletes_text(st, buf, sizeof buf), "d-0 d-1 d-2-deny ");
+  cr_assert_eq(json_integer_value(json_object_get(st, "max_inflight_deletes")), 1);
+  rs_drain_report_clear(&r);
+}
+
+/* An Invalid answer (an admission policy's) as kubectl's CheckErr prints it. */
+Test(drain_delete, invalid_as_kubectl_prints_it, .init = start_three_first_invalid, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  struct rs_drain_opts o = RS_DRAIN_OPTS_INIT;
+  o.disable_eviction = true;
+  struct rs_drain_report r = {0};
+  cr_assert_eq(rs_drain_pods(c, "node-00002", &o, &r, &e), -1);
+  cr_assert_eq(r.pods[0].state, RS_DRAIN_POD_FAILED);
+  cr_assert_str_eq(r.pods[0].error, "pods \"d-0-invalid\" is forbidden: denied by a policy");
+  cr_assert_str_eq(r.pods[0].check_err, "The pods \"d-0-invalid\" is invalid: : denied by a policy");
+  cr_assert_eq(r.pods[1].attempts, 0);
+  cr_assert_eq(r.pods[2].attempts, 0);
+  json_auto_t *st = stats(c);
+  char buf[256];
+  cr_assert_str_eq(deletes_text(st, buf, sizeof buf), "d-0-invalid ");
+  rs_drain_report_clear(&r);
 }

@@ -131,6 +131,8 @@ restore_seeded() {
 	k uncordon node-1 >/dev/null 2>&1 || true
 	k uncordon node-2 >/dev/null 2>&1 || true
 	k delete namespace "$TNS" --wait=false >/dev/null 2>&1 || true
+	k delete validatingadmissionpolicybinding,validatingadmissionpolicy rs-drain-e2e-deny-delete \
+		--ignore-not-found >/dev/null 2>&1 || true
 	if ! k get pod -n demo bare >/dev/null 2>&1 && [[ -s $BARE_JSON ]]; then
 		k create -f "$BARE_JSON" >/dev/null
 	fi
