@@ -21,6 +21,12 @@ if [[ ${1:-} == -r ]]; then RUNS=$2; shift 2; fi
 SIZES=("$@")
 ((${#SIZES[@]})) || SIZES=(30 100)
 k() { "$KUBECTL" "$@"; }
+# One e2e suite at a time on the shared cluster (advisory; E2E_LOCK='' skips).
+E2E_LOCK=${E2E_LOCK-/run/kubectl-runtime-switch-e2e/e2e.lock}
+if [[ -n $E2E_LOCK ]]; then
+	exec 9>"$E2E_LOCK"
+	flock -w 1800 9 || { echo "another e2e suite holds $E2E_LOCK" >&2; exit 1; }
+fi
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 OUT=$(mktemp -d /tmp/rs-drain-bench.XXXXXX)
 

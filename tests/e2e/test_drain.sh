@@ -9,6 +9,13 @@ source tests/e2e/drain/lib.sh
 source tests/fault/lib.sh
 
 k get node node-1 node-2 >/dev/null || { echo "the e2e cluster is not up" >&2; exit 1; }
+# One e2e suite at a time on the shared cluster (advisory, as test_switch.sh;
+# E2E_LOCK='' skips).
+E2E_LOCK=${E2E_LOCK-/run/kubectl-runtime-switch-e2e/e2e.lock}
+if [[ -n $E2E_LOCK ]]; then
+	exec 9>"$E2E_LOCK"
+	flock -w 1800 9 || { echo "another e2e suite holds $E2E_LOCK" >&2; exit 1; }
+fi
 [[ -x $PLUGIN ]] || { echo "build the plugin first: $PLUGIN" >&2; exit 1; }
 trap 'fault_proxy_stop; restore_seeded' EXIT
 save_seeded
@@ -185,7 +192,9 @@ case_interrupt() {
 	deploy_on node-2 stuck 2
 	make_pdb stuck "maxUnavailable: 0"
 	sleep 2
-	plugin drain node-2 --pod-selector=app=stuck >"$WORK/int.out" 2>&1 &
+	# the plugin itself in the background ($! of the shell function would be
+	# a subshell, which holds a SIGINT until its child ends)
+	"$PLUGIN" drain node-2 --pod-selector=app=stuck >"$WORK/int.out" 2>&1 &
 	local pid=$!
 	sleep 6
 	kill -INT $pid
