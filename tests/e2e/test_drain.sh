@@ -19,6 +19,7 @@ fi
 [[ -x $PLUGIN ]] || { echo "build the plugin first: $PLUGIN" >&2; exit 1; }
 trap 'fault_proxy_stop; restore_seeded' EXIT
 save_seeded
+seeded_state >"$WORK/seeded.before"
 
 # ---------------------------------------------------------------- cases ---
 
@@ -127,7 +128,6 @@ case_pdb_timeout() {
 	setup_ns
 	deploy_on node-2 blocked 2
 	make_pdb blocked "maxUnavailable: 0"
-	sleep 2
 	local out rc kout
 	out=$(plugin drain node-2 --pod-selector=app=blocked --timeout=7s 2>&1)
 	rc=$?
@@ -166,7 +166,6 @@ case_min_available() {
 	setup_ns
 	deploy_on node-2 floor 4
 	make_pdb floor "minAvailable: 3"
-	sleep 2
 	plugin drain node-2 --pod-selector=app=floor >"$WORK/floor.out" 2>&1 &
 	local pid=$! min=99 n
 	while kill -0 $pid 2>/dev/null; do
@@ -191,7 +190,6 @@ case_interrupt() {
 	setup_ns
 	deploy_on node-2 stuck 2
 	make_pdb stuck "maxUnavailable: 0"
-	sleep 2
 	# the plugin itself in the background ($! of the shell function would be
 	# a subshell, which holds a SIGINT until its child ends)
 	"$PLUGIN" drain node-2 --pod-selector=app=stuck >"$WORK/int.out" 2>&1 &
@@ -408,9 +406,16 @@ case_asan() {
 
 CASES=(cordon filters dry_run pdb_timeout min_available interrupt delete faults asan end_state)
 (($#)) && CASES=("$@")
+T0=$SECONDS
 for c in "${CASES[@]}"; do
 	note "== $c"
+	t=$SECONDS
 	"case_$c"
 	restore_seeded
+	seeded_state >"$WORK/seeded.after"
+	check "$c leaves the cluster as seeded" cmp -s "$WORK/seeded.before" "$WORK/seeded.after"
+	diff "$WORK/seeded.before" "$WORK/seeded.after" | sed 's/^/# /'
+	note "-- $c: $((SECONDS - t)) s"
 done
+note "all cases: $((SECONDS - T0)) s"
 summary

@@ -84,7 +84,12 @@ make_deploy() { # make_deploy NAME REPLICAS [GRACE]
 	EOF
 }
 
-make_pdb() { # make_pdb NAME SPEC-YAML (e.g. "maxUnavailable: 0")
+pdb_observed() { # the disruption controller has computed the budget's status
+	local gen obs
+	read -r gen obs < <(k get pdb "$1" -n "$TNS" -o jsonpath='{.metadata.generation} {.status.observedGeneration}')
+	[[ -n $obs && $gen == "$obs" ]]
+}
+make_pdb() { # make_pdb NAME SPEC-YAML (e.g. "maxUnavailable: 0"), once in force
 	k apply -f - >/dev/null <<-EOF
 		apiVersion: policy/v1
 		kind: PodDisruptionBudget
@@ -93,6 +98,8 @@ make_pdb() { # make_pdb NAME SPEC-YAML (e.g. "maxUnavailable: 0")
 		  $2
 		  selector: {matchLabels: {app: $1}}
 	EOF
+	# (before that, evictions get "still being processed", retry after 10 s)
+	wait_until 30 pdb_observed "$1"
 }
 
 # Put a test Deployment's pods on NODE: cordon the other node while it rolls out.
@@ -127,6 +134,26 @@ demo_running() {
 	out=$(k get pods -n demo --no-headers 2>/dev/null) || return 1
 	[[ $(grep -c ' Running ' <<<"$out") -ge 8 ]] && ! grep -qv ' Running ' <<<"$out"
 }
+ready_on() { # ready_on NODE APP: live Ready demo pods of APP on NODE
+	k get pods -n demo -l "app=$2" --field-selector "spec.nodeName=$1" -o json |
+		jq '[.items[] | select(.metadata.deletionTimestamp == null) |
+			select(any(.status.conditions[]?; .type == "Ready" and .status == "True"))] | length'
+}
+# Move one pod of a seeded Deployment to node TO: delete one of its pods on
+# the other node while that node is cordoned.  Unlike a rollout restart
+# this leaves the pod template (and the ReplicaSet) as seeded.
+move_one() { # move_one APP TO
+	local app=$1 to=$2 from pod want
+	from=$([[ $to == node-1 ]] && echo node-2 || echo node-1)
+	pod=$(k get pods -n demo -l "app=$app" --field-selector "spec.nodeName=$from" -o json |
+		jq -r '[.items[] | select(.metadata.deletionTimestamp == null)][0].metadata.name // empty')
+	[[ -n $pod ]] || return 0
+	want=$(($(ready_on "$to" "$app") + 1))
+	k cordon "$from" >/dev/null
+	k delete pod -n demo "$pod" --wait=false >/dev/null
+	wait_until 120 eval '(($(ready_on "$to" "$app") >= want))' || note "$app did not come back on $to"
+	k uncordon "$from" >/dev/null
+}
 restore_seeded() {
 	k uncordon node-1 >/dev/null 2>&1 || true
 	k uncordon node-2 >/dev/null 2>&1 || true
@@ -136,21 +163,29 @@ restore_seeded() {
 	if ! k get pod -n demo bare >/dev/null 2>&1 && [[ -s $BARE_JSON ]]; then
 		k create -f "$BARE_JSON" >/dev/null
 	fi
-	# the seeded spread: web over both nodes, scratch on node-1
+	# the seeded spread: web over both nodes (1+2 or 2+1, as its spread
+	# constraint allows), scratch on node-1
 	local web1 scratch1
-	web1=$(k get pods -n demo -l app=web --field-selector spec.nodeName=node-1 --no-headers 2>/dev/null | wc -l)
-	scratch1=$(k get pods -n demo -l app=scratch --field-selector spec.nodeName=node-1 --no-headers 2>/dev/null | wc -l)
-	if [[ $web1 -eq 0 || $web1 -eq 3 ]]; then
-		k rollout restart deployment/web -n demo >/dev/null
-		k rollout status deployment/web -n demo --timeout=180s >/dev/null || true
-	fi
-	if [[ $scratch1 -eq 0 ]]; then
-		k rollout restart deployment/scratch -n demo >/dev/null
-		k rollout status deployment/scratch -n demo --timeout=180s >/dev/null || true
-	fi
+	web1=$(ready_on node-1 web)
+	scratch1=$(ready_on node-1 scratch)
+	if ((web1 == 0)); then move_one web node-1; elif ((web1 == 3)); then move_one web node-2; fi
+	((scratch1 == 0)) && move_one scratch node-1
 	wait_until 180 demo_running || note "demo pods are not all Running after restore"
 	wait_until 120 no_terminating_on node-1 || true
 	wait_until 120 no_terminating_on node-2 || true
+}
+
+# What "as seeded" means here, as text: both nodes schedulable, the demo
+# objects at the generation they were seeded with, where the demo pods run
+# (web on both nodes, 1+2 or 2+1), no test namespace or policy left.
+seeded_state() {
+	echo "unschedulable:$(k get nodes -o jsonpath='{range .items[*]} {.metadata.name}={.spec.unschedulable}{end}')"
+	k get deploy,ds,pdb -n demo -o jsonpath='{range .items[*]}{.kind}/{.metadata.name} generation {.metadata.generation}{"\n"}{end}'
+	k get pods -n demo -o json | jq -r '[.items[] | select(.metadata.deletionTimestamp == null)] |
+		group_by(.metadata.labels.app // .metadata.name)[] |
+		"\(.[0].metadata.labels.app // .[0].metadata.name): \(length) on \([.[].spec.nodeName] | unique | join(",")) \([.[].status.phase] | unique | join(","))"'
+	echo "namespaces: $(k get ns -o jsonpath='{.items[*].metadata.name}')"
+	echo "admission policies: $(k get validatingadmissionpolicy -o name | tr '\n' ' ')"
 }
 
 summary() {
