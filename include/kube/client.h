@@ -52,7 +52,9 @@ struct rs_kube_client_opts {
   int max_retries;             /* 0: 10 (client-go); <0: never retry */
   const volatile sig_atomic_t *cancel; /* NULL: &rs_kube_cancel_flag */
   size_t max_response;         /* cap on a buffered response; 0: 512 MiB */
-  int max_inflight;            /* async transfers in flight; 0: 200 */
+  int max_inflight;            /* async transfers in flight; 0: 100, the
+                                  streams kube-apiserver allows on one
+                                  HTTP/2 connection (more: more connections) */
   const char *user_agent;      /* NULL: kubectl-runtime-switch/RS_VERSION */
   const char *const *envp;     /* environment for exec plugins; NULL: environ */
 };
@@ -113,6 +115,10 @@ struct rs_kube_req {
   int patch;              /* enum rs_kube_patch, for RS_HTTP_PATCH */
   unsigned flags;         /* RS_REQ_* */
   long long timeout_ms;   /* per attempt; 0: --request-timeout */
+  const char *accept;     /* Accept header; NULL: application/json (RAW: any).
+                             With RS_PB_ACCEPT (kube/pb.h) the body may be
+                             protobuf: take it RAW; a protobuf Status error
+                             still becomes a typed error */
 };
 
 struct rs_kube_result {
@@ -136,6 +142,10 @@ int rs_kube_get(rs_kube_client_t *c, const char *path, json_t **ret,
 /* GET without JSON parsing: logs, /configz, /version text. */
 int rs_kube_get_raw(rs_kube_client_t *c, const char *path, char **ret,
                     size_t *ret_len, rs_err_t *err);
+/* Any request with RS_REQ_RAW (implied): the body bytes, NUL-terminated
+ * ("" when empty), in *ret. */
+int rs_kube_request_raw(rs_kube_client_t *c, const struct rs_kube_req *req,
+                        char **ret, size_t *ret_len, rs_err_t *err);
 int rs_kube_post(rs_kube_client_t *c, const char *path, const json_t *body,
                  json_t **ret, rs_err_t *err);
 int rs_kube_put(rs_kube_client_t *c, const char *path, const json_t *body,
@@ -202,6 +212,23 @@ struct rs_kube_list_opts {
 int rs_kube_list(rs_kube_client_t *c, const char *path,
                  const struct rs_kube_list_opts *o, rs_kube_item_fn fn,
                  void *ud, char **ret_rv, rs_err_t *err);
+
+/* Called once per page, in order, with the page's body (bytes as the
+ * server sent them: protobuf or JSON, as `accept` allowed).  Set
+ * *ret_continue to the page's metadata.continue (heap; NULL on the last
+ * page).  Return 0 to go on, -1 to fail with *err. */
+typedef int (*rs_kube_page_fn)(void *ud, const char *body, size_t len,
+                               char **ret_continue, rs_err_t *err);
+
+/* GET path page by page (o: selectors and page size) with look-ahead: as
+ * soon as a page's list metadata has arrived (the API server writes it
+ * before the items; read from protobuf, see kube/pb.h), the next page is
+ * asked for, so the server prepares page k+1 while page k is still
+ * arriving and being read.  At most two pages in flight; fn sees them in
+ * order, one at a time.  accept: NULL for JSON only. */
+int rs_kube_list_pages(rs_kube_client_t *c, const char *path,
+                       const struct rs_kube_list_opts *o, const char *accept,
+                       rs_kube_page_fn fn, void *ud, rs_err_t *err);
 
 /* ---- watches ---- */
 

@@ -17,6 +17,7 @@
 #include "common/cleanup.h"
 #include "common/strutil.h"
 #include "kube/exec_auth.h"
+#include "kube/pb.h"
 #include "kcfg_yaml.h"
 
 #ifndef RS_VERSION
@@ -48,6 +49,7 @@ struct xfer {
   int patch;
   unsigned flags;
   long long timeout_ms;
+  char *accept;        /* "Accept: ..." of the request; NULL: by flags */
   bool sync;           /* a synchronous caller waits on it and frees it */
   bool busy;           /* inside one of its user callbacks */
   bool cancelled;
@@ -79,6 +81,10 @@ struct xfer {
   int stream_failures;
   /* logs */
   rs_kube_line_fn line_fn;
+  /* list pages: the next page's continue token, read from the first bytes */
+  bool peek_list;
+  int peeked;          /* 0: not yet, 1: peek_cont is it, -1: not to be had */
+  char *peek_cont;
 };
 
 struct rs_kube_client {
@@ -274,7 +280,7 @@ int rs_kube_client_new(const rs_kube_config_t *cfg,
   if (opts) c->o = *opts;
   if (!c->o.cancel) c->o.cancel = &rs_kube_cancel_flag;
   if (!c->o.max_response) c->o.max_response = DEFAULT_MAX_RESPONSE;
-  if (c->o.max_inflight <= 0) c->o.max_inflight = 200;
+  if (c->o.max_inflight <= 0) c->o.max_inflight = 100;
   if (c->o.max_retries == 0) c->o.max_retries = 10;
   if (c->o.max_retries < 0) c->o.max_retries = 0;
   c->cfg = config_copy(cfg);
@@ -307,6 +313,11 @@ int rs_kube_client_new(const rs_kube_config_t *cfg,
     return rs_fail(err, RS_E_TRANSPORT, 0, "curl_multi_init failed");
   }
   curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  /* As many streams on the one connection as transfers may be in flight.
+   * kube-apiserver allows 100 per connection (SETTINGS_MAX_CONCURRENT_STREAMS,
+   * the default max_inflight): past that libcurl opens more connections,
+   * up to the host limit. */
+  curl_multi_setopt(c->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, (long)c->o.max_inflight);
   curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
   curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 16L);
   *ret = c;
@@ -409,6 +420,7 @@ static void xfer_free(struct xfer *x) {
   curl_slist_free_all(x->headers);
   free(x->path);
   free(x->body);
+  free(x->accept);
   rs_buf_free(&x->resp);
   rs_buf_free(&x->line);
   rs_buf_free(&x->pending);
@@ -418,6 +430,7 @@ static void xfer_free(struct xfer *x) {
   free(x->rv);
   free(x->label);
   free(x->field);
+  free(x->peek_cont);
   free(x);
 }
 
@@ -460,6 +473,9 @@ static size_t on_write(char *buf, size_t size, size_t n, void *ud) {
       x->overflow = true;
       return 0;
     }
+    /* only bytes are looked at here; the user hears of it from the loop */
+    if (x->peek_list && !x->peeked && status >= 200 && status < 300)
+      x->peeked = rs_pb_peek_continue(x->resp.data, x->resp.len, &x->peek_cont);
     return len;
   }
   /* Streams: split into lines; complete lines wait in pending. */
@@ -567,7 +583,9 @@ static int xfer_prepare(struct xfer *x, rs_err_t *err) {
     }                                                                          \
     h = n_;                                                                    \
   } while (0)
-  ADDH((x->flags & RS_REQ_RAW) || x->kind == X_LOGS ? "Accept: */*" : "Accept: application/json");
+  ADDH(x->accept ? x->accept
+                 : (x->flags & RS_REQ_RAW) || x->kind == X_LOGS ? "Accept: */*"
+                                                                : "Accept: application/json");
   if (c->host_header) ADDH(c->host_header);
   const char *token = c->token;
   if (!token && !c->cfg->username && c->have_cred && c->cred.token) token = c->cred.token;
@@ -639,6 +657,9 @@ static int xfer_prepare(struct xfer *x, rs_err_t *err) {
   x->code = CURLE_OK;
   x->retry_after_ms = -1;
   x->overflow = false;
+  x->peeked = 0;
+  free(x->peek_cont);
+  x->peek_cont = NULL;
   return 0;
 }
 
@@ -815,6 +836,13 @@ static int xfer_finalize(struct xfer *x) {
   if (body && !json_is_object(body)) {
     json_decref(body);
     body = NULL;
+  }
+  struct rs_pb_status ps;
+  if (!body && rs_pb_status_decode(x->resp.data, x->resp.len, &ps) == 0) {
+    /* a protobuf Status (the request accepted protobuf): as JSON from here */
+    body = json_pack("{s:s, s:s?, s:s?, s:i}", "kind", "Status", "message", ps.message,
+                     "reason", ps.reason, "code", ps.code);
+    rs_pb_status_clear(&ps);
   }
   api_error(x, body);
   x->result.body = body;
@@ -1133,6 +1161,7 @@ static struct xfer *xfer_new(rs_kube_client_t *c, enum xkind kind,
     x->timeout_ms = req->timeout_ms;
     x->path = strdup(req->path ? req->path : "/");
     if (!x->path) goto oom;
+    if (req->accept && !(x->accept = rs_strdup_printf("Accept: %s", req->accept))) goto oom;
     if (req->body) {
       x->body = json_dumps(req->body, JSON_COMPACT | JSON_ENCODE_ANY);
       if (!x->body) goto oom;
@@ -1205,6 +1234,13 @@ int rs_kube_get(rs_kube_client_t *c, const char *path, json_t **ret, rs_err_t *e
 int rs_kube_get_raw(rs_kube_client_t *c, const char *path, char **ret,
                     size_t *ret_len, rs_err_t *err) {
   struct rs_kube_req r = {.method = RS_HTTP_GET, .path = path, .flags = RS_REQ_RAW};
+  return rs_kube_request_raw(c, &r, ret, ret_len, err);
+}
+
+int rs_kube_request_raw(rs_kube_client_t *c, const struct rs_kube_req *req,
+                        char **ret, size_t *ret_len, rs_err_t *err) {
+  struct rs_kube_req r = *req;
+  r.flags |= RS_REQ_RAW;
   struct xfer *x = xfer_new(c, X_REQ, &r, err);
   if (!x) return -1;
   struct rs_kube_result res = {0};
@@ -1308,6 +1344,17 @@ void rs_kube_cancel_all(rs_kube_client_t *c) {
 
 /* ---- lists ---- */
 
+static int list_page_path(rs_buf_t *b, const char *path, const struct rs_kube_list_opts *o,
+                          const char *limit, const char *cont, rs_err_t *err) {
+  if (rs_buf_puts(b, path, err) < 0 ||
+      rs_kube_query_add(b, "labelSelector", o->label_selector, err) < 0 ||
+      rs_kube_query_add(b, "fieldSelector", o->field_selector, err) < 0 ||
+      rs_kube_query_add(b, "limit", limit, err) < 0 ||
+      rs_kube_query_add(b, "continue", cont, err) < 0)
+    return -1;
+  return 0;
+}
+
 int rs_kube_list(rs_kube_client_t *c, const char *path,
                  const struct rs_kube_list_opts *o, rs_kube_item_fn fn,
                  void *ud, char **ret_rv, rs_err_t *err) {
@@ -1319,12 +1366,7 @@ int rs_kube_list(rs_kube_client_t *c, const char *path,
   _cleanup_free_ char *rv = NULL;
   for (int page = 0;; page++) {
     _cleanup_buf_ rs_buf_t b = RS_BUF_INIT(0);
-    if (rs_buf_puts(&b, path, err) < 0 ||
-        rs_kube_query_add(&b, "labelSelector", o->label_selector, err) < 0 ||
-        rs_kube_query_add(&b, "fieldSelector", o->field_selector, err) < 0 ||
-        rs_kube_query_add(&b, "limit", lim, err) < 0 ||
-        rs_kube_query_add(&b, "continue", cont, err) < 0)
-      return -1;
+    if (list_page_path(&b, path, o, lim, cont, err) < 0) return -1;
     _cleanup_(json_decrefp) json_t *list = NULL;
     if (rs_kube_get(c, b.data, &list, err) < 0) return -1;
     json_t *items = json_object_get(list, "items");
@@ -1354,6 +1396,93 @@ int rs_kube_list(rs_kube_client_t *c, const char *path,
   }
   if (ret_rv) *ret_rv = TAKE_PTR(rv);
   return 0;
+}
+
+/* One page of rs_kube_list_pages: a synchronous transfer on the loop. */
+static struct xfer *page_start(rs_kube_client_t *c, const char *path,
+                               const struct rs_kube_list_opts *o, const char *limit,
+                               const char *accept, const char *cont, rs_err_t *err) {
+  _cleanup_buf_ rs_buf_t b = RS_BUF_INIT(0);
+  if (list_page_path(&b, path, o, limit, cont, err) < 0) return NULL;
+  struct rs_kube_req r = {.method = RS_HTTP_GET, .path = b.data, .flags = RS_REQ_RAW,
+                          .accept = accept};
+  struct xfer *x = xfer_new(c, X_REQ, &r, err);
+  if (!x) return NULL;
+  x->sync = true;
+  x->peek_list = true;
+  list_add(c, x);
+  return x;
+}
+
+/* Take a page transfer off the loop, wherever it is, and free it. */
+static void page_drop(rs_kube_client_t *c, struct xfer *x) {
+  if (!x) return;
+  if (x->state == S_RUNNING) {
+    curl_multi_remove_handle(c->multi, x->easy);
+    c->running--;
+  }
+  if (x->state != S_DONE) list_del(c, x);
+  xfer_free(x);
+}
+
+int rs_kube_list_pages(rs_kube_client_t *c, const char *path,
+                       const struct rs_kube_list_opts *o, const char *accept,
+                       rs_kube_page_fn fn, void *ud, rs_err_t *err) {
+  struct rs_kube_list_opts none = {0};
+  if (!o) o = &none;
+  char lim[32];
+  snprintf(lim, sizeof lim, "%ld", o->limit > 0 ? o->limit : 500);
+  struct xfer *cur = page_start(c, path, o, lim, accept, NULL, err), *next = NULL;
+  _cleanup_free_ char *next_cont = NULL; /* what next was asked with */
+  if (!cur) return -1;
+  for (;;) {
+    /* Turn the loop until this page is in; ask for the next one as soon
+     * as its continue token has arrived (at most two pages in flight), at
+     * the latest before this page is handed over. */
+    for (;;) {
+      rs_err_t e = RS_ERR_INIT;
+      if (!next && cur->peeked == 1 && cur->peek_cont && cur->err.kind == RS_E_NONE) {
+        free(next_cont);
+        if (!(next_cont = strdup(cur->peek_cont)) ||
+            !(next = page_start(c, path, o, lim, accept, next_cont, &e)) ||
+            loop_step(c, 0, &e) < 0) { /* on its way now, not after fn */
+          if (!next_cont) rs_fail(&e, RS_E_SYS, ENOMEM, "out of memory");
+          rs_err_move(err, &e);
+          goto fail;
+        }
+      }
+      if (cur->state == S_DONE) break;
+      if (check_stop(c, deadline_of(c), &e) < 0 || loop_step(c, 200, &e) < 0) {
+        rs_err_move(err, &e);
+        goto fail;
+      }
+    }
+    if (cur->err.kind != RS_E_NONE) {
+      rs_err_move(err, &cur->err);
+      goto fail;
+    }
+    char *cont = NULL;
+    size_t len = cur->result.raw_len;
+    _cleanup_free_ char *body = TAKE_PTR(cur->result.raw);
+    if (fn(ud, body ? body : "", body ? len : 0, &cont, err) < 0) goto fail;
+    /* The peek and the page agree, or the look-ahead is thrown away. */
+    if (next && (!cont || strcmp(cont, next_cont) != 0)) {
+      page_drop(c, next);
+      next = NULL;
+    }
+    page_drop(c, cur);
+    cur = NULL;
+    if (!cont) break;
+    cur = next ? next : page_start(c, path, o, lim, accept, cont, err);
+    next = NULL;
+    free(cont);
+    if (!cur) goto fail;
+  }
+  return 0;
+fail:
+  page_drop(c, cur);
+  page_drop(c, next);
+  return -1;
 }
 
 /* ---- watch and logs ---- */

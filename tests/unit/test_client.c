@@ -452,6 +452,48 @@ Test(list, pagination, .init = start_open, .fini = stop) {
   cr_assert_str_eq(rv, "4242");
 }
 
+struct pages {
+  rs_kube_client_t *c;
+  int pages, items, fail_at;
+  unsigned long requests_at[16];
+};
+
+static int on_page(void *ud, const char *body, size_t len, char **ret_continue, rs_err_t *err) {
+  struct pages *p = ud;
+  if (p->pages < 16) p->requests_at[p->pages] = rs_kube_client_requests(p->c);
+  if (++p->pages == p->fail_at) return rs_fail(err, RS_E_INPUT, 0, "page %d refused", p->pages);
+  json_auto_t *list = json_loadb(body, len, 0, NULL);
+  cr_assert(list, "%.*s", (int)len, body);
+  p->items += (int)json_array_size(json_object_get(list, "items"));
+  const char *c = json_string_value(json_object_get(json_object_get(list, "metadata"), "continue"));
+  *ret_continue = c ? strdup(c) : NULL;
+  return 0;
+}
+
+Test(list, pages_in_order_json_without_look_ahead, .init = start_open, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  struct pages p = {.c = c};
+  struct rs_kube_list_opts o = {.limit = 2};
+  /* JSON (no protobuf here): nothing to peek, one page after the other */
+  cr_assert_eq(rs_kube_list_pages(c, "/api/v1/nodes", &o, "application/vnd.kubernetes.protobuf, application/json",
+                                  on_page, &p, &e), 0, "%s", e.msg);
+  cr_assert_eq(p.items, 5);
+  cr_assert_eq(p.pages, 3);
+  for (int i = 0; i < 3; i++) cr_assert_eq(p.requests_at[i], (unsigned long)i + 1, "page %d", i);
+  /* the callback's error ends the list, nothing left on the loop */
+  struct pages q = {.c = c, .fail_at = 2};
+  cr_assert_eq(rs_kube_list_pages(c, "/api/v1/nodes", &o, NULL, on_page, &q, &e), -1);
+  cr_assert_str_eq(e.msg, "page 2 refused");
+  cr_assert_eq(rs_kube_pending(c), 0);
+  /* an API error of a page is typed */
+  struct pages r = {.c = c};
+  cr_assert_eq(rs_kube_list_pages(c, "/test/fail/403", &o, NULL, on_page, &r, &e), -1);
+  cr_assert(rs_kube_err_is(&e, 403), "%s", e.msg);
+  cr_assert_eq(r.pages, 0);
+}
+
 struct wstate {
   char types[256];
   char last_rv[32];
