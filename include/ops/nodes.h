@@ -46,6 +46,10 @@ struct rs_node_status {
  * left empty. */
 int rs_node_status_from_json(const json_t *node, struct rs_node_status *ret,
                              rs_err_t *err);
+/* The same from a protobuf Node message (an item of a NodeList, or the raw
+ * of a runtime.Unknown; see kube/pb.h).  Empty strings count as absent. */
+int rs_node_status_from_pb(const void *msg, size_t len, struct rs_node_status *ret,
+                           rs_err_t *err);
 void rs_node_status_clear(struct rs_node_status *n);
 /* The endpoint to believe: /configz, else the kubeadm annotation, or NULL. */
 const char *rs_node_endpoint(const struct rs_node_status *n);
@@ -65,6 +69,7 @@ struct rs_nodes_query {
 struct rs_nodes_report {
   struct rs_node_status *items;
   size_t n;
+  size_t cap;                  /* rows allocated */
   char **warnings;             /* for the user, NULL-terminated */
   char **missing;              /* names asked for that do not exist */
 };
@@ -74,6 +79,12 @@ struct rs_nodes_report {
 int rs_nodes_collect(rs_kube_client_t *c, const struct rs_nodes_query *q,
                      struct rs_nodes_report *ret, rs_err_t *err);
 void rs_nodes_report_clear(struct rs_nodes_report *r);
+/* Append the Nodes of one protobuf NodeList page (GET /api/v1/nodes with
+ * Accept: RS_PB_ACCEPT) to r's rows; *ret_continue gets metadata.continue
+ * (NULL on the last page).  Configz, pods and verdicts are left empty.
+ * On failure r is as it was. */
+int rs_nodes_add_pb_page(struct rs_nodes_report *r, const void *data, size_t len,
+                         char **ret_continue, rs_err_t *err);
 json_t *rs_node_status_to_json(const struct rs_node_status *n);
 
 /* Does this hostPath expose the Docker socket? */

@@ -8,6 +8,7 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/strutil.h"
+#include "kube/pb.h"
 
 static int oom(rs_err_t *err) { return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory"); }
 
@@ -41,29 +42,72 @@ static int cmp_str(const void *a, const void *b) {
 }
 
 /* Roles as kubectl: node-role.kubernetes.io/<role> labels and the older
- * kubernetes.io/role=<role>, sorted. */
-static char *roles_of(const json_t *labels) {
-  _cleanup_strv_ char **roles = rs_strv_new();
-  if (!roles) return NULL;
-  const char *k;
-  json_t *v;
-  json_object_foreach((json_t *)labels, k, v) {
-    const char *role = NULL;
-    if (rs_startswith(k, "node-role.kubernetes.io/")) role = k + 24;
-    else if (strcmp(k, "kubernetes.io/role") == 0) role = json_string_value(v);
-    if (role && *role && !rs_strv_contains(roles, role) && rs_strv_push(&roles, role, NULL) < 0)
-      return NULL;
+ * kubernetes.io/role=<role>, sorted.  add_role takes one label (key and
+ * value need not be NUL-terminated: protobuf strings are not). */
+#define ROLE_PREFIX "node-role.kubernetes.io/"
+#define ROLE_LABEL "kubernetes.io/role"
+
+static bool is_role_label(const char *k, size_t kl) {
+  return (kl > strlen(ROLE_PREFIX) && memcmp(k, ROLE_PREFIX, strlen(ROLE_PREFIX)) == 0) ||
+         (kl == strlen(ROLE_LABEL) && memcmp(k, ROLE_LABEL, kl) == 0);
+}
+
+static int add_role(char ***roles, const char *k, size_t kl, const char *v, size_t vl) {
+  if (!is_role_label(k, kl)) return 0;
+  const char *role = k + strlen(ROLE_PREFIX);
+  size_t rl = kl - strlen(ROLE_PREFIX);
+  if (kl == strlen(ROLE_LABEL) && memcmp(k, ROLE_LABEL, kl) == 0) {
+    role = v;
+    rl = v ? vl : 0;
   }
-  size_t n = rs_strv_len(roles);
+  if (!rl) return 0;
+  _cleanup_free_ char *r = strndup(role, rl);
+  if (!r) return -1;
+  if (!*roles && !(*roles = rs_strv_new())) return -1;
+  if (rs_strv_contains(*roles, r)) return 0;
+  return rs_strv_push(roles, r, NULL);
+}
+
+/* "a,b" sorted; NULL with errno 0 when there are none. */
+static char *join_roles(char **roles) {
+  size_t n = roles ? rs_strv_len(roles) : 0;
+  errno = 0;
   if (!n) return NULL;
   qsort(roles, n, sizeof *roles, cmp_str);
   rs_buf_t b = RS_BUF_INIT(0);
   for (size_t i = 0; i < n; i++)
     if (rs_buf_printf(&b, NULL, "%s%s", i ? "," : "", roles[i]) < 0) {
       rs_buf_free(&b);
+      errno = ENOMEM;
       return NULL;
     }
   return rs_buf_steal(&b, NULL);
+}
+
+static char *roles_of(const json_t *labels) {
+  _cleanup_strv_ char **roles = NULL;
+  const char *k;
+  json_t *v;
+  json_object_foreach((json_t *)labels, k, v) {
+    const char *val = json_string_value(v);
+    if (add_role(&roles, k, strlen(k), val, val ? strlen(val) : 0) < 0) {
+      errno = ENOMEM;
+      return NULL;
+    }
+  }
+  return join_roles(roles);
+}
+
+/* runtime and runtime_version from runtime_raw ("docker://20.10.24"). */
+static int split_runtime(struct rs_node_status *n) {
+  if (!n->runtime_raw) return 0;
+  const char *sep = strstr(n->runtime_raw, "://");
+  if (sep) {
+    n->runtime = strndup(n->runtime_raw, (size_t)(sep - n->runtime_raw));
+    n->runtime_version = strdup(sep + 3);
+    return n->runtime && n->runtime_version ? 0 : -1;
+  }
+  return (n->runtime = strdup(n->runtime_raw)) ? 0 : -1;
 }
 
 int rs_node_status_from_json(const json_t *node, struct rs_node_status *ret,
@@ -86,21 +130,15 @@ int rs_node_status_from_json(const json_t *node, struct rs_node_status *ret,
   n.kernel = jdup(info, "kernelVersion");
   n.arch = jdup(info, "architecture");
   n.runtime_raw = jdup(info, "containerRuntimeVersion");
-  if (n.runtime_raw) {
-    const char *sep = strstr(n.runtime_raw, "://");
-    if (sep) {
-      n.runtime = strndup(n.runtime_raw, (size_t)(sep - n.runtime_raw));
-      n.runtime_version = strdup(sep + 3);
-      if (!n.runtime || !n.runtime_version) goto fail;
-    } else if (!(n.runtime = strdup(n.runtime_raw))) {
-      goto fail;
-    }
-  }
+  if (split_runtime(&n) < 0) goto fail;
   size_t i;
   json_t *c;
   json_array_foreach(json_object_get(status, "conditions"), i, c) {
     const char *t = json_string_value(json_object_get(c, "type"));
-    if (t && strcmp(t, "Ready") == 0) n.ready = jdup(c, "status");
+    if (t && strcmp(t, "Ready") == 0) {
+      free(n.ready);
+      n.ready = jdup(c, "status");
+    }
   }
   json_array_foreach(json_object_get(status, "addresses"), i, c) {
     const char *t = json_string_value(json_object_get(c, "type"));
@@ -111,6 +149,184 @@ int rs_node_status_from_json(const json_t *node, struct rs_node_status *ret,
 fail:
   rs_node_status_clear(&n);
   return oom(err);
+}
+
+/* ---- protobuf (k8s.io/api core/v1 generated.proto field numbers) ---- */
+
+/* *dst = the string of f; empty strings are absent, as in the JSON path. */
+static int pb_set(char **dst, const struct rs_pb_field *f) {
+  if (f->wire != RS_PB_LEN) return 0;
+  char *v = NULL;
+  if (f->len && !(v = rs_pb_strdup(f))) return -1;
+  free(*dst);
+  *dst = v;
+  return 0;
+}
+
+/* A map<string,string> entry: key 1, value 2. */
+static int pb_entry(const struct rs_pb_field *f, struct rs_pb_field *key, struct rs_pb_field *val) {
+  struct rs_pb m = rs_pb_sub(f);
+  struct rs_pb_field g;
+  int k;
+  *key = *val = (struct rs_pb_field){.wire = RS_PB_LEN};
+  while ((k = rs_pb_next(&m, &g)) > 0)
+    if (g.wire == RS_PB_LEN && (g.num == 1 || g.num == 2)) *(g.num == 1 ? key : val) = g;
+  return k;
+}
+
+/* ObjectMeta: name 1, labels 11, annotations 12. */
+static int pb_meta(struct rs_node_status *n, struct rs_pb m, char ***roles) {
+  struct rs_pb_field f, key, val;
+  int k;
+  while ((k = rs_pb_next(&m, &f)) > 0) {
+    if (f.wire != RS_PB_LEN) continue;
+    if (f.num == 1) {
+      if (pb_set(&n->name, &f) < 0) return -1;
+    } else if (f.num == 11 || f.num == 12) {
+      if (pb_entry(&f, &key, &val) < 0) return -1;
+      if (f.num == 11) {
+        if (add_role(roles, (const char *)key.data, key.len, (const char *)val.data, val.len) < 0)
+          return -1;
+      } else if (rs_pb_str_eq(&key, RS_ANN_CRI_SOCKET) && pb_set(&n->cri_socket, &val) < 0) {
+        return -1;
+      }
+    }
+  }
+  return k;
+}
+
+/* NodeStatus: conditions 4 (type 1, status 2), addresses 5 (type 1,
+ * address 2), nodeInfo 7 (kernelVersion 4, osImage 5,
+ * containerRuntimeVersion 6, kubeletVersion 7, architecture 10). */
+static int pb_status(struct rs_node_status *n, struct rs_pb m) {
+  struct rs_pb_field f, g;
+  int k;
+  while ((k = rs_pb_next(&m, &f)) > 0) {
+    if (f.wire != RS_PB_LEN || (f.num != 4 && f.num != 5 && f.num != 7)) continue;
+    struct rs_pb s = rs_pb_sub(&f);
+    struct rs_pb_field type = {.wire = RS_PB_LEN}, value = {.wire = RS_PB_LEN};
+    int j;
+    while ((j = rs_pb_next(&s, &g)) > 0) {
+      if (g.wire != RS_PB_LEN) continue;
+      if (f.num == 7) {
+        char **dst = g.num == 4 ? &n->kernel : g.num == 5 ? &n->os_image
+                   : g.num == 6 ? &n->runtime_raw : g.num == 7 ? &n->kubelet_version
+                   : g.num == 10 ? &n->arch : NULL;
+        if (dst && pb_set(dst, &g) < 0) return -1;
+      } else if (g.num == 1) {
+        type = g;
+      } else if (g.num == 2) {
+        value = g;
+      }
+    }
+    if (j < 0) return -1;
+    if (f.num == 4 && rs_pb_str_eq(&type, "Ready") && pb_set(&n->ready, &value) < 0) return -1;
+    if (f.num == 5 && !n->internal_ip && rs_pb_str_eq(&type, "InternalIP") &&
+        pb_set(&n->internal_ip, &value) < 0)
+      return -1;
+  }
+  return k;
+}
+
+int rs_node_status_from_pb(const void *msg, size_t len, struct rs_node_status *ret,
+                           rs_err_t *err) {
+  struct rs_node_status n = {0};
+  _cleanup_strv_ char **roles = NULL;
+  struct rs_pb r = rs_pb_of(msg, len), s;
+  struct rs_pb_field f, g;
+  int k;
+  errno = 0;
+  if (!(n.docker_sock_pods = rs_strv_new())) goto fail;
+  while ((k = rs_pb_next(&r, &f)) > 0) {
+    if (f.wire != RS_PB_LEN) continue;
+    if (f.num == 1) {
+      k = pb_meta(&n, rs_pb_sub(&f), &roles);
+    } else if (f.num == 2) { /* NodeSpec: unschedulable 4 */
+      s = rs_pb_sub(&f);
+      while ((k = rs_pb_next(&s, &g)) > 0)
+        if (g.num == 4 && g.wire == RS_PB_VARINT) n.unschedulable = g.v != 0;
+    } else if (f.num == 3) {
+      k = pb_status(&n, rs_pb_sub(&f));
+    }
+    if (k < 0) goto fail;
+  }
+  if (k < 0) goto fail;
+  if (!n.name) {
+    rs_node_status_clear(&n);
+    return rs_fail(err, RS_E_INPUT, 0, "a Node without metadata.name");
+  }
+  if ((!(n.roles = join_roles(roles)) && errno == ENOMEM) || split_runtime(&n) < 0) goto fail;
+  *ret = n;
+  return 0;
+fail:
+  rs_node_status_clear(&n);
+  if (errno == ENOMEM) return oom(err);
+  return rs_fail(err, RS_E_INPUT, 0, "malformed protobuf Node");
+}
+
+/* Room for `more` further rows. */
+static int reserve_rows(struct rs_nodes_report *r, size_t more) {
+  if (r->cap - r->n >= more) return 0;
+  size_t cap = r->cap ? r->cap : 64;
+  while (cap - r->n < more) cap *= 2;
+  struct rs_node_status *n = realloc(r->items, cap * sizeof *n);
+  if (!n) return -1;
+  r->items = n;
+  r->cap = cap;
+  return 0;
+}
+
+int rs_nodes_add_pb_page(struct rs_nodes_report *r, const void *data, size_t len,
+                         char **ret_continue, rs_err_t *err) {
+  struct rs_pb raw, scan;
+  char kind[32];
+  *ret_continue = NULL;
+  if (rs_pb_unwrap(data, len, &raw, kind, sizeof kind, err) < 0) return -1;
+  if (strcmp(kind, "NodeList") != 0)
+    return rs_fail(err, RS_E_INPUT, 0, "expected a NodeList, got \"%s\"", kind);
+  /* NodeList: metadata 1 (ListMeta: continue 3, remainingItemCount 4), items 2 */
+  struct rs_pb_field f, g;
+  unsigned long long remaining = 0;
+  size_t count = 0, n0 = r->n;
+  int k;
+  errno = 0;
+  scan = raw;
+  while ((k = rs_pb_next(&scan, &f)) > 0) {
+    if (f.num == 2) count++;
+    if (f.num != 1 || f.wire != RS_PB_LEN) continue;
+    struct rs_pb m = rs_pb_sub(&f);
+    while ((k = rs_pb_next(&m, &g)) > 0) {
+      if (g.num == 3 && pb_set(ret_continue, &g) < 0) goto fail;
+      if (g.num == 4 && g.wire == RS_PB_VARINT) remaining = g.v;
+    }
+    if (k < 0) goto fail;
+  }
+  if (k < 0) goto fail;
+  /* the whole list at once when the server says how long it is */
+  if (reserve_rows(r, count + (remaining < 1000000 ? (size_t)remaining : 0)) < 0 &&
+      reserve_rows(r, count) < 0) {
+    errno = ENOMEM;
+    goto fail;
+  }
+  while ((k = rs_pb_next(&raw, &f)) > 0) {
+    if (f.num != 2 || f.wire != RS_PB_LEN) continue;
+    if (reserve_rows(r, 1) < 0) {
+      errno = ENOMEM;
+      goto fail;
+    }
+    if (rs_node_status_from_pb(f.data, f.len, &r->items[r->n], err) < 0) goto out;
+    r->n++;
+  }
+  if (k == 0) return 0;
+fail:
+  if (errno == ENOMEM) oom(err);
+  else rs_fail(err, RS_E_INPUT, 0, "malformed protobuf NodeList");
+out:
+  /* all of the page or none of it */
+  while (r->n > n0) rs_node_status_clear(&r->items[--r->n]);
+  free(*ret_continue);
+  *ret_continue = NULL;
+  return -1;
 }
 
 const char *rs_node_endpoint(const struct rs_node_status *n) {
@@ -145,7 +361,6 @@ struct collect {
   rs_kube_client_t *c;
   const struct rs_nodes_query *q;
   struct rs_nodes_report *r;
-  size_t cap;
   char **sorted;          /* node names sorted, for pod lookup */
   size_t *sorted_idx;
   /* configz */
@@ -157,20 +372,10 @@ struct collect {
 };
 
 static int add_node(struct collect *k, const json_t *node, rs_err_t *err) {
-  if (k->r->n == k->cap) {
-    size_t cap = k->cap ? k->cap * 2 : 64;
-    struct rs_node_status *n = realloc(k->r->items, cap * sizeof *n);
-    if (!n) return oom(err);
-    k->r->items = n;
-    k->cap = cap;
-  }
+  if (reserve_rows(k->r, 1) < 0) return oom(err);
   if (rs_node_status_from_json(node, &k->r->items[k->r->n], err) < 0) return -1;
   k->r->n++;
   return 0;
-}
-
-static int on_node(void *ud, json_t *item, rs_err_t *err) {
-  return add_node(ud, item, err) < 0 ? -1 : 0;
 }
 
 struct get_one {
@@ -222,6 +427,39 @@ static int get_named(struct collect *k, rs_err_t *err) {
     rs_err_clear(&g[i].err);
   }
   return r;
+}
+
+/* One page of the node list: protobuf when the server chose it (it encodes
+ * and we decode it several times faster than JSON, and only the fields
+ * status shows are copied out: a Node's images, managedFields and the like
+ * are skipped without allocating), JSON otherwise. */
+static int on_nodes_page(void *ud, const char *body, size_t len, char **ret_continue,
+                         rs_err_t *err) {
+  struct collect *k = ud;
+  if (rs_pb_is_k8s(body, len)) {
+    if (rs_nodes_add_pb_page(k->r, body, len, ret_continue, err) < 0)
+      return rs_wrap(err, "GET /api/v1/nodes");
+    return 0;
+  }
+  json_error_t je;
+  json_auto_t *list = json_loadb(body, len, 0, &je);
+  if (!list) return rs_fail(err, RS_E_INPUT, 0, "GET /api/v1/nodes: invalid JSON: %s", je.text);
+  json_t *items = json_object_get(list, "items");
+  if (items && !json_is_array(items) && !json_is_null(items))
+    return rs_fail(err, RS_E_INPUT, 0, "GET /api/v1/nodes: the answer is not a list");
+  size_t i;
+  json_t *item;
+  json_array_foreach(items, i, item) if (add_node(k, item, err) < 0) return -1;
+  const char *next = json_string_value(json_object_get(json_object_get(list, "metadata"), "continue"));
+  if (next && *next && !(*ret_continue = strdup(next))) return oom(err);
+  return 0;
+}
+
+/* Every node (or -l), page by page, the next page asked for while this one
+ * arrives (rs_kube_list_pages). */
+static int list_nodes(struct collect *k, rs_err_t *err) {
+  struct rs_kube_list_opts lo = {.label_selector = k->q->selector, .limit = k->q->page_size};
+  return rs_kube_list_pages(k->c, "/api/v1/nodes", &lo, RS_PB_ACCEPT, on_nodes_page, k, err);
 }
 
 /* /configz: {"kubeletconfig": {...}} */
@@ -402,9 +640,8 @@ int rs_nodes_collect(rs_kube_client_t *c, const struct rs_nodes_query *q,
   }
   if (q->names && q->names[0]) {
     if (get_named(&k, err) < 0) goto out;
-  } else {
-    struct rs_kube_list_opts lo = {.label_selector = q->selector, .limit = q->page_size};
-    if (rs_kube_list(c, "/api/v1/nodes", &lo, on_node, &k, NULL, err) < 0) goto out;
+  } else if (list_nodes(&k, err) < 0) {
+    goto out;
   }
   if (q->configz && collect_configz(&k, err) < 0) goto out;
   if (q->pods && collect_pods(&k, err) < 0) goto out;
