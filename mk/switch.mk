@@ -11,8 +11,8 @@
 
 test-switch:
 	@set -e; for v in release asan ubsan; do \
-	  $(MAKE) --no-print-directory VARIANT=$$v build/$$v/tests/test_deliver build/$$v/tests/test_switch; \
-	  for t in deliver switch; do echo "== build/$$v/tests/test_$$t"; \
+	  $(MAKE) --no-print-directory VARIANT=$$v build/$$v/tests/test_deliver build/$$v/tests/test_switch build/$$v/tests/test_switch_flow; \
+	  for t in deliver switch switch_flow; do echo "== build/$$v/tests/test_$$t"; \
 	    RS_TEST_DATA=$(abspath tests/data) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 build/$$v/tests/test_$$t --jobs 2; done; done
 

@@ -465,6 +465,11 @@ int sw_phase_cordon(struct sw *s, rs_err_t *err) {
 
 int sw_phase_drain(struct sw *s, rs_err_t *err) {
   sw_phase_begin(s);
+  if (s->resume >= rs_sw_record_rank(RS_REC_DRAINED)) {
+    /* cordoned since: only pods that ignore the cordon came back */
+    sw_phase_end(s, RS_PH_DRAIN, RS_SW_RESUMED, NULL, "node %s was drained before", s->o->node);
+    return 0;
+  }
   struct rs_drain_opts d = sw_drain_opts(s);
   struct rs_drain_report rep = {0};
   int r = rs_drain_pods(s->c, s->o->node, &d, &rep, err);
@@ -543,7 +548,8 @@ int rs_switch_run(rs_kube_client_t *c, const struct rs_switch_opts *o, struct rs
   if (r < 0 && res.outcome == RS_SW_REFUSED) tidy_refused(&s);
   res.total_ms = rs_now_ms() - t0;
   if (r < 0 && res.outcome == RS_SW_OK) res.outcome = RS_SW_ERROR;
-  if (r < 0 && res.outcome == RS_SW_ERROR && s.rec.id && !o->dry_run && !res.hint) {
+  if (r < 0 && (res.outcome == RS_SW_ERROR || res.outcome == RS_SW_NEEDS_HUMAN) && s.owns_record &&
+      s.rec.phase && !o->dry_run && !res.hint) {
     bool interrupted = err->kind == RS_E_INTERRUPTED;
     res.hint = rs_strdup_printf("%s: run %s is recorded on node %s (phase %s); rerun the same command to "
                                 "resume", interrupted ? "interrupted" : "stopped", s.rec.id, o->node,
@@ -557,6 +563,7 @@ int rs_switch_run(rs_kube_client_t *c, const struct rs_switch_opts *o, struct rs
   free(s.endpoint_before);
   free(s.want_buf);
   rs_strv_free(s.drain_blockers);
+  free(s.drain_selector);
   *ret = res;
   return r;
 }

@@ -35,6 +35,7 @@ struct sw {
   int resume;              /* rank of the recorded phase; -1: a fresh run */
   bool owns_record;        /* rec is this run's (not another run's we refused) */
   char **drain_blockers;   /* kubectl drain's refusals, found in preflight */
+  char *drain_selector;    /* the drain's pod selector: the user's, minus our pods */
   long long phase_t0;
   /* the restart phase */
   long long t_notready_wall, t_ready_wall;

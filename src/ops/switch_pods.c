@@ -265,6 +265,13 @@ int sw_cleanup_objects(struct sw *s, int phase, bool wait, rs_err_t *err) {
 
 struct rs_drain_opts sw_drain_opts(struct sw *s) {
   struct rs_drain_opts d = s->o->drain;
+  /* never our own helper pods (a resumed run's verify pod, ...) */
+  if (!s->drain_selector) {
+    const char *user = d.pod_selector && *d.pod_selector ? d.pod_selector : NULL;
+    s->drain_selector = user ? rs_strdup_printf("%s,%s!=%s", user, RS_LABEL_MANAGED_BY, RS_MANAGED_BY)
+                             : rs_strdup_printf("%s!=%s", RS_LABEL_MANAGED_BY, RS_MANAGED_BY);
+  }
+  if (s->drain_selector) d.pod_selector = s->drain_selector;
   d.ignore_daemonsets = true;
   d.dry_run = RS_DRY_RUN_NONE;
   d.on_event = forward_drain;

@@ -1,0 +1,487 @@
+#!/usr/bin/env python3
+"""A fake Kubernetes API server with one simulated node, for the switch's
+phase-machine tests (tests/unit/test_switch_flow.c).  Plain HTTP.
+
+It keeps Nodes, Namespaces, Pods, Jobs, ConfigMaps, Secrets, DaemonSets in
+memory, serves GET/list/watch/POST/PUT/PATCH/DELETE, evictions and pod logs,
+and plays the node: a Job's pod runs the helper role its command names
+(preflight, launch, report, rollback) and the node restarts on the new
+runtime (or, in the failure scenarios, comes back on the old one).
+
+usage: test_switch_fakeapi.py --port-file F --scenario NAME [--lifetime S]
+Scenarios: ok rolledback blocked psa priority noimage (the carried image is
+missing on the new runtime) bare slow
+"""
+import argparse
+import copy
+import json
+import os
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ARGS = None
+LOCK = threading.Condition()
+RV = [100]
+STORE = {}          # (kind, ns, name) -> object
+REQUESTS = []       # "METHOD path" for the test to inspect (GET /test/requests)
+NODE = "node-1"
+
+
+def next_rv():
+    RV[0] += 1
+    return str(RV[0])
+
+
+def now_iso():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def put(kind, obj, event="MODIFIED"):
+    md = obj.setdefault("metadata", {})
+    md["resourceVersion"] = next_rv()
+    md.setdefault("creationTimestamp", now_iso())
+    md.setdefault("uid", "uid-%s" % RV[0])
+    STORE[(kind, md.get("namespace", ""), md["name"])] = obj
+    LOCK.notify_all()
+
+
+def delete(kind, ns, name):
+    obj = STORE.pop((kind, ns, name), None)
+    if obj is not None:
+        obj["metadata"]["resourceVersion"] = next_rv()
+        DELETED.append((kind, obj))
+        LOCK.notify_all()
+    return obj
+
+
+DELETED = []
+
+
+def status(code, reason, message):
+    return {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason,
+            "message": message, "code": code}
+
+
+def node_obj(runtime, ready=True):
+    return {"kind": "Node", "apiVersion": "v1",
+            "metadata": {"name": NODE, "labels": {"kubernetes.io/hostname": NODE},
+                         "annotations": {"kubeadm.alpha.kubernetes.io/cri-socket": "unix:///var/run/cri-dockerd.sock"}},
+            "spec": {},
+            "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+                       "nodeInfo": {"containerRuntimeVersion": runtime, "kubeletVersion": "v1.34.4",
+                                    "architecture": "amd64"}}}
+
+
+def seed():
+    with LOCK:
+        put("nodes", node_obj("docker://20.10.24"))
+        put("nodes", {"kind": "Node", "metadata": {"name": "node-2"}, "spec": {},
+                      "status": {"conditions": [{"type": "Ready", "status": "True"}],
+                                 "nodeInfo": {"containerRuntimeVersion": "containerd://1.6.20",
+                                              "kubeletVersion": "v1.34.4", "architecture": "amd64"}}})
+        labels = {"kubernetes.io/metadata.name": "kube-system"}
+        if ARGS.scenario == "psa":
+            labels["pod-security.kubernetes.io/enforce"] = "baseline"
+        put("namespaces", {"kind": "Namespace", "metadata": {"name": "kube-system", "labels": labels}})
+        put("daemonsets", {"kind": "DaemonSet", "metadata": {"name": "agent", "namespace": "demo"}})
+        put("pods", running_pod("agent-x", "demo", "localhost/busybox:1", owner=("DaemonSet", "agent")))
+        put("pods", running_pod("static-web-node-1", "demo", "localhost/busybox:1", mirror=True))
+        if ARGS.scenario == "bare":
+            put("pods", running_pod("bare", "demo", "localhost/busybox:1"))
+
+
+def running_pod(name, ns, image, owner=None, mirror=False):
+    md = {"name": name, "namespace": ns}
+    if owner:
+        md["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": owner[0], "name": owner[1],
+                                  "controller": True, "uid": "o1"}]
+    if mirror:
+        md["annotations"] = {"kubernetes.io/config.mirror": "x"}
+    return {"kind": "Pod", "apiVersion": "v1", "metadata": md,
+            "spec": {"nodeName": NODE, "containers": [{"name": "c", "image": image}]},
+            "status": {"phase": "Running", "containerStatuses": [
+                {"name": "c", "containerID": "docker://x", "ready": True, "state": {"running": {}}}]}}
+
+
+def node_runtime():
+    return STORE[("nodes", "", NODE)]["status"]["nodeInfo"]["containerRuntimeVersion"]
+
+
+def set_node(runtime, ready):
+    n = copy.deepcopy(STORE[("nodes", "", NODE)])
+    n["status"]["nodeInfo"]["containerRuntimeVersion"] = runtime
+    n["status"]["conditions"][0]["status"] = "True" if ready else "False"
+    put("nodes", n)
+
+
+# ---- the node: helper pods ----
+
+JOURNAL = []
+LOGS = {}
+
+
+def plan(ok=True):
+    p = {"contract": 1, "id": "x", "ok": ok, "from": "cri-dockerd", "to": "containerd",
+         "kubelet": {"version": "1.34.4", "endpoint_before": "unix:///var/run/cri-dockerd.sock",
+                     "endpoint_after": "unix:///run/containerd/containerd.sock",
+                     "endpoint_where": "flag", "cgroup_driver": "cgroupfs", "cgroup_driver_source": "x"},
+         "runtime": {"name": "containerd", "version": "1.6.20", "config_version": 1},
+         "sandbox_image": "registry.k8s.io/pause:3.10", "sandbox_image_source": "x",
+         "cni": {"bin_dir": "/usr/lib/cni", "conf_dir": "/etc/cni/net.d"},
+         "images": {"carry": ["registry.k8s.io/pause:3.10", "localhost/busybox:1"],
+                    "bytes": 1, "free_bytes": 2},
+         "files": [{"path": "/etc/containerd/config.toml", "action": "modify", "changes": ["cri on"]}],
+         "services": [], "steps": ["stop-kubelet", "wait-kubelet"], "warnings": [],
+         "blockers": [] if ok else ["cri-o is not installed"]}
+    return json.dumps(plan_fix(p))
+
+
+def plan_fix(p):
+    return p
+
+
+def pod_status(pod, phase, runtime=None, exit_code=None, waiting=None):
+    cs = {"name": "helper", "ready": phase == "Running"}
+    if runtime:
+        cs["containerID"] = runtime.split("://")[0] + "://c%s" % RV[0]
+    if exit_code is not None:
+        cs["state"] = {"terminated": {"exitCode": exit_code, "reason": "Completed" if exit_code == 0 else "Error"}}
+    elif waiting:
+        cs["state"] = {"waiting": waiting}
+    elif phase == "Running":
+        cs["state"] = {"running": {}}
+    else:
+        cs["state"] = {"waiting": {"reason": "ContainerCreating"}}
+    pod["status"] = {"phase": phase, "containerStatuses": [cs]}
+
+
+def run_pod(job, pod):
+    """Play the helper in a Job's pod (a thread per pod)."""
+    cmd = pod["spec"]["containers"][0]["command"]
+    role = cmd[1]
+    ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+    image = pod["spec"]["containers"][0]["image"]
+
+    def update(**kw):
+        with LOCK:
+            cur = STORE.get(("pods", ns, name))
+            if cur is None:
+                return False
+            cur = copy.deepcopy(cur)
+            pod_status(cur, **kw)
+            put("pods", cur)
+            return True
+
+    time.sleep(0.2)
+    if role == "preflight":
+        LOGS[name] = "rs-node-helper: preflight\n" + plan(ARGS.scenario != "blocked") + "\n"
+        update(phase="Running", runtime=node_runtime())
+        time.sleep(0.2)
+        update(phase="Succeeded" if ARGS.scenario != "blocked" else "Failed", runtime=node_runtime(),
+               exit_code=0 if ARGS.scenario != "blocked" else 3)
+    elif role == "launch":
+        LOGS[name] = plan() + "\n"
+        update(phase="Running", runtime=node_runtime())
+        time.sleep(0.3)
+        update(phase="Failed", runtime=node_runtime(), exit_code=7)
+        t0 = int(time.time())
+        JOURNAL[:] = [{"time": t0, "event": "state", "state": "launched"},
+                      {"time": t0, "event": "begin", "step": "stop-kubelet"}]
+        time.sleep(0.5 if ARGS.scenario != "slow" else 3)
+        with LOCK:
+            set_node(node_runtime(), False)
+        time.sleep(0.8)
+        with LOCK:
+            if ARGS.scenario == "rolledback":
+                set_node("docker://20.10.24", True)
+                JOURNAL.append({"time": int(time.time()), "event": "state", "state": "rolled-back",
+                                "reason": "wait-runtime: containerd did not answer"})
+            else:
+                set_node("containerd://1.6.20", True)
+                JOURNAL.append({"time": int(time.time()), "event": "done", "step": "wait-kubelet"})
+                JOURNAL.append({"time": int(time.time()), "event": "state", "state": "done"})
+    elif role == "report":
+        # runs once the node is back from its restart (or was never away)
+        for _ in range(200):
+            with LOCK:
+                final = JOURNAL and JOURNAL[-1].get("event") == "state" and \
+                    JOURNAL[-1]["state"] in ("done", "rolled-back")
+                ready = STORE[("nodes", "", NODE)]["status"]["conditions"][0]["status"] == "True"
+            if final and ready:
+                break
+            time.sleep(0.1)
+        rt = node_runtime()
+        if ARGS.scenario == "noimage" and rt.startswith("containerd") and image == "localhost/busybox:1":
+            update(phase="Pending", waiting={"reason": "ErrImageNeverPull",
+                                             "message": "Container image \"localhost/busybox:1\" is not present with pull policy of Never"})
+            return
+        st = JOURNAL[-1]["state"] if JOURNAL else "launched"
+        rep = {"contract": 1, "id": "x", "state": st, "from": "cri-dockerd", "to": "containerd",
+               "step": "wait-kubelet", "reason": JOURNAL[-1].get("reason") if JOURNAL else None,
+               "exit_code": 0 if st == "done" else 4, "journal": JOURNAL}
+        LOGS[name] = json.dumps(rep) + "\n"
+        update(phase="Running", runtime=rt)
+        time.sleep(0.1)
+        code = 0 if st == "done" else 4
+        update(phase="Succeeded" if code == 0 else "Failed", runtime=rt, exit_code=code)
+
+
+def start_job(job):
+    ns = job["metadata"]["namespace"]
+    jname = job["metadata"]["name"]
+    tmpl = job["spec"]["template"]
+    pod = {"kind": "Pod", "apiVersion": "v1",
+           "metadata": {"name": jname + "-p%s" % RV[0], "namespace": ns,
+                        "labels": dict(tmpl["metadata"].get("labels", {}), **{"job-name": jname}),
+                        "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": jname,
+                                             "controller": True, "uid": job["metadata"]["uid"]}]},
+           "spec": copy.deepcopy(tmpl["spec"])}
+    pod_status(pod, "Pending")
+    put("pods", pod)
+    threading.Thread(target=run_pod, args=(job, copy.deepcopy(pod)), daemon=True).start()
+
+
+# ---- HTTP ----
+
+KINDS = {"nodes": ("", False), "namespaces": ("", False), "pods": ("v1", True), "configmaps": ("v1", True),
+         "secrets": ("v1", True), "events": ("v1", True), "jobs": ("batch/v1", True),
+         "daemonsets": ("apps/v1", True)}
+
+
+def parse_path(path):
+    """-> (kind, ns, name, sub) or None"""
+    parts = [p for p in path.split("/") if p]
+    if parts[:2] == ["api", "v1"]:
+        rest = parts[2:]
+    elif len(parts) >= 3 and parts[0] == "apis":
+        rest = parts[3:]
+    else:
+        return None
+    ns = None
+    if len(rest) >= 2 and rest[0] == "namespaces" and len(rest) > 2:
+        ns = rest[1]
+        rest = rest[2:]
+    if not rest:
+        return None
+    kind = rest[0]
+    name = rest[1] if len(rest) > 1 else None
+    sub = rest[2] if len(rest) > 2 else None
+    if kind == "namespaces" and name and ns is None:
+        return ("namespaces", "", name, sub)
+    return (kind, ns, name, sub)
+
+
+def matches(obj, q, ns):
+    md = obj.get("metadata", {})
+    if ns is not None and md.get("namespace", "") != ns:
+        return False
+    for sel in q.get("labelSelector", []):
+        for term in sel.split(","):
+            if "!=" in term:
+                k, v = term.split("!=", 1)
+                if md.get("labels", {}).get(k) == v:
+                    return False
+            elif "=" in term:
+                k, v = term.split("=", 1)
+                if md.get("labels", {}).get(k.rstrip("=")) != v.lstrip("="):
+                    return False
+    for sel in q.get("fieldSelector", []):
+        for term in sel.split(","):
+            k, v = term.split("=", 1)
+            cur = obj
+            for part in k.split("."):
+                cur = cur.get(part, {}) if isinstance(cur, dict) else {}
+            if cur != v and not (cur == {} and v == ""):
+                return False
+    return True
+
+
+def merge(dst, patch):
+    for k, v in patch.items():
+        if v is None:
+            dst.pop(k, None)
+        elif isinstance(v, dict) and isinstance(dst.get(k), dict):
+            merge(dst[k], v)
+        else:
+            dst[k] = v
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def send_json(self, code, obj):
+        body = json.dumps(obj).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def body(self):
+        return json.loads(self.raw) if self.raw else None
+
+    def route(self, method):
+        n = int(self.headers.get("Content-Length") or 0)
+        self.raw = self.rfile.read(n) if n else b""
+        u = urllib.parse.urlparse(self.path)
+        q = urllib.parse.parse_qs(u.query)
+        with LOCK:
+            REQUESTS.append("%s %s" % (method, self.path))
+        if u.path == "/test/requests":
+            return self.send_json(200, {"requests": REQUESTS})
+        if u.path == "/test/store":
+            with LOCK:
+                return self.send_json(200, {"%s/%s/%s" % k: v for k, v in STORE.items()})
+        if u.path == "/api/v1":
+            return self.send_json(200, {"kind": "APIResourceList", "groupVersion": "v1", "resources": [
+                {"name": "pods/eviction", "kind": "Eviction", "group": "policy", "version": "v1"}]})
+        p = parse_path(u.path)
+        if not p or p[0] not in KINDS:
+            return self.send_json(404, status(404, "NotFound", "no route %s" % u.path))
+        kind, ns, name, sub = p
+        if method == "GET" and name is None and q.get("watch"):
+            return self.watch(kind, ns, q)
+        if method == "GET" and name is None:
+            with LOCK:
+                items = [copy.deepcopy(o) for (k, n2, _), o in sorted(STORE.items()) if k == kind and matches(o, q, ns)]
+                return self.send_json(200, {"kind": "List", "metadata": {"resourceVersion": str(RV[0])},
+                                            "items": items})
+        key = (kind, ns or "", name or "")
+        if method == "GET" and sub == "log":
+            text = LOGS.get(name, "")
+            body = text.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            return self.wfile.write(body)
+        if method == "GET":
+            with LOCK:
+                o = STORE.get(key)
+                if o is None:
+                    return self.send_json(404, status(404, "NotFound", '%s "%s" not found' % (kind, name)))
+                return self.send_json(200, o)
+        if method == "POST" and sub == "eviction":
+            with LOCK:
+                delete("pods", ns, name)
+            return self.send_json(201, {"kind": "Status", "status": "Success"})
+        if method == "POST":
+            obj = self.body()
+            if kind == "pods" and q.get("dryRun"):
+                if ARGS.scenario == "priority" and obj["spec"].get("priorityClassName"):
+                    return self.send_json(403, status(403, "Forbidden", 'pods "x" is forbidden: insufficient quota '
+                                                      'to match these scopes: [{PriorityClass In [system-node-critical]}]'))
+                if ARGS.scenario == "psa":
+                    return self.send_json(403, status(403, "Forbidden", 'pods "x" is forbidden: violates PodSecurity '
+                                                      '"baseline:latest": host namespaces'))
+                return self.send_json(201, obj)
+            obj["metadata"]["namespace"] = ns
+            with LOCK:
+                if (kind, ns, obj["metadata"]["name"]) in STORE:
+                    return self.send_json(409, status(409, "AlreadyExists", "exists"))
+                put(kind, obj)
+            if kind == "jobs":
+                with LOCK:
+                    start_job(obj)
+            return self.send_json(201, obj)
+        if method == "PUT":
+            obj = self.body()
+            with LOCK:
+                put(kind, obj)
+            return self.send_json(200, obj)
+        if method == "PATCH":
+            patch = self.body()
+            with LOCK:
+                o = STORE.get(key)
+                if o is None:
+                    return self.send_json(404, status(404, "NotFound", "not found"))
+                o = copy.deepcopy(o)
+                merge(o, patch)
+                put(kind, o)
+                return self.send_json(200, o)
+        if method == "DELETE":
+            with LOCK:
+                o = delete(kind, ns or "", name)
+                if o is None:
+                    return self.send_json(404, status(404, "NotFound", "not found"))
+                if kind == "jobs":
+                    for (k, n2, pn), po in list(STORE.items()):
+                        if k == "pods" and po["metadata"].get("labels", {}).get("job-name") == name:
+                            delete("pods", n2, pn)
+            return self.send_json(200, {"kind": "Status", "status": "Success"})
+        return self.send_json(405, status(405, "MethodNotAllowed", method))
+
+    def watch(self, kind, ns, q):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+        def send(ev, obj):
+            line = (json.dumps({"type": ev, "object": obj}) + "\n").encode()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+            self.wfile.flush()
+
+        end = time.time() + min(float(q.get("timeoutSeconds", ["30"])[0]), 30)
+        seen = {}
+        ndel = len(DELETED)
+        try:
+            while time.time() < end:
+                with LOCK:
+                    cur = {k: copy.deepcopy(o) for k, o in STORE.items() if k[0] == kind and matches(o, q, ns)}
+                    gone = [(k, o) for k, o in DELETED[ndel:] if k == kind and matches(o, q, ns)]
+                    ndel = len(DELETED)
+                for k, o in cur.items():
+                    rv = o["metadata"]["resourceVersion"]
+                    if seen.get(k) != rv:
+                        send("ADDED" if k not in seen else "MODIFIED", o)
+                        seen[k] = rv
+                for _, o in gone:
+                    send("DELETED", o)
+                with LOCK:
+                    LOCK.wait(0.2)
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def do_GET(self):
+        self.route("GET")
+
+    def do_POST(self):
+        self.route("POST")
+
+    def do_PUT(self):
+        self.route("PUT")
+
+    def do_PATCH(self):
+        self.route("PATCH")
+
+    def do_DELETE(self):
+        self.route("DELETE")
+
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--scenario", default="ok")
+    ap.add_argument("--lifetime", type=float, default=120)
+    ARGS = ap.parse_args()
+    seed()
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.daemon_threads = True
+    with open(ARGS.port_file + ".tmp", "w") as f:
+        f.write(str(srv.server_address[1]))
+    os.rename(ARGS.port_file + ".tmp", ARGS.port_file)
+    threading.Timer(ARGS.lifetime, lambda: os._exit(0)).start()
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,320 @@
+/* ops/switch: the whole phase machine against a fake API server that plays
+ * one node (tests/unit/test_switch_fakeapi.py): the happy path, a switch
+ * the helper rolled back, refusals (blockers, Pod Security, kubectl drain's
+ * filters, already there), the priority-class fallback, the verify image
+ * fallback, and a rerun that resumes from the node's record. */
+#include <criterion/criterion.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/fileio.h"
+#include "common/strutil.h"
+#include "helper/contract.h"
+#include "kube/client.h"
+#include "kube/kubeconfig.h"
+#include "ops/deliver.h"
+#include "ops/nodes.h"
+#include "ops/switch.h"
+
+struct fake {
+  pid_t pid;
+  char dir[64];
+  char kubeconfig[128];
+};
+
+static void fake_start(struct fake *f, const char *scenario) {
+  snprintf(f->dir, sizeof f->dir, "/tmp/rs-switch-flow-%d-XXXXXX", (int)getpid());
+  cr_assert(mkdtemp(f->dir));
+  const char *data = getenv("RS_TEST_DATA");
+  char script[PATH_MAX];
+  if (data) snprintf(script, sizeof script, "%s/../unit/test_switch_fakeapi.py", data);
+  else snprintf(script, sizeof script, "tests/unit/test_switch_fakeapi.py");
+  char portfile[128];
+  snprintf(portfile, sizeof portfile, "%s/port", f->dir);
+  f->pid = fork();
+  cr_assert(f->pid >= 0);
+  if (f->pid == 0) {
+    execlp("python3", "python3", script, "--port-file", portfile, "--scenario", scenario, "--lifetime", "90",
+           (char *)NULL);
+    _exit(127);
+  }
+  char *port = NULL;
+  for (int i = 0; i < 300 && rs_read_file(portfile, 32, &port, NULL, NULL) < 0; i++) usleep(20000);
+  cr_assert_not_null(port, "the fake API server did not start");
+  snprintf(f->kubeconfig, sizeof f->kubeconfig, "%s/kubeconfig", f->dir);
+  _cleanup_free_ char *kc = rs_strdup_printf(
+      "apiVersion: v1\nkind: Config\ncurrent-context: t\nclusters:\n- name: c\n  cluster:\n"
+      "    server: http://127.0.0.1:%s\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n"
+      "- name: t\n  context: {cluster: c, user: u}\n", port);
+  free(port);
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_write_file_atomic(f->kubeconfig, kc, strlen(kc), 0600, &e), 0);
+}
+
+static void fake_stop(struct fake *f) {
+  if (f->pid > 0) {
+    kill(f->pid, SIGTERM);
+    waitpid(f->pid, NULL, 0);
+  }
+  char p[160];
+  snprintf(p, sizeof p, "%s/port", f->dir);
+  unlink(p);
+  unlink(f->kubeconfig);
+  rmdir(f->dir);
+}
+
+static rs_kube_client_t *client(struct fake *f) {
+  struct rs_kube_overrides ov = RS_KUBE_OVERRIDES_INIT;
+  ov.kubeconfig = f->kubeconfig;
+  _cleanup_kube_config_ rs_kube_config_t *cfg = NULL;
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_kube_config_resolve(&ov, NULL, &cfg, &e), 0, "%s", e.msg);
+  rs_kube_client_t *c = NULL;
+  struct rs_kube_client_opts o = {.max_retries = -1};
+  cr_assert_eq(rs_kube_client_new(cfg, &o, &c, &e), 0, "%s", e.msg);
+  return c;
+}
+
+/* Every event as one line: "phase:status" for phases, "info", "warn:MSG". */
+struct rec {
+  rs_buf_t lines;
+};
+
+static void on_event(void *ud, const struct rs_sw_event *ev) {
+  struct rec *r = ud;
+  if (ev->type == RS_SW_EV_PHASE)
+    rs_buf_printf(&r->lines, NULL, "%s:%s\n", rs_sw_phase_name(ev->phase), rs_sw_status_name(ev->status));
+  else if (ev->type == RS_SW_EV_WARNING)
+    rs_buf_printf(&r->lines, NULL, "warn:%s\n", ev->message ? ev->message : "");
+}
+
+static struct rs_switch_opts opts(struct rec *r) {
+  struct rs_switch_opts o = {.op = RS_OP_SWITCH, .node = "node-1", .to = "containerd", .yes = true,
+                             .node_timeout_ms = 30000, .pod_start_timeout_ms = 20000, .on_event = on_event,
+                             .ud = r};
+  struct rs_drain_opts d = RS_DRAIN_OPTS_INIT;
+  o.drain = d;
+  return o;
+}
+
+static json_t *get(rs_kube_client_t *c, const char *path) {
+  json_t *j = NULL;
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_kube_get(c, path, &j, &e), 0, "%s: %s", path, e.msg);
+  return j;
+}
+
+static const char *node_ann(const json_t *node, const char *key) {
+  return json_string_value(json_object_get(json_object_get(json_object_get(node, "metadata"), "annotations"), key));
+}
+
+/* How many objects of ours the fake still holds. */
+static size_t ours_left(rs_kube_client_t *c) {
+  json_auto_t *store = get(c, "/test/store");
+  size_t n = 0;
+  const char *k;
+  json_t *v;
+  json_object_foreach(store, k, v) {
+    const char *m = json_string_value(json_object_get(
+        json_object_get(json_object_get(v, "metadata"), "labels"), RS_LABEL_MANAGED_BY));
+    if (m && strcmp(m, RS_MANAGED_BY) == 0) n++;
+  }
+  return n;
+}
+
+Test(switch_flow, switches_and_cleans_up, .timeout = 60) {
+  struct fake f;
+  fake_start(&f, "ok");
+  rs_kube_client_t *c = client(&f);
+  struct rec r = {RS_BUF_INIT(1 << 20)};
+  struct rs_switch_opts o = opts(&r);
+  struct rs_switch_result res;
+  rs_err_t e = RS_ERR_INIT;
+  int rc = rs_switch_run(c, &o, &res, &e);
+  cr_assert_eq(rc, 0, "%s\nevents:\n%s", e.msg ? e.msg : "", r.lines.data);
+  cr_assert_eq(res.outcome, RS_SW_OK);
+  cr_assert_str_eq(res.runtime_before, "docker://20.10.24");
+  cr_assert_str_eq(res.runtime_after, "containerd://1.6.20");
+  cr_assert_str_eq(res.from, "cri-dockerd");
+  cr_assert(res.uncordoned);
+  cr_assert_geq(res.notready_ms, 0, "the NotReady window is measured");
+  cr_assert_geq(res.kubelet_down_ms, 0);
+  static const char *const want =
+      "check:done\ndeliver:done\npreflight:done\nplan:done\nconfirm:skipped\ncordon:done\ndrain:done\n"
+      "launch:done\nrestart:done\nverify:done\nannotate:done\nuncordon:done\ncleanup:done\n";
+  cr_assert_str_eq(r.lines.data, want);
+  json_auto_t *node = get(c, "/api/v1/nodes/node-1");
+  cr_assert_null(json_object_get(json_object_get(node, "spec"), "unschedulable"));
+  cr_assert_str_eq(node_ann(node, RS_ANN_CRI_SOCKET), RS_ENDPOINT_CONTAINERD);
+  _cleanup_free_ char *state = rs_strdup_printf("%s done", res.id);
+  cr_assert_str_eq(node_ann(node, RS_HELPER_ANNOTATION_STATE), state);
+  cr_assert_eq(ours_left(c), 0, "no Job, ConfigMap or pod left");
+  /* a second run: already there */
+  struct rec r2 = {RS_BUF_INIT(1 << 20)};
+  struct rs_switch_opts o2 = opts(&r2);
+  struct rs_switch_result res2;
+  rs_err_t e2 = RS_ERR_INIT;
+  cr_assert_eq(rs_switch_run(c, &o2, &res2, &e2), -1);
+  cr_assert_eq(res2.outcome, RS_SW_REFUSED);
+  cr_assert(strstr(e2.msg, "already runs containerd"), "%s", e2.msg);
+  rs_err_clear(&e2);
+  rs_switch_result_clear(&res2);
+  rs_buf_free(&r2.lines);
+  rs_switch_result_clear(&res);
+  rs_buf_free(&r.lines);
+  rs_kube_client_free(c);
+  fake_stop(&f);
+}
+
+Test(switch_flow, rolled_back_stays_cordoned, .timeout = 60) {
+  struct fake f;
+  fake_start(&f, "rolledback");
+  rs_kube_client_t *c = client(&f);
+  struct rec r = {RS_BUF_INIT(1 << 20)};
+  struct rs_switch_opts o = opts(&r);
+  struct rs_switch_result res;
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_switch_run(c, &o, &res, &e), -1);
+  cr_assert_eq(res.outcome, RS_SW_ROLLED_BACK, "%s", e.msg);
+  cr_assert(strstr(e.msg, "failed and was rolled back: wait-runtime: containerd did not answer"), "%s", e.msg);
+  cr_assert(res.hint && strstr(res.hint, "kubectl uncordon node-1"), "%s", res.hint ? res.hint : "(none)");
+  cr_assert_str_eq(res.runtime_after, "docker://20.10.24");
+  json_auto_t *node = get(c, "/api/v1/nodes/node-1");
+  cr_assert(json_is_true(json_object_get(json_object_get(node, "spec"), "unschedulable")), "left cordoned");
+  cr_assert_str_eq(node_ann(node, RS_ANN_CRI_SOCKET), "unix:///var/run/cri-dockerd.sock", "untouched");
+  _cleanup_free_ char *state = rs_strdup_printf("%s rolled-back", res.id);
+  cr_assert_str_eq(node_ann(node, RS_HELPER_ANNOTATION_STATE), state);
+  cr_assert_eq(ours_left(c), 0);
+  rs_err_clear(&e);
+  rs_switch_result_clear(&res);
+  rs_buf_free(&r.lines);
+  rs_kube_client_free(c);
+  fake_stop(&f);
+}
+
+struct refusal {
+  const char *scenario;
+  const char *needle;
+  bool force;
+};
+
+static void refused(const struct refusal *k) {
+  struct fake f;
+  fake_start(&f, k->scenario);
+  rs_kube_client_t *c = client(&f);
+  struct rec r = {RS_BUF_INIT(1 << 20)};
+  struct rs_switch_opts o = opts(&r);
+  o.drain.force = k->force;
+  struct rs_switch_result res;
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_switch_run(c, &o, &res, &e), -1, "%s", r.lines.data);
+  cr_assert_eq(res.outcome, RS_SW_REFUSED, "%s: %s", k->scenario, e.msg);
+  cr_assert(strstr(e.msg, k->needle), "%s: %s", k->scenario, e.msg);
+  json_auto_t *node = get(c, "/api/v1/nodes/node-1");
+  cr_assert_null(json_object_get(json_object_get(node, "spec"), "unschedulable"), "%s: not cordoned", k->scenario);
+  cr_assert_null(node_ann(node, RS_HELPER_ANNOTATION_STATE), "%s: no record", k->scenario);
+  cr_assert_eq(ours_left(c), 0, "%s: nothing left", k->scenario);
+  rs_err_clear(&e);
+  rs_switch_result_clear(&res);
+  rs_buf_free(&r.lines);
+  rs_kube_client_free(c);
+  fake_stop(&f);
+}
+
+Test(switch_flow, refuses_blockers, .timeout = 60) {
+  refused(&(struct refusal){"blocked", "cri-o is not installed", false});
+}
+
+Test(switch_flow, refuses_pod_security, .timeout = 60) {
+  refused(&(struct refusal){"psa", "pod-security.kubernetes.io/enforce=privileged", false});
+}
+
+Test(switch_flow, refuses_what_drain_refuses, .timeout = 60) {
+  refused(&(struct refusal){"bare", "cannot delete Pods that declare no controller (use --force to override): demo/bare",
+                            false});
+}
+
+Test(switch_flow, priority_fallback_and_verify_image_fallback, .timeout = 60) {
+  static const char *const scenarios[] = {"priority", "noimage"};
+  for (size_t i = 0; i < RS_ARRAY_SIZE(scenarios); i++) {
+    struct fake f;
+    fake_start(&f, scenarios[i]);
+    rs_kube_client_t *c = client(&f);
+    struct rec r = {RS_BUF_INIT(1 << 20)};
+    struct rs_switch_opts o = opts(&r);
+    struct rs_switch_result res;
+    rs_err_t e = RS_ERR_INIT;
+    cr_assert_eq(rs_switch_run(c, &o, &res, &e), 0, "%s: %s\n%s", scenarios[i], e.msg, r.lines.data);
+    if (i == 0) {
+      cr_assert(strstr(r.lines.data, "warn:priorityClassName system-node-critical is not allowed"), "%s",
+                r.lines.data);
+      json_auto_t *reqs = get(c, "/test/requests");
+      (void)reqs;
+    } else {
+      cr_assert(strstr(r.lines.data, "verifying with registry.k8s.io/pause:3.10"), "%s", r.lines.data);
+    }
+    rs_switch_result_clear(&res);
+    rs_buf_free(&r.lines);
+    rs_kube_client_free(c);
+    fake_stop(&f);
+  }
+}
+
+/* The plugin killed after the launch: the node's record says "launched";
+ * a rerun skips what was done and completes. */
+Test(switch_flow, resumes_from_the_record, .timeout = 60) {
+  struct fake f;
+  fake_start(&f, "ok");
+  rs_kube_client_t *c = client(&f);
+  /* a first run that stops right after the launch phase */
+  struct rec r = {RS_BUF_INIT(1 << 20)};
+  struct rs_switch_opts o = opts(&r);
+  struct rs_switch_result res;
+  rs_err_t e = RS_ERR_INIT;
+  o.node_timeout_ms = 1; /* gives up at once while following the node */
+  cr_assert_eq(rs_switch_run(c, &o, &res, &e), -1);
+  cr_assert(strstr(r.lines.data, "launch:done"), "%s", r.lines.data);
+  cr_assert(res.hint && strstr(res.hint, "rerun the same command"), "%s", res.hint ? res.hint : "(none)");
+  _cleanup_free_ char *id = strdup(res.id);
+  rs_err_clear(&e);
+  rs_switch_result_clear(&res);
+  json_auto_t *node = get(c, "/api/v1/nodes/node-1");
+  _cleanup_free_ char *state = rs_strdup_printf("%s launched", id);
+  cr_assert_str_eq(node_ann(node, RS_HELPER_ANNOTATION_STATE), state);
+  cr_assert(json_is_true(json_object_get(json_object_get(node, "spec"), "unschedulable")));
+  /* the rerun */
+  struct rec r2 = {RS_BUF_INIT(1 << 20)};
+  struct rs_switch_opts o2 = opts(&r2);
+  struct rs_switch_result res2;
+  cr_assert_eq(rs_switch_run(c, &o2, &res2, &e), 0, "%s\n%s", e.msg, r2.lines.data);
+  cr_assert(res2.resumed);
+  cr_assert_str_eq(res2.id, id, "the same run");
+  static const char *const want =
+      "check:done\ndeliver:done\npreflight:resumed\nplan:resumed\nconfirm:resumed\ncordon:done\ndrain:resumed\n"
+      "launch:resumed\nrestart:done\nverify:done\nannotate:done\nuncordon:done\ncleanup:done\n";
+  cr_assert_str_eq(r2.lines.data, want);
+  json_auto_t *reqs = get(c, "/test/requests");
+  size_t launches = 0, i;
+  json_t *x;
+  json_array_foreach(json_object_get(reqs, "requests"), i, x) {
+    const char *s = json_string_value(x);
+    if (s && strncmp(s, "POST /apis/batch/v1/namespaces/kube-system/jobs", 47) == 0 && strstr(s, "Strict")) launches++;
+  }
+  /* preflight + switch + verify (first run), verify exists on the rerun */
+  cr_assert_leq(launches, 5, "%zu Job creations", launches);
+  json_auto_t *after = get(c, "/api/v1/nodes/node-1");
+  cr_assert_null(json_object_get(json_object_get(after, "spec"), "unschedulable"));
+  cr_assert_eq(ours_left(c), 0);
+  rs_switch_result_clear(&res2);
+  rs_buf_free(&r.lines);
+  rs_buf_free(&r2.lines);
+  rs_kube_client_free(c);
+  fake_stop(&f);
+}
