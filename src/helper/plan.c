@@ -488,7 +488,17 @@ static int plan_images(struct ctx *c, bool no_images) {
     size_t n = strlen(r);
     bool id = rs_startswith(r, "sha256:") || (n == 12 && strspn(r, "0123456789abcdef") == 12);
     if (id) {
-      WARN(c, "image %s has no name in docker and is not carried over", r);
+      /* cri-dockerd starts containers by image id: carry the id's names */
+      const char *ta[] = {"docker", "image", "inspect", "--format",
+                          "{{range .RepoTags}}{{println .}}{{end}}", r, NULL};
+      _cleanup_free_ char *tags = NULL;
+      _cleanup_strv_ char **names = rs_strv_new();
+      if (!names) return rs_fail(c->err, RS_E_SYS, ENOMEM, "out of memory");
+      if (rs_host_run_ok(c->h, ta, 60000, &tags, &e) < 0) rs_err_clear(&e);
+      else if (split_lines(tags, &names, c->err) < 0) return -1;
+      if (!names[0]) WARN(c, "image %s has no name in docker and is not carried over", r);
+      for (size_t k = 0; names[k]; k++)
+        if (!rs_strv_contains(refs, names[k]) && rs_strv_push(&refs, names[k], c->err) < 0) return -1;
       continue;
     }
     const char *ia[] = {"docker", "image", "inspect", "--format", "{{.Size}}", r, NULL};
