@@ -315,7 +315,8 @@ static void print_summary(struct view *v, const struct rs_switch_opts *o, const 
   if (r->outcome == RS_SW_OK)
     fprintf(f, "%s node %s: %s -> %s in %.1fs (run %s%s)\n",
             o->op == RS_OP_ROLLBACK ? "Rolled back" : "Switched", o->node,
-            r->runtime_before ? r->runtime_before : "?", r->runtime_after ? r->runtime_after : "?",
+            r->resumed && r->from ? r->from : r->runtime_before ? r->runtime_before : "?",
+            r->runtime_after ? r->runtime_after : "?",
             secs(r->total_ms), r->id ? r->id : "?", r->resumed ? ", resumed" : "");
   if (r->notready_ms >= 0 || r->kubelet_down_ms >= 0) {
     fprintf(f, "  NotReady window:");

@@ -96,6 +96,11 @@ int rs_deliver_psa_check(const json_t *ns_obj, char **ret_warning, rs_err_t *err
  * -1 (RS_E_INPUT) when no running container is found. */
 int rs_deliver_pick_image(const json_t *pods, char **ret, rs_err_t *err);
 
+/* When no container runs on the node: the smallest image the node lists
+ * in status.images (present, whatever the list leaves out), by a tagged
+ * name; -1 (RS_E_INPUT) when it lists none. */
+int rs_deliver_pick_node_image(const json_t *node, char **ret, rs_err_t *err);
+
 /* ---- API calls ---- */
 
 /* GET the namespace and check its labels (above).  A missing namespace is

@@ -165,6 +165,7 @@ struct rs_sw_record {
   char *from, *to;
   char *ns;
   char *image;
+  char *sandbox;                /* the plan's sandbox image (verify fallback) */
   bool secret;
   bool cordoned;                /* we cordoned the node (so we uncordon it) */
   long long started;            /* unix seconds */

@@ -365,6 +365,28 @@ out:
   return rc;
 }
 
+int rs_deliver_pick_node_image(const json_t *node, char **ret, rs_err_t *err) {
+  const char *best = NULL;
+  json_int_t best_size = 0;
+  size_t i, j;
+  json_t *img, *name;
+  json_array_foreach(json_object_get(json_object_get(node, "status"), "images"), i, img) {
+    json_int_t size = json_integer_value(json_object_get(img, "sizeBytes"));
+    json_array_foreach(json_object_get(img, "names"), j, name) {
+      const char *n = json_string_value(name);
+      if (!n || strchr(n, '@') || !strchr(n, ':') || rs_startswith(n, "sha256:")) continue;
+      if (!best || size < best_size || (size == best_size && strcmp(n, best) < 0)) {
+        best = n;
+        best_size = size;
+      }
+    }
+  }
+  if (!best)
+    return rs_fail(err, RS_E_INPUT, 0, "no running container on the node and no image in its status to "
+                   "borrow; pass --image with an image the node already has");
+  return (*ret = strdup(best)) ? 0 : oom(err);
+}
+
 /* ---- API calls ---- */
 
 static char *ns_path(const char *group_prefix, const char *ns, const char *plural, const char *name) {

@@ -182,8 +182,14 @@ int sw_phase_deliver(struct sw *s, rs_err_t *err) {
   } else {
     json_auto_t *pods = NULL;
     if (pods_on_node(s, &pods, err) < 0) return rs_wrap(err, "listing the pods of node %s", o->node);
-    if (rs_deliver_pick_image(json_object_get(pods, "items"), &s->image, err) < 0)
-      return rs_wrap(err, "choosing an image for the helper's pods on node %s", o->node);
+    rs_err_t e = RS_ERR_INIT;
+    if (rs_deliver_pick_image(json_object_get(pods, "items"), &s->image, &e) < 0) {
+      rs_err_clear(&e);
+      if (rs_deliver_pick_node_image(s->node, &s->image, err) < 0)
+        return rs_wrap(err, "choosing an image for the helper's pods on node %s", o->node);
+      sw_emit(s, RS_SW_EV_INFO, RS_PH_DELIVER, "no container runs on node %s: the helper's pods use %s, "
+              "the smallest image the node lists", o->node, s->image);
+    }
   }
   s->spec.image = s->image;
   if (!s->rec.image && !(s->rec.image = strdup(s->image))) return sw_oom(err);
@@ -214,9 +220,11 @@ int sw_phase_deliver(struct sw *s, rs_err_t *err) {
 /* The images the verify pod may use on the new runtime: one the helper
  * carries over (or one the runtime shares with the old one), else the
  * sandbox image, which the new runtime must have to run any pod. */
-static int choose_verify_images(struct sw *s, rs_err_t *err) {
+int sw_choose_verify_images(struct sw *s, rs_err_t *err) {
   const json_t *plan = s->res->plan;
   const char *sandbox = json_string_value(json_object_get(plan, "sandbox_image"));
+  if (!sandbox) sandbox = s->rec.sandbox;
+  else if (!s->rec.sandbox && !(s->rec.sandbox = strdup(sandbox))) return sw_oom(err);
   bool carried = false;
   size_t i;
   json_t *v;
@@ -394,7 +402,7 @@ int sw_phase_plan(struct sw *s, rs_err_t *err) {
     sw_phase_end(s, RS_PH_PLAN, RS_SW_RESUMED, NULL, "the plan was shown before");
     return 0;
   }
-  if (choose_verify_images(s, err) < 0) return -1;
+  if (sw_choose_verify_images(s, err) < 0) return -1;
   json_t *shown = json_deep_copy(s->res->plan);
   if (!shown) return sw_oom(err);
   json_t *blk = json_array();

@@ -28,7 +28,7 @@ static void plan_from_log(struct sw *s, const char *log) {
 }
 
 /* Nothing changed on the node: give it back as it was. */
-static int abort_unchanged(struct sw *s, int phase, rs_err_t *err) {
+int sw_abort_unchanged(struct sw *s, int phase, rs_err_t *err) {
   rs_err_t e = RS_ERR_INIT;
   if (s->rec.cordoned && rs_node_set_unschedulable(s->c, s->o->node, false, NULL, &e) == 0)
     sw_emit(s, RS_SW_EV_INFO, phase, "node/%s uncordoned (nothing was changed on it)", s->o->node);
@@ -69,8 +69,20 @@ int sw_phase_launch(struct sw *s, rs_err_t *err) {
   if (sw_record_save(s, RS_REC_LAUNCHED, err) < 0) return -1;
   json_auto_t *pod = NULL;
   long long to = s->o->pod_start_timeout_ms ? s->o->pod_start_timeout_ms : SW_DEFAULT_POD_START_MS;
-  if (sw_wait_pod(s, phase, role, false, to, &pod, err) < 0)
-    return rs_wrap(err, "%s on node %s", rs_sw_phase_name(phase), s->o->node);
+  rs_err_t we = RS_ERR_INIT;
+  if (sw_wait_pod(s, phase, role, false, to, &pod, &we) < 0) {
+    if (we.kind == RS_E_INTERRUPTED || !pod) {
+      rs_err_move(err, &we);
+      return rs_wrap(err, "%s on node %s", rs_sw_phase_name(phase), s->o->node);
+    }
+    /* The helper may have done its part so fast that its pod was never
+     * seen running: the kubelet on the new runtime starts it again and it
+     * may not start there (no image).  The helper's report tells. */
+    sw_phase_end(s, phase, RS_SW_DONE, NULL, "its pod was not seen running (%s); the helper's report will tell",
+                 we.msg ? we.msg : "?");
+    rs_err_clear(&we);
+    return 0;
+  }
   struct rs_pod_view v;
   rs_pod_view(pod, &v);
   _cleanup_free_ char *pod_name = strdup(v.name ? v.name : "");
@@ -97,13 +109,13 @@ int sw_phase_launch(struct sw *s, rs_err_t *err) {
     sw_phase_end(s, phase, RS_SW_FAILED, NULL, "the helper found blockers; nothing was changed");
     rs_fail(err, RS_E_INPUT, RS_HX_BLOCKED, "the helper on node %s refused to start: %s", s->o->node,
             log && *log ? log : "(no output)");
-    return abort_unchanged(s, phase, err);
+    return sw_abort_unchanged(s, phase, err);
   }
   if (v.state == RS_POD_EXITED && v.exit_code == RS_HX_NOT_FOUND) {
     sw_phase_end(s, phase, RS_SW_FAILED, NULL, "no run %s on the node", s->id);
     rs_fail(err, RS_E_INPUT, RS_HX_NOT_FOUND, "node %s has no run %s to roll back (%s)", s->o->node, s->id,
             RS_HELPER_STATE_DIR);
-    return abort_unchanged(s, phase, err);
+    return sw_abort_unchanged(s, phase, err);
   }
   if (v.state == RS_POD_EXITED && rb && v.exit_code == RS_HX_FAILED && log && strstr(log, "still running")) {
     sw_phase_end(s, phase, RS_SW_FAILED, NULL, "the switch is still running on the node");
@@ -148,8 +160,12 @@ static int on_node(void *ud, const char *type, json_t *obj, rs_err_t *err) {
   bool ready = rs_sw_node_ready(obj);
   const char *raw = sw_node_runtime_raw(obj);
   long long now = sw_wall_ms();
+  bool there = ready && rs_sw_runtime_is(obj, s->want);
   if (!ready && s->t_notready_wall < 0) s->t_notready_wall = now;
-  if (ready && rs_sw_runtime_is(obj, s->want) && s->t_ready_wall < 0) s->t_ready_wall = now;
+  /* the window closes when the node is seen back, after it was seen away
+   * (a resumed run that finds it there already cannot tell when) */
+  if (!there) s->seen_away = true;
+  else if (s->seen_away && s->t_ready_wall < 0) s->t_ready_wall = now;
   _cleanup_free_ char *state = rs_strdup_printf("%s, %s", ready ? "Ready" : "NotReady", raw ? raw : "?");
   if (state && (!f->last || strcmp(state, f->last) != 0)) {
     sw_emit(s, RS_SW_EV_INFO, f->phase, "node/%s %s", s->o->node, state);
@@ -265,7 +281,7 @@ int sw_phase_restart(struct sw *s, json_t **ret_verify_pod, rs_err_t *err) {
     sw_phase_end(s, RS_PH_RESTART, RS_SW_RESUMED, NULL, "node %s was switched before", s->o->node);
     return 0;
   }
-  if (!s->verify_image && !(s->verify_image = strdup(s->o->image ? s->o->image : s->image))) return sw_oom(err);
+  if (!s->verify_image && sw_choose_verify_images(s, err) < 0) return -1;
   if (s->o->op == RS_OP_ROLLBACK) {
     /* the report is final only once the rollback ran: wait for the node
      * on the old runtime first */
@@ -304,9 +320,10 @@ int sw_phase_restart(struct sw *s, json_t **ret_verify_pod, rs_err_t *err) {
 static int wait_ready_on(struct sw *s, int phase, const char *rt, rs_err_t *err) {
   if (sw_reload_node(s, err) < 0) return -1;
   if (rs_sw_node_ready(s->node) && rs_sw_runtime_is(s->node, rt)) {
-    if (strcmp(rt, s->want) == 0 && s->t_ready_wall < 0) s->t_ready_wall = sw_wall_ms();
+    if (strcmp(rt, s->want) == 0 && s->seen_away && s->t_ready_wall < 0) s->t_ready_wall = sw_wall_ms();
     return 0;
   }
+  s->seen_away = true;
   struct follow f = {.s = s, .phase = phase, .until_rt = rt};
   int r = follow_node(s, &f, sw_node_timeout(s), err);
   free(f.last);
@@ -339,6 +356,17 @@ int sw_phase_verify(struct sw *s, json_t *verify_pod, rs_err_t *err) {
   size_t len = 0;
   if (sw_pod_log(s, v.name, &log, &len, err) < 0) return -1;
   json_t *rep = rs_helper_json_from_log(log, len);
+  if (!rep && v.exit_code == RS_HX_NOT_FOUND && !rb) {
+    /* the launch never ran: make sure it never will, then give the node back */
+    _cleanup_free_ char *job = rs_deliver_job_name(s->id, RS_JOB_SWITCH);
+    rs_err_t e = RS_ERR_INIT;
+    if (job) rs_deliver_delete_job(s->c, s->spec.ns, job, &e);
+    rs_err_clear(&e);
+    sw_phase_end(s, RS_PH_VERIFY, RS_SW_FAILED, NULL, "the helper never started run %s", s->id);
+    rs_fail(err, RS_E_NODE, RS_HX_NOT_FOUND, "the helper never started the switch on node %s (its pod could not "
+            "run); nothing was changed", s->o->node);
+    return sw_abort_unchanged(s, RS_PH_VERIFY, err);
+  }
   if (!rep) {
     s->res->outcome = RS_SW_NEEDS_HUMAN;
     return rs_fail(err, RS_E_NODE, v.exit_code, "the verify pod on node %s printed no report (exit %d): %s",

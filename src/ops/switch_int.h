@@ -39,7 +39,7 @@ struct sw {
   long long phase_t0;
   /* the restart phase */
   long long t_notready_wall, t_ready_wall;
-  bool seen_ready_want;
+  bool seen_away;           /* the node was seen not Ready on the target */
 };
 
 int sw_oom(rs_err_t *err);
@@ -68,6 +68,12 @@ struct rs_drain_opts sw_drain_opts(struct sw *s);
 /* Mark the outcome "refused" and return -1 (*err holds why). */
 int sw_fail_refused(struct sw *s, rs_err_t *err);
 long long sw_node_timeout(const struct sw *s);
+/* The verify pod's image and its fallback: one the helper carries over,
+ * else the sandbox image (from the plan, or the record on a resume). */
+int sw_choose_verify_images(struct sw *s, rs_err_t *err);
+/* Nothing changed on the node: uncordon it if we cordoned it, remove our
+ * objects, record "failed"; outcome refused, returns -1 (*err kept). */
+int sw_abort_unchanged(struct sw *s, int phase, rs_err_t *err);
 
 /* The phases, in order (switch.c, switch_follow.c). */
 int sw_phase_check(struct sw *s, rs_err_t *err);

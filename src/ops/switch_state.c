@@ -165,6 +165,7 @@ void rs_sw_record_clear(struct rs_sw_record *r) {
   free(r->to);
   free(r->ns);
   free(r->image);
+  free(r->sandbox);
   *r = (struct rs_sw_record){0};
 }
 
@@ -194,6 +195,7 @@ int rs_sw_record_from_node(const json_t *node, struct rs_sw_record *ret, rs_err_
   if (rc == 0) rc = take(j, "to", &r.to, err);
   if (rc == 0) rc = take(j, "namespace", &r.ns, err);
   if (rc == 0) rc = take(j, "image", &r.image, err);
+  if (rc == 0) rc = take(j, "sandbox", &r.sandbox, err);
   if (rc < 0) {
     rs_sw_record_clear(&r);
     return -1;
@@ -232,10 +234,10 @@ int rs_sw_record_from_node(const json_t *node, struct rs_sw_record *ret, rs_err_
 }
 
 json_t *rs_sw_record_to_json(const struct rs_sw_record *r) {
-  return json_pack("{s:s?, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:b, s:b, s:I}", "id", r->id, "op",
+  return json_pack("{s:s?, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:b, s:b, s:I}", "id", r->id, "op",
                    r->op == RS_OP_ROLLBACK ? "rollback" : "switch", "phase", r->phase, "from",
-                   r->from, "to", r->to, "namespace", r->ns, "image", r->image, "secret",
-                   r->secret, "cordoned", r->cordoned, "started", (json_int_t)r->started);
+                   r->from, "to", r->to, "namespace", r->ns, "image", r->image, "sandbox", r->sandbox,
+                   "secret", r->secret, "cordoned", r->cordoned, "started", (json_int_t)r->started);
 }
 
 /* ---- the helper's report ---- */

@@ -305,3 +305,20 @@ Test(deliver, helper_json_in_a_log) {
   cr_assert_null(rs_helper_json_from_log("", 0));
   cr_assert_null(rs_helper_json_from_log("{\"contract\": ", 13));
 }
+
+Test(deliver, image_from_node_status) {
+  const char *t = "{\"status\": {\"images\": ["
+                  "{\"names\": [\"docker.io/library/big@sha256:aa\", \"docker.io/library/big:1\"], \"sizeBytes\": 900},"
+                  "{\"names\": [\"registry.k8s.io/pause@sha256:bb\", \"registry.k8s.io/pause:3.10\"], \"sizeBytes\": 700},"
+                  "{\"names\": [\"sha256:cc\"], \"sizeBytes\": 1}]}}";
+  json_auto_t *node = json_loads(t, 0, NULL);
+  cr_assert_not_null(node);
+  _cleanup_free_ char *img = NULL;
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_deliver_pick_node_image(node, &img, &e), 0, "%s", e.msg);
+  cr_assert_str_eq(img, "registry.k8s.io/pause:3.10", "the smallest with a tag; no digest-only or id names");
+  json_auto_t *empty = json_loads("{\"status\": {}}", 0, NULL);
+  cr_assert_eq(rs_deliver_pick_node_image(empty, &img, &e), -1);
+  cr_assert(strstr(e.msg, "--image"));
+  rs_err_clear(&e);
+}
