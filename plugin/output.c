@@ -40,19 +40,27 @@ int rs_table_add(struct rs_table *t, const char *const *cells) {
   return 0;
 }
 
+/* Columns on a terminal: one per UTF-8 character (verdicts have an em
+ * dash, three bytes wide in memory and one on the screen). */
+static size_t text_width(const char *s) {
+  size_t n = 0;
+  for (; *s; s++) n += ((unsigned char)*s & 0xc0) != 0x80;
+  return n;
+}
+
 void rs_table_print(const struct rs_table *t, FILE *f) {
   size_t *w = calloc(t->ncols, sizeof *w);
   if (!w) return;
   for (size_t r = 0; r < t->nrows; r++)
     for (size_t c = 0; c < t->ncols; c++) {
-      size_t l = strlen(t->cells[r * t->ncols + c]);
+      size_t l = text_width(t->cells[r * t->ncols + c]);
       if (l > w[c]) w[c] = l;
     }
   for (size_t r = 0; r < t->nrows; r++) {
     for (size_t c = 0; c < t->ncols; c++) {
       const char *s = t->cells[r * t->ncols + c];
-      if (c + 1 == t->ncols) fputs(s, f);
-      else fprintf(f, "%-*s   ", (int)w[c], s);
+      fputs(s, f);
+      if (c + 1 < t->ncols) fprintf(f, "%*s", (int)(w[c] - text_width(s) + 3), "");
     }
     fputc('\n', f);
   }

@@ -387,6 +387,37 @@ Test(cli, status_table_json_and_missing, .init = start, .fini = stop) {
   rs_proc_result_free(&r);
 }
 
+/* Screen columns, not bytes: every row's OS-IMAGE starts under its header
+ * though some verdicts hold a three-byte em dash. */
+static size_t screen_col(const char *line, const char *at) {
+  size_t n = 0;
+  for (const char *p = line; p < at; p++) n += ((unsigned char)*p & 0xc0) != 0x80;
+  return n;
+}
+
+Test(cli, wide_table_aligned_on_screen, .init = start, .fini = stop) {
+  struct rs_proc_result r = {0};
+  const char *a[] = {"status", "-o", "wide", NULL};
+  run_plugin(a, &r);
+  cr_assert_eq(r.status, 0, "%s", r.errout);
+  char *save = NULL;
+  size_t col = 0, rows = 0, dashes = 0;
+  for (char *line = strtok_r(r.out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    const char *os = strstr(line, col ? "Debian GNU/Linux 12" : "OS-IMAGE");
+    cr_assert(os, "%s", line);
+    if (!col) {
+      col = screen_col(line, os);
+      continue;
+    }
+    rows++;
+    dashes += strstr(line, "—") != NULL;
+    cr_assert_eq(screen_col(line, os), col, "misaligned: %s", line);
+  }
+  cr_assert_eq(rows, 9);
+  cr_assert_gt(dashes, 0);
+  rs_proc_result_free(&r);
+}
+
 Test(cli, configz_forbidden_is_partial_with_warning, .init = start_forbidden, .fini = stop) {
   struct rs_proc_result r = {0};
   const char *a[] = {"status", "-v", "6", NULL};
