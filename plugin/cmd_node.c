@@ -319,8 +319,9 @@ static void print_summary(struct view *v, const struct rs_switch_opts *o, const 
             r->runtime_after ? r->runtime_after : "?",
             secs(r->total_ms), r->id ? r->id : "?", r->resumed ? ", resumed" : "");
   if (r->notready_ms >= 0 || r->kubelet_down_ms >= 0) {
-    fprintf(f, "  NotReady window:");
-    if (r->notready_ms >= 0) fprintf(f, " %.1fs (kubelet stopped -> node Ready again)", secs(r->notready_ms));
+    fprintf(f, "  NotReady window: ");
+    if (r->notready_ms >= 0) fprintf(f, "%.1fs (kubelet stopped -> node Ready again)", secs(r->notready_ms));
+    else fprintf(f, "not measured (the node was back before this run watched it)");
     if (r->kubelet_down_ms >= 0) fprintf(f, "; kubelet down %.0fs (helper journal)", secs(r->kubelet_down_ms));
     if (r->api_notready_ms >= 0) fprintf(f, "; the API showed NotReady for %.1fs", secs(r->api_notready_ms));
     fputc('\n', f);

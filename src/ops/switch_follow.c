@@ -63,6 +63,8 @@ int sw_phase_launch(struct sw *s, rs_err_t *err) {
     sw_phase_end(s, phase, RS_SW_RESUMED, NULL, "launched before");
     return 0;
   }
+  /* watched from now on: the node may be back before the pod is seen */
+  if (sw_watch_node(s, phase, err) < 0) return -1;
   struct rs_deliver_spec spec = s->spec;
   spec.reason = "requested with kubectl runtime-switch rollback";
   if (rs_deliver_put_job(s->c, &spec, role, NULL, err) < 0) return -1;
@@ -143,7 +145,6 @@ int sw_phase_launch(struct sw *s, rs_err_t *err) {
 struct follow {
   struct sw *s;
   int phase;
-  char *last;            /* last state shown */
   bool want_verify;      /* stop when the verify pod exited */
   const char *until_rt;  /* or: stop when the node is Ready on this runtime */
   json_t *verify_pod;    /* the verify pod, exited */
@@ -151,36 +152,61 @@ struct follow {
   bool switched_image;
 };
 
+/* The node, as one watch tells it, from before the launch to the end: the
+ * NotReady window is measured here, whatever else the run is waiting for. */
 static int on_node(void *ud, const char *type, json_t *obj, rs_err_t *err) {
-  struct follow *f = ud;
-  struct sw *s = f->s;
+  struct sw *s = ud;
   if (strcmp(type, "BOOKMARK") == 0 || strcmp(type, "DELETED") == 0) return 0;
   json_decref(s->node);
   s->node = json_incref(obj);
   bool ready = rs_sw_node_ready(obj);
   const char *raw = sw_node_runtime_raw(obj);
   long long now = sw_wall_ms();
-  bool there = ready && rs_sw_runtime_is(obj, s->want);
+  bool there = ready && s->want && rs_sw_runtime_is(obj, s->want);
   if (!ready && s->t_notready_wall < 0) s->t_notready_wall = now;
   /* the window closes when the node is seen back, after it was seen away
    * (a resumed run that finds it there already cannot tell when) */
   if (!there) s->seen_away = true;
   else if (s->seen_away && s->t_ready_wall < 0) s->t_ready_wall = now;
   _cleanup_free_ char *state = rs_strdup_printf("%s, %s", ready ? "Ready" : "NotReady", raw ? raw : "?");
-  if (state && (!f->last || strcmp(state, f->last) != 0)) {
-    sw_emit(s, RS_SW_EV_INFO, f->phase, "node/%s %s", s->o->node, state);
-    free(f->last);
-    f->last = TAKE_PTR(state);
+  if (state && (!s->node_shown || strcmp(state, s->node_shown) != 0)) {
+    sw_emit(s, RS_SW_EV_INFO, s->watch_phase, "node/%s %s", s->o->node, state);
+    free(s->node_shown);
+    s->node_shown = TAKE_PTR(state);
   }
   return 0;
 }
 
 static int on_node_gone(void *ud, char **ret_rv, rs_err_t *err) {
-  struct follow *f = ud;
-  if (sw_reload_node(f->s, err) < 0) return -1;
-  const char *rv = json_string_value(json_object_get(json_object_get(f->s->node, "metadata"), "resourceVersion"));
+  struct sw *s = ud;
+  if (sw_reload_node(s, err) < 0) return -1;
+  const char *rv = json_string_value(json_object_get(json_object_get(s->node, "metadata"), "resourceVersion"));
   *ret_rv = rv ? strdup(rv) : NULL;
   return *ret_rv ? 0 : sw_oom(err);
+}
+
+/* The watch ended (an error the client could not retry): it is started
+ * again by the next wait. */
+static int on_node_end(void *ud, const struct rs_kube_result *res, rs_err_t *err) {
+  struct sw *s = ud;
+  s->watching = false;
+  if (err->kind != RS_E_NONE && err->kind != RS_E_INTERRUPTED)
+    sw_emit(s, RS_SW_EV_INFO, s->watch_phase, "the watch of node %s ended (%s); watching again", s->o->node,
+            err->msg ? err->msg : "?");
+  return err->kind == RS_E_INTERRUPTED ? -1 : 0;
+}
+
+int sw_watch_node(struct sw *s, int phase, rs_err_t *err) {
+  s->watch_phase = phase;
+  if (s->watching) return 0;
+  free(s->watch_selector);
+  s->watch_selector = rs_strdup_printf("metadata.name=%s", s->o->node);
+  if (!s->watch_selector) return sw_oom(err);
+  struct rs_kube_watch_opts wo = {.field_selector = s->watch_selector, .timeout_seconds = 60,
+                                  .on_event = on_node, .on_gone = on_node_gone, .on_end = on_node_end, .ud = s};
+  if (rs_kube_watch_start(s->c, "/api/v1/nodes", &wo, err) < 0) return -1;
+  s->watching = true;
+  return 0;
 }
 
 static bool image_problem(const char *why) {
@@ -218,7 +244,7 @@ static int verify_other_image(struct sw *s, struct follow *f, const char *why, r
     vs.wait_s = (long)(to / 1000);
     if (rs_deliver_put_job(s->c, &vs, RS_JOB_VERIFY, &existed, err) < 0) return -1;
     if (!existed) return 0;
-    if (sw_nap(500, err) < 0) return -1;
+    if (sw_nap(s, 500, err) < 0) return -1;
   }
   return rs_fail(err, RS_E_TIMEOUT, 0, "Job %s/%s was not deleted in time", s->spec.ns, job);
 }
@@ -247,25 +273,21 @@ static int on_tick(void *ud, rs_err_t *err) {
   if (rs_now_ms() >= f->next_note) {
     if (f->next_note)
       sw_emit(s, RS_SW_EV_INFO, f->phase, "waiting for node %s%s (%s)", s->o->node,
-           f->want_verify ? " and the helper's report" : " to be Ready", f->last ? f->last : "?");
+           f->want_verify ? " and the helper's report" : " to be Ready", s->node_shown ? s->node_shown : "?");
     f->next_note = rs_now_ms() + 30000;
   }
   return 0;
 }
 
 static int follow_node(struct sw *s, struct follow *f, long long timeout_ms, rs_err_t *err) {
-  _cleanup_free_ char *fs = rs_strdup_printf("metadata.name=%s", s->o->node);
-  if (!fs) return sw_oom(err);
-  struct rs_kube_watch_opts wo = {.field_selector = fs, .timeout_seconds = 60, .on_event = on_node,
-                                  .on_gone = on_node_gone, .ud = f};
-  if (rs_kube_watch_start(s->c, "/api/v1/nodes", &wo, err) < 0) return -1;
+  if (sw_watch_node(s, f->phase, err) < 0) return -1;
   struct rs_kube_run_opts ro = {.tick = on_tick, .tick_ud = f, .tick_ms = 1000, .until_stopped = true,
                                 .deadline_ms = rs_now_ms() + timeout_ms};
   int r = rs_kube_run(s->c, &ro, err);
-  rs_kube_cancel_all(s->c);
   if (r < 0 && err->kind == RS_E_TIMEOUT)
     rs_fail(err, RS_E_TIMEOUT, 0, "node %s did not come back %s within %lld s (last seen: %s)", s->o->node,
-            f->until_rt ? f->until_rt : "and report", timeout_ms / 1000, f->last ? f->last : "nothing");
+            f->until_rt ? f->until_rt : "and report", timeout_ms / 1000,
+            s->node_shown ? s->node_shown : "nothing");
   return r;
 }
 
@@ -298,8 +320,6 @@ int sw_phase_restart(struct sw *s, json_t **ret_verify_pod, rs_err_t *err) {
     f.want_verify = true;
     if (r == 0) r = follow_node(s, &f, deadline - rs_now_ms(), err);
   }
-  free(f.last);
-  f.last = NULL;
   if (r < 0) {
     json_decref(f.verify_pod);
     if (err->kind != RS_E_INTERRUPTED) {
@@ -325,9 +345,7 @@ static int wait_ready_on(struct sw *s, int phase, const char *rt, rs_err_t *err)
   }
   s->seen_away = true;
   struct follow f = {.s = s, .phase = phase, .until_rt = rt};
-  int r = follow_node(s, &f, sw_node_timeout(s), err);
-  free(f.last);
-  return r;
+  return follow_node(s, &f, sw_node_timeout(s), err);
 }
 
 static void windows(struct sw *s) {

@@ -40,6 +40,10 @@ struct sw {
   /* the restart phase */
   long long t_notready_wall, t_ready_wall;
   bool seen_away;           /* the node was seen not Ready on the target */
+  bool watching;            /* the node watch runs (switch_follow.c) */
+  int watch_phase;          /* the phase its events belong to */
+  char *watch_selector;
+  char *node_shown;         /* the node's state as last shown */
 };
 
 int sw_oom(rs_err_t *err);
@@ -51,7 +55,7 @@ void sw_phase_begin(struct sw *s);
 void sw_phase_end(struct sw *s, int phase, int status, json_t *data, const char *fmt, ...)
     RS_PRINTF(5, 6);
 /* Sleep, waking up for Ctrl-C (RS_E_INTERRUPTED). */
-int sw_nap(long long ms, rs_err_t *err);
+int sw_nap(struct sw *s, long long ms, rs_err_t *err);
 int sw_reload_node(struct sw *s, rs_err_t *err);
 const char *sw_node_runtime_raw(const json_t *node);
 /* Write the record and the contract's state annotation (one patch). */
@@ -74,6 +78,10 @@ int sw_choose_verify_images(struct sw *s, rs_err_t *err);
 /* Nothing changed on the node: uncordon it if we cordoned it, remove our
  * objects, record "failed"; outcome refused, returns -1 (*err kept). */
 int sw_abort_unchanged(struct sw *s, int phase, rs_err_t *err);
+
+/* Start the node watch (once; its events update s->node and the NotReady
+ * window while any wait or call of the run turns the loop). */
+int sw_watch_node(struct sw *s, int phase, rs_err_t *err);
 
 /* The phases, in order (switch.c, switch_follow.c). */
 int sw_phase_check(struct sw *s, rs_err_t *err);

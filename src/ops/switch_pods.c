@@ -72,7 +72,14 @@ static void forward_drain(void *ud, const struct rs_drain_event *dev) {
 }
 
 /* Sleep, waking for Ctrl-C. */
-int sw_nap(long long ms, rs_err_t *err) {
+static int nap_tick(void *ud, rs_err_t *err) { return 1; }
+
+int sw_nap(struct sw *s, long long ms, rs_err_t *err) {
+  if (s && s->watching) {
+    /* turn the loop: the node watch keeps being read */
+    struct rs_kube_run_opts ro = {.tick = nap_tick, .tick_ms = ms, .until_stopped = true};
+    return rs_kube_run(s->c, &ro, err);
+  }
   long long end = rs_now_ms() + ms;
   while (rs_now_ms() < end) {
     if (rs_kube_cancel_flag) return rs_fail(err, RS_E_INTERRUPTED, 0, "interrupted");
@@ -166,7 +173,7 @@ int sw_wait_pod(struct sw *s, int phase, int role, bool until_exit, long long ti
           bool existed = true;
           if (rs_deliver_put_job(s->c, &s->spec, role, &existed, err) < 0) return -1;
           if (!existed) break;
-          if (sw_nap(1000, err) < 0) return -1;
+          if (sw_nap(s, 1000, err) < 0) return -1;
         }
         start = rs_now_ms();
         continue;
@@ -182,7 +189,7 @@ int sw_wait_pod(struct sw *s, int phase, int role, bool until_exit, long long ti
     if (rs_now_ms() > end)
       return rs_fail(err, RS_E_TIMEOUT, 0, "the pod of Job %s/%s did not %s within %lld s", s->spec.ns,
                      job, until_exit ? "finish" : "start", timeout_ms / 1000);
-    if (sw_nap(1000, err) < 0) return -1;
+    if (sw_nap(s, 1000, err) < 0) return -1;
   }
 }
 
@@ -257,7 +264,7 @@ int sw_cleanup_objects(struct sw *s, int phase, bool wait, rs_err_t *err) {
     json_auto_t *list = NULL;
     if (rs_kube_get(s->c, path, &list, err) < 0) return -1;
     if (json_array_size(json_object_get(list, "items")) == 0) return 0;
-    if (sw_nap(500, err) < 0) return -1;
+    if (sw_nap(s, 500, err) < 0) return -1;
   }
   sw_emit(s, RS_SW_EV_WARNING, phase, "pods of run %s are still terminating in namespace %s", s->id, s->spec.ns);
   return 0;
