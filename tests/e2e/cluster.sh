@@ -19,6 +19,8 @@
 #   pid1 NODE             print the machine PID of NODE's systemd (PID 1 inside)
 #   reset-node NODE       restore NODE from the image (fresh runtime state) and
 #                         wait for it to be Ready again
+#   restart-node NODE     reboot NODE: restart its container, keeping its root
+#                         filesystem, and wait for it to be Ready again
 #
 # Everything marked "MACHINE ADAPTATION" below exists because of this test
 # machine (cgroup v1 with read-only controllers in containers, a capability
@@ -862,6 +864,27 @@ cmd_up() {
 	cmd_env
 }
 
+# Restart a node's container, keeping its root filesystem: a reboot of
+# the node (what runs after it is only what the node enables at boot).
+cmd_restart_node() {
+	local node=${1:-} state i
+	[[ -n ${NODE_ROLE[$node]:-} ]] || die "usage: cluster.sh restart-node node-1|node-2"
+	require_root
+	find_kubectl
+	[[ -f $KUBECONFIG_ADMIN ]] || die "cluster is not up"
+	log "restarting $node (its root filesystem is kept)"
+	stop_node "$node"
+	boot_node "$node"
+	for ((i = 0; i < 120; i++)); do
+		state=$(node_exec "$node" systemctl is-system-running 2>/dev/null || true)
+		[[ $state == running || $state == degraded ]] && break
+		sleep 1
+	done
+	log "$node booted ($state)"
+	wait_for "$node" "$UP_TIMEOUT" node_ready "$node" || die "$node did not become Ready after the restart"
+	log "$node is Ready"
+}
+
 cmd_reset_node() {
 	local node=${1:-}
 	[[ -n ${NODE_ROLE[$node]:-} ]] || die "usage: cluster.sh reset-node node-1|node-2"
@@ -962,7 +985,7 @@ main() {
 	local cmd=${1:-}
 	shift || true
 	case $cmd in
-	build | up | down | reset-node) require_root && lock ;;
+	build | up | down | reset-node | restart-node) require_root && lock ;;
 	esac
 	case $cmd in
 	build) cmd_build ;;
@@ -980,6 +1003,7 @@ main() {
 		;;
 	pid1) node_pid1 "${1:-}" || die "${1:-?} is not running" ;;
 	reset-node) cmd_reset_node "$@" ;;
+	restart-node) cmd_restart_node "$@" ;;
 	*)
 		sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
 		exit 2

@@ -14,8 +14,8 @@ k get node node-1 node-2 >/dev/null || { echo "the e2e cluster is not up" >&2; e
 # One e2e suite at a time on the shared cluster (advisory; E2E_LOCK='' skips).
 E2E_LOCK=${E2E_LOCK-/run/kubectl-runtime-switch-e2e/e2e.lock}
 if [[ -n $E2E_LOCK ]]; then
-	exec 9>"$E2E_LOCK"
-	flock -w 1800 9 || { echo "another e2e suite holds $E2E_LOCK" >&2; exit 1; }
+	exec 8>"$E2E_LOCK"
+	flock -w 1800 8 || { echo "another e2e suite holds $E2E_LOCK" >&2; exit 1; }
 fi
 [[ -x $PLUGIN ]] || { echo "build the plugin first: $PLUGIN" >&2; exit 1; }
 trap 'restore_seeded' EXIT
