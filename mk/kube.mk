@@ -2,10 +2,16 @@
 #   make test-kube-oracle   kubeconfig resolution vs the real kubectl
 #   make test-kube-kubectl  `kubectl runtime-switch status` through the real
 #                           kubectl binary against a local HTTPS API, per auth method
-#   make bench-status       status vs kubectl get nodes -o wide (needs the e2e cluster)
+#   make test-kube-real     the client (tests/kube/real_client.c) and `status`
+#                           through the real kubectl against the real
+#                           kube-apiserver of tests/e2e/cluster.sh (brought up
+#                           if it is not; the e2e lock is held meanwhile)
+#   make bench-status       status vs kubectl get nodes -o wide over 5,000
+#                           Nodes in the real API server (holds the e2e and
+#                           cluster locks); BENCH_STATUS_ARGS="N RUNS"
 KUBE_TEST_PLUGIN = $(abspath build/release/kubectl-runtime_switch)
 
-.PHONY: test-kube-oracle test-kube-kubectl bench-status
+.PHONY: test-kube-oracle test-kube-kubectl test-kube-real bench-status
 test-kube-oracle:
 	$(MAKE) --no-print-directory VARIANT=release all
 	python3 tests/kubeconfig/oracle.py $(KUBE_TEST_PLUGIN)
@@ -14,8 +20,28 @@ test-kube-kubectl:
 	$(MAKE) --no-print-directory VARIANT=release all
 	tests/tls/kubectl-status.sh $(KUBE_TEST_PLUGIN)
 
-bench-status:
-	$(MAKE) --no-print-directory VARIANT=release all
-	tests/bench/status.sh $(KUBE_TEST_PLUGIN)
+# The client suite against the real API server, as a program of its own
+# (not in tests/unit: it needs the cluster).  Built in every variant; the
+# test runs the release and the ASan builds.
+$(BUILD)/tests/kube/real_client: tests/kube/real_client.c $(LIBCORE)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LDFLAGS) $(LIBCORE) $(PKG_LIBS) $(CRITERION_LIBS)
 
-TEST_TARGETS += test-kube-oracle test-kube-kubectl
+$(BUILD)/bench/bench_nodes: tests/bench/bench_nodes.c $(LIBCORE)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LDFLAGS) $(LIBCORE) $(PKG_LIBS)
+
+# (the cluster's build is cached; it is only needed when the cluster is not up)
+test-kube-real:
+	$(MAKE) --no-print-directory VARIANT=release all build/release/tests/kube/real_client
+	$(MAKE) --no-print-directory VARIANT=asan build/asan/tests/kube/real_client
+	tests/e2e/cluster.sh status >/dev/null 2>&1 || tests/e2e/cluster.sh build
+	tests/kube/real_apiserver.sh $(KUBE_TEST_PLUGIN) $(abspath build/release/tests/kube/real_client) \
+	  $(abspath build/asan/tests/kube/real_client)
+
+BENCH_STATUS_ARGS ?=
+bench-status:
+	$(MAKE) --no-print-directory VARIANT=release all build/release/bench/bench_nodes
+	tests/bench/status.sh $(KUBE_TEST_PLUGIN) $(BENCH_STATUS_ARGS)
+
+TEST_TARGETS += test-kube-oracle test-kube-kubectl test-kube-real
