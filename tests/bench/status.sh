@@ -51,6 +51,9 @@ exec 9>"$RS_CACHE/.cluster.lock"
 echo "waiting for the cluster lock ($RS_CACHE/.cluster.lock)..."
 flock -w 1800 9 || { echo "a cluster.sh command holds $RS_CACHE/.cluster.lock" >&2; exit 1; }
 t_locked=$(date +%s)
+# (test_cluster.sh may have taken the cluster down between two commands)
+[[ $(k get nodes node-1 node-2 --no-headers 2>/dev/null | grep -c ' Ready') -eq 2 ]] ||
+  { echo "node-1 and node-2 are not both Ready now: not measuring" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/rs-bench-status-XXXXXX)
 delete_nodes() {
@@ -135,6 +138,7 @@ measure() { # label cmd...
 pcmd=("$plugin" status -o wide)
 kcmd=("$KUBECTL" get nodes -o wide)
 static=${BENCH_STATIC:-}
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "warm-up..."
 measure warm "${pcmd[@]}"
 measure warm "${kcmd[@]}"
@@ -147,6 +151,7 @@ for i in $(seq "$runs"); do
   measure kubectl "${kcmd[@]}"
   [[ -n $static ]] && measure static "$static" status -o wide
 done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 cp "$work/results" "${BENCH_RESULTS:-/tmp/rs-bench-status.results}"
 echo
 echo "status over $total nodes ($n fake + node-1, node-2), $runs alternating runs each:"
