@@ -361,8 +361,7 @@ struct collect {
   rs_kube_client_t *c;
   const struct rs_nodes_query *q;
   struct rs_nodes_report *r;
-  char **sorted;          /* node names sorted, for pod lookup */
-  size_t *sorted_idx;
+  struct rs_node_status **sorted; /* rows by name, for pod lookup */
   /* configz */
   bool forbidden;
   size_t unavailable;
@@ -576,20 +575,26 @@ static int collect_configz(struct collect *k, rs_err_t *err) {
   return 0;
 }
 
+static int cmp_row(const void *a, const void *b) {
+  return strcmp((*(struct rs_node_status *const *)a)->name, (*(struct rs_node_status *const *)b)->name);
+}
+
+static int cmp_name_row(const void *key, const void *elem) {
+  return strcmp(key, (*(struct rs_node_status *const *)elem)->name);
+}
+
+/* The rows by name (they do not move any more), for the pods' nodeName. */
 static int sorted_names(struct collect *k, rs_err_t *err) {
-  k->sorted = calloc(k->r->n + 1, sizeof(char *));
+  k->sorted = calloc(k->r->n + 1, sizeof *k->sorted);
   if (!k->sorted) return oom(err);
-  for (size_t i = 0; i < k->r->n; i++) k->sorted[i] = k->r->items[i].name;
-  qsort(k->sorted, k->r->n, sizeof(char *), cmp_str);
+  for (size_t i = 0; i < k->r->n; i++) k->sorted[i] = &k->r->items[i];
+  qsort(k->sorted, k->r->n, sizeof *k->sorted, cmp_row);
   return 0;
 }
 
 static struct rs_node_status *node_by_name(struct collect *k, const char *name) {
-  char **hit = bsearch(&name, k->sorted, k->r->n, sizeof(char *), cmp_str);
-  if (!hit) return NULL;
-  for (size_t i = 0; i < k->r->n; i++)
-    if (k->r->items[i].name == *hit) return &k->r->items[i];
-  return NULL;
+  struct rs_node_status **hit = bsearch(name, k->sorted, k->r->n, sizeof *k->sorted, cmp_name_row);
+  return hit ? *hit : NULL;
 }
 
 static int on_pod(void *ud, json_t *pod, rs_err_t *err) {
