@@ -240,6 +240,11 @@ typedef int (*rs_kube_event_fn)(void *ud, const char *type, json_t *object,
  * resourceVersion to watch from in *ret_rv. */
 typedef int (*rs_kube_relist_fn)(void *ud, char **ret_rv, rs_err_t *err);
 
+/* Objects as PartialObjectMetadata (kind, apiVersion, metadata: no spec,
+ * no status), in JSON; a server without it answers full objects. */
+#define RS_ACCEPT_METADATA \
+  "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
+
 struct rs_kube_watch_opts {
   const char *label_selector;
   const char *field_selector;
@@ -248,6 +253,9 @@ struct rs_kube_watch_opts {
                                    300.  The watch is renewed from the last
                                    resourceVersion until the callback ends it */
   bool no_bookmarks;            /* else allowWatchBookmarks=true */
+  const char *accept;           /* Accept header; NULL: application/json.
+                                   RS_ACCEPT_METADATA: objects carry their
+                                   metadata only (JSON) */
   rs_kube_event_fn on_event;
   rs_kube_relist_fn on_gone;    /* NULL: a 410 fails the watch (RS_E_API 410) */
   /* Asynchronous watches only: called once when the watch ended, with the

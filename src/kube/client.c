@@ -1501,9 +1501,11 @@ static struct xfer *watch_new(rs_kube_client_t *c, const char *path,
   x->rv = rs_strdup0(o->resource_version);
   x->label = rs_strdup0(o->label_selector);
   x->field = rs_strdup0(o->field_selector);
-  x->wo.resource_version = x->wo.label_selector = x->wo.field_selector = NULL;
+  if (o->accept) x->accept = rs_strdup_printf("Accept: %s", o->accept);
+  x->wo.resource_version = x->wo.label_selector = x->wo.field_selector = x->wo.accept = NULL;
   if (!x->base_path || (o->resource_version && !x->rv) ||
-      (o->label_selector && !x->label) || (o->field_selector && !x->field)) {
+      (o->label_selector && !x->label) || (o->field_selector && !x->field) ||
+      (o->accept && !x->accept)) {
     xfer_free(x);
     rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
     return NULL;

@@ -333,6 +333,9 @@ class Handler(BaseHTTPRequestHandler):
         evs = [{"type": "ADDED", "object": {"metadata": {"name": "a", "resourceVersion": str(base + 1)}}},
                {"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": str(base + 2)}}},
                {"type": "MODIFIED", "object": {"metadata": {"name": "a", "resourceVersion": str(base + 3)}}}]
+        if "as=PartialObjectMetadata" in (self.headers.get("Accept") or ""):
+            for e in evs:  # metadata only, as the API server answers it
+                e["object"] = dict(e["object"], kind="PartialObjectMetadata", apiVersion="meta.k8s.io/v1")
         data = b"".join(json.dumps(e).encode() + b"\n" for e in evs)
         self.chunk(data[:17])
         time.sleep(0.02)

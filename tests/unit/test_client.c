@@ -533,6 +533,26 @@ Test(watch, events_bookmarks_and_renewal, .init = start_open, .fini = stop) {
   cr_assert_str_eq(w.last_rv, "105");
 }
 
+static int on_meta_ev(void *ud, const char *type, json_t *obj, rs_err_t *err) {
+  (void)type;
+  (void)err;
+  const char *kind = json_string_value(json_object_get(obj, "kind"));
+  cr_assert_str_eq(kind ? kind : "(none)", "PartialObjectMetadata");
+  return ++*(int *)ud >= 3 ? 1 : 0;
+}
+
+/* A watch can ask for the objects' metadata only. */
+Test(watch, metadata_only, .init = start_open, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  int n = 0;
+  struct rs_kube_watch_opts o = {.resource_version = "100", .accept = RS_ACCEPT_METADATA,
+                                 .on_event = on_meta_ev, .ud = &n};
+  cr_assert_eq(rs_kube_watch(c, "/api/v1/namespaces/default/configmaps", &o, &e), 0, "%s", e.msg);
+  cr_assert_eq(n, 3);
+}
+
 Test(watch, gone_relists, .init = start_open, .fini = stop) {
   _cleanup_err_ rs_err_t e = RS_ERR_INIT;
   _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
