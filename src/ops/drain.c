@@ -591,8 +591,10 @@ static int on_watch_end(void *ud, const struct rs_kube_result *res, rs_err_t *er
 }
 
 static int watch_start(struct drain *d, const char *rv, rs_err_t *err) {
+  /* metadata is all the wait needs (UID, deletionTimestamp): half the
+   * bytes of whole pods to read and parse */
   struct rs_kube_watch_opts wo = {.field_selector = d->field_selector, .resource_version = rv,
-                                  .on_event = on_watch_event, .on_gone = on_watch_gone,
+                                  .accept = RS_ACCEPT_METADATA, .on_event = on_watch_event, .on_gone = on_watch_gone,
                                   .on_end = on_watch_end, .ud = d};
   if (rs_kube_watch_start(d->c, "/api/v1/pods", &wo, err) < 0) return -1;
   d->watch_running = true;
