@@ -109,4 +109,9 @@ int cmd_rollback(struct rs_cli *cli, rs_err_t *err);
 extern const struct rs_opt cmd_node_opts[];
 extern const struct rs_opt cmd_rollback_opts[];
 
+/* Set a string-valued global override (--server, --token, ...) by flag
+ * name; false when the name is not one of them. */
+bool rs_cli_set_string_override(struct rs_kube_overrides *ov, const char *name,
+                                const char *v);
+
 #endif

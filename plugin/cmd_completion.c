@@ -138,26 +138,6 @@ static bool is_global(const struct rs_opt *o) {
 
 /* The global flags that choose the cluster and the credentials. */
 static void note_global(struct typed *t, const struct rs_opt *o, const char *v) {
-  static const struct {
-    const char *name;
-    size_t off;
-  } map[] = {
-      {"as", offsetof(struct rs_kube_overrides, as)},
-      {"as-uid", offsetof(struct rs_kube_overrides, as_uid)},
-      {"certificate-authority", offsetof(struct rs_kube_overrides, certificate_authority)},
-      {"client-certificate", offsetof(struct rs_kube_overrides, client_certificate)},
-      {"client-key", offsetof(struct rs_kube_overrides, client_key)},
-      {"cluster", offsetof(struct rs_kube_overrides, cluster)},
-      {"context", offsetof(struct rs_kube_overrides, context)},
-      {"kubeconfig", offsetof(struct rs_kube_overrides, kubeconfig)},
-      {"namespace", offsetof(struct rs_kube_overrides, ns)},
-      {"password", offsetof(struct rs_kube_overrides, password)},
-      {"server", offsetof(struct rs_kube_overrides, server)},
-      {"tls-server-name", offsetof(struct rs_kube_overrides, tls_server_name)},
-      {"token", offsetof(struct rs_kube_overrides, token)},
-      {"user", offsetof(struct rs_kube_overrides, user)},
-      {"username", offsetof(struct rs_kube_overrides, username)},
-  };
   if (!is_global(o)) return;
   if (strcmp(o->name, "insecure-skip-tls-verify") == 0) {
     t->ov.insecure_skip_tls_verify = !v || strcmp(v, "false") != 0;
@@ -173,11 +153,7 @@ static void note_global(struct typed *t, const struct rs_opt *o, const char *v) 
       t->ov.as_groups = (const char *const *)t->groups;
     return;
   }
-  for (size_t i = 0; i < RS_ARRAY_SIZE(map); i++)
-    if (strcmp(map[i].name, o->name) == 0) {
-      *(const char **)((char *)&t->ov + map[i].off) = v;
-      return;
-    }
+  (void)rs_cli_set_string_override(&t->ov, o->name, v);
 }
 
 /* Walk the fully typed words (all but the last). */

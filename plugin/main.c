@@ -264,6 +264,39 @@ int rs_cli_client(struct rs_cli *cli, rs_kube_client_t **ret, rs_err_t *err) {
 
 /* ---- parsing ---- */
 
+/* The global flags that are plain strings in the overrides, by name: one
+ * table for the command line and for completion.  Returns false for a name
+ * that is not one of them. */
+bool rs_cli_set_string_override(struct rs_kube_overrides *ov, const char *name,
+                                const char *v) {
+  static const struct {
+    const char *name;
+    size_t off;
+  } map[] = {
+      {"as", offsetof(struct rs_kube_overrides, as)},
+      {"as-uid", offsetof(struct rs_kube_overrides, as_uid)},
+      {"certificate-authority", offsetof(struct rs_kube_overrides, certificate_authority)},
+      {"client-certificate", offsetof(struct rs_kube_overrides, client_certificate)},
+      {"client-key", offsetof(struct rs_kube_overrides, client_key)},
+      {"cluster", offsetof(struct rs_kube_overrides, cluster)},
+      {"context", offsetof(struct rs_kube_overrides, context)},
+      {"kubeconfig", offsetof(struct rs_kube_overrides, kubeconfig)},
+      {"namespace", offsetof(struct rs_kube_overrides, ns)},
+      {"password", offsetof(struct rs_kube_overrides, password)},
+      {"server", offsetof(struct rs_kube_overrides, server)},
+      {"tls-server-name", offsetof(struct rs_kube_overrides, tls_server_name)},
+      {"token", offsetof(struct rs_kube_overrides, token)},
+      {"user", offsetof(struct rs_kube_overrides, user)},
+      {"username", offsetof(struct rs_kube_overrides, username)},
+  };
+  for (size_t i = 0; i < RS_ARRAY_SIZE(map); i++)
+    if (strcmp(map[i].name, name) == 0) {
+      *(const char **)((char *)ov + map[i].off) = v;
+      return true;
+    }
+  return false;
+}
+
 static int set_global(struct rs_cli *cli, const struct rs_opt *o, const char *v,
                       rs_err_t *err) {
   struct rs_kube_overrides *ov = &cli->ov;
@@ -294,31 +327,7 @@ static int set_global(struct rs_cli *cli, const struct rs_opt *o, const char *v,
     ov->request_timeout = v;
     return 0;
   }
-  static const struct {
-    const char *name;
-    size_t off;
-  } map[] = {
-      {"as", offsetof(struct rs_kube_overrides, as)},
-      {"as-uid", offsetof(struct rs_kube_overrides, as_uid)},
-      {"certificate-authority", offsetof(struct rs_kube_overrides, certificate_authority)},
-      {"client-certificate", offsetof(struct rs_kube_overrides, client_certificate)},
-      {"client-key", offsetof(struct rs_kube_overrides, client_key)},
-      {"cluster", offsetof(struct rs_kube_overrides, cluster)},
-      {"context", offsetof(struct rs_kube_overrides, context)},
-      {"kubeconfig", offsetof(struct rs_kube_overrides, kubeconfig)},
-      {"namespace", offsetof(struct rs_kube_overrides, ns)},
-      {"password", offsetof(struct rs_kube_overrides, password)},
-      {"server", offsetof(struct rs_kube_overrides, server)},
-      {"tls-server-name", offsetof(struct rs_kube_overrides, tls_server_name)},
-      {"token", offsetof(struct rs_kube_overrides, token)},
-      {"user", offsetof(struct rs_kube_overrides, user)},
-      {"username", offsetof(struct rs_kube_overrides, username)},
-  };
-  for (size_t i = 0; i < RS_ARRAY_SIZE(map); i++)
-    if (strcmp(map[i].name, n) == 0) {
-      *(const char **)((char *)ov + map[i].off) = v;
-      return 0;
-    }
+  (void)rs_cli_set_string_override(ov, n, v);
   return 0;
 }
 
