@@ -479,10 +479,14 @@ int sw_phase_annotate(struct sw *s, rs_err_t *err) {
     sw_phase_end(s, RS_PH_ANNOTATE, RS_SW_SKIPPED, NULL, "%s is %s already", RS_ANN_CRI_SOCKET, cur);
     return 0;
   }
+  /* cur lives in s->node, which the node watch may replace while the
+   * annotation request turns the loop: keep a copy. */
+  _cleanup_free_ char *before = strdup(cur);
+  if (!before) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
   if (rs_node_annotate(s->c, s->o->node, RS_ANN_CRI_SOCKET, want, err) < 0)
     return rs_wrap(err, "updating the %s annotation of node %s", RS_ANN_CRI_SOCKET, s->o->node);
-  sw_phase_end(s, RS_PH_ANNOTATE, RS_SW_DONE, json_pack("{s:s, s:s}", "before", cur, "after", want),
-            "%s: %s -> %s", RS_ANN_CRI_SOCKET, cur, want);
+  sw_phase_end(s, RS_PH_ANNOTATE, RS_SW_DONE, json_pack("{s:s, s:s}", "before", before, "after", want),
+            "%s: %s -> %s", RS_ANN_CRI_SOCKET, before, want);
   return 0;
 }
 
