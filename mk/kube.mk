@@ -32,7 +32,7 @@ $(BUILD)/bench/bench_nodes: tests/bench/bench_nodes.c $(LIBCORE)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LDFLAGS) $(LIBCORE) $(PKG_LIBS)
 
 # (the cluster's build is cached; it is only needed when the cluster is not up)
-test-kube-real:
+test-kube-real: cluster-build
 	$(MAKE) --no-print-directory VARIANT=release all build/release/tests/kube/real_client
 	$(MAKE) --no-print-directory VARIANT=asan build/asan/tests/kube/real_client
 	tests/e2e/cluster.sh status >/dev/null 2>&1 || tests/e2e/cluster.sh build
