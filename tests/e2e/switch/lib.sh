@@ -52,7 +52,11 @@ mkdir -p "$BIN"
 ln -sf "$PLUGIN" "$BIN/kubectl-runtime_switch"
 kplugin() { PATH="$BIN:$PATH" "$KUBECTL_DISPATCH" runtime-switch "$@"; }
 
-node_exec() { "$CLUSTER" exec "$NODE" -- "$@"; }
+# The harness, without our lock descriptor (a node it boots would hold it).
+cluster() { "$CLUSTER" "$@" 8>&-; }
+node_exec() { cluster exec "$NODE" -- "$@"; }
+matches() { [[ $1 == $2 ]]; } # matches STRING GLOB
+not() { ! "$@"; }
 runtime_of() { k get node "${1:-$NODE}" -o jsonpath='{.status.nodeInfo.containerRuntimeVersion}'; }
 node_ready() { [[ $(k get node "${1:-$NODE}" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}') == True ]]; }
 node_unschedulable() { [[ $(k get node "${1:-$NODE}" -o jsonpath='{.spec.unschedulable}') == true ]]; }
@@ -144,11 +148,11 @@ restore_bare_pod() {
 # is not), uncordoned, no record of ours, the bare pod, nothing left over.
 restore_seeded() {
 	pdb_sampler_stop
-	node_exec rm -f /etc/systemd/system/containerd.service.d/99-rsw-e2e-fail.conf >/dev/null 2>&1 &&
+	node_exec rm -f /etc/systemd/system/containerd.service.d/99-rsw-e2e-fail.conf /run/rsw-e2e-fail-once >/dev/null 2>&1 &&
 		node_exec systemctl daemon-reload >/dev/null 2>&1
 	if [[ $(runtime_of) != docker://* ]] || ! node_ready; then
 		note "resetting $NODE to the seeded Docker node"
-		"$CLUSTER" reset-node "$NODE" >/dev/null 2>&1 || note "reset-node failed"
+		cluster reset-node "$NODE" >/dev/null 2>&1 || note "reset-node failed"
 	fi
 	k uncordon "$NODE" >/dev/null 2>&1
 	k annotate node "$NODE" runtime-switch.kubectl.dev/state- runtime-switch.kubectl.dev/run- >/dev/null 2>&1
