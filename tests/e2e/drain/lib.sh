@@ -154,6 +154,17 @@ move_one() { # move_one APP TO
 	wait_until 120 eval '(($(ready_on "$to" "$app") >= want))' || note "$app did not come back on $to"
 	k uncordon "$from" >/dev/null
 }
+# The cluster as seeded, enough to start from: nodes Ready and schedulable,
+# the bare pod on node-1, every demo pod Running, no test namespace.
+seeded_ok() {
+	local n
+	n=$(k get nodes -o json 2>/dev/null | jq '[.items[] | select(.spec.unschedulable != true) |
+		select(any(.status.conditions[]; .type == "Ready" and .status == "True"))] | length') || return 1
+	[[ $n == 2 ]] && demo_running &&
+		[[ $(k get pod -n demo bare -o jsonpath='{.spec.nodeName}' 2>/dev/null) == node-1 ]] &&
+		! k get namespace "$TNS" >/dev/null 2>&1
+}
+
 restore_seeded() {
 	k uncordon node-1 >/dev/null 2>&1 || true
 	k uncordon node-2 >/dev/null 2>&1 || true
