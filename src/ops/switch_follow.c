@@ -91,8 +91,17 @@ int sw_phase_launch(struct sw *s, rs_err_t *err) {
   _cleanup_free_ char *log = NULL;
   if (!pod_name) return sw_oom(err);
   if (v.state == RS_POD_EXITED) {
+    /* its log is a courtesy: the kubelet that serves it may be stopping */
     size_t len = 0;
-    if (sw_pod_log(s, pod_name, &log, &len, err) < 0) return -1;
+    rs_err_t le = RS_ERR_INIT;
+    if (sw_pod_log(s, pod_name, &log, &len, &le) < 0) {
+      if (le.kind == RS_E_INTERRUPTED) {
+        rs_err_move(err, &le);
+        return -1;
+      }
+      sw_emit(s, RS_SW_EV_INFO, phase, "the log of pod %s is not available: %s", pod_name, le.msg ? le.msg : "?");
+      rs_err_clear(&le);
+    }
     for (char *l = log, *nl; l && *l; l = nl ? nl + 1 : NULL) {
       nl = strchr(l, '\n');
       if (*l != '{') sw_emit(s, RS_SW_EV_HELPER, phase, "%.*s", (int)(nl ? nl - l : (long)strlen(l)), l);
@@ -372,7 +381,17 @@ int sw_phase_verify(struct sw *s, json_t *verify_pod, rs_err_t *err) {
   rs_pod_view(verify_pod, &v);
   _cleanup_free_ char *log = NULL;
   size_t len = 0;
-  if (sw_pod_log(s, v.name, &log, &len, err) < 0) return -1;
+  /* the kubelet serving the log may be settling after its restart */
+  for (int attempt = 0;; attempt++) {
+    rs_err_t le = RS_ERR_INIT;
+    if (sw_pod_log(s, v.name, &log, &len, &le) == 0) break;
+    if (le.kind == RS_E_INTERRUPTED || attempt == 9) {
+      rs_err_move(err, &le);
+      return -1;
+    }
+    rs_err_clear(&le);
+    if (sw_nap(s, 1000, err) < 0) return -1;
+  }
   json_t *rep = rs_helper_json_from_log(log, len);
   if (!rep && v.exit_code == RS_HX_NOT_FOUND && !rb) {
     /* the launch never ran: make sure it never will, then give the node back */

@@ -20,7 +20,7 @@ for ((r = 0; r < 2 * ROUNDS; r++)); do
 	/usr/bin/time -f '%U %S %M %e' -o "$WORK/time.$tag" \
 		"$PLUGIN" node "$NODE" --to $to --yes "${DRAIN_FLAGS[@]}" -o json >"$WORK/$tag.json" 2>"$WORK/$tag.err"
 	rc=$?
-	read -r u s m e <"$WORK/time.$tag"
+	read -r u s m e < <(tail -n1 "$WORK/time.$tag")
 	sum=$(jq -c 'select(.kind=="summary")' "$WORK/$tag.json")
 	phases=$(jq -r '.phases | to_entries | map("\(.key)=\(.value*10|round/10)") | join(" ")' <<<"$sum")
 	printf '%-12s %6.1f %7.2f %7d %8s %9s  %s%s\n' "$to" "$e" "$(echo "$u + $s" | bc)" "$m" \

@@ -95,7 +95,7 @@ check_after_switch() { # check_after_switch RUNTIME-PREFIX TAG
 	check "[$tag] seeded pods Running again on $rt (imagePullPolicy Never: no pull)" wait_until 120 demo_running_on "$rt"
 	check "[$tag] the record says done" matches "$(node_annotation runtime-switch.kubectl.dev/state)" "* done"
 	grep -E '^\s+(NotReady window|phases):' "$WORK/switch-$tag.out" | while read -r l; do note "[$tag] $l"; done
-	note "[$tag] wall/CPU(user+sys)/peak RSS incl. kubectl: $(awk '{printf "%ss %ss+%ss %d KiB", $4, $1, $2, $3}' "$WORK/time.$tag")"
+	note "[$tag] wall/CPU(user+sys)/peak RSS incl. kubectl: $(tail -n1 "$WORK/time.$tag" | awk '{printf "%ss %ss+%ss %d KiB", $4, $1, $2, $3}')"
 }
 
 case_switch() {
