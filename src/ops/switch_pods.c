@@ -263,7 +263,24 @@ int sw_cleanup_objects(struct sw *s, int phase, bool wait, rs_err_t *err) {
   for (int i = 0; i < 60; i++) {
     json_auto_t *list = NULL;
     if (rs_kube_get(s->c, path, &list, err) < 0) return -1;
-    if (json_array_size(json_object_get(list, "items")) == 0) return 0;
+    json_t *items = json_object_get(list, "items");
+    if (json_array_size(items) == 0) return 0;
+    if (i == 4) {
+      /* Pods whose containers lived in the old runtime wait for a kubelet
+       * that cannot find them any more: their work is done, remove them. */
+      json_auto_t *now = json_pack("{s:s, s:s, s:i}", "apiVersion", "v1", "kind", "DeleteOptions",
+                                   "gracePeriodSeconds", 0);
+      size_t k;
+      json_t *pod;
+      json_array_foreach(items, k, pod) {
+        const char *name = json_string_value(json_object_get(json_object_get(pod, "metadata"), "name"));
+        _cleanup_free_ char *en = name ? rs_kube_escape(name) : NULL;
+        _cleanup_free_ char *pp = en ? rs_strdup_printf("/api/v1/namespaces/%s/pods/%s", ens, en) : NULL;
+        rs_err_t e = RS_ERR_INIT;
+        if (pp && now) rs_kube_delete(s->c, pp, now, NULL, &e);
+        rs_err_clear(&e);
+      }
+    }
     if (sw_nap(s, 500, err) < 0) return -1;
   }
   sw_emit(s, RS_SW_EV_WARNING, phase, "pods of run %s are still terminating in namespace %s", s->id, s->spec.ns);
