@@ -362,12 +362,17 @@ struct collect {
   const struct rs_nodes_query *q;
   struct rs_nodes_report *r;
   struct rs_node_status **sorted; /* rows by name, for pod lookup */
-  /* configz */
+  /* configz: asked for as soon as a page brings Ready nodes, while the
+   * next pages arrive; one alone first (a 403 there spares the rest) */
   bool forbidden;
+  bool probed;            /* an answer came that was not a 403 */
   size_t unavailable;
   char *first_unavailable;
   size_t next_configz;
   size_t inflight;
+  struct cz_req **czs;    /* every request's state, freed at the end (a
+                             cancelled request never sees its callback) */
+  size_t nczs, czcap;
 };
 
 static int add_node(struct collect *k, const json_t *node, rs_err_t *err) {
@@ -428,6 +433,8 @@ static int get_named(struct collect *k, rs_err_t *err) {
   return r;
 }
 
+static int start_configz(struct collect *k, rs_err_t *err);
+
 /* One page of the node list: protobuf when the server chose it (it encodes
  * and we decode it several times faster than JSON, and only the fields
  * status shows are copied out: a Node's images, managedFields and the like
@@ -438,7 +445,8 @@ static int on_nodes_page(void *ud, const char *body, size_t len, char **ret_cont
   if (rs_pb_is_k8s(body, len)) {
     if (rs_nodes_add_pb_page(k->r, body, len, ret_continue, err) < 0)
       return rs_wrap(err, "GET /api/v1/nodes");
-    return 0;
+    /* this page's Ready nodes: /configz while the next pages arrive */
+    return k->q->configz ? start_configz(k, err) : 0;
   }
   json_error_t je;
   json_auto_t *list = json_loadb(body, len, 0, &je);
@@ -451,7 +459,7 @@ static int on_nodes_page(void *ud, const char *body, size_t len, char **ret_cont
   json_array_foreach(items, i, item) if (add_node(k, item, err) < 0) return -1;
   const char *next = json_string_value(json_object_get(json_object_get(list, "metadata"), "continue"));
   if (next && *next && !(*ret_continue = strdup(next))) return oom(err);
-  return 0;
+  return k->q->configz ? start_configz(k, err) : 0;
 }
 
 /* Every node (or -l), page by page, the next page asked for while this one
@@ -478,20 +486,19 @@ struct cz_req {
   size_t idx;
 };
 
-static int start_configz(struct collect *k, rs_err_t *err);
-
 static int on_configz(void *ud, const struct rs_kube_result *res, rs_err_t *err) {
   struct cz_req *z = ud;
   struct collect *k = z->k;
   struct rs_node_status *n = &k->r->items[z->idx];
-  free(z);
   k->inflight--;
   if (err->kind == RS_E_NONE) {
     take_configz(n, res->body);
+    k->probed = true;
   } else if (rs_kube_err_is(err, 403) || rs_kube_err_is(err, 401)) {
     n->configz = RS_CONFIGZ_FORBIDDEN;
     k->forbidden = true;
   } else {
+    k->probed = true;
     n->configz = RS_CONFIGZ_UNAVAILABLE;
     if (k->unavailable++ == 0) k->first_unavailable = rs_strdup_printf("%s: %s", n->name, err->msg);
   }
@@ -507,58 +514,46 @@ static int queue_one(struct collect *k, size_t idx, rs_err_t *err) {
   struct rs_node_status *n = &k->r->items[idx];
   _cleanup_free_ char *en = rs_kube_escape(n->name);
   _cleanup_free_ char *path = en ? rs_strdup_printf("/api/v1/nodes/%s/proxy/configz", en) : NULL;
-  struct cz_req *z = malloc(sizeof *z);
-  if (!path || !z) {
-    free(z);
-    return oom(err);
+  if (!path) return oom(err);
+  if (k->nczs == k->czcap) {
+    size_t cap = k->czcap ? k->czcap * 2 : 64;
+    struct cz_req **v = realloc(k->czs, cap * sizeof *v);
+    if (!v) return oom(err);
+    k->czs = v;
+    k->czcap = cap;
   }
+  struct cz_req *z = malloc(sizeof *z);
+  if (!z) return oom(err);
+  k->czs[k->nczs++] = z;
   z->k = k;
   z->idx = idx;
   struct rs_kube_req req = {.method = RS_HTTP_GET, .path = path, .flags = RS_REQ_NO_RETRY,
                             .timeout_ms = k->q->configz_timeout_ms ? k->q->configz_timeout_ms : 5000};
-  if (rs_kube_async(k->c, &req, on_configz, z, err) < 0) {
-    free(z);
-    return -1;
-  }
+  if (rs_kube_async(k->c, &req, on_configz, z, err) < 0) return -1;
   k->inflight++;
   return 0;
 }
 
-/* Keep up to `parallel` requests in flight; stop asking once forbidden. */
+/* Keep up to `parallel` requests in flight (one until the first answer);
+ * stop asking once forbidden.  Called again as rows and answers arrive. */
 static int start_configz(struct collect *k, rs_err_t *err) {
-  int par = k->q->parallel > 0 ? k->q->parallel : 64;
+  int par = !k->probed ? 1 : k->q->parallel > 0 ? k->q->parallel : 64;
   while (!k->forbidden && k->inflight < (size_t)par && k->next_configz < k->r->n) {
     size_t i = k->next_configz++;
     if (!wants_configz(&k->r->items[i])) continue;
     if (queue_one(k, i, err) < 0) return -1;
   }
   if (k->forbidden)
-    for (size_t i = k->next_configz; i < k->r->n; i++)
-      if (wants_configz(&k->r->items[i])) k->r->items[i].configz = RS_CONFIGZ_FORBIDDEN;
+    for (; k->next_configz < k->r->n; k->next_configz++)
+      if (wants_configz(&k->r->items[k->next_configz]))
+        k->r->items[k->next_configz].configz = RS_CONFIGZ_FORBIDDEN;
   return 0;
 }
 
+/* The rest of /configz once every row is in (most is already asked for
+ * while the pages arrived), then the warnings. */
 static int collect_configz(struct collect *k, rs_err_t *err) {
-  /* The first one alone: a 403 there spares every other request. */
-  size_t first = 0;
-  while (first < k->r->n && !wants_configz(&k->r->items[first])) first++;
-  if (first == k->r->n) return 0;
-  k->next_configz = first;
-  int par = k->q->parallel;
-  struct rs_nodes_query q1 = *k->q;
-  q1.parallel = 1;
-  const struct rs_nodes_query *saved = k->q;
-  k->q = &q1;
-  int r = start_configz(k, err);
-  if (r == 0) r = rs_kube_run(k->c, NULL, err);
-  k->q = saved;
-  (void)par;
-  if (r == 0) r = start_configz(k, err);
-  if (r == 0) r = rs_kube_run(k->c, NULL, err);
-  if (r < 0) {
-    rs_kube_cancel_all(k->c);
-    return -1;
-  }
+  if (start_configz(k, err) < 0 || rs_kube_run(k->c, NULL, err) < 0) return -1;
   if (k->forbidden &&
       rs_strv_push(&k->r->warnings,
                    "cannot read the kubelet configuration (/configz) through the API server: "
@@ -654,6 +649,9 @@ int rs_nodes_collect(rs_kube_client_t *c, const struct rs_nodes_query *q,
     if (rs_verdict_for(&r.items[i], &r.items[i].verdict, err) < 0) goto out;
   rc = 0;
 out:
+  if (rc < 0) rs_kube_cancel_all(c); /* /configz still in flight */
+  for (size_t i = 0; i < k.nczs; i++) free(k.czs[i]);
+  free(k.czs);
   free(k.sorted);
   free(k.first_unavailable);
   if (rc == 0) *ret = r;
