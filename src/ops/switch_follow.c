@@ -49,26 +49,31 @@ int sw_phase_launch(struct sw *s, rs_err_t *err) {
   sw_phase_begin(s);
   _cleanup_free_ char *job = rs_deliver_job_name(s->id, role);
   if (!job) return sw_oom(err);
+  bool again = false; /* a resumed run whose launch pod has not run yet */
   if (s->resume >= rs_sw_record_rank(RS_REC_LAUNCHED)) {
     json_auto_t *old = NULL;
     rs_err_t e = RS_ERR_INIT;
-    if (!rb && !s->res->plan && rs_deliver_job_pod(s->c, s->spec.ns, job, &old, &e) == 0 && old) {
-      struct rs_pod_view v;
-      rs_pod_view(old, &v);
+    struct rs_pod_view v = {.state = RS_POD_GONE};
+    if (rs_deliver_job_pod(s->c, s->spec.ns, job, &old, &e) == 0 && old) rs_pod_view(old, &v);
+    if (!rb && !s->res->plan && old && v.name) {
       _cleanup_free_ char *log = NULL;
       size_t len = 0;
-      if (v.name && sw_pod_log(s, v.name, &log, &len, &e) == 0) plan_from_log(s, log);
+      if (sw_pod_log(s, v.name, &log, &len, &e) == 0) plan_from_log(s, log);
     }
     rs_err_clear(&e);
-    sw_phase_end(s, phase, RS_SW_RESUMED, NULL, "launched before");
-    return 0;
+    again = old && (v.state == RS_POD_PENDING || v.state == RS_POD_RUNNING) && rs_sw_node_ready(s->node) &&
+            !rs_sw_runtime_is(s->node, s->want);
+    if (!again) {
+      sw_phase_end(s, phase, RS_SW_RESUMED, NULL, "launched before");
+      return 0;
+    }
   }
   /* watched from now on: the node may be back before the pod is seen */
   if (sw_watch_node(s, phase, err) < 0) return -1;
   struct rs_deliver_spec spec = s->spec;
   spec.reason = "requested with kubectl runtime-switch rollback";
   if (rs_deliver_put_job(s->c, &spec, role, NULL, err) < 0) return -1;
-  if (sw_record_save(s, RS_REC_LAUNCHED, err) < 0) return -1;
+  if (!again && sw_record_save(s, RS_REC_LAUNCHED, err) < 0) return -1;
   json_auto_t *pod = NULL;
   long long to = s->o->pod_start_timeout_ms ? s->o->pod_start_timeout_ms : SW_DEFAULT_POD_START_MS;
   rs_err_t we = RS_ERR_INIT;
@@ -258,6 +263,22 @@ static int verify_other_image(struct sw *s, struct follow *f, const char *why, r
   return rs_fail(err, RS_E_TIMEOUT, 0, "Job %s/%s was not deleted in time", s->spec.ns, job);
 }
 
+/* A report of "no such run" is only an answer once the launch pod can no
+ * longer create the run: it exited, or it cannot start. */
+static bool launch_settled(struct sw *s) {
+  if (s->o->op != RS_OP_SWITCH) return true;
+  _cleanup_free_ char *job = rs_deliver_job_name(s->id, RS_JOB_SWITCH);
+  json_auto_t *pod = NULL;
+  rs_err_t e = RS_ERR_INIT;
+  int r = job ? rs_deliver_job_pod(s->c, s->spec.ns, job, &pod, &e) : -1;
+  rs_err_clear(&e);
+  if (r < 0) return false;
+  if (!pod) return true;
+  struct rs_pod_view v;
+  rs_pod_view(pod, &v);
+  return v.state != RS_POD_PENDING && v.state != RS_POD_RUNNING;
+}
+
 static int on_tick(void *ud, rs_err_t *err) {
   struct follow *f = ud;
   struct sw *s = f->s;
@@ -272,7 +293,8 @@ static int on_tick(void *ud, rs_err_t *err) {
     /* A pod killed with the old runtime (exit 128+N, or the kubelet's
      * ContainerStatusUnknown) says nothing: the Job makes another. */
     if (pod && v.state == RS_POD_EXITED && v.exit_code != RS_HX_RUNNING && v.exit_code < 128 &&
-        !(v.why && strstr(v.why, "ContainerStatusUnknown"))) {
+        !(v.why && strstr(v.why, "ContainerStatusUnknown")) &&
+        (v.exit_code != RS_HX_NOT_FOUND || launch_settled(s))) {
       f->verify_pod = TAKE_PTR(pod);
       return 1;
     }

@@ -230,7 +230,7 @@ case_resume() {
 		done
 		kill -KILL $pid 2>/dev/null
 		wait $pid 2>/dev/null
-		note "[$tag] killed after: $(jq -r 'select(.kind=="phase") | .phase' "$WORK/$tag.1" 2>/dev/null | tr '\n' ' ')"
+		note "[$tag] killed after: $(grep -o '"phase":"[a-z]*"' "$WORK/$tag.1" | cut -d'"' -f4 | tr '\n' ' ')"
 		PATH="$BIN:$PATH" "$KUBECTL_DISPATCH" runtime-switch node "$NODE" --to $to --yes "${DRAIN_FLAGS[@]}" >"$WORK/$tag.2" 2>&1
 		rc=$?
 		out=$(cat "$WORK/$tag.2")
