@@ -10,6 +10,11 @@ cd "$(dirname "$0")/../.."
 eval "$(tests/e2e/cluster.sh env)"
 source tests/e2e/switch/lib.sh
 ROUNDS=${1:-2}
+E2E_LOCK=${E2E_LOCK-/run/kubectl-runtime-switch-e2e/e2e.lock}
+if [[ -n $E2E_LOCK ]]; then
+	exec 8>"$E2E_LOCK"
+	flock -w 1800 8 || { echo "another e2e suite holds $E2E_LOCK" >&2; exit 1; }
+fi
 trap 'restore_seeded' EXIT
 restore_seeded
 OUT=$WORK/bench.txt
