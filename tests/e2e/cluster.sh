@@ -21,6 +21,9 @@
 #                         wait for it to be Ready again
 #   restart-node NODE     reboot NODE: restart its container, keeping its root
 #                         filesystem, and wait for it to be Ready again
+#   compact               compact etcd's history to its current revision, as the
+#                         API server does every five minutes: a fresh cluster
+#                         still has revision 1, an aged one answers 410 for it
 #
 # Everything marked "MACHINE ADAPTATION" below exists because of this test
 # machine (cgroup v1 with read-only controllers in containers, a capability
@@ -866,6 +869,17 @@ cmd_up() {
 
 # Restart a node's container, keeping its root filesystem: a reboot of
 # the node (what runs after it is only what the node enables at boot).
+cmd_compact() {
+	local rev
+	rev=$(curl -fsS -X POST "http://$ETCD_CLIENT/v3/kv/range" -d '{"key":"AA=="}' |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["header"]["revision"])') ||
+		die "etcd at $ETCD_CLIENT did not answer"
+	curl -fsS -X POST "http://$ETCD_CLIENT/v3/kv/compaction" \
+		-d "{\"revision\":\"$rev\",\"physical\":true}" >/dev/null ||
+		die "etcd refused to compact to revision $rev"
+	log "etcd compacted to revision $rev"
+}
+
 cmd_restart_node() {
 	local node=${1:-} state i
 	[[ -n ${NODE_ROLE[$node]:-} ]] || die "usage: cluster.sh restart-node node-1|node-2"
@@ -1004,6 +1018,7 @@ main() {
 	pid1) node_pid1 "${1:-}" || die "${1:-?} is not running" ;;
 	reset-node) cmd_reset_node "$@" ;;
 	restart-node) cmd_restart_node "$@" ;;
+	compact) cmd_compact ;;
 	*)
 		sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
 		exit 2
