@@ -145,6 +145,8 @@ measure warm "${kcmd[@]}"
 [[ -n $static ]] && measure warm "$static" status -o wide
 "$plugin" status -v 6 -o wide 2>"$work/v6" >/dev/null
 echo "plugin requests per run: $(grep -c '^I.* GET ' "$work/v6") ($(grep -c 'proxy/configz' "$work/v6") /configz)"
+results=${BENCH_RESULTS:-/tmp/rs-bench-status.results}
+cp "$work/v6" "$results.v6"   # one run's request log, for where the time goes
 for i in $(seq "$runs"); do
   (( SECONDS < 540 )) || { echo "stopping after $((i - 1)) runs: ten minutes are up" >&2; break; }
   measure plugin "${pcmd[@]}"
@@ -152,7 +154,7 @@ for i in $(seq "$runs"); do
   [[ -n $static ]] && measure static "$static" status -o wide
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-cp "$work/results" "${BENCH_RESULTS:-/tmp/rs-bench-status.results}"
+cp "$work/results" "$results"
 echo
 echo "status over $total nodes ($n fake + node-1, node-2), $runs alternating runs each:"
 echo "  plugin:  ${pcmd[*]}"
