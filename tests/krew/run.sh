@@ -152,7 +152,9 @@ check "KREW_ARCH=$other_arch kubectl krew install --archive" \
 qemu=$([[ $other_arch == arm64 ]] && echo qemu-aarch64-static || echo qemu-x86_64-static)
 if command -v "$qemu" >/dev/null; then
   out=$("$qemu" "$KREW_ROOT/bin/kubectl-runtime_switch" version --client 2>&1)
-  [[ $out == "Client Version: v$version" ]] && ok "$other_arch plugin under $qemu: $out" ||
+  # the first line is the client; the embedded node helpers follow
+  [[ ${out%%$'\n'*} == "Client Version: v$version" && $out == *"Node Helper: v$version linux/$other_arch "* ]] &&
+    ok "$other_arch plugin under $qemu: ${out//$'\n'/; }" ||
     bad "$other_arch plugin under $qemu printed: $out"
 else
   echo "skip running the $other_arch plugin: no $qemu"
