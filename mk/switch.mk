@@ -2,8 +2,9 @@
 # plugin/cmd_node.c, plugin/cmd_rollback.c).
 #   make test-switch   the switch's unit tests under release, ASan and UBSan
 #                      (they also run in test-unit-all)
-#   make test-e2e      the switch on the real cluster (tests/e2e/cluster.sh up),
+#   make test-e2e      the switch on the real cluster (brought up if it is not),
 #                      through the real kubectl; SWITCH_CASES="switch failure" for a subset
+#                      (part of make test, after test-drain-e2e)
 #   make bench-switch  phase times, NotReady window, plugin CPU and peak RSS (ROUNDS=2)
 #   make demo          deps, build, the local cluster, the real switch with live progress
 
@@ -17,8 +18,10 @@ test-switch:
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 build/$$v/tests/test_$$t --jobs 2; done; done
 
 SWITCH_CASES ?=
-test-e2e: $(PLUGIN)
+test-e2e: $(PLUGIN) cluster-up
 	tests/e2e/test_switch.sh $(SWITCH_CASES)
+
+TEST_TARGETS += test-e2e
 
 ROUNDS ?= 2
 bench-switch: $(PLUGIN)
