@@ -299,8 +299,39 @@ static int drain_precheck(struct sw *s, rs_err_t *err) {
   return rc;
 }
 
+/* A run stopped after it recorded "drained" may have sent its launch Job
+ * without hearing back (killed, connection lost while the API server
+ * created it): the Job's existence, not the record, says whether the node
+ * is switching.  Launching again, or a preflight of a node in the middle
+ * of its switch, would be wrong. */
+static int launched_unrecorded(struct sw *s, bool *ret, rs_err_t *err) {
+  *ret = false;
+  if (s->resume < rs_sw_record_rank(RS_REC_DRAINED) || s->resume >= rs_sw_record_rank(RS_REC_LAUNCHED))
+    return 0;
+  int role = s->o->op == RS_OP_ROLLBACK ? RS_JOB_ROLLBACK : RS_JOB_SWITCH;
+  _cleanup_free_ char *job = rs_deliver_job_name(s->id, role);
+  _cleanup_free_ char *path = job ? rs_strdup_printf("/apis/batch/v1/namespaces/%s/jobs/%s", s->spec.ns, job)
+                                  : NULL;
+  if (!path) return sw_oom(err);
+  json_auto_t *obj = NULL;
+  if (rs_kube_get(s->c, path, &obj, err) < 0) {
+    if (!rs_kube_is_not_found(err)) return rs_wrap(err, "looking for Job %s/%s", s->spec.ns, job);
+    rs_err_clear(err);
+    return 0;
+  }
+  *ret = true;
+  return 0;
+}
+
 int sw_phase_preflight(struct sw *s, rs_err_t *err) {
   sw_phase_begin(s);
+  bool launched = false;
+  if (launched_unrecorded(s, &launched, err) < 0) return -1;
+  if (launched) {
+    sw_emit(s, RS_SW_EV_INFO, RS_PH_PREFLIGHT, "run %s had launched its Job before it stopped (its record "
+            "says %s): following it", s->id, s->rec.phase);
+    s->resume = rs_sw_record_rank(RS_REC_LAUNCHED);
+  }
   if (s->resume >= rs_sw_record_rank(RS_REC_LAUNCHED)) {
     sw_phase_end(s, RS_PH_PREFLIGHT, RS_SW_RESUMED, NULL, "the switch was launched already");
     return 0;

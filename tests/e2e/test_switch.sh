@@ -9,6 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 eval "$(tests/e2e/cluster.sh env)"
 source tests/e2e/switch/lib.sh
+source tests/fault/lib.sh
 
 k get node node-1 node-2 >/dev/null || { echo "the e2e cluster is not up" >&2; exit 1; }
 # One e2e suite at a time on the shared cluster (advisory; E2E_LOCK='' skips).
@@ -18,7 +19,7 @@ if [[ -n $E2E_LOCK ]]; then
 	flock -w 1800 8 || { echo "another e2e suite holds $E2E_LOCK" >&2; exit 1; }
 fi
 [[ -x $PLUGIN ]] || { echo "build the plugin first: $PLUGIN" >&2; exit 1; }
-trap 'restore_seeded' EXIT
+trap 'fault_proxy_stop; restore_seeded' EXIT
 note "work directory: $WORK"
 
 # ---------------------------------------------------------------- cases ---
@@ -211,36 +212,81 @@ case_failure() {
 	check "... seeded pods Running on Docker again" wait_until 180 demo_running_on docker
 }
 
-# The plugin killed (SIGKILL) in each phase, then the same command again:
-# it resumes and completes.  Directions alternate, so each kill costs one
-# switch.
-RESUME_PHASES=${RESUME_PHASES:-"check deliver preflight plan confirm cordon drain launch restart verify annotate uncordon"}
+# The plugin killed (SIGKILL) inside each phase, then the same command again:
+# it resumes and completes, and no destructive step ran twice.  "Inside" is
+# made exact by the fault proxy (tests/fault/) in front of the real API
+# server: a request the phase sends is held (hold: never forwarded; hold-after:
+# the API server carried it out, the plugin never hears back) and the plugin
+# is killed while it waits for the answer.  Directions alternate, so each
+# kill costs one switch.  (confirm sends nothing with --yes: no case.)
+RESUME_PHASES=${RESUME_PHASES:-"check deliver preflight plan cordon drain launch restart verify annotate uncordon cleanup"}
+hold_rule() { # hold_rule PHASE -> the proxy's rules (JSON) that catch the plugin inside PHASE
+	local node='"/api/v1/nodes/'$NODE'$"'
+	case $1 in
+	check) echo '[{"method":"GET","path":"^/api/v1/nodes(\\?|$)","action":"hold"}]' ;;
+	deliver) echo '[{"method":"POST","path":"/configmaps","action":"hold-after"}]' ;;
+	preflight) echo '[{"method":"POST","path":"/jobs","body":"\"name\": *\"rsw-[0-9a-f-]+-preflight\"","action":"hold-after"}]' ;;
+	plan) echo '[{"method":"GET","path":"/apis/apps/v1/namespaces/.*/daemonsets/","action":"hold"}]' ;;
+	cordon) echo '[{"method":"PATCH","path":'"$node"',"body":"\"unschedulable\": *true","action":"hold-after"}]' ;;
+	drain) echo '[{"method":"POST","path":"/eviction$","action":"hold-after","key":"all"}]' ;;
+	launch) echo '[{"method":"POST","path":"/jobs","body":"\"name\": *\"rsw-[0-9a-f-]+-switch\"","action":"hold-after"}]' ;;
+	restart) echo '[{"method":"POST","path":"/jobs","body":"\"name\": *\"rsw-[0-9a-f-]+-verify\"","action":"hold-after"}]' ;;
+	verify) echo '[{"method":"GET","path":"-verify-[a-z0-9]+/log","action":"hold"}]' ;;
+	annotate) echo '[{"method":"PATCH","path":'"$node"',"body":"kubeadm.alpha.kubernetes.io/cri-socket","action":"hold-after"}]' ;;
+	uncordon) echo '[{"method":"PATCH","path":'"$node"',"body":"\"unschedulable\": *(false|null)","action":"hold-after"}]' ;;
+	cleanup) echo '[{"method":"DELETE","path":"/jobs/rsw-.*-switch$","action":"hold-after"}]' ;;
+	esac
+}
+# How often the helper's journal on the node says STEP was done for run ID.
+journal_count() { # journal_count ID STEP
+	node_exec sh -c "grep -c ' done $2\$' /var/lib/kubectl-runtime-switch/$1/journal 2>/dev/null || true"
+}
 case_resume() {
 	restore_seeded
-	local after to tag rc pid i out
+	local phase to tag rc pid i held id rt
 	to=containerd
-	for after in $RESUME_PHASES; do
-		tag=resume-$after
-		PATH="$BIN:$PATH" "$PLUGIN" node "$NODE" --to $to --yes "${DRAIN_FLAGS[@]}" -o json >"$WORK/$tag.1" 2>&1 &
+	for phase in $RESUME_PHASES; do
+		tag=resume-$phase
+		hold_rule "$phase" >"$WORK/$tag.rules"
+		fault_proxy_start "$WORK/$tag" "$WORK/$tag.rules" >/dev/null
+		"$PLUGIN" --kubeconfig "$FAULT_KUBECONFIG" node "$NODE" --to $to --yes "${DRAIN_FLAGS[@]}" -o json \
+			>"$WORK/$tag.1" 2>&1 &
 		pid=$!
-		for ((i = 0; i < 1800; i++)); do
-			grep -q "\"phase\":\"$after\"" "$WORK/$tag.1" && break
+		held=
+		for ((i = 0; i < 1500; i++)); do
+			held=$(grep -m1 '"action": "hold' "$FAULT_LOG")
+			[[ -n $held ]] && break
 			kill -0 $pid 2>/dev/null || break
 			sleep 0.2
 		done
+		sleep 0.3 # the plugin is waiting for that answer now
 		kill -KILL $pid 2>/dev/null
 		wait $pid 2>/dev/null
-		note "[$tag] killed after: $(grep -o '"phase":"[a-z]*"' "$WORK/$tag.1" | cut -d'"' -f4 | tr '\n' ' ')"
+		fault_proxy_stop
+		check "[$tag] killed inside $phase: $(jq -r '"\(.method) \(.path | .[0:70]) (\(.action))"' <<<"${held:-null}" 2>/dev/null)" [ -n "$held" ]
+		note "[$tag] phases it had finished: $(grep '^{' "$WORK/$tag.1" | jq -r 'select(.kind == "phase") | .phase' 2>/dev/null | tr '\n' ' ')"
 		PATH="$BIN:$PATH" "$KUBECTL_DISPATCH" runtime-switch node "$NODE" --to $to --yes "${DRAIN_FLAGS[@]}" >"$WORK/$tag.2" 2>&1
 		rc=$?
-		out=$(cat "$WORK/$tag.2")
 		check "[$tag] the rerun completes: exit 0 ($rc)" [ $rc -eq 0 ]
 		[[ $rc -eq 0 ]] || sed 's/^/    /' "$WORK/$tag.2"
-		local rt=$to
+		rt=$to
 		[[ $to == cri-dockerd ]] && rt=docker
 		check "[$tag] on $rt and Ready" on_runtime "$rt"
 		check "[$tag] uncordoned" not node_unschedulable
 		check "[$tag] nothing left in kube-system" [ -z "$(leftovers)" ]
+		id=$(node_annotation runtime-switch.kubectl.dev/state | cut -d' ' -f1)
+		check "[$tag] the record says done ($(node_annotation runtime-switch.kubectl.dev/state))" \
+			matches "$(node_annotation runtime-switch.kubectl.dev/state)" "* done"
+		case $phase in
+		check | deliver | preflight | plan)
+			# nothing on the node had changed: a fresh run is as good as a resume
+			;;
+		*)
+			check "[$tag] the rerun resumed run $id" grep -q "resuming run $id" "$WORK/$tag.2"
+			check "[$tag] the node's runtime was switched once (stop-kubelet $(journal_count "$id" stop-kubelet)x, start-kubelet $(journal_count "$id" start-kubelet)x)" \
+				[ "$(journal_count "$id" stop-kubelet)" = 1 -a "$(journal_count "$id" start-kubelet)" = 1 ]
+			;;
+		esac
 		check "[$tag] seeded pods Running on $rt" wait_until 180 demo_running_on "$rt"
 		restore_bare_pod
 		if [[ $to == containerd ]]; then to=cri-dockerd; else to=containerd; fi

@@ -13,7 +13,8 @@ Rules (a JSON list, --rules FILE), matched in order against each request:
   {"method": "POST", "path": "/eviction$",      # regular expressions
    "action": "429" | "429-retry-after" | "500" | "500-retry-after" |
              "503-text" | "reset" | "reset-after" | "500-after" |
-             "watch-reset",
+             "watch-reset" | "hold" | "hold-after",
+   "body": "regex",     # also match the request body (PATCH/POST payloads)
    "first": N,          # fault the first N matching requests of each key
    "key": "path",       # count per path (default) or "all": one counter
    "retry_after": 2,    # seconds, for *-retry-after
@@ -24,6 +25,10 @@ Rules (a JSON list, --rules FILE), matched in order against each request:
   500-after:    forward, then answer 500 instead (it happened)
   503-text:     the API server's own overload answer: plain text and a
                 Retry-After header, no Status object
+  hold:         never forward and never answer (the client waits inside the
+                step that sent it: where a test kills it)
+  hold-after:   forward, let the API server act, then never answer (it
+                happened, the client cannot know)
 Every request is logged as one JSON line (--log): method, path, action,
 the upstream status (null when not forwarded).  Stops after --lifetime s.
 """
@@ -64,11 +69,13 @@ def log(rec):
         LOGF.flush()
 
 
-def pick_rule(method, path):
+def pick_rule(method, path, body):
     for i, r in enumerate(RULES):
         if r.get("method") and not re.search(r["method"], method):
             continue
         if r.get("path") and not re.search(r["path"], path):
+            continue
+        if r.get("body") and not re.search(r["body"], (body or b"").decode("utf-8", "replace")):
             continue
         key = (i, path.split("?")[0] if r.get("key", "path") == "path" else "*")
         with LOCK:
@@ -90,9 +97,11 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else None
-        rule = pick_rule(method, path)
+        rule = pick_rule(method, path, body)
         action = rule["action"] if rule else None
         rec = {"method": method, "path": path, "action": action, "upstream": None}
+        if body and method in ("PATCH", "PUT", "POST"):
+            rec["body"] = body[:300].decode("utf-8", "replace")
         if action in ("429", "429-retry-after", "500", "500-retry-after"):
             code = int(action[:3])
             ra = rule.get("retry_after", 1) if action.endswith("retry-after") else None
@@ -108,6 +117,9 @@ class Handler(BaseHTTPRequestHandler):
         if action == "reset":
             log(rec)
             return self.rst()
+        if action == "hold":
+            log(rec)
+            return self.hold()
         try:
             up, resp = self.forward(method, path, body)
         except Exception as e:  # upstream trouble: tell the client as a 502
@@ -120,6 +132,11 @@ class Handler(BaseHTTPRequestHandler):
             up.close()
             log(rec)
             return self.rst()
+        if action == "hold-after":
+            resp.read()
+            up.close()
+            log(rec)
+            return self.hold()
         if action == "500-after":
             resp.read()
             up.close()
@@ -180,6 +197,17 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Retry-After", str(retry_after))
         self.end_headers()
         self.wfile.write(body)
+
+    def hold(self):
+        """Keep the client's request open without an answer until the
+        client goes away (or the proxy's lifetime ends)."""
+        self.close_connection = True
+        try:
+            self.connection.settimeout(None)
+            while self.connection.recv(4096):
+                pass
+        except OSError:
+            pass
 
     def rst(self):
         """Abort the client connection with a TCP RST."""

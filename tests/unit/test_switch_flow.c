@@ -318,3 +318,53 @@ Test(switch_flow, resumes_from_the_record, .timeout = 60) {
   rs_kube_client_free(c);
   fake_stop(&f);
 }
+
+/* Killed after the API server created the launch Job but before the record
+ * said "launched" (the answer to the POST never came): the rerun finds the
+ * Job and follows it, without a second preflight or launch. */
+Test(switch_flow, resumes_a_launch_it_never_recorded, .timeout = 60) {
+  struct fake f;
+  fake_start(&f, "ok");
+  rs_kube_client_t *c = client(&f);
+  struct rec r = {RS_BUF_INIT(1 << 20)};
+  struct rs_switch_opts o = opts(&r);
+  struct rs_switch_result res;
+  rs_err_t e = RS_ERR_INIT;
+  o.node_timeout_ms = 1;
+  cr_assert_eq(rs_switch_run(c, &o, &res, &e), -1);
+  cr_assert(strstr(r.lines.data, "launch:done"), "%s", r.lines.data);
+  _cleanup_free_ char *id = strdup(res.id);
+  rs_err_clear(&e);
+  rs_switch_result_clear(&res);
+  /* the record as it was before the launch's answer */
+  _cleanup_free_ char *state = rs_strdup_printf("%s drained", id);
+  json_auto_t *patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", RS_HELPER_ANNOTATION_STATE, state);
+  cr_assert_eq(rs_kube_patch(c, "/api/v1/nodes/node-1", RS_PATCH_MERGE, patch, NULL, &e), 0, "%s", e.msg);
+  json_auto_t *before = get(c, "/test/requests");
+  size_t seen = json_array_size(json_object_get(before, "requests"));
+  struct rec r2 = {RS_BUF_INIT(1 << 20)};
+  struct rs_switch_opts o2 = opts(&r2);
+  struct rs_switch_result res2;
+  cr_assert_eq(rs_switch_run(c, &o2, &res2, &e), 0, "%s\n%s", e.msg, r2.lines.data);
+  cr_assert(res2.resumed);
+  cr_assert_str_eq(res2.id, id, "the same run");
+  static const char *const want =
+      "check:done\ndeliver:done\npreflight:resumed\nplan:resumed\nconfirm:resumed\ncordon:done\ndrain:resumed\n"
+      "launch:resumed\nrestart:done\nverify:done\nannotate:done\nuncordon:done\ncleanup:done\n";
+  cr_assert_str_eq(r2.lines.data, want);
+  json_auto_t *reqs = get(c, "/test/requests");
+  size_t i, jobs = 0;
+  json_t *x;
+  json_array_foreach(json_object_get(reqs, "requests"), i, x) {
+    const char *s = json_string_value(x);
+    if (i >= seen && s && strncmp(s, "POST /apis/batch/v1/namespaces/kube-system/jobs", 47) == 0) jobs++;
+  }
+  /* at most the verify Job again (it exists: AlreadyExists), never a preflight or launch */
+  cr_assert_leq(jobs, 1, "the rerun created %zu Jobs", jobs);
+  cr_assert_eq(ours_left(c), 0);
+  rs_switch_result_clear(&res2);
+  rs_buf_free(&r.lines);
+  rs_buf_free(&r2.lines);
+  rs_kube_client_free(c);
+  fake_stop(&f);
+}
