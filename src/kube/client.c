@@ -93,6 +93,7 @@ struct rs_kube_client {
   CURLM *multi;
   struct xfer *head;
   size_t running;
+  bool need_perform;       /* curl's sockets had events since it last ran */
   size_t async_count;
   unsigned long requests;
   char *url_base;          /* scheme://host[:port][/prefix] used in URLs */
@@ -670,8 +671,9 @@ static void xfer_fail_now(struct xfer *x, rs_err_t *e) {
   x->code = CURLE_ABORTED_BY_CALLBACK;
 }
 
-static void start_ready(rs_kube_client_t *c) {
+static bool start_ready(rs_kube_client_t *c) {
   long long now = rs_now_ms();
+  bool added = false;
   for (struct xfer *x = c->head; x; x = x->next) {
     if ((x->state != S_QUEUED && x->state != S_WAITING) || x->cancelled) continue;
     if (x->start_at > now) continue;
@@ -691,7 +693,9 @@ static void start_ready(rs_kube_client_t *c) {
     x->t_start = now;
     c->running++;
     c->requests++;
+    added = true;
   }
+  return added;
 }
 
 static long long backoff_ms(int attempt) {
@@ -1077,9 +1081,22 @@ static int check_stop(rs_kube_client_t *c, long long deadline, rs_err_t *err) {
 
 /* One turn of the loop.  wait_ms bounds how long it may sleep. */
 static int loop_step(rs_kube_client_t *c, long long wait_ms, rs_err_t *err) {
-  start_ready(c);
-  int still = 0;
-  curl_multi_perform(c->multi, &still);
+  /* curl runs only when there is something for it: new transfers, events
+   * on its sockets, or a timer of its own that is due (HTTP/2 frames it
+   * has read for other streams are such a timer).  Each run visits every
+   * transfer, and with HTTP/2 each visit polls the connection: running it
+   * on every turn made a burst of n concurrent requests cost n^2 polls. */
+  long cto = -1;
+  if (start_ready(c)) c->need_perform = true;
+  if (!c->need_perform) {
+    curl_multi_timeout(c->multi, &cto);
+    if (cto == 0) c->need_perform = true;
+  }
+  if (c->need_perform) {
+    int still = 0;
+    c->need_perform = false;
+    curl_multi_perform(c->multi, &still);
+  }
   CURLMsg *m;
   int left = 0;
   bool progressed = false;
@@ -1119,10 +1136,11 @@ static int loop_step(rs_kube_client_t *c, long long wait_ms, rs_err_t *err) {
     if (pick->state == S_RUNNING) stop_running(pick);
     if (process_finished(c, pick, err) < 0) return -1;
   }
-  start_ready(c);
+  if (start_ready(c)) c->need_perform = true;
   /* Something finished or was dispatched: let the caller look at it now
    * instead of sleeping a full wait after the work is already done. */
   if (progressed) return 0;
+  if (c->need_perform) return 0;
   /* Sleep until curl has work, a retry is due, or wait_ms. */
   long long now = rs_now_ms();
   long long t = wait_ms;
@@ -1136,7 +1154,11 @@ static int loop_step(rs_kube_client_t *c, long long wait_ms, rs_err_t *err) {
   if (ct >= 0 && ct < t) t = ct;
   if (t > 0) {
     if (t > 1000) t = 1000;
-    curl_multi_poll(c->multi, NULL, 0, (int)t, NULL);
+    int events = 0;
+    curl_multi_poll(c->multi, NULL, 0, (int)t, &events);
+    if (events > 0) c->need_perform = true;
+  } else {
+    c->need_perform = true;
   }
   return 0;
 }
