@@ -269,6 +269,15 @@ main() {
 	ok "prerequisites (root, tools, kubectl $KUBECTL)"
 
 	local t0
+	# From a fresh cluster: one that earlier suites used (switched node-1 back
+	# and forth, drained node-1) is taken down first.
+	local st
+	st=$("$CLUSTER" status 2>/dev/null)
+	if grep -q '^apiserver: running' <<<"$st"; then
+		t0=$(date +%s)
+		"$CLUSTER" down >/dev/null 2>&1
+		echo "# the cluster was up (used by earlier suites): taken down first ($(($(date +%s) - t0)) s)"
+	fi
 	t0=$(date +%s)
 	if ! "$CLUSTER" up >/dev/null; then
 		not_ok "cluster.sh up"
