@@ -34,4 +34,6 @@ for ((r = 0; r < 2 * ROUNDS; r++)); do
 	restore_bare_pod
 	if [[ $to == containerd ]]; then to=cri-dockerd; else to=containerd; fi
 done
+# node-1's files as seeded too (a round trip leaves containerd's CRI on)
+cluster reset-node "$NODE" >/dev/null 2>&1 || note "reset-node $NODE failed"
 note "results: $OUT (json events in $WORK)"
