@@ -123,6 +123,9 @@ int rs_deliver_put_carrier(rs_kube_client_t *c, const struct rs_deliver_spec *s,
 int rs_deliver_put_job(rs_kube_client_t *c, const struct rs_deliver_spec *s,
                        int role, bool *ret_existed, rs_err_t *err);
 
+/* Whether Job `job` exists in `ns` (a 404 is false, not an error). */
+int rs_deliver_job_exists(rs_kube_client_t *c, const char *ns, const char *job,
+                          bool *ret, rs_err_t *err);
 /* The latest pod of a Job, as seen now (NULL *ret: none yet). */
 int rs_deliver_job_pod(rs_kube_client_t *c, const char *ns, const char *job,
                        json_t **ret, rs_err_t *err);

@@ -499,6 +499,21 @@ static const char *created(const json_t *o) {
   return t ? t : "";
 }
 
+int rs_deliver_job_exists(rs_kube_client_t *c, const char *ns, const char *job, bool *ret,
+                          rs_err_t *err) {
+  *ret = false;
+  _cleanup_free_ char *path = ns_path("/apis/batch/v1", ns, "jobs", job);
+  if (!path) return oom(err);
+  json_auto_t *obj = NULL;
+  if (rs_kube_get(c, path, &obj, err) < 0) {
+    if (!rs_kube_is_not_found(err)) return rs_wrap(err, "reading Job %s/%s", ns, job);
+    rs_err_clear(err);
+    return 0;
+  }
+  *ret = true;
+  return 0;
+}
+
 int rs_deliver_job_pod(rs_kube_client_t *c, const char *ns, const char *job, json_t **ret,
                        rs_err_t *err) {
   _cleanup_free_ char *path = ns_path("/api/v1", ns, "pods", NULL);

@@ -308,19 +308,10 @@ static int launched_unrecorded(struct sw *s, bool *ret, rs_err_t *err) {
   *ret = false;
   if (s->resume < rs_sw_record_rank(RS_REC_DRAINED) || s->resume >= rs_sw_record_rank(RS_REC_LAUNCHED))
     return 0;
-  int role = s->o->op == RS_OP_ROLLBACK ? RS_JOB_ROLLBACK : RS_JOB_SWITCH;
-  _cleanup_free_ char *job = rs_deliver_job_name(s->id, role);
-  _cleanup_free_ char *path = job ? rs_strdup_printf("/apis/batch/v1/namespaces/%s/jobs/%s", s->spec.ns, job)
-                                  : NULL;
-  if (!path) return sw_oom(err);
-  json_auto_t *obj = NULL;
-  if (rs_kube_get(s->c, path, &obj, err) < 0) {
-    if (!rs_kube_is_not_found(err)) return rs_wrap(err, "looking for Job %s/%s", s->spec.ns, job);
-    rs_err_clear(err);
-    return 0;
-  }
-  *ret = true;
-  return 0;
+  _cleanup_free_ char *job =
+      rs_deliver_job_name(s->id, s->o->op == RS_OP_ROLLBACK ? RS_JOB_ROLLBACK : RS_JOB_SWITCH);
+  if (!job) return sw_oom(err);
+  return rs_deliver_job_exists(s->c, s->spec.ns, job, ret, err);
 }
 
 int sw_phase_preflight(struct sw *s, rs_err_t *err) {
