@@ -283,8 +283,11 @@ case_resume() {
 			;;
 		*)
 			check "[$tag] the rerun resumed run $id" grep -q "resuming run $id" "$WORK/$tag.2"
-			check "[$tag] the node's runtime was switched once (stop-kubelet $(journal_count "$id" stop-kubelet)x, start-kubelet $(journal_count "$id" start-kubelet)x)" \
-				[ "$(journal_count "$id" stop-kubelet)" = 1 -a "$(journal_count "$id" start-kubelet)" = 1 ]
+			local stops starts
+			stops=$(journal_count "$id" stop-kubelet)
+			starts=$(journal_count "$id" start-kubelet)
+			check "[$tag] the node's runtime was switched once (stop-kubelet ${stops}x, start-kubelet ${starts}x)" \
+				[ "$stops" = 1 -a "$starts" = 1 ]
 			;;
 		esac
 		check "[$tag] seeded pods Running on $rt" wait_until 180 demo_running_on "$rt"

@@ -267,54 +267,73 @@ Test(switch_flow, priority_fallback_and_verify_image_fallback, .timeout = 60) {
   }
 }
 
+/* A first run that stops right after the launch phase (it gives up at once
+ * while following the node); its run id. */
+static char *run_stopped_after_launch(rs_kube_client_t *c) {
+  struct rec r = {RS_BUF_INIT(1 << 20)};
+  struct rs_switch_opts o = opts(&r);
+  struct rs_switch_result res;
+  rs_err_t e = RS_ERR_INIT;
+  o.node_timeout_ms = 1;
+  cr_assert_eq(rs_switch_run(c, &o, &res, &e), -1);
+  cr_assert(strstr(r.lines.data, "launch:done"), "%s", r.lines.data);
+  cr_assert(res.hint && strstr(res.hint, "rerun the same command"), "%s", res.hint ? res.hint : "(none)");
+  char *id = strdup(res.id);
+  cr_assert_not_null(id);
+  rs_err_clear(&e);
+  rs_switch_result_clear(&res);
+  rs_buf_free(&r.lines);
+  return id;
+}
+
+/* The same command again: it resumes run `id`, skips what was done and
+ * completes. */
+static void rerun_resumes(rs_kube_client_t *c, const char *id) {
+  struct rec r = {RS_BUF_INIT(1 << 20)};
+  struct rs_switch_opts o = opts(&r);
+  struct rs_switch_result res;
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_switch_run(c, &o, &res, &e), 0, "%s\n%s", e.msg, r.lines.data);
+  cr_assert(res.resumed);
+  cr_assert_str_eq(res.id, id, "the same run");
+  static const char *const want =
+      "check:done\ndeliver:done\npreflight:resumed\nplan:resumed\nconfirm:resumed\ncordon:done\ndrain:resumed\n"
+      "launch:resumed\nrestart:done\nverify:done\nannotate:done\nuncordon:done\ncleanup:done\n";
+  cr_assert_str_eq(r.lines.data, want);
+  rs_switch_result_clear(&res);
+  rs_buf_free(&r.lines);
+}
+
+/* Job creations the fake saw from request number `from` on. */
+static size_t jobs_created(rs_kube_client_t *c, size_t from) {
+  json_auto_t *reqs = get(c, "/test/requests");
+  size_t n = 0, i;
+  json_t *x;
+  json_array_foreach(json_object_get(reqs, "requests"), i, x) {
+    const char *s = json_string_value(x);
+    if (i >= from && s && strncmp(s, "POST /apis/batch/v1/namespaces/kube-system/jobs", 47) == 0) n++;
+  }
+  return n;
+}
+
 /* The plugin killed after the launch: the node's record says "launched";
  * a rerun skips what was done and completes. */
 Test(switch_flow, resumes_from_the_record, .timeout = 60) {
   struct fake f;
   fake_start(&f, "ok");
   rs_kube_client_t *c = client(&f);
-  /* a first run that stops right after the launch phase */
-  struct rec r = {RS_BUF_INIT(1 << 20)};
-  struct rs_switch_opts o = opts(&r);
-  struct rs_switch_result res;
-  rs_err_t e = RS_ERR_INIT;
-  o.node_timeout_ms = 1; /* gives up at once while following the node */
-  cr_assert_eq(rs_switch_run(c, &o, &res, &e), -1);
-  cr_assert(strstr(r.lines.data, "launch:done"), "%s", r.lines.data);
-  cr_assert(res.hint && strstr(res.hint, "rerun the same command"), "%s", res.hint ? res.hint : "(none)");
-  _cleanup_free_ char *id = strdup(res.id);
-  rs_err_clear(&e);
-  rs_switch_result_clear(&res);
+  _cleanup_free_ char *id = run_stopped_after_launch(c);
   json_auto_t *node = get(c, "/api/v1/nodes/node-1");
   _cleanup_free_ char *state = rs_strdup_printf("%s launched", id);
   cr_assert_str_eq(node_ann(node, RS_HELPER_ANNOTATION_STATE), state);
   cr_assert(json_is_true(json_object_get(json_object_get(node, "spec"), "unschedulable")));
-  /* the rerun */
-  struct rec r2 = {RS_BUF_INIT(1 << 20)};
-  struct rs_switch_opts o2 = opts(&r2);
-  struct rs_switch_result res2;
-  cr_assert_eq(rs_switch_run(c, &o2, &res2, &e), 0, "%s\n%s", e.msg, r2.lines.data);
-  cr_assert(res2.resumed);
-  cr_assert_str_eq(res2.id, id, "the same run");
-  static const char *const want =
-      "check:done\ndeliver:done\npreflight:resumed\nplan:resumed\nconfirm:resumed\ncordon:done\ndrain:resumed\n"
-      "launch:resumed\nrestart:done\nverify:done\nannotate:done\nuncordon:done\ncleanup:done\n";
-  cr_assert_str_eq(r2.lines.data, want);
-  json_auto_t *reqs = get(c, "/test/requests");
-  size_t launches = 0, i;
-  json_t *x;
-  json_array_foreach(json_object_get(reqs, "requests"), i, x) {
-    const char *s = json_string_value(x);
-    if (s && strncmp(s, "POST /apis/batch/v1/namespaces/kube-system/jobs", 47) == 0 && strstr(s, "Strict")) launches++;
-  }
+  rerun_resumes(c, id);
   /* preflight + switch + verify (first run), verify exists on the rerun */
+  size_t launches = jobs_created(c, 0);
   cr_assert_leq(launches, 5, "%zu Job creations", launches);
   json_auto_t *after = get(c, "/api/v1/nodes/node-1");
   cr_assert_null(json_object_get(json_object_get(after, "spec"), "unschedulable"));
   cr_assert_eq(ours_left(c), 0);
-  rs_switch_result_clear(&res2);
-  rs_buf_free(&r.lines);
-  rs_buf_free(&r2.lines);
   rs_kube_client_free(c);
   fake_stop(&f);
 }
@@ -326,45 +345,19 @@ Test(switch_flow, resumes_a_launch_it_never_recorded, .timeout = 60) {
   struct fake f;
   fake_start(&f, "ok");
   rs_kube_client_t *c = client(&f);
-  struct rec r = {RS_BUF_INIT(1 << 20)};
-  struct rs_switch_opts o = opts(&r);
-  struct rs_switch_result res;
-  rs_err_t e = RS_ERR_INIT;
-  o.node_timeout_ms = 1;
-  cr_assert_eq(rs_switch_run(c, &o, &res, &e), -1);
-  cr_assert(strstr(r.lines.data, "launch:done"), "%s", r.lines.data);
-  _cleanup_free_ char *id = strdup(res.id);
-  rs_err_clear(&e);
-  rs_switch_result_clear(&res);
+  _cleanup_free_ char *id = run_stopped_after_launch(c);
   /* the record as it was before the launch's answer */
   _cleanup_free_ char *state = rs_strdup_printf("%s drained", id);
   json_auto_t *patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", RS_HELPER_ANNOTATION_STATE, state);
+  rs_err_t e = RS_ERR_INIT;
   cr_assert_eq(rs_kube_patch(c, "/api/v1/nodes/node-1", RS_PATCH_MERGE, patch, NULL, &e), 0, "%s", e.msg);
   json_auto_t *before = get(c, "/test/requests");
   size_t seen = json_array_size(json_object_get(before, "requests"));
-  struct rec r2 = {RS_BUF_INIT(1 << 20)};
-  struct rs_switch_opts o2 = opts(&r2);
-  struct rs_switch_result res2;
-  cr_assert_eq(rs_switch_run(c, &o2, &res2, &e), 0, "%s\n%s", e.msg, r2.lines.data);
-  cr_assert(res2.resumed);
-  cr_assert_str_eq(res2.id, id, "the same run");
-  static const char *const want =
-      "check:done\ndeliver:done\npreflight:resumed\nplan:resumed\nconfirm:resumed\ncordon:done\ndrain:resumed\n"
-      "launch:resumed\nrestart:done\nverify:done\nannotate:done\nuncordon:done\ncleanup:done\n";
-  cr_assert_str_eq(r2.lines.data, want);
-  json_auto_t *reqs = get(c, "/test/requests");
-  size_t i, jobs = 0;
-  json_t *x;
-  json_array_foreach(json_object_get(reqs, "requests"), i, x) {
-    const char *s = json_string_value(x);
-    if (i >= seen && s && strncmp(s, "POST /apis/batch/v1/namespaces/kube-system/jobs", 47) == 0) jobs++;
-  }
+  rerun_resumes(c, id);
   /* at most the verify Job again (it exists: AlreadyExists), never a preflight or launch */
+  size_t jobs = jobs_created(c, seen);
   cr_assert_leq(jobs, 1, "the rerun created %zu Jobs", jobs);
   cr_assert_eq(ours_left(c), 0);
-  rs_switch_result_clear(&res2);
-  rs_buf_free(&r.lines);
-  rs_buf_free(&r2.lines);
   rs_kube_client_free(c);
   fake_stop(&f);
 }
