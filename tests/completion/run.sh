@@ -66,8 +66,9 @@ fi
 [[ $(comp "" | tail -n 1) == ":4" ]] && ok "commands: directive 4 (no file completion)" ||
   bad "commands: directive $(comp "" | tail -n 1)"
 expect "a prefix picks one command" "status" "comp st | names_of"
-if comp "" | grep -q $'^status\tShow'; then ok "commands carry descriptions"; else bad "no description for status"; fi
-if compnd "" | grep -q $'\t'; then bad "__completeNoDesc still has descriptions"; else ok "__completeNoDesc drops descriptions"; fi
+# (grep reads all of it: with pipefail, grep -q leaving early failed the pipe)
+if grep -q $'^status\tShow' <<<"$(comp "")"; then ok "commands carry descriptions"; else bad "no description for status"; fi
+if grep -q $'\t' <<<"$(compnd "")"; then bad "__completeNoDesc still has descriptions"; else ok "__completeNoDesc drops descriptions"; fi
 expect "global flag by prefix" "--kubeconfig" "comp status --kubec | names_of"
 expect "command flags first, then global ones (version --cl)" \
   $'--client\n--client-certificate\n--client-key\n--cluster' "comp version --cl | names_of"
@@ -135,7 +136,7 @@ contexts:
 YAML
   expect "status <TAB>: node names from the cluster" $'node-00000\nnode-00001\nnode-00002' \
     "KUBECONFIG=$work/kubeconfig comp status '' | names_of"
-  if KUBECONFIG="$work/kubeconfig" comp status '' | grep -q $'^node-00000\tdocker://'; then
+  if grep -q $'^node-00000\tdocker://' <<<"$(KUBECONFIG="$work/kubeconfig" comp status '')"; then
     ok "node candidates describe their container runtime"
   else bad "no runtime description on node-00000"; fi
   expect "status NODE <TAB>: names already typed are left out" $'node-00000\nnode-00002' \
