@@ -190,6 +190,11 @@ struct rs_kube_run_opts {
  * still queued when it returns stays queued for the next run. */
 int rs_kube_run(rs_kube_client_t *c, const struct rs_kube_run_opts *o,
                 rs_err_t *err);
+/* Read the connection at most once every ms milliseconds (0: as soon as
+ * data arrives; new requests always go out at once): for a caller that
+ * only waits for events, which then arrive together and cost one wakeup.
+ * Returns the previous pace, to restore it. */
+long long rs_kube_set_pace(rs_kube_client_t *c, long long ms);
 /* Drop every queued and running asynchronous transfer (no callbacks). */
 void rs_kube_cancel_all(rs_kube_client_t *c);
 /* Asynchronous transfers (requests, watches, log streams) not yet done. */

@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,8 @@
 #define BACKOFF_BASE_MS 250
 #define BACKOFF_CAP_MS 8000
 #define TOKEN_FILE_REFRESH_MS 60000
+#define PACE_MIN_RUNNING 16  /* transfers in flight before reads are paced */
+#define PACE_MAX_AUTO_MS 25
 
 volatile sig_atomic_t rs_kube_cancel_flag = 0;
 
@@ -94,6 +97,8 @@ struct rs_kube_client {
   struct xfer *head;
   size_t running;
   bool need_perform;       /* curl's sockets had events since it last ran */
+  long long last_perform;  /* rs_now_ms() of curl's last run */
+  long long pace_ms;       /* rs_kube_set_pace() */
   size_t async_count;
   unsigned long requests;
   char *url_base;          /* scheme://host[:port][/prefix] used in URLs */
@@ -1080,6 +1085,28 @@ static int check_stop(rs_kube_client_t *c, long long deadline, rs_err_t *err) {
 }
 
 /* One turn of the loop.  wait_ms bounds how long it may sleep. */
+long long rs_kube_set_pace(rs_kube_client_t *c, long long ms) {
+  long long old = c->pace_ms;
+  c->pace_ms = ms > 0 ? ms : 0;
+  return old;
+}
+
+/* The least time between two runs of curl that only read: the caller's
+ * pace, or more while many transfers are in flight.  Each run of curl
+ * visits every transfer, and libcurl 7.88 polls the shared HTTP/2
+ * connection once per visit, so n transfers answered one by one cost n^2
+ * visits; waiting running/4 ms (at most 25) lets the answers that arrive
+ * meanwhile be read in one run. */
+static long long pace_gap(const rs_kube_client_t *c) {
+  long long g = c->pace_ms;
+  if (c->running >= PACE_MIN_RUNNING) {
+    long long a = (long long)c->running / 4;
+    if (a > PACE_MAX_AUTO_MS) a = PACE_MAX_AUTO_MS;
+    if (a > g) g = a;
+  }
+  return g;
+}
+
 static int loop_step(rs_kube_client_t *c, long long wait_ms, rs_err_t *err) {
   /* curl runs only when there is something for it: new transfers, events
    * on its sockets, or a timer of its own that is due (HTTP/2 frames it
@@ -1087,15 +1114,23 @@ static int loop_step(rs_kube_client_t *c, long long wait_ms, rs_err_t *err) {
    * transfer, and with HTTP/2 each visit polls the connection: running it
    * on every turn made a burst of n concurrent requests cost n^2 polls. */
   long cto = -1;
-  if (start_ready(c)) c->need_perform = true;
+  bool added = start_ready(c);
+  if (added) c->need_perform = true;
   if (!c->need_perform) {
     curl_multi_timeout(c->multi, &cto);
     if (cto == 0) c->need_perform = true;
+  }
+  if (c->need_perform && !added) {
+    /* only reading: keep the pace (new requests go out at once) */
+    long long since = rs_now_ms() - c->last_perform;
+    long long gap = pace_gap(c);
+    if (since >= 0 && since < gap) poll(NULL, 0, (int)(gap - since)); /* a signal ends it */
   }
   if (c->need_perform) {
     int still = 0;
     c->need_perform = false;
     curl_multi_perform(c->multi, &still);
+    c->last_perform = rs_now_ms();
   }
   CURLMsg *m;
   int left = 0;

@@ -26,6 +26,10 @@
 
 #define MAX_PODS 100000
 #define TICK_MS 50
+/* Once every pod is evicted and the drain only waits for them to go, the
+ * watch is read at most every WAIT_PACE_MS: the events of pods ending
+ * close together cost one wakeup (kubectl reads each pod once a second). */
+#define WAIT_PACE_MS 200
 #define DEFAULT_RETRY_MS 5000
 #define MAX_TRANSPORT_FAILURES 20
 #define WATCH_BACKOFF_MAX_MS 10000
@@ -654,6 +658,10 @@ static int tick(void *ud, rs_err_t *err) {
     if (d->delete_failed) return 1;
   }
   if (d->done == d->n) return 1;
+  bool only_waiting = d->eviction || d->next_delete >= d->n;
+  for (size_t i = 0; i < d->n && only_waiting; i++)
+    if (d->pods[i].phase != P_ACCEPTED && d->pods[i].phase != P_DONE) only_waiting = false;
+  rs_kube_set_pace(d->c, only_waiting ? WAIT_PACE_MS : 0);
   if (!d->watch_running && d->watch_restart_at && now >= d->watch_restart_at) {
     /* last: the list runs the loop, which may call back into the pods */
     d->watch_restart_at = 0;
@@ -929,7 +937,9 @@ int rs_drain_pods(rs_kube_client_t *c, const char *node, const struct rs_drain_o
       }
   }
   struct rs_kube_run_opts ro = {.tick = tick, .tick_ud = &d, .tick_ms = TICK_MS, .until_stopped = true};
+  long long pace = rs_kube_set_pace(c, 0);
   int run = d.done == d.n ? 0 : rs_kube_run(c, &ro, err);
+  rs_kube_set_pace(c, pace);
   rs_kube_cancel_all(c);
   if (run < 0) {
     if (err->kind == RS_E_INTERRUPTED) r.interrupted = true;

@@ -644,6 +644,36 @@ Test(async, many_requests_one_loop, .init = start_open, .fini = stop) {
   cr_assert_leq(json_integer_value(json_object_get(st, "connections")), 17);
 }
 
+/* A paced loop reads less often, never less: every answer and event still
+ * arrives, and the pace is restored by whoever set it. */
+Test(async, paced_reads_lose_nothing, .init = start_open, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  cr_assert_eq(rs_kube_set_pace(c, 150), 0);
+  struct batch b = {0};
+  for (int i = 0; i < 40; i++) {
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/nodes/node-%05d", i % 4);
+    struct rs_kube_req r = {.method = RS_HTTP_GET, .path = path};
+    cr_assert_eq(rs_kube_async(c, &r, on_done, &b, &e), 0);
+  }
+  struct wstate w = {.stop_after = 5};
+  struct rs_kube_watch_opts wo = {.resource_version = "100", .on_event = on_ev, .ud = &w};
+  cr_assert_eq(rs_kube_watch_start(c, "/api/v1/namespaces/default/configmaps", &wo, &e), 0);
+  long long t0 = rs_now_ms();
+  struct rs_kube_run_opts ro = {.tick = on_tick, .tick_ud = &b, .tick_ms = 10};
+  cr_assert_eq(rs_kube_run(c, &ro, &e), 0, "%s", e.msg);
+  cr_assert_eq(b.done, 40);
+  cr_assert_eq(b.failed, 0);
+  cr_assert_str_eq(w.types, "ADDED BOOKMARK MODIFIED ADDED BOOKMARK ");
+  cr_assert_str_eq(w.last_rv, "105");
+  /* the watch was renewed once: at least one paced read between its calls */
+  cr_assert_geq(rs_now_ms() - t0, 150);
+  cr_assert_eq(rs_kube_set_pace(c, 0), 150);
+  cr_assert_eq(rs_kube_get(c, "/version", NULL, &e), 0, "%s", e.msg);
+}
+
 Test(async, keep_alive_sequential, .init = start_open, .fini = stop) {
   _cleanup_err_ rs_err_t e = RS_ERR_INIT;
   _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
