@@ -32,7 +32,7 @@ test-drain-fault: $(PLUGIN)
 	tests/e2e/test_drain.sh faults
 
 BENCH_ARGS ?=
-bench-drain: $(PLUGIN)
-	tests/bench/drain_bench.sh $(BENCH_ARGS)
+bench-drain: $(PLUGIN) $(BUILD)/bench/usage
+	USAGE=$(abspath $(BUILD)/bench/usage) tests/bench/drain_bench.sh $(BENCH_ARGS)
 
 TEST_TARGETS += test-drain-e2e

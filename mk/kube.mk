@@ -31,6 +31,12 @@ $(BUILD)/bench/bench_nodes: tests/bench/bench_nodes.c $(LIBCORE)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LDFLAGS) $(LIBCORE) $(PKG_LIBS)
 
+# the benchmarks' clock: a command's wall, user and system time to the
+# microsecond, and its peak RSS (GNU time prints hundredths)
+$(BUILD)/bench/usage: tests/bench/usage.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+
 # (the cluster's build is cached; it is only needed when the cluster is not up)
 test-kube-real: cluster-build
 	$(MAKE) --no-print-directory VARIANT=release all build/release/tests/kube/real_client
@@ -41,7 +47,7 @@ test-kube-real: cluster-build
 
 BENCH_STATUS_ARGS ?=
 bench-status:
-	$(MAKE) --no-print-directory VARIANT=release all build/release/bench/bench_nodes
+	$(MAKE) --no-print-directory VARIANT=release all build/release/bench/bench_nodes build/release/bench/usage
 	tests/bench/status.sh $(KUBE_TEST_PLUGIN) $(BENCH_STATUS_ARGS)
 
 TEST_TARGETS += test-kube-oracle test-kube-kubectl test-kube-real

@@ -13,6 +13,9 @@ cd "$(dirname "$0")/../.."
 eval "$(tests/e2e/cluster.sh env)"
 KUBECTL=${KUBECTL:-/usr/lib/google-cloud-sdk/bin/kubectl.1.33}
 PLUGIN=${PLUGIN:-$PWD/build/release/kubectl-runtime_switch}
+# wall, user, sys to the microsecond and peak RSS (tests/bench/usage.c)
+USAGE=${USAGE:-$PWD/build/release/bench/usage}
+[[ -x $USAGE ]] || make -s --no-print-directory VARIANT=release build/release/bench/usage >&2 || exit 1
 NS=rs-drain-bench
 NODE=node-2
 OTHER=node-1
@@ -84,7 +87,7 @@ run_one() { # run_one TOOL N I
 	k uncordon "$NODE" >/dev/null
 	wait_ready "$n" || return 1
 	if [[ $tool == plugin ]]; then cmd=("$PLUGIN"); else cmd=("$KUBECTL"); fi
-	/usr/bin/time -f '%e %U %S %M' -o "$OUT/$tool-$n-$i.time" \
+	"$USAGE" -o "$OUT/$tool-$n-$i.time" \
 		"${cmd[@]}" drain "$NODE" --ignore-daemonsets --pod-selector=app=bench >"$OUT/$tool-$n-$i.log" 2>&1
 	local rc=$?
 	local evicted
@@ -109,13 +112,13 @@ for n in "${SIZES[@]}"; do
 	done
 	for tool in plugin kubectl; do
 		f=$OUT/$tool-$n.rows
-		printf '%-6s %-8s %10s %10s %12s\n' "$n" "$tool" "$(cut -d' ' -f1 "$f" | median)" \
+		printf '%-6s %-8s %10.3f %10.3f %12.0f\n' "$n" "$tool" "$(cut -d' ' -f1 "$f" | median)" \
 			"$(cut -d' ' -f2 "$f" | median)" "$(cut -d' ' -f3 "$f" | median)" >>"$OUT/table"
 	done
 	pw=$(cut -d' ' -f1 "$OUT/plugin-$n.rows" | median); kw=$(cut -d' ' -f1 "$OUT/kubectl-$n.rows" | median)
 	pc=$(cut -d' ' -f2 "$OUT/plugin-$n.rows" | median); kc=$(cut -d' ' -f2 "$OUT/kubectl-$n.rows" | median)
 	pr=$(cut -d' ' -f3 "$OUT/plugin-$n.rows" | median); kr=$(cut -d' ' -f3 "$OUT/kubectl-$n.rows" | median)
-	printf '%-6s %-8s %10.2f %10.2f %12.3f   (plugin/kubectl)\n' "$n" ratio \
+	printf '%-6s %-8s %10.2f %10.2f %12.2f   (plugin/kubectl)\n' "$n" ratio \
 		"$(awk -v a="$pw" -v b="$kw" 'BEGIN{print a/b}')" "$(awk -v a="$pc" -v b="$kc" 'BEGIN{print (b>0)?a/b:0}')" \
 		"$(awk -v a="$pr" -v b="$kr" 'BEGIN{print a/b}')" >>"$OUT/table"
 	k delete namespace "$NS" --wait=true >/dev/null 2>&1

@@ -28,6 +28,7 @@ n=${2:-5000}
 runs=${3:-5}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tool=${BENCH_NODES:-$root/build/release/bench/bench_nodes}
+usage=${BENCH_USAGE:-$root/build/release/bench/usage}  # tests/bench/usage.c
 images=${BENCH_IMAGES:-25}
 label=runtime-switch-bench
 eval "$("$root/tests/e2e/cluster.sh" env)"
@@ -127,7 +128,7 @@ total=$((n + 2))
 measure() { # label cmd...
   local who=$1
   shift
-  /usr/bin/time -f "%e %U %S %M" -o "$work/t" "$@" >"$work/out" 2>"$work/err" || {
+  "$usage" -o "$work/t" "$@" >"$work/out" 2>"$work/err" || {
     echo "$who failed:" >&2; cat "$work/err" >&2; exit 1; }
   local lines
   lines=$(grep -c . "$work/out")
