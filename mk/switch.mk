@@ -24,8 +24,8 @@ test-e2e: $(PLUGIN) cluster-up
 TEST_TARGETS += test-e2e
 
 ROUNDS ?= 2
-bench-switch: $(PLUGIN)
-	tests/bench/switch_bench.sh $(ROUNDS)
+bench-switch: $(PLUGIN) $(BUILD)/bench/usage
+	USAGE=$(abspath $(BUILD)/bench/usage) tests/bench/switch_bench.sh $(ROUNDS)
 
 demo:
 	$(MAKE) deps

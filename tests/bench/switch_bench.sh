@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Measure whole switches of node-1 on the real cluster (tests/e2e/cluster.sh
 # up): the wall time of each phase, the node's NotReady window, and the
-# plugin's own CPU time and peak RSS (the plugin run directly, under GNU
-# time, so kubectl's own start-up is not counted).
+# plugin's own CPU time and peak RSS (the plugin run directly, under
+# tests/bench/usage.c, so kubectl's own start-up is not counted).
 #   tests/bench/switch_bench.sh [ROUNDS]     (default 2: containerd, back, ...)
 # Leaves node-1 on Docker (the seeded state).
 set -uo pipefail
@@ -10,6 +10,9 @@ cd "$(dirname "$0")/../.."
 eval "$(tests/e2e/cluster.sh env)"
 source tests/e2e/switch/lib.sh
 ROUNDS=${1:-2}
+# wall, user, sys to the microsecond and peak RSS (tests/bench/usage.c)
+USAGE=${USAGE:-$PWD/build/release/bench/usage}
+[[ -x $USAGE ]] || make -s --no-print-directory VARIANT=release build/release/bench/usage >&2 || exit 1
 E2E_LOCK=${E2E_LOCK-/run/kubectl-runtime-switch-e2e/e2e.lock}
 if [[ -n $E2E_LOCK ]]; then
 	exec 8>"$E2E_LOCK"
@@ -22,13 +25,13 @@ printf '%-12s %6s %7s %7s %7s %8s  %s\n' to wall_s cpu_s rss_kib notrdy_s kubele
 to=containerd
 for ((r = 0; r < 2 * ROUNDS; r++)); do
 	tag=bench-$r
-	/usr/bin/time -f '%U %S %M %e' -o "$WORK/time.$tag" \
+	"$USAGE" -o "$WORK/time.$tag" \
 		"$PLUGIN" node "$NODE" --to $to --yes "${DRAIN_FLAGS[@]}" -o json >"$WORK/$tag.json" 2>"$WORK/$tag.err"
 	rc=$?
-	read -r u s m e < <(tail -n1 "$WORK/time.$tag")
+	read -r e u s m < <(tail -n1 "$WORK/time.$tag")
 	sum=$(jq -c 'select(.kind=="summary")' "$WORK/$tag.json")
 	phases=$(jq -r '.phases | to_entries | map("\(.key)=\(.value*10|round/10)") | join(" ")' <<<"$sum")
-	printf '%-12s %6.1f %7.2f %7d %8s %9s  %s%s\n' "$to" "$e" "$(echo "$u + $s" | bc)" "$m" \
+	printf '%-12s %6.1f %7.3f %7d %8s %9s  %s%s\n' "$to" "$e" "$(echo "$u + $s" | bc)" "$m" \
 		"$(jq -r '.notReadySeconds // "?"' <<<"$sum")" "$(jq -r '.kubeletDownSeconds // "?"' <<<"$sum")" \
 		"$phases" "$([[ $rc -eq 0 ]] || echo " (exit $rc)")" | tee -a "$OUT"
 	restore_bare_pod
