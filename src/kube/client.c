@@ -1084,7 +1084,6 @@ static int check_stop(rs_kube_client_t *c, long long deadline, rs_err_t *err) {
   return 0;
 }
 
-/* One turn of the loop.  wait_ms bounds how long it may sleep. */
 long long rs_kube_set_pace(rs_kube_client_t *c, long long ms) {
   long long old = c->pace_ms;
   c->pace_ms = ms > 0 ? ms : 0;
@@ -1107,6 +1106,7 @@ static long long pace_gap(const rs_kube_client_t *c) {
   return g;
 }
 
+/* One turn of the loop.  wait_ms bounds how long it may sleep. */
 static int loop_step(rs_kube_client_t *c, long long wait_ms, rs_err_t *err) {
   /* curl runs only when there is something for it: new transfers, events
    * on its sockets, or a timer of its own that is due (HTTP/2 frames it

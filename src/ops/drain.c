@@ -640,8 +640,10 @@ static int tick(void *ud, rs_err_t *err) {
     return 1;
   }
   long skip = d->o->skip_wait_for_delete_timeout;
+  bool only_waiting = true; /* every pod evicted (or done): nothing left to send */
   for (size_t i = 0; i < d->n; i++) {
     struct pod *p = &d->pods[i];
+    if (p->phase != P_ACCEPTED && p->phase != P_DONE) only_waiting = false;
     if (p->phase == P_RETRY_WAIT && now >= p->next_at) {
       if (send_request(p, err) < 0) return -1;
     } else if (p->phase == P_CHECK_WAIT && now >= p->next_at) {
@@ -658,9 +660,6 @@ static int tick(void *ud, rs_err_t *err) {
     if (d->delete_failed) return 1;
   }
   if (d->done == d->n) return 1;
-  bool only_waiting = d->eviction || d->next_delete >= d->n;
-  for (size_t i = 0; i < d->n && only_waiting; i++)
-    if (d->pods[i].phase != P_ACCEPTED && d->pods[i].phase != P_DONE) only_waiting = false;
   rs_kube_set_pace(d->c, only_waiting ? WAIT_PACE_MS : 0);
   if (!d->watch_running && d->watch_restart_at && now >= d->watch_restart_at) {
     /* last: the list runs the loop, which may call back into the pods */

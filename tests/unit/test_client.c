@@ -617,20 +617,28 @@ static int on_tick(void *ud, rs_err_t *err) {
   return 0;
 }
 
+/* Queue n GETs of node-00000 .. node-(nodes-1) in turn (node-00005 does
+ * not exist on the fake server) and start a watch of ConfigMaps. */
+static void queue_gets_and_watch(rs_kube_client_t *c, int n, int nodes, struct batch *b,
+                                 struct wstate *w) {
+  rs_err_t e = RS_ERR_INIT;
+  for (int i = 0; i < n; i++) {
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/nodes/node-%05d", i % nodes);
+    struct rs_kube_req r = {.method = RS_HTTP_GET, .path = path};
+    cr_assert_eq(rs_kube_async(c, &r, on_done, b, &e), 0, "%s", e.msg);
+  }
+  struct rs_kube_watch_opts wo = {.resource_version = "100", .on_event = on_ev, .ud = w};
+  cr_assert_eq(rs_kube_watch_start(c, "/api/v1/namespaces/default/configmaps", &wo, &e), 0, "%s", e.msg);
+}
+
 Test(async, many_requests_one_loop, .init = start_open, .fini = stop) {
   _cleanup_err_ rs_err_t e = RS_ERR_INIT;
   _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
   cr_assert(c, "%s", e.msg);
   struct batch b = {0};
-  for (int i = 0; i < 60; i++) {
-    char path[64];
-    snprintf(path, sizeof path, "/api/v1/nodes/node-%05d", i % 6);
-    struct rs_kube_req r = {.method = RS_HTTP_GET, .path = path};
-    cr_assert_eq(rs_kube_async(c, &r, on_done, &b, &e), 0);
-  }
   struct wstate w = {.stop_after = 3};
-  struct rs_kube_watch_opts wo = {.resource_version = "100", .on_event = on_ev, .ud = &w};
-  cr_assert_eq(rs_kube_watch_start(c, "/api/v1/namespaces/default/configmaps", &wo, &e), 0);
+  queue_gets_and_watch(c, 60, 6, &b, &w);
   cr_assert_eq(rs_kube_pending(c), 61);
   struct rs_kube_run_opts ro = {.tick = on_tick, .tick_ud = &b, .tick_ms = 10};
   cr_assert_eq(rs_kube_run(c, &ro, &e), 0, "%s", e.msg);
@@ -652,15 +660,8 @@ Test(async, paced_reads_lose_nothing, .init = start_open, .fini = stop) {
   cr_assert(c, "%s", e.msg);
   cr_assert_eq(rs_kube_set_pace(c, 150), 0);
   struct batch b = {0};
-  for (int i = 0; i < 40; i++) {
-    char path[64];
-    snprintf(path, sizeof path, "/api/v1/nodes/node-%05d", i % 4);
-    struct rs_kube_req r = {.method = RS_HTTP_GET, .path = path};
-    cr_assert_eq(rs_kube_async(c, &r, on_done, &b, &e), 0);
-  }
   struct wstate w = {.stop_after = 5};
-  struct rs_kube_watch_opts wo = {.resource_version = "100", .on_event = on_ev, .ud = &w};
-  cr_assert_eq(rs_kube_watch_start(c, "/api/v1/namespaces/default/configmaps", &wo, &e), 0);
+  queue_gets_and_watch(c, 40, 4, &b, &w);
   long long t0 = rs_now_ms();
   struct rs_kube_run_opts ro = {.tick = on_tick, .tick_ud = &b, .tick_ms = 10};
   cr_assert_eq(rs_kube_run(c, &ro, &e), 0, "%s", e.msg);
