@@ -509,7 +509,7 @@ static char *plugin_dir(rs_err_t *err) {
     size_t len = strcspn(p, ":");
     if (len > 0) {
       _cleanup_free_ char *cand = rs_strdup_printf("%.*s/" PLUGIN_BIN, (int)len, p);
-      if (!cand) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory"), NULL;
+      if (!cand) return rs_oom(err), NULL;
       if (access(cand, X_OK) == 0) return strndup(p, len);
     }
     p += len;
@@ -525,14 +525,14 @@ static char *plugin_dir(rs_err_t *err) {
  * atomically. */
 static int install_helper(struct rs_cli *cli, const char *dir_arg, rs_err_t *err) {
   _cleanup_free_ char *dir = dir_arg ? strdup(dir_arg) : plugin_dir(err);
-  if (!dir) return dir_arg ? rs_fail(err, RS_E_SYS, ENOMEM, "out of memory") : -1;
+  if (!dir) return dir_arg ? rs_oom(err) : -1;
   struct stat st;
   if (stat(dir, &st) < 0) return rs_fail_errno(err, errno, "%s", dir);
   if (!S_ISDIR(st.st_mode)) return rs_fail(err, RS_E_USAGE, 0, "%s is not a directory", dir);
   _cleanup_free_ char *next_to = rs_strdup_printf("%s/" PLUGIN_BIN, dir);
   _cleanup_free_ char *self = NULL;
   const char *target = PLUGIN_BIN;
-  if (!next_to) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!next_to) return rs_oom(err);
   if (access(next_to, X_OK) != 0) {
     self = realpath("/proc/self/exe", NULL);
     if (!self) return rs_fail_errno(err, errno, "finding this program (/proc/self/exe)");
@@ -540,7 +540,7 @@ static int install_helper(struct rs_cli *cli, const char *dir_arg, rs_err_t *err
   }
   _cleanup_free_ char *link = rs_strdup_printf("%s/" RS_COMPLETE_HELPER, dir);
   _cleanup_free_ char *tmp = rs_strdup_printf("%s/." RS_COMPLETE_HELPER ".%ld", dir, (long)getpid());
-  if (!link || !tmp) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!link || !tmp) return rs_oom(err);
   (void)unlink(tmp);
   if (symlink(target, tmp) < 0) return rs_fail_errno(err, errno, "creating %s", link);
   if (rename(tmp, link) < 0) {

@@ -20,7 +20,7 @@ int cmd_config(struct rs_cli *cli, rs_err_t *err) {
   if (rs_kube_config_resolve(&cli->ov, NULL, &cfg, err) < 0) return -1;
   if (rs_kube_config_load_files(cfg, err) < 0) return -1;
   json_auto_t *j = rs_kube_config_to_json(cfg, rs_cli_bool(cli, "raw"));
-  if (!j) return rs_fail(err, RS_E_SYS, 12, "out of memory");
+  if (!j) return rs_oom(err);
   if (out && strcmp(out, "yaml") == 0) return rs_print_yaml(cli->out, j, err);
   return rs_print_json(cli->out, j, err);
 }

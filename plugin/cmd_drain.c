@@ -174,7 +174,7 @@ static int resolve_nodes(struct rs_cli *cli, rs_kube_client_t *c, const char *ve
   if (have_args && have_sel)
     return rs_fail(err, RS_E_USAGE, 0, "cannot specify both a node name and a --selector option");
   _cleanup_strv_ char **names = rs_strv_new();
-  if (!names) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!names) return rs_oom(err);
   if (have_sel) {
     struct rs_kube_list_opts lo = {.label_selector = sel};
     if (rs_kube_list(c, "/api/v1/nodes", &lo, on_node_item, &names, NULL, err) < 0) return -1;
@@ -340,7 +340,7 @@ int cmd_drain(struct rs_cli *cli, rs_err_t *err) {
   size_t nn = rs_strv_len(nodes);
   _cleanup_free_ struct failed *fails = calloc(nn + 1, sizeof *fails);
   _cleanup_strv_ char **remaining = rs_strv_new();
-  if (!fails || !remaining) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!fails || !remaining) return rs_oom(err);
   size_t nfail = 0;
   int rc = 0;
   for (size_t i = 0; nodes[i]; i++) {

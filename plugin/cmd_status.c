@@ -29,7 +29,7 @@ static int print_table(struct rs_cli *cli, const struct rs_nodes_report *r, bool
                                      "INTERNAL-IP", "CGROUP-DRIVER", "ARCH"};
   size_t ncols = wide ? 12 : 7;
   struct rs_table *t = rs_table_new(ncols);
-  if (!t) return rs_fail(err, RS_E_SYS, 12, "out of memory");
+  if (!t) return rs_oom(err);
   int rc = 0;
   if (headers) rc = rs_table_add(t, head);
   for (size_t i = 0; rc == 0 && i < r->n; i++) {
@@ -43,13 +43,13 @@ static int print_table(struct rs_cli *cli, const struct rs_nodes_report *r, bool
   }
   if (rc < 0) {
     rs_table_free(t);
-    return rs_fail(err, RS_E_SYS, 12, "out of memory");
+    return rs_oom(err);
   }
   rs_table_print(t, cli->out);
   rs_table_free(t);
   if (!pods) return 0;
   struct rs_table *p = rs_table_new(2);
-  if (!p) return rs_fail(err, RS_E_SYS, 12, "out of memory");
+  if (!p) return rs_oom(err);
   static const char *const phead[] = {"NODE", "PODS MOUNTING THE DOCKER SOCKET"};
   rc = rs_table_add(p, phead);
   size_t count = 0;
@@ -62,7 +62,7 @@ static int print_table(struct rs_cli *cli, const struct rs_nodes_report *r, bool
   if (count) rs_table_print(p, cli->out);
   else fprintf(cli->out, "No pods mount the Docker socket on these nodes.\n");
   rs_table_free(p);
-  return rc < 0 ? rs_fail(err, RS_E_SYS, 12, "out of memory") : 0;
+  return rc < 0 ? rs_oom(err) : 0;
 }
 
 int cmd_status(struct rs_cli *cli, rs_err_t *err) {
@@ -105,7 +105,7 @@ int cmd_status(struct rs_cli *cli, rs_err_t *err) {
       json_array_append_new(items, rs_node_status_to_json(&r.items[i]));
     json_auto_t *doc = json_pack("{s:s, s:s, s:O}", "apiVersion", "runtime-switch.k8s.io/v1alpha1",
                                  "kind", "NodeRuntimeStatusList", "items", items);
-    if (!doc) rc = rs_fail(err, RS_E_SYS, 12, "out of memory");
+    if (!doc) rc = rs_oom(err);
     else rc = strcmp(out, "json") == 0 ? rs_print_json(cli->out, doc, err)
                                        : rs_print_yaml(cli->out, doc, err);
   } else if (r.n == 0 && !r.missing[0]) {

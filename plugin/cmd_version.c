@@ -19,19 +19,19 @@ int cmd_version(struct rs_cli *cli, rs_err_t *err) {
   if (cli->args && cli->args[0])
     return rs_fail(err, RS_E_USAGE, 0, "unexpected argument \"%s\"", cli->args[0]);
   json_auto_t *doc = json_pack("{s:{s:s}}", "clientVersion", "gitVersion", "v" RS_VERSION);
-  if (!doc) return rs_fail(err, RS_E_SYS, 12, "out of memory");
+  if (!doc) return rs_oom(err);
   /* The embedded node helpers: built from the same tree, so they carry the
    * plugin's version; the sha256 lets an operator check what runs on nodes. */
   json_t *helpers = json_array();
   if (!helpers || json_object_set_new(doc, "nodeHelper", helpers) < 0)
-    return rs_fail(err, RS_E_SYS, 12, "out of memory");
+    return rs_oom(err);
   for (size_t i = 0; i < rs_helper_blobs_count; i++) {
     const struct rs_helper_blob *b = &rs_helper_blobs[i];
     json_t *h = json_pack("{s:s,s:s,s:I,s:s,s:i}", "version", "v" RS_VERSION,
                           "arch", b->arch, "size", (json_int_t)b->size,
                           "sha256", b->sha256, "contract", RS_HELPER_CONTRACT_VERSION);
     if (!h || json_array_append_new(helpers, h) < 0)
-      return rs_fail(err, RS_E_SYS, 12, "out of memory");
+      return rs_oom(err);
   }
   int r = 0;
   rs_err_t serr = RS_ERR_INIT;

@@ -337,7 +337,7 @@ static int set_cmd_opt(struct rs_cli *cli, const struct rs_opt *o, const char *v
   if (o->type == RS_OPT_MULTI) return rs_strv_push(&cli->multi[i], v, err);
   free(cli->values[i]);
   cli->values[i] = strdup(v);
-  return cli->values[i] ? 0 : rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  return cli->values[i] ? 0 : rs_oom(err);
 }
 
 static int bool_value(const char *flag, const char *v, const char **ret, rs_err_t *err) {
@@ -372,7 +372,7 @@ static int parse(struct rs_cli *cli, int argc, char **argv, bool *want_help,
         size_t n = opts_len(cli->cmd->opts) ? opts_len(cli->cmd->opts) : 1;
         cli->values = calloc(n, sizeof(char *));
         cli->multi = calloc(n, sizeof(char **));
-        if (!cli->values || !cli->multi) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+        if (!cli->values || !cli->multi) return rs_oom(err);
         continue;
       }
       if (rs_strv_push(&cli->args, a, err) < 0) return -1;
@@ -386,7 +386,7 @@ static int parse(struct rs_cli *cli, int argc, char **argv, bool *want_help,
     if (a[1] == '-') {
       const char *eq = strchr(a + 2, '=');
       name = eq ? strndup(a + 2, (size_t)(eq - a - 2)) : strdup(a + 2);
-      if (!name) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+      if (!name) return rs_oom(err);
       if (eq) val = eq + 1;
       if (cli->cmd) o = find_long(cli->cmd->opts, opts_len(cli->cmd->opts), name);
       is_cmd = o != NULL;
@@ -402,7 +402,7 @@ static int parse(struct rs_cli *cli, int argc, char **argv, bool *want_help,
       if (a[2]) val = a[2] == '=' ? a + 3 : a + 2;
       flagname = rs_strdup_printf("-%c, --%s", c, o->name);
     }
-    if (!flagname) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    if (!flagname) return rs_oom(err);
     if (o->type == RS_OPT_BOOL) {
       if (bool_value(flagname, val, &val, err) < 0) return -1;
     } else if (!val) {

@@ -154,7 +154,7 @@ static int emit(yaml_emitter_t *e, const json_t *v) {
 int rs_print_yaml(FILE *f, const json_t *v, rs_err_t *err) {
   yaml_emitter_t e;
   yaml_event_t ev;
-  if (!yaml_emitter_initialize(&e)) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!yaml_emitter_initialize(&e)) return rs_oom(err);
   yaml_emitter_set_output(&e, write_file, f);
   yaml_emitter_set_unicode(&e, 1);
   yaml_emitter_set_width(&e, -1);

@@ -52,6 +52,9 @@ int rs_failv(rs_err_t *err, int kind, int code, const char *fmt, va_list ap)
     RS_PRINTF(4, 0);
 /* Prepend "<context>: " to the message; keeps kind and code.  Returns -1. */
 int rs_wrap(rs_err_t *err, const char *fmt, ...) RS_PRINTF(2, 3);
+/* rs_fail(err, RS_E_SYS, ENOMEM, "out of memory"): the one way to say that
+ * an allocation failed.  Returns -1. */
+int rs_oom(rs_err_t *err);
 /* Set the Kubernetes Status reason (copied). */
 void rs_err_set_reason(rs_err_t *err, const char *reason);
 /* Free what *err holds and reset it; safe on a cleared error. */

@@ -74,6 +74,8 @@ int rs_fail_errno(rs_err_t *err, int errnum, const char *fmt, ...) {
   return -1;
 }
 
+int rs_oom(rs_err_t *err) { return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory"); }
+
 int rs_wrap(rs_err_t *err, const char *fmt, ...) {
   if (!err) return -1;
   char *ctx = NULL;

@@ -29,7 +29,7 @@ int rs_read_fd(int fd, const char *name, size_t max, char **ret,
       return rs_wrap(err, "read %s", name);
   }
   *ret = rs_buf_steal(&b, ret_len);
-  if (!*ret) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!*ret) return rs_oom(err);
   return 0;
 }
 
@@ -66,7 +66,7 @@ int rs_write_file_atomic(const char *path, const void *data, size_t len,
                          mode_t mode_if_new, rs_err_t *err) {
   _cleanup_free_ char *dircopy = strdup(path);
   _cleanup_free_ char *basecopy = strdup(path);
-  if (!dircopy || !basecopy) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!dircopy || !basecopy) return rs_oom(err);
   const char *dir = dirname(dircopy);
   const char *base = basename(basecopy);
   _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -79,7 +79,7 @@ int rs_write_file_atomic(const char *path, const void *data, size_t len,
 
   _cleanup_free_ char *tmp = NULL;
   if (asprintf(&tmp, ".%s.rs-tmp.%ld", base, (long)getpid()) < 0)
-    return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    return rs_oom(err);
   (void)unlinkat(dfd, tmp, 0);
   mode_t mode = have_old ? (old.st_mode & 07777) : mode_if_new;
   _cleanup_close_ int fd = openat(dfd, tmp,
@@ -119,7 +119,7 @@ int rs_copy_file_atomic(const char *src, const char *dst, size_t max,
 
 int rs_mkdir_p(const char *path, mode_t mode, rs_err_t *err) {
   _cleanup_free_ char *p = strdup(path);
-  if (!p) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!p) return rs_oom(err);
   size_t n = strlen(p);
   for (size_t i = 1; i <= n; i++) {
     if (p[i] != '/' && p[i] != '\0') continue;

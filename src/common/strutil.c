@@ -17,12 +17,12 @@ size_t rs_strv_len(char *const *v) {
 }
 
 int rs_strv_consume(char ***v, char *s, rs_err_t *err) {
-  if (!s) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!s) return rs_oom(err);
   size_t n = rs_strv_len(*v);
   char **nv = realloc(*v, (n + 2) * sizeof(char *));
   if (!nv) {
     free(s);
-    return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    return rs_oom(err);
   }
   nv[n] = s;
   nv[n + 1] = NULL;

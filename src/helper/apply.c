@@ -35,7 +35,7 @@ static char *staged(const struct rs_run *run, size_t i, size_t *len, rs_err_t *e
   _cleanup_free_ char *p = rs_strdup_printf("%s/%s/%zu", run->dir, RS_HELPER_STAGED_DIR, i);
   char *t = NULL;
   if (!p) {
-    rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    rs_oom(err);
     return NULL;
   }
   if (rs_read_file(p, RS_MAX_CONFIG, &t, len, err) < 0) return NULL;
@@ -46,7 +46,7 @@ int rs_install_file(const struct rs_host *h, const char *abs, const char *data, 
                     mode_t mode, rs_err_t *err) {
   _cleanup_free_ char *hp = rs_host_path(h, abs);
   _cleanup_free_ char *dir = hp ? strdup(hp) : NULL;
-  if (!hp || !dir) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!hp || !dir) return rs_oom(err);
   char *slash = strrchr(dir, '/');
   if (slash && slash != dir) {
     *slash = '\0';
@@ -107,7 +107,7 @@ static int validate(struct step_ctx *c, rs_err_t *err) {
   for (size_t i = 0; i < c->plan->nfiles; i++) {
     const struct rs_plan_file *f = &c->plan->files[i];
     _cleanup_free_ char *sp = rs_strdup_printf("%s/%s/%zu", c->run->dir, RS_HELPER_STAGED_DIR, i);
-    if (!sp) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    if (!sp) return rs_oom(err);
     if (strcmp(f->path, "/etc/containerd/config.toml") == 0) {
       /* containerd parses the new file and prints the merged config */
       const char *argv[] = {"containerd", "--config", sp, "config", "dump", NULL};
@@ -120,7 +120,7 @@ static int validate(struct step_ctx *c, rs_err_t *err) {
       _cleanup_free_ char *t = staged(c->run, i, &len, err);
       if (!dir || !copy || !t || rs_mkdir_p(dir, 0700, err) < 0 ||
           rs_write_file_atomic(copy, t, len, 0600, err) < 0)
-        return err->msg ? -1 : rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+        return err->msg ? -1 : rs_oom(err);
       const char *argv[] = {"crio", "--config-dir", dir, "config", NULL};
       if (rs_host_run_ok(h, argv, 60000, NULL, err) < 0)
         return rs_wrap(err, "the new cri-o drop-in is refused");
@@ -177,7 +177,7 @@ static int wait_runtime(struct step_ctx *c, rs_err_t *err) {
   long long until = rs_now_ms() + left_ms(c->plan, WAIT_RUNTIME_MS);
   _cleanup_free_ char *sock = rs_strdup_printf("%s%s", h->root, c->plan->socket);
   _cleanup_free_ char *ep = rs_strdup_printf("unix://%s", sock ? sock : "");
-  if (!sock || !ep) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!sock || !ep) return rs_oom(err);
   bool containerd = strcmp(c->plan->to, RS_RUNTIME_CONTAINERD) == 0;
   for (;;) {
     rs_err_clear(err);
@@ -239,7 +239,7 @@ int rs_write_result(struct rs_run *run, const struct rs_plan *plan, rs_err_t *er
   rs_journal_free(&j);
   if (r < 0) return -1;
   _cleanup_free_ char *p = rs_run_file(run, RS_HELPER_RESULT_FILE);
-  if (!p) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!p) return rs_oom(err);
   return rs_write_file_atomic(p, b.data, b.len, 0644, err);
 }
 
@@ -247,7 +247,7 @@ static int load_plan(struct rs_run *run, struct rs_plan *p, rs_err_t *err) {
   _cleanup_free_ char *pj = rs_run_file(run, RS_HELPER_PLAN_FILE);
   _cleanup_free_ char *t = NULL;
   size_t len = 0;
-  if (!pj) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!pj) return rs_oom(err);
   if (rs_read_file(pj, 8u << 20, &t, &len, err) < 0) return -1;
   return rs_plan_from_json(t, len, p, err);
 }

@@ -153,7 +153,7 @@ static int del(struct ed *e, const char *const *table, const char *key) {
 static int set_str(struct ed *e, const char *const *table, const char *key,
                    const char *value) {
   _cleanup_free_ char *q = rs_toml_quote(value);
-  if (!q) return rs_fail(e->err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!q) return rs_oom(e->err);
   return set(e, table, key, q);
 }
 
@@ -193,7 +193,7 @@ static int rename_v1_sections(struct ed *e) {
       } else {
         _cleanup_free_ char *q = rs_toml_quote(p[k]);
         r = q ? rs_buf_printf(&out, e->err, ".%s", q)
-              : rs_fail(e->err, RS_E_SYS, ENOMEM, "out of memory");
+              : rs_oom(e->err);
       }
     }
     if (r == 0) r = rs_buf_puts(&out, d.e[i].array ? "]]\n" : "]\n", e->err);
@@ -239,7 +239,7 @@ static int fix_disabled(struct ed *e, int version_before) {
       changed = true;
     }
     _cleanup_free_ char *q = rs_toml_quote(n);
-    if (!q) return rs_fail(e->err, RS_E_SYS, ENOMEM, "out of memory");
+    if (!q) return rs_oom(e->err);
     r = rs_buf_printf(&nv, e->err, "%s%s", kept++ ? ", " : "", q);
   }
   if (r == 0) r = rs_buf_puts(&nv, "]", e->err);
@@ -254,7 +254,7 @@ static int fix_disabled(struct ed *e, int version_before) {
 int rs_ctd_config_edit(const char *text, size_t len, const struct rs_ctd_want *w,
                        char **ret, char ***changes, rs_err_t *err) {
   struct ed e = {strndup(text, len), len, changes, err};
-  if (!e.text) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!e.text) return rs_oom(err);
   int ver = 0, r = rs_ctd_config_version(e.text, e.len, &ver, err);
   const char *const root[] = {NULL};
   const char *bool_raw = w->systemd_cgroup ? "true" : "false";
@@ -311,7 +311,7 @@ int rs_ctd_config_edit(const char *text, size_t len, const struct rs_ctd_want *w
         /* 2.1+: bin_dirs; setting bin_dir as well is an error */
         _cleanup_free_ char *q = rs_toml_quote(w->cni_bin_dir);
         _cleanup_free_ char *arr = q ? rs_strdup_printf("[%s]", q) : NULL;
-        r = arr ? del(&e, cni, "bin_dir") : rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+        r = arr ? del(&e, cni, "bin_dir") : rs_oom(err);
         if (r == 0) r = set(&e, cni, "bin_dirs", arr);
       }
     }

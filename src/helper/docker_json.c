@@ -32,7 +32,7 @@ static int opt_str(const rs_json_t *root, const char *key, char **ret,
     return rs_fail(err, RS_E_INPUT, EINVAL, "daemon.json: %s is not a string", key);
   free(*ret);
   *ret = strdup(v->str);
-  return *ret ? 0 : rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  return *ret ? 0 : rs_oom(err);
 }
 
 int rs_docker_cfg_parse(const char *text, size_t len, struct rs_docker_cfg *ret,
@@ -42,7 +42,7 @@ int rs_docker_cfg_parse(const char *text, size_t len, struct rs_docker_cfg *ret,
   c.insecure = rs_strv_new();
   if (!c.mirrors || !c.insecure) {
     rs_docker_cfg_free(&c);
-    return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    return rs_oom(err);
   }
   size_t i = 0;
   while (i < len && strchr(" \t\r\n", text[i])) i++;
@@ -64,7 +64,7 @@ int rs_docker_cfg_parse(const char *text, size_t len, struct rs_docker_cfg *ret,
     c.live_restore = lr && lr->type == RS_J_BOOL && lr->b;
     _cleanup_strv_ char **opts = rs_strv_new();
     r = opts ? str_list(root, "exec-opts", &opts, err)
-             : rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+             : rs_oom(err);
     for (size_t k = 0; r == 0 && opts && opts[k]; k++) {
       /* Docker accepts "native.cgroupdriver=systemd", any case, spaces */
       const char *o = opts[k];
@@ -77,7 +77,7 @@ int rs_docker_cfg_parse(const char *text, size_t len, struct rs_docker_cfg *ret,
       while (*o == ' ') o++;
       free(c.cgroup_driver);
       c.cgroup_driver = strndup(o, strcspn(o, " "));
-      if (!c.cgroup_driver) r = rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+      if (!c.cgroup_driver) r = rs_oom(err);
     }
   }
   if (r < 0) {

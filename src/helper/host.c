@@ -40,7 +40,7 @@ int rs_host_init(struct rs_host *h, const char *root, const char *exec_path,
   h->envp[3] = NULL;
   if (!h->envp[0] || !h->envp[1] || (*h->root && !h->envp[2])) {
     rs_host_fini(h);
-    return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    return rs_oom(err);
   }
   return 0;
 }
@@ -61,7 +61,7 @@ char *rs_host_path(const struct rs_host *h, const char *abs) {
 int rs_host_read(const struct rs_host *h, const char *abs, size_t max,
                  char **ret, size_t *ret_len, rs_err_t *err) {
   _cleanup_free_ char *p = rs_host_path(h, abs);
-  if (!p) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!p) return rs_oom(err);
   struct stat st;
   if (stat(p, &st) < 0 && errno == ENOENT) {
     *ret = NULL;
@@ -89,7 +89,7 @@ int rs_host_free_bytes(const struct rs_host *h, const char *abs,
                        unsigned long long *ret, unsigned long long *ret_dev,
                        rs_err_t *err) {
   _cleanup_free_ char *p = rs_host_path(h, abs);
-  if (!p) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!p) return rs_oom(err);
   /* walk up to an existing directory */
   for (;;) {
     struct stat st;
@@ -215,7 +215,7 @@ static int wait_connected(int fd, long long timeout_ms, const char *what,
 int rs_host_unix_connect(const struct rs_host *h, const char *abs,
                          long long timeout_ms, rs_err_t *err) {
   _cleanup_free_ char *p = rs_host_path(h, abs);
-  if (!p) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!p) return rs_oom(err);
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   if (strlen(p) >= sizeof sa.sun_path)
     return rs_fail(err, RS_E_LIMIT, ENAMETOOLONG, "socket path too long: %s", p);

@@ -25,7 +25,7 @@ int rs_images_save(struct rs_run *run, const struct rs_plan *plan, rs_err_t *err
   const char **argv = calloc(n + 5, sizeof *argv);
   if (!tar || !argv) {
     free(argv);
-    return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    return rs_oom(err);
   }
   argv[0] = "docker";
   argv[1] = "save";
@@ -41,7 +41,7 @@ int rs_images_import(struct rs_run *run, const struct rs_plan *plan, rs_err_t *e
   if (!rs_strv_len(plan->images)) return 0;
   _cleanup_free_ char *tar = rs_images_tar(run);
   _cleanup_free_ char *sock = rs_strdup_printf("%s%s", run->h->root, plan->socket);
-  if (!tar || !sock) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!tar || !sock) return rs_oom(err);
   if (access(tar, F_OK) < 0) return 0; /* imported before a restart of this step */
   int r;
   if (strcmp(plan->to, RS_RUNTIME_CRIO) == 0) {

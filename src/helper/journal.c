@@ -32,7 +32,7 @@ int rs_run_open(const struct rs_host *h, const char *id, bool create,
   struct rs_run r = {h, strdup(id), rs_strdup_printf("%s%s/%s", h->root, RS_HELPER_STATE_DIR, id), 0};
   if (!r.id || !r.dir) {
     rs_run_close(&r);
-    return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    return rs_oom(err);
   }
   if (create) {
     _cleanup_free_ char *b = rs_strdup_printf("%s/%s", r.dir, RS_HELPER_BACKUP_DIR);
@@ -64,13 +64,13 @@ int rs_journal_append(struct rs_run *r, const char *event, const char *name,
                       const char *reason, rs_err_t *err) {
   _cleanup_free_ char *path = rs_run_file(r, RS_HELPER_JOURNAL_FILE);
   _cleanup_free_ char *clean = reason ? strdup(reason) : NULL;
-  if (!path || (reason && !clean)) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!path || (reason && !clean)) return rs_oom(err);
   for (char *p = clean; p && *p; p++)
     if (*p == '\n' || *p == '\r') *p = ' ';
   if (clean && strlen(clean) > 2000) clean[2000] = '\0';
   _cleanup_free_ char *line = rs_strdup_printf("%lld %s %s%s%s\n", (long long)time(NULL), event,
                                                name, clean ? " " : "", clean ? clean : "");
-  if (!line) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!line) return rs_oom(err);
   _cleanup_close_ int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return rs_fail_errno(err, errno, "open %s", path);
   size_t n = strlen(line);
@@ -97,7 +97,7 @@ void rs_journal_free(struct rs_journal *j) {
 
 int rs_journal_read(const struct rs_run *r, struct rs_journal *ret, rs_err_t *err) {
   _cleanup_free_ char *path = rs_run_file(r, RS_HELPER_JOURNAL_FILE);
-  if (!path) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!path) return rs_oom(err);
   _cleanup_free_ char *t = NULL;
   size_t len = 0;
   struct rs_journal j = {0};
@@ -123,7 +123,7 @@ int rs_journal_read(const struct rs_run *r, struct rs_journal *ret, rs_err_t *er
         struct rs_jrec *nr = realloc(j.recs, cap * sizeof *nr);
         if (!nr) {
           rs_journal_free(&j);
-          return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+          return rs_oom(err);
         }
         j.recs = nr;
       }
@@ -135,7 +135,7 @@ int rs_journal_read(const struct rs_run *r, struct rs_journal *ret, rs_err_t *er
       j.n++;
       if (!rec->event || !rec->name || (rs && !rec->reason)) {
         rs_journal_free(&j);
-        return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+        return rs_oom(err);
       }
     }
     s = nl + 1;

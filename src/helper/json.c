@@ -100,7 +100,7 @@ static int parse_string(struct jp *p, char **ret) {
     if (rs_buf_append(&b, &o, 1, p->err) < 0) return -1;
   }
   *ret = rs_buf_steal(&b, NULL);
-  return *ret ? 0 : rs_fail(p->err, RS_E_SYS, ENOMEM, "out of memory");
+  return *ret ? 0 : rs_oom(p->err);
 }
 
 static void node_clear(rs_json_t *j) {
@@ -121,11 +121,11 @@ static int push_item(struct jp *p, rs_json_t *c, size_t *cap, char *key) {
   if (c->n == *cap) {
     size_t nc = *cap ? *cap * 2 : 4;
     rs_json_t *ni = realloc(c->items, nc * sizeof *ni);
-    if (!ni) { free(key); return rs_fail(p->err, RS_E_SYS, ENOMEM, "out of memory"); }
+    if (!ni) { free(key); return rs_oom(p->err); }
     c->items = ni;
     if (c->type == RS_J_OBJ) {
       char **nk = realloc(c->keys, nc * sizeof *nk);
-      if (!nk) { free(key); return rs_fail(p->err, RS_E_SYS, ENOMEM, "out of memory"); }
+      if (!nk) { free(key); return rs_oom(p->err); }
       c->keys = nk;
     }
     *cap = nc;
@@ -229,7 +229,7 @@ rs_json_t *rs_json_parse(const char *text, size_t len, rs_err_t *err) {
   struct jp p = {text, len, 0, 0, err};
   rs_json_t *root = calloc(1, sizeof *root);
   if (!root) {
-    rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    rs_oom(err);
     return NULL;
   }
   /* a UTF-8 byte order mark is tolerated, as Docker does */

@@ -94,7 +94,7 @@ int rs_env_get(const char *text, size_t len, const char *var, char **ret,
     return 0;
   }
   char *v = unquote(text + a.in_s, a.in_e - a.in_s, a.quote);
-  if (!v) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!v) return rs_oom(err);
   *ret = v;
   return 0;
 }
@@ -112,7 +112,7 @@ static int tokenize(const char *t, const struct assign *a, struct tok **ret,
                     size_t *ret_n, rs_err_t *err) {
   size_t cap = 16, n = 0;
   struct tok *v = calloc(cap, sizeof *v);
-  if (!v) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!v) return rs_oom(err);
   size_t p = a->in_s;
   while (p < a->in_e) {
     size_t sep = p;
@@ -131,7 +131,7 @@ static int tokenize(const char *t, const struct assign *a, struct tok **ret,
       struct tok *nv = realloc(v, 2 * cap * sizeof *v);
       if (!nv) {
         free(v);
-        return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+        return rs_oom(err);
       }
       v = nv;
       cap *= 2;
@@ -188,7 +188,7 @@ int rs_env_flag_get(const char *text, size_t len, const char *var,
     }
     if (!found) {
       toks_free(v, n);
-      return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+      return rs_oom(err);
     }
   }
   toks_free(v, n);
@@ -259,7 +259,7 @@ int rs_env_flags_edit(const char *text, size_t len, const char *var,
   size_t n = 0;
   if (tokenize(text, &a, &v, &n, err) < 0) return -1;
   _cleanup_strv_ char **append = rs_strv_new();
-  int r = append ? 0 : rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  int r = append ? 0 : rs_oom(err);
   for (size_t k = 0; r == 0 && k < nops; k++) {
     const struct rs_flag_op *op = &ops[k];
     bool done = false;
@@ -278,7 +278,7 @@ int rs_env_flags_edit(const char *text, size_t len, const char *var,
         done = true;
         char *nt = rs_strdup_printf("%s=%s", op->flag, op->value);
         if (!nt) {
-          r = rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+          r = rs_oom(err);
           break;
         }
         bool same = m == 2 && strlen(nt) == v[i].e - v[i].s &&

@@ -156,7 +156,7 @@ int rs_kyaml_get(const char *text, size_t len, const char *key, char **ret,
     return 0;
   }
   char *v = decode(text + k.v_s, k.v_e - k.v_s);
-  if (!v) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!v) return rs_oom(err);
   *ret = v;
   return 0;
 }
@@ -196,10 +196,10 @@ int rs_kyaml_set(const char *text, size_t len, const char *key,
   _cleanup_free_ char *old = NULL;
   if (f == 1) {
     old = decode(text + k.v_s, k.v_e - k.v_s);
-    if (!old) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    if (!old) return rs_oom(err);
     if (strcmp(old, value) == 0) {
       *ret = strndup(text, len);
-      return *ret ? 0 : rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+      return *ret ? 0 : rs_oom(err);
     }
     if (rs_buf_append(&out, text, k.v_s, err) < 0 ||
         put_scalar(&out, value, err) < 0 ||

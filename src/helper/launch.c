@@ -28,16 +28,16 @@
 static int write_run_file(const struct rs_run *run, const char *name, const char *data,
                           size_t len, mode_t mode, rs_err_t *err) {
   _cleanup_free_ char *p = rs_run_file(run, name);
-  if (!p) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!p) return rs_oom(err);
   return rs_write_file_atomic(p, data, len, mode, err);
 }
 
 /* Directories missing above abs, outermost first. */
 static int missing_dirs(const struct rs_host *h, const char *abs, char ***v, rs_err_t *err) {
   _cleanup_free_ char *d = strdup(abs);
-  if (!d) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!d) return rs_oom(err);
   _cleanup_strv_ char **rev = rs_strv_new();
-  if (!rev) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!rev) return rs_oom(err);
   for (char *s = strrchr(d, '/'); s && s != d; s = strrchr(d, '/')) {
     *s = '\0';
     if (rs_host_exists(h, d)) break;
@@ -51,12 +51,12 @@ static int missing_dirs(const struct rs_host *h, const char *abs, char ***v, rs_
 static int backup_and_stage(struct rs_run *run, const struct rs_plan *p, rs_err_t *err) {
   _cleanup_buf_ rs_buf_t man = RS_BUF_INIT(1 << 20);
   _cleanup_strv_ char **dirs = rs_strv_new();
-  if (!dirs) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!dirs) return rs_oom(err);
   for (size_t i = 0; i < p->nfiles; i++) {
     const struct rs_plan_file *f = &p->files[i];
     _cleanup_free_ char *bname = rs_strdup_printf("%s/%zu", RS_HELPER_BACKUP_DIR, i);
     _cleanup_free_ char *sname = rs_strdup_printf("%s/%zu", RS_HELPER_STAGED_DIR, i);
-    if (!bname || !sname) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    if (!bname || !sname) return rs_oom(err);
     struct stat st = {0};
     if (f->existed) {
       /* the bytes on disk now, not the plan's copy: they must still match */
@@ -64,7 +64,7 @@ static int backup_and_stage(struct rs_run *run, const struct rs_plan *p, rs_err_
       _cleanup_free_ char *cur = NULL;
       size_t len = 0;
       char sha[65];
-      if (!hp) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+      if (!hp) return rs_oom(err);
       if (stat(hp, &st) < 0) return rs_fail_errno(err, errno, "stat %s", hp);
       if (rs_read_file(hp, RS_MAX_CONFIG, &cur, &len, err) < 0) return -1;
       rs_sha256_hex(cur, len, sha);
@@ -83,7 +83,7 @@ static int backup_and_stage(struct rs_run *run, const struct rs_plan *p, rs_err_
   for (size_t i = 0; dirs[i]; i++)
     if (rs_buf_printf(&man, err, "dir %s\n", dirs[i]) < 0) return -1;
   _cleanup_free_ char *mname = rs_strdup_printf("%s/manifest", RS_HELPER_BACKUP_DIR);
-  if (!mname) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!mname) return rs_oom(err);
   return write_run_file(run, mname, man.data ? man.data : "", man.len, 0600, err);
 }
 
@@ -91,7 +91,7 @@ static int backup_and_stage(struct rs_run *run, const struct rs_plan *p, rs_err_
  * it when the pod's container stops) and detach. */
 static int spawn_detached(struct rs_run *run, const char *const *argv, rs_err_t *err) {
   _cleanup_free_ char *log = rs_run_file(run, "apply.log");
-  if (!log) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!log) return rs_oom(err);
   pid_t pid = fork();
   if (pid < 0) return rs_fail_errno(err, errno, "fork");
   if (pid == 0) {
@@ -139,7 +139,7 @@ static int start_apply(struct rs_run *run, const struct rs_launch_opts *o, rs_er
   const struct rs_host *h = run->h;
   _cleanup_free_ char *bin = rs_host_path(h, RS_HELPER_HOST_BIN);
   _cleanup_free_ char *unit = rs_strdup_printf("%s%s", RS_HELPER_UNIT_PREFIX, run->id);
-  if (!bin || !unit) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!bin || !unit) return rs_oom(err);
   const char *argv[16] = {bin, RS_HELPER_CMD_APPLY, "--id", run->id};
   size_t n = 4;
   for (size_t i = 0; o->fixture_args && o->fixture_args[i] && n < 15; i++) argv[n++] = o->fixture_args[i];
@@ -157,7 +157,7 @@ static int start_apply(struct rs_run *run, const struct rs_launch_opts *o, rs_er
 static int copy_self(const struct rs_host *h, const struct rs_launch_opts *o, rs_err_t *err) {
   _cleanup_free_ char *bin = rs_host_path(h, RS_HELPER_HOST_BIN);
   _cleanup_free_ char *bindir = rs_host_path(h, RS_HELPER_STATE_DIR "/bin");
-  if (!bin || !bindir) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!bin || !bindir) return rs_oom(err);
   if (rs_mkdir_p(bindir, 0700, err) < 0 ||
       rs_write_file_atomic(bin, o->self, o->self_len, 0755, err) < 0)
     return -1;
@@ -171,7 +171,7 @@ static int remove_unfinished(struct rs_run *run, rs_err_t *err) {
   static const char *const sub[] = {RS_HELPER_BACKUP_DIR, RS_HELPER_STAGED_DIR};
   for (size_t i = 0; i < RS_ARRAY_SIZE(sub); i++) {
     _cleanup_free_ char *d = rs_run_file(run, sub[i]);
-    if (!d) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    if (!d) return rs_oom(err);
     _cleanup_closedir_ DIR *dir = opendir(d);
     if (!dir) {
       if (errno == ENOENT) continue;

@@ -67,7 +67,7 @@ static int parse(int argc, char **argv, struct opts *o, rs_err_t *err) {
     char *name = argv[i], *val = NULL;
     char *eq = strchr(name, '=');
     _cleanup_free_ char *key = eq ? strndup(name, (size_t)(eq - name)) : strdup(name);
-    if (!key) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    if (!key) return rs_oom(err);
     const struct arg *a = bsearch(key, args, RS_ARRAY_SIZE(args), sizeof *args, arg_cmp);
     if (!a) return rs_fail(err, RS_E_USAGE, EINVAL, "unknown option %s", key);
     if (a->kind == A_FLAG) {

@@ -69,7 +69,7 @@ static int add(char ***v, rs_err_t *err, const char *fmt, ...) {
 static int set_str(char **dst, const char *v, rs_err_t *err) {
   free(*dst);
   *dst = v ? strdup(v) : NULL;
-  return v && !*dst ? rs_fail(err, RS_E_SYS, ENOMEM, "out of memory") : 0;
+  return v && !*dst ? rs_oom(err) : 0;
 }
 
 /* First line of a command's stdout+stderr, or NULL when it cannot run. */
@@ -126,7 +126,7 @@ static int add_file(struct ctx *c, const char *path, int group, const char *old,
     if (!nf) {
       free(new_text);
       rs_strv_free(changes);
-      return rs_fail(c->err, RS_E_SYS, ENOMEM, "out of memory");
+      return rs_oom(c->err);
     }
     p->files = nf;
     c->files_cap = nc;
@@ -142,7 +142,7 @@ static int add_file(struct ctx *c, const char *path, int group, const char *old,
   f->mode = mode;
   f->changes = changes ? changes : rs_strv_new();
   if (!f->path || (old && !f->old_text) || !f->changes)
-    return rs_fail(c->err, RS_E_SYS, ENOMEM, "out of memory");
+    return rs_oom(c->err);
   if (old) rs_sha256_hex(old, old_len, f->old_sha);
   rs_sha256_hex(new_text, strlen(new_text), f->new_sha);
   return 0;
@@ -157,10 +157,10 @@ static int add_unit(struct ctx *c, const char *unit, int role, bool required) {
   }
   struct rs_plan *p = c->p;
   struct rs_plan_unit *nu = realloc(p->units, (p->nunits + 1) * sizeof *nu);
-  if (!nu) return rs_fail(c->err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!nu) return rs_oom(c->err);
   p->units = nu;
   p->units[p->nunits] = (struct rs_plan_unit){strdup(unit), role, st};
-  if (!p->units[p->nunits].unit) return rs_fail(c->err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!p->units[p->nunits].unit) return rs_oom(c->err);
   p->nunits++;
   return 0;
 }
@@ -189,12 +189,12 @@ static int read_kubelet(struct ctx *c) {
       rs_host_read(c->h, INSTANCE_CONFIG, RS_KYAML_MAX_SIZE, &c->ic_text, NULL, c->err) < 0)
     return -1;
   if (c->ka_text && !(c->ka_path = strdup(KUBEADM_FLAGS)))
-    return rs_fail(c->err, RS_E_SYS, ENOMEM, "out of memory");
+    return rs_oom(c->err);
   static const char *const extra[] = {"/etc/default/kubelet", "/etc/sysconfig/kubelet"};
   for (size_t i = 0; i < 2 && !c->ex_text; i++) {
     if (rs_host_read(c->h, extra[i], RS_ENV_MAX_SIZE, &c->ex_text, NULL, c->err) < 0) return -1;
     if (c->ex_text && !(c->ex_path = strdup(extra[i])))
-      return rs_fail(c->err, RS_E_SYS, ENOMEM, "out of memory");
+      return rs_oom(c->err);
   }
   if (!c->ka_text && !c->ex_text && !c->cy_text)
     return BLOCK(c, "no kubelet settings found (%s, %s, /etc/default/kubelet)",
@@ -391,7 +391,7 @@ static int split_lines(const char *text, char ***v, rs_err_t *err) {
     while (m && isspace((unsigned char)s[m - 1])) m--;
     if (m) {
       _cleanup_free_ char *line = strndup(s, m);
-      if (!line) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+      if (!line) return rs_oom(err);
       if (!rs_strv_contains(*v, line) && rs_strv_push(v, line, err) < 0) return -1;
     }
     s += n;
@@ -464,7 +464,7 @@ static int cni_dirs(struct ctx *c) {
 
 static int plan_images(struct ctx *c, bool no_images) {
   struct rs_plan *p = c->p;
-  if (!(p->images = rs_strv_new())) return rs_fail(c->err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!(p->images = rs_strv_new())) return rs_oom(c->err);
   if (no_images || !uses_docker(p->from) || strcmp(p->to, RS_RUNTIME_CRI_DOCKERD) == 0) return 0;
   if (strcmp(p->to, RS_RUNTIME_CRIO) == 0 && !rs_host_has_cmd(c->h, "podman"))
     return WARN(c, "images are not carried over to cri-o (podman is not installed); "
@@ -493,7 +493,7 @@ static int plan_images(struct ctx *c, bool no_images) {
                           "{{range .RepoTags}}{{println .}}{{end}}", r, NULL};
       _cleanup_free_ char *tags = NULL;
       _cleanup_strv_ char **names = rs_strv_new();
-      if (!names) return rs_fail(c->err, RS_E_SYS, ENOMEM, "out of memory");
+      if (!names) return rs_oom(c->err);
       if (rs_host_run_ok(c->h, ta, 60000, &tags, &e) < 0) rs_err_clear(&e);
       else if (split_lines(tags, &names, c->err) < 0) return -1;
       if (!names[0]) WARN(c, "image %s has no name in docker and is not carried over", r);
@@ -540,7 +540,7 @@ static int plan_containerd(struct ctx *c) {
   if (rs_host_read(c->h, CONTAINERD_CONFIG, RS_MAX_CONFIG, &old, &old_len, c->err) < 0) return -1;
   rs_err_t e = RS_ERR_INIT;
   _cleanup_strv_ char **changes = rs_strv_new();
-  if (!changes) return rs_fail(c->err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!changes) return rs_oom(c->err);
   if (!old) {
     const char *argv[] = {"containerd", "config", "default", NULL};
     if (rs_host_run_ok(c->h, argv, 60000, &base, &e) < 0) {
@@ -553,7 +553,7 @@ static int plan_containerd(struct ctx *c) {
     return BLOCK(c, "%s contains NUL bytes", CONTAINERD_CONFIG);
   } else {
     base = strdup(old);
-    if (!base) return rs_fail(c->err, RS_E_SYS, ENOMEM, "out of memory");
+    if (!base) return rs_oom(c->err);
   }
   if (rs_ctd_config_version(base, strlen(base), &p->config_version, &e) < 0) {
     BLOCK(c, "%s: %s", CONTAINERD_CONFIG, e.msg);
@@ -564,7 +564,7 @@ static int plan_containerd(struct ctx *c) {
     _cleanup_free_ char *hp = rs_host_path(c->h, CONTAINERD_CONFIG);
     const char *argv[] = {"containerd", "--config", hp, "config", "migrate", NULL};
     _cleanup_free_ char *mig = NULL;
-    if (!hp) return rs_fail(c->err, RS_E_SYS, ENOMEM, "out of memory");
+    if (!hp) return rs_oom(c->err);
     if (rs_host_run_ok(c->h, argv, 60000, &mig, &e) < 0) {
       BLOCK(c, "%s is version %d and `containerd config migrate` failed: %s", CONTAINERD_CONFIG,
             p->config_version, e.msg);
@@ -580,11 +580,11 @@ static int plan_containerd(struct ctx *c) {
   /* registries: Docker's mirrors and insecure registries as hosts.toml */
   _cleanup_strv_ char **insecure = rs_strv_new();
   bool any_hosts = false;
-  if (!insecure) return rs_fail(c->err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!insecure) return rs_oom(c->err);
   if (c->have_docker_cfg && uses_docker(p->from)) {
     if (c->docker.mirrors[0]) {
       char *txt = rs_ctd_hosts_mirrors(c->docker.mirrors);
-      if (!txt) return rs_fail(c->err, RS_E_SYS, ENOMEM, "out of memory");
+      if (!txt) return rs_oom(c->err);
       if (rs_host_exists(c->h, CERTS_D "/docker.io/hosts.toml")) {
         free(txt);
         WARN(c, "%s/docker.io/hosts.toml exists; docker's registry-mirrors are not added", CERTS_D);
@@ -603,7 +603,7 @@ static int plan_containerd(struct ctx *c) {
         continue;
       }
       _cleanup_free_ char *path = rs_strdup_printf("%s/%s/hosts.toml", CERTS_D, r);
-      if (!path) return rs_fail(c->err, RS_E_SYS, ENOMEM, "out of memory");
+      if (!path) return rs_oom(c->err);
       if (rs_host_exists(c->h, path)) {
         WARN(c, "%s exists; insecure registry %s is not added", path, r);
         continue;
@@ -686,7 +686,7 @@ static int edit_env(struct ctx *c, const char *path, const char *text, const cha
   char *out = NULL;
   char **ch = rs_strv_new();
   rs_err_t e = RS_ERR_INIT;
-  if (!ch) return rs_fail(c->err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!ch) return rs_oom(c->err);
   if (rs_env_flags_edit(text ? text : "", text ? strlen(text) : 0, var, ops, nops, &out, &ch,
                         &e) < 0) {
     rs_strv_free(ch);
@@ -702,7 +702,7 @@ static int edit_yaml(struct ctx *c, const char *path, const char *text, const ch
   char *out = NULL;
   char **ch = rs_strv_new();
   rs_err_t e = RS_ERR_INIT;
-  if (!ch) return rs_fail(c->err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!ch) return rs_oom(c->err);
   if (rs_kyaml_set(text, strlen(text), key, value, &out, &ch, &e) < 0) {
     rs_strv_free(ch);
     BLOCK(c, "%s: %s", path, e.msg);
@@ -866,7 +866,7 @@ int rs_plan_build(const struct rs_host *h, const struct rs_plan_opts *o,
   p.images = rs_strv_new();
   if (!p.steps || !p.warnings || !p.blockers || !p.images || set_str(&p.id, o->id, err) < 0 ||
       set_str(&p.to, o->to, err) < 0)
-    r = rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    r = rs_oom(err);
   if (r == 0 && !rs_host_fixture(h) && !rs_host_systemd(h))
     r = WARN(&c, "PID 1 is not systemd: services are driven with `service`, and the apply "
                  "process leaves the pod's cgroup instead of running as a unit");

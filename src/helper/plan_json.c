@@ -95,11 +95,11 @@ static int dup_str(const rs_json_t *o, const char *k, char **dst, rs_err_t *err)
   const char *v = rs_json_get_str(o, k);
   if (!v) return 0;
   *dst = strdup(v);
-  return *dst ? 0 : rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  return *dst ? 0 : rs_oom(err);
 }
 
 static int strv_from(const rs_json_t *a, char ***dst, rs_err_t *err) {
-  if (!(*dst = rs_strv_new())) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!(*dst = rs_strv_new())) return rs_oom(err);
   for (size_t i = 0; a && a->type == RS_J_ARR && i < a->n; i++)
     if (a->items[i].type == RS_J_STR && rs_strv_push(dst, a->items[i].str, err) < 0) return -1;
   return 0;
@@ -134,7 +134,7 @@ int rs_plan_from_json(const char *text, size_t len, struct rs_plan *ret, rs_err_
   const rs_json_t *files = rs_json_get(j, RS_JSON_FILES);
   if (r == 0 && files && files->type == RS_J_ARR && files->n) {
     p.files = calloc(files->n, sizeof *p.files);
-    if (!p.files) r = rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    if (!p.files) r = rs_oom(err);
     for (size_t i = 0; r == 0 && i < files->n; i++) {
       const rs_json_t *f = &files->items[i];
       struct rs_plan_file *pf = &p.files[p.nfiles++];
@@ -154,7 +154,7 @@ int rs_plan_from_json(const char *text, size_t len, struct rs_plan *ret, rs_err_
   const rs_json_t *svc = rs_json_get(j, RS_JSON_SERVICES);
   if (r == 0 && svc && svc->type == RS_J_ARR && svc->n) {
     p.units = calloc(svc->n, sizeof *p.units);
-    if (!p.units) r = rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    if (!p.units) r = rs_oom(err);
     for (size_t i = 0; r == 0 && i < svc->n; i++) {
       const rs_json_t *u = &svc->items[i];
       struct rs_plan_unit *pu = &p.units[p.nunits++];

@@ -20,10 +20,10 @@ static int restore_files(struct rs_run *run, rs_err_t *err) {
   const struct rs_host *h = run->h;
   _cleanup_free_ char *mp = rs_strdup_printf("%s/%s/manifest", run->dir, RS_HELPER_BACKUP_DIR);
   _cleanup_free_ char *man = NULL;
-  if (!mp) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!mp) return rs_oom(err);
   if (rs_read_file(mp, 1u << 20, &man, NULL, err) < 0) return -1;
   _cleanup_strv_ char **dirs = rs_strv_new();
-  if (!dirs) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!dirs) return rs_oom(err);
   for (char *line = strtok(man, "\n"); line; line = strtok(NULL, "\n")) {
     if (rs_startswith(line, "dir ")) {
       if (rs_strv_push(&dirs, line + 4, err) < 0) return -1;
@@ -37,7 +37,7 @@ static int restore_files(struct rs_run *run, rs_err_t *err) {
       return rs_fail(err, RS_E_INPUT, EINVAL, "backup manifest: bad line '%s'", line);
     const char *path = line + off;
     _cleanup_free_ char *hp = rs_host_path(h, path);
-    if (!hp) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    if (!hp) return rs_oom(err);
     if (!existed) {
       if (unlink(hp) < 0 && errno != ENOENT) return rs_fail_errno(err, errno, "remove %s", hp);
       continue;
@@ -46,7 +46,7 @@ static int restore_files(struct rs_run *run, rs_err_t *err) {
     _cleanup_free_ char *data = NULL;
     size_t len = 0;
     char got[65];
-    if (!bp) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    if (!bp) return rs_oom(err);
     if (rs_read_file(bp, RS_MAX_CONFIG, &data, &len, err) < 0) return -1;
     rs_sha256_hex(data, len, got);
     if (strcmp(got, sha) != 0)

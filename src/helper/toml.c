@@ -201,7 +201,7 @@ static int push_entry(struct rs_toml *d, size_t *cap, struct rs_toml_entry *e,
   if (d->n == *cap) {
     size_t nc = *cap ? *cap * 2 : 32;
     struct rs_toml_entry *ne = realloc(d->e, nc * sizeof *ne);
-    if (!ne) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    if (!ne) return rs_oom(err);
     d->e = ne;
     *cap = nc;
   }
@@ -227,7 +227,7 @@ static int cmp_str(const void *a, const void *b) {
 static int check_unique(const struct rs_toml *d, rs_err_t *err) {
   char **keys = calloc(d->n + 1, sizeof *keys);
   size_t n = 0;
-  int r = keys ? 0 : rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  int r = keys ? 0 : rs_oom(err);
   for (size_t i = 0; r == 0 && i < d->n; i++) {
     if (d->e[i].array) continue;
     rs_buf_t b = RS_BUF_INIT(RS_TOML_MAX_SIZE);
@@ -262,7 +262,7 @@ int rs_toml_scan(const char *t, size_t len, struct rs_toml *ret, rs_err_t *err) 
   _cleanup_strv_ char **table = rs_strv_new();
   _cleanup_strv_ char **array_root = NULL; /* latest [[x]] */
   bool in_array = false;
-  int r = table ? 0 : rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  int r = table ? 0 : rs_oom(err);
   while (r == 0 && s.pos < s.len) {
     size_t ls = s.pos;
     skip_blank(&s);
@@ -276,7 +276,7 @@ int rs_toml_scan(const char *t, size_t len, struct rs_toml *ret, rs_err_t *err) 
     e.ls = ls;
     e.path = rs_strv_new();
     if (!e.path) {
-      r = rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+      r = rs_oom(err);
       break;
     }
     if (c == '[') {
@@ -348,7 +348,7 @@ int rs_toml_get_raw(const char *t, size_t len, const char *const *path,
   char *v = e ? strndup(t + e->vs, e->ve - e->vs) : NULL;
   bool oom = e && !v;
   rs_toml_free(&d);
-  if (oom) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (oom) return rs_oom(err);
   *ret = v;
   return 0;
 }
@@ -370,7 +370,7 @@ int rs_toml_decode_str_array(const char *raw, char ***ret, rs_err_t *err) {
   if (!s.len || raw[0] != '[')
     return rs_fail(err, RS_E_INPUT, EINVAL, "TOML: not an array: %s", raw);
   _cleanup_strv_ char **v = rs_strv_new();
-  if (!v) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!v) return rs_oom(err);
   s.pos = 1;
   for (;;) {
     while (s.pos < s.len && (isspace((unsigned char)raw[s.pos]) || raw[s.pos] == ',')) s.pos++;
@@ -415,7 +415,7 @@ static int put_key_seg(rs_buf_t *b, const char *seg, rs_err_t *err) {
     if (!bare_ch(*p)) bare = false;
   if (bare) return rs_buf_puts(b, seg, err);
   _cleanup_free_ char *q = rs_toml_quote(seg);
-  if (!q) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!q) return rs_oom(err);
   return rs_buf_puts(b, q, err);
 }
 
@@ -443,7 +443,7 @@ int rs_toml_set(const char *t, size_t len, const char *const *table,
   const char **full = calloc(tn + 2, sizeof *full);
   if (!full) {
     rs_toml_free(&d);
-    return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    return rs_oom(err);
   }
   for (size_t i = 0; i < tn; i++) full[i] = table[i];
   full[tn] = key;
@@ -525,7 +525,7 @@ int rs_toml_delete(const char *t, size_t len, const char *const *table,
   if (rs_toml_scan(t, len, &d, err) < 0) return -1;
   size_t tn = table_len(table);
   const char **full = calloc(tn + 2, sizeof *full);
-  int r = full ? 0 : rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  int r = full ? 0 : rs_oom(err);
   if (r == 0) {
     for (size_t i = 0; i < tn; i++) full[i] = table[i];
     full[tn] = key;
@@ -533,7 +533,7 @@ int rs_toml_delete(const char *t, size_t len, const char *const *table,
     if (kv)
       r = splice(t, len, kv->ls, kv->le, "", ret, err);
     else if (!(*ret = strndup(t, len)))
-      r = rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+      r = rs_oom(err);
   }
   free(full);
   rs_toml_free(&d);

@@ -95,7 +95,7 @@ int rs_unit_run_transient(const struct rs_host *h, const char *unit,
   const char **full = calloc(RS_ARRAY_SIZE(head) + n + 1, sizeof *full);
   if (!u || !rt || !full) {
     free(full);
-    return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    return rs_oom(err);
   }
   for (size_t i = 0; i < RS_ARRAY_SIZE(head); i++) full[i] = head[i];
   for (size_t i = 0; i < n; i++) full[RS_ARRAY_SIZE(head) + i] = argv[i];

@@ -177,7 +177,7 @@ int rs_kube_query_add(rs_buf_t *b, const char *key, const char *value,
                       rs_err_t *err) {
   if (!value) return 0;
   _cleanup_free_ char *v = rs_kube_escape(value);
-  if (!v) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!v) return rs_oom(err);
   bool has_q = b->data && strchr(b->data, '?');
   return rs_buf_printf(b, err, "%c%s=%s", has_q ? '&' : '?', key, v);
 }
@@ -236,7 +236,7 @@ static int setup_url(rs_kube_client_t *c, rs_err_t *err) {
   const char *server = c->cfg->server;
   if (!c->cfg->tls_server_name) {
     c->url_base = strdup(server);
-    return c->url_base ? 0 : rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    return c->url_base ? 0 : rs_oom(err);
   }
   /* tls-server-name: the URL names it (SNI and certificate check), the
    * connection goes to the real host, and Host: stays the server's. */
@@ -262,7 +262,7 @@ static int setup_url(rs_kube_client_t *c, rs_err_t *err) {
   c->host_header = rs_strdup_printf("Host: %.*s", (int)hl, hp);
   if (!c->url_base || !ct || !c->host_header ||
       !(c->connect_to = curl_slist_append(NULL, ct)))
-    r = rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    r = rs_oom(err);
 out:
   curl_free(scheme);
   curl_free(host);
@@ -282,7 +282,7 @@ int rs_kube_client_new(const rs_kube_config_t *cfg,
     global_done = 1;
   }
   rs_kube_client_t *c = calloc(1, sizeof *c);
-  if (!c) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!c) return rs_oom(err);
   if (opts) c->o = *opts;
   if (!c->o.cancel) c->o.cancel = &rs_kube_cancel_flag;
   if (!c->o.max_response) c->o.max_response = DEFAULT_MAX_RESPONSE;
@@ -295,7 +295,7 @@ int rs_kube_client_new(const rs_kube_config_t *cfg,
   c->o.user_agent = NULL;
   if (!c->cfg || !c->user_agent) {
     rs_kube_client_free(c);
-    return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    return rs_oom(err);
   }
   if (rs_kube_config_load_files(c->cfg, err) < 0 || setup_url(c, err) < 0) {
     rs_kube_client_free(c);
@@ -303,7 +303,7 @@ int rs_kube_client_new(const rs_kube_config_t *cfg,
   }
   if (c->cfg->token && !(c->token = strdup(c->cfg->token))) {
     rs_kube_client_free(c);
-    return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    return rs_oom(err);
   }
   if (c->cfg->token_file) {
     if (rs_kube_read_token_file(c->cfg->token_file, &c->token, err) < 0) {
@@ -524,7 +524,7 @@ static int xfer_prepare(struct xfer *x, rs_err_t *err) {
   }
   CURL *e = x->easy;
   _cleanup_free_ char *url = NULL;
-  if (build_url(c, x->path, &url) < 0) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (build_url(c, x->path, &url) < 0) return rs_oom(err);
   curl_easy_setopt(e, CURLOPT_URL, url);
   curl_easy_setopt(e, CURLOPT_PRIVATE, x);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -585,7 +585,7 @@ static int xfer_prepare(struct xfer *x, rs_err_t *err) {
     struct curl_slist *n_ = curl_slist_append(h, (s));                         \
     if (!n_) {                                                                 \
       curl_slist_free_all(h);                                                  \
-      return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");                  \
+      return rs_oom(err);                  \
     }                                                                          \
     h = n_;                                                                    \
   } while (0)
@@ -597,7 +597,7 @@ static int xfer_prepare(struct xfer *x, rs_err_t *err) {
   if (!token && !c->cfg->username && c->have_cred && c->cred.token) token = c->cred.token;
   if (token) {
     _cleanup_free_ char *a = rs_strdup_printf("Authorization: Bearer %s", token);
-    if (!a) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    if (!a) return rs_oom(err);
     ADDH(a);
     explicit_bzero(a, strlen(a));
   } else if (c->cfg->username || c->cfg->password) {
@@ -607,16 +607,16 @@ static int xfer_prepare(struct xfer *x, rs_err_t *err) {
   }
   if (c->cfg->as) {
     _cleanup_free_ char *a = rs_strdup_printf("Impersonate-User: %s", c->cfg->as);
-    if (!a) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    if (!a) return rs_oom(err);
     ADDH(a);
     for (size_t i = 0; c->cfg->as_groups[i]; i++) {
       _cleanup_free_ char *g = rs_strdup_printf("Impersonate-Group: %s", c->cfg->as_groups[i]);
-      if (!g) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+      if (!g) return rs_oom(err);
       ADDH(g);
     }
     if (c->cfg->as_uid) {
       _cleanup_free_ char *u = rs_strdup_printf("Impersonate-Uid: %s", c->cfg->as_uid);
-      if (!u) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+      if (!u) return rs_oom(err);
       ADDH(u);
     }
   }
@@ -828,7 +828,7 @@ static int xfer_finalize(struct xfer *x) {
     if (is_stream(x)) return 0;
     if (x->flags & RS_REQ_RAW) {
       x->result.raw = rs_buf_steal(&x->resp, &x->result.raw_len);
-      if (!x->result.raw) rs_fail(&x->err, RS_E_SYS, ENOMEM, "out of memory");
+      if (!x->result.raw) rs_oom(&x->err);
       return 0;
     }
     if (x->resp.len == 0) return 0;
@@ -905,7 +905,7 @@ static int watch_event(struct xfer *x, const char *line, size_t len, rs_err_t *e
   const char *rv = json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
   if (rv && *rv) {
     char *n = strdup(rv);
-    if (!n) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    if (!n) return rs_oom(err);
     free(x->rv);
     x->rv = n;
   }
@@ -922,7 +922,7 @@ static int dispatch_lines(struct xfer *x) {
     /* copy the line out: the callback may run the loop, which appends */
     _cleanup_free_ char *line = strndup(x->pending.data, l);
     if (!line) {
-      rs_fail(&x->err, RS_E_SYS, ENOMEM, "out of memory");
+      rs_oom(&x->err);
       x->stop = true;
       return -1;
     }
@@ -1202,7 +1202,7 @@ static struct xfer *xfer_new(rs_kube_client_t *c, enum xkind kind,
                              const struct rs_kube_req *req, rs_err_t *err) {
   struct xfer *x = calloc(1, sizeof *x);
   if (!x) {
-    rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    rs_oom(err);
     return NULL;
   }
   x->c = c;
@@ -1228,7 +1228,7 @@ static struct xfer *xfer_new(rs_kube_client_t *c, enum xkind kind,
   return x;
 oom:
   xfer_free(x);
-  rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  rs_oom(err);
   return NULL;
 }
 
@@ -1304,7 +1304,7 @@ int rs_kube_request_raw(rs_kube_client_t *c, const struct rs_kube_req *req,
   if (run_sync(c, x, &res, err) < 0) return -1;
   if (!res.raw && !(res.raw = strdup(""))) {
     rs_kube_result_clear(&res);
-    return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    return rs_oom(err);
   }
   *ret = TAKE_PTR(res.raw);
   if (ret_len) *ret_len = res.raw_len;
@@ -1433,7 +1433,7 @@ int rs_kube_list(rs_kube_client_t *c, const char *path,
     const char *r = json_string_value(json_object_get(meta, "resourceVersion"));
     if (page == 0 && r) {
       rv = strdup(r);
-      if (!rv) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+      if (!rv) return rs_oom(err);
     }
     size_t i;
     json_t *item;
@@ -1449,7 +1449,7 @@ int rs_kube_list(rs_kube_client_t *c, const char *path,
     free(cont);
     cont = NULL;
     if (!next || !*next) break;
-    if (!(cont = strdup(next))) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    if (!(cont = strdup(next))) return rs_oom(err);
   }
   if (ret_rv) *ret_rv = TAKE_PTR(rv);
   return 0;
@@ -1503,7 +1503,7 @@ int rs_kube_list_pages(rs_kube_client_t *c, const char *path,
         if (!(next_cont = strdup(cur->peek_cont)) ||
             !(next = page_start(c, path, o, lim, accept, next_cont, &e)) ||
             loop_step(c, 0, &e) < 0) { /* on its way now, not after fn */
-          if (!next_cont) rs_fail(&e, RS_E_SYS, ENOMEM, "out of memory");
+          if (!next_cont) rs_oom(&e);
           rs_err_move(err, &e);
           goto fail;
         }
@@ -1564,7 +1564,7 @@ static struct xfer *watch_new(rs_kube_client_t *c, const char *path,
       (o->label_selector && !x->label) || (o->field_selector && !x->field) ||
       (o->accept && !x->accept)) {
     xfer_free(x);
-    rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    rs_oom(err);
     return NULL;
   }
   if (watch_build_path(x, err) < 0) {
@@ -1608,7 +1608,7 @@ static struct xfer *logs_new(rs_kube_client_t *c, const char *ns, const char *po
       (o->follow && rs_kube_query_add(&b, "follow", "true", err) < 0) ||
       (o->previous && rs_kube_query_add(&b, "previous", "true", err) < 0) ||
       (o->timestamps && rs_kube_query_add(&b, "timestamps", "true", err) < 0)) {
-    if (err && err->kind == RS_E_NONE) rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    if (err && err->kind == RS_E_NONE) rs_oom(err);
     return NULL;
   }
   if (o->tail_set && o->tail_lines >= 0) {

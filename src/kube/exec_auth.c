@@ -113,11 +113,11 @@ int rs_exec_cred_parse(const char *data, size_t len, const char *api_version,
   struct rs_exec_cred c = {0};
   const char *tok = json_string_value(json_object_get(status, "token"));
   if (tok && *tok && !(c.token = strdup(tok)))
-    return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    return rs_oom(err);
   if (take_pem(status, "clientCertificateData", &c.cert) < 0 ||
       take_pem(status, "clientKeyData", &c.key) < 0) {
     rs_exec_cred_clear(&c);
-    return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    return rs_oom(err);
   }
   if (!c.token && !c.cert.data && !c.key.data) {
     rs_exec_cred_clear(&c);
@@ -148,7 +148,7 @@ char *rs_exec_info_json(const rs_kube_config_t *c, rs_err_t *err) {
   json_t *spec = json_object();
   if (!root || !spec) {
     json_decref(spec);
-    rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    rs_oom(err);
     return NULL;
   }
   json_object_set_new(root, "kind", json_string("ExecCredential"));
@@ -175,7 +175,7 @@ char *rs_exec_info_json(const rs_kube_config_t *c, rs_err_t *err) {
   }
   json_object_set_new(root, "spec", spec);
   char *s = json_dumps(root, JSON_COMPACT);
-  if (!s) rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!s) rs_oom(err);
   return s;
 }
 
@@ -185,7 +185,7 @@ static char **build_env(const char *const *parent, char *const *extra,
                         const char *info, rs_err_t *err) {
   _cleanup_strv_ char **v = rs_strv_new();
   if (!v) {
-    rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    rs_oom(err);
     return NULL;
   }
   for (size_t i = 0; parent && parent[i]; i++) {
@@ -220,7 +220,7 @@ int rs_exec_cred_run(const rs_kube_config_t *c, const char *const *envp,
   if (!env) return -1;
   _cleanup_strv_ char **argv = rs_strv_new();
   if (!argv || rs_strv_push(&argv, e->command, err) < 0)
-    return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    return rs_oom(err);
   for (size_t i = 0; e->args[i]; i++)
     if (rs_strv_push(&argv, e->args[i], err) < 0) return -1;
 

@@ -40,10 +40,6 @@ static int fail_at(struct pctx *p, const yaml_node_t *n, const char *fmt, ...) {
                  n ? n->start_mark.column + 1 : 0, m ? m : "invalid");
 }
 
-static int oom(struct pctx *p) {
-  return rs_fail(p->err, RS_E_SYS, ENOMEM, "out of memory");
-}
-
 /* ---- scalars ---- */
 
 enum skind { SK_NULL, SK_TRUE, SK_FALSE, SK_NUMBER, SK_STRING };
@@ -114,7 +110,7 @@ static int get_str(struct pctx *p, const yaml_node_t *n, const char *field,
   *out = NULL;
   if (n->data.scalar.length == 0) return 0;
   *out = strndup((const char *)n->data.scalar.value, n->data.scalar.length);
-  return *out ? 0 : oom(p);
+  return *out ? 0 : rs_oom(p->err);
 }
 
 static int get_bool(struct pctx *p, const yaml_node_t *n, const char *field,
@@ -133,7 +129,7 @@ static int get_path(struct pctx *p, const yaml_node_t *n, const char *field,
   if (get_str(p, n, field, out) < 0) return -1;
   if (*out && (*out)[0] != '/') {
     char *abs = rs_path_join(p->dir, *out);
-    if (!abs) return oom(p);
+    if (!abs) return rs_oom(p->err);
     free(*out);
     *out = abs;
   }
@@ -162,7 +158,7 @@ static int get_strv(struct pctx *p, const yaml_node_t *n, const char *field,
     return fail_at(p, n, "%s: expected a list, found %s", field,
                    node_type_name(n));
   char **v = rs_strv_new();
-  if (!v) return oom(p);
+  if (!v) return rs_oom(p->err);
   for (yaml_node_item_t *it = n->data.sequence.items.start;
        it < n->data.sequence.items.top; it++) {
     yaml_node_t *item = yaml_document_get_node(p->doc, *it);
@@ -306,7 +302,7 @@ static int cluster_pair(struct pctx *p, const char *k, yaml_node_t *v,
         free(c->exec_ext);
         c->exec_ext = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
         json_decref(j);
-        if (!c->exec_ext) return oom(p);
+        if (!c->exec_ext) return rs_oom(p->err);
       }
     }
   }
@@ -330,7 +326,7 @@ static int exec_pair(struct pctx *p, const char *k, yaml_node_t *v, void *ud) {
     /* A command with a separator is a path relative to this file. */
     if (e->command && strchr(e->command, '/') && e->command[0] != '/') {
       char *abs = rs_path_join(p->dir, e->command);
-      if (!abs) return oom(p);
+      if (!abs) return rs_oom(p->err);
       free(e->command);
       e->command = abs;
     }
@@ -389,18 +385,18 @@ static int user_pair(struct pctx *p, const char *k, yaml_node_t *v, void *ud) {
   if (strcmp(k, "auth-provider") == 0) {
     if (is_null(v)) return 0;
     if (each_pair(p, v, k, auth_provider_pair, u) < 0) return -1;
-    if (!u->auth_provider && !(u->auth_provider = strdup(""))) return oom(p);
+    if (!u->auth_provider && !(u->auth_provider = strdup(""))) return rs_oom(p->err);
     return 0;
   }
   if (strcmp(k, "exec") == 0) {
     if (is_null(v)) return 0;
     rs_kube_exec_free(u->exec);
     u->exec = calloc(1, sizeof *u->exec);
-    if (!u->exec) return oom(p);
+    if (!u->exec) return rs_oom(p->err);
     u->exec->args = rs_strv_new();
     u->exec->env = rs_strv_new();
     u->exec->origin = strdup(p->path);
-    if (!u->exec->args || !u->exec->env || !u->exec->origin) return oom(p);
+    if (!u->exec->args || !u->exec->env || !u->exec->origin) return rs_oom(p->err);
     return each_pair(p, v, k, exec_pair, u->exec);
   }
   return 0;
@@ -485,7 +481,7 @@ static int parse_list(struct pctx *p, yaml_node_t *v, enum list_kind kind,
       return -1;
     }
     _cleanup_free_ char *name = ni.name ? ni.name : strdup("");
-    if (!name) return oom(p);
+    if (!name) return rs_oom(p->err);
     int line = (int)item->start_mark.line + 1, col = (int)item->start_mark.column + 1;
     int r = 0;
     /* Within one file a later entry of the same name replaces an earlier. */
@@ -496,7 +492,7 @@ static int parse_list(struct pctx *p, yaml_node_t *v, enum list_kind kind,
       while (i < f->n_clusters && strcmp(f->clusters[i].name, name) != 0) i++;
       if (r == 0 && i == f->n_clusters) {
         struct kc_cluster *n = realloc(f->clusters, (i + 1) * sizeof *n);
-        if (!n) r = oom(p); else { f->clusters = n; f->n_clusters++; }
+        if (!n) r = rs_oom(p->err); else { f->clusters = n; f->n_clusters++; }
       } else if (r == 0) {
         cluster_clear(&f->clusters[i]);
       }
@@ -510,7 +506,7 @@ static int parse_list(struct pctx *p, yaml_node_t *v, enum list_kind kind,
       while (i < f->n_users && strcmp(f->users[i].name, name) != 0) i++;
       if (r == 0 && i == f->n_users) {
         struct kc_user *n = realloc(f->users, (i + 1) * sizeof *n);
-        if (!n) r = oom(p); else { f->users = n; f->n_users++; }
+        if (!n) r = rs_oom(p->err); else { f->users = n; f->n_users++; }
       } else if (r == 0) {
         user_clear(&f->users[i]);
       }
@@ -524,7 +520,7 @@ static int parse_list(struct pctx *p, yaml_node_t *v, enum list_kind kind,
       while (i < f->n_contexts && strcmp(f->contexts[i].name, name) != 0) i++;
       if (r == 0 && i == f->n_contexts) {
         struct kc_context *n = realloc(f->contexts, (i + 1) * sizeof *n);
-        if (!n) r = oom(p); else { f->contexts = n; f->n_contexts++; }
+        if (!n) r = rs_oom(p->err); else { f->contexts = n; f->n_contexts++; }
       } else if (r == 0) {
         context_clear(&f->contexts[i]);
       }
@@ -576,14 +572,14 @@ int rs_kcfg_parse(const char *data, size_t len, const char *path,
     return rs_fail(err, RS_E_LIMIT, 0, "%s: %zu bytes, more than the limit of %zu",
                    path, len, RS_KUBECONFIG_MAX);
   _cleanup_(rs_kcfg_file_freep) rs_kcfg_file_t *f = calloc(1, sizeof *f);
-  if (!f) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!f) return rs_oom(err);
   f->path = strdup(path);
   f->dir = dir_of(path);
-  if (!f->path || !f->dir) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!f->path || !f->dir) return rs_oom(err);
 
   yaml_parser_t parser;
   if (!yaml_parser_initialize(&parser))
-    return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+    return rs_oom(err);
   yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
   yaml_document_t doc;
   if (!yaml_parser_load(&parser, &doc)) {
@@ -697,7 +693,7 @@ int rs_base64_decode(const char *s, size_t len, struct rs_bytes *ret,
   /* Go's decoder skips CR and LF; everything else must be the alphabet,
    * with '=' padding to a multiple of four. */
   unsigned char *out = malloc(len / 4 * 3 + 4);
-  if (!out) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!out) return rs_oom(err);
   size_t o = 0, q = 0, pad = 0;
   unsigned acc = 0;
   for (size_t i = 0; i < len; i++) {

@@ -150,16 +150,12 @@ void rs_kube_config_free(rs_kube_config_t *c) {
   free(c);
 }
 
-static int oom(rs_err_t *err) {
-  return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
-}
-
 static int set_str(char **dst, const char *src, rs_err_t *err) {
   free(*dst);
   *dst = NULL;
   if (!src || !*src) return 0;
   *dst = strdup(src);
-  return *dst ? 0 : oom(err);
+  return *dst ? 0 : rs_oom(err);
 }
 
 static int abs_path(char **dst, const char *src, rs_err_t *err) {
@@ -170,7 +166,7 @@ static int abs_path(char **dst, const char *src, rs_err_t *err) {
   _cleanup_free_ char *cwd = getcwd(NULL, 0);
   if (!cwd) return rs_fail_errno(err, errno, "getcwd");
   *dst = rs_path_join(cwd, src);
-  return *dst ? 0 : oom(err);
+  return *dst ? 0 : rs_oom(err);
 }
 
 /* client-go's rule: a server without a scheme is https when any TLS setting
@@ -181,7 +177,7 @@ static int normalise_server(rs_kube_config_t *c, rs_err_t *err) {
     bool tls = c->ca_file || c->ca_data.data || c->cert_file ||
                c->cert_data.data || c->insecure;
     char *s = rs_strdup_printf("%s://%s", tls ? "https" : "http", c->server);
-    if (!s) return oom(err);
+    if (!s) return rs_oom(err);
     free(c->server);
     c->server = s;
   }
@@ -205,9 +201,9 @@ static int in_cluster(rs_kube_config_t *c, const struct rs_kube_overrides *o,
     c->server = rs_strdup_printf("https://%s:%s", host, port);
   c->token_file = rs_strdup_printf("%s/token", dir);
   c->origin = rs_strdup_printf("in-cluster service account %s", dir);
-  if (!c->server || !c->token_file || !c->origin) return oom(err);
+  if (!c->server || !c->token_file || !c->origin) return rs_oom(err);
   _cleanup_free_ char *ca = rs_strdup_printf("%s/ca.crt", dir);
-  if (!ca) return oom(err);
+  if (!ca) return rs_oom(err);
   if (access(ca, R_OK) == 0 && set_str(&c->ca_file, ca, err) < 0) return -1;
   const char *ns = env_get(envp, "POD_NAMESPACE");
   if (ns && *ns) return set_str(&c->ns, ns, err);
@@ -238,7 +234,7 @@ static int from_cluster(rs_kube_config_t *c, const struct kc_cluster *k,
       set_str(&c->ca_file, k->ca_file, err) < 0 ||
       set_str(&c->proxy_url, k->proxy_url, err) < 0)
     return -1;
-  if (bytes_dup(&c->ca_data, &k->ca_data) < 0) return oom(err);
+  if (bytes_dup(&c->ca_data, &k->ca_data) < 0) return rs_oom(err);
   c->insecure = k->insecure;
   c->disable_compression = k->disable_compression;
   return 0;
@@ -256,10 +252,10 @@ static int from_user(rs_kube_config_t *c, const struct kc_user *u,
     return -1;
   if (bytes_dup(&c->cert_data, &u->cert_data) < 0 ||
       bytes_dup(&c->key_data, &u->key_data) < 0)
-    return oom(err);
+    return rs_oom(err);
   for (size_t i = 0; u->as_groups && u->as_groups[i]; i++)
     if (rs_strv_push(&c->as_groups, u->as_groups[i], err) < 0) return -1;
-  if (u->exec && !(c->exec = rs_kube_exec_dup(u->exec))) return oom(err);
+  if (u->exec && !(c->exec = rs_kube_exec_dup(u->exec))) return rs_oom(err);
   return 0;
 }
 
@@ -286,7 +282,7 @@ static int validate_exec(rs_kube_config_t *c, rs_err_t *err) {
   if (!e->interactive_mode &&
       strcmp(e->api_version, "client.authentication.k8s.io/v1beta1") == 0 &&
       !(e->interactive_mode = strdup("IfAvailable")))
-    return oom(err);
+    return rs_oom(err);
   if (!e->interactive_mode)
     return rs_fail(err, RS_E_CONFIG, 0,
                    "%s: user \"%s\": interactiveMode must be specified to use "
@@ -335,7 +331,7 @@ static int apply_overrides(rs_kube_config_t *c, const struct rs_kube_overrides *
   if (o->as_groups && o->as_groups[0]) {
     rs_strv_free(c->as_groups);
     c->as_groups = rs_strv_new();
-    if (!c->as_groups) return oom(err);
+    if (!c->as_groups) return rs_oom(err);
     for (size_t i = 0; o->as_groups[i]; i++)
       if (rs_strv_push(&c->as_groups, o->as_groups[i], err) < 0) return -1;
   }
@@ -411,9 +407,9 @@ int rs_kube_config_resolve(const struct rs_kube_overrides *o,
   if (!o) o = &none;
   struct merged m = {.n = 0};
   _cleanup_(rs_kube_config_freep) rs_kube_config_t *c = calloc(1, sizeof *c);
-  if (!c) return oom(err);
+  if (!c) return rs_oom(err);
   c->as_groups = rs_strv_new();
-  if (!c->as_groups) return oom(err);
+  if (!c->as_groups) return rs_oom(err);
   int r = -1;
   char *files = NULL;
 
@@ -423,7 +419,7 @@ int rs_kube_config_resolve(const struct rs_kube_overrides *o,
     const char *list = env_get(envp, "KUBECONFIG");
     if (list && *list) {
       _cleanup_free_ char *copy = strdup(list);
-      if (!copy) { oom(err); goto out; }
+      if (!copy) { rs_oom(err); goto out; }
       for (char *save = NULL, *p = strtok_r(copy, ":", &save); p;
            p = strtok_r(NULL, ":", &save))
         if (*p && load_one(&m, p, false, err) < 0) goto out;
@@ -431,7 +427,7 @@ int rs_kube_config_resolve(const struct rs_kube_overrides *o,
       const char *home = env_get(envp, "HOME");
       if (home && *home) {
         _cleanup_free_ char *def = rs_strdup_printf("%s/.kube/config", home);
-        if (!def) { oom(err); goto out; }
+        if (!def) { rs_oom(err); goto out; }
         if (load_one(&m, def, false, err) < 0) goto out;
       }
     }
@@ -447,7 +443,7 @@ int rs_kube_config_resolve(const struct rs_kube_overrides *o,
   }
 
   files = files_list(&m);
-  if (!files) { oom(err); goto out; }
+  if (!files) { rs_oom(err); goto out; }
   const char *ctx_name = (o->context && *o->context) ? o->context : NULL;
   for (size_t f = 0; !ctx_name && f < m.n; f++)
     if (m.files[f]->current_context) ctx_name = m.files[f]->current_context;
@@ -513,13 +509,13 @@ int rs_kube_config_resolve(const struct rs_kube_overrides *o,
   }
   const rs_kcfg_file_t *origin = ctx_from ? ctx_from : cl_from ? cl_from : us_from;
   c->origin = origin ? strdup(origin->path) : strdup(files);
-  if (!c->origin) { oom(err); goto out; }
+  if (!c->origin) { rs_oom(err); goto out; }
   if (apply_overrides(c, o, err) < 0) goto out;
   if (!c->ns && set_str(&c->ns, "default", err) < 0) goto out;
   if (cl_from && c->exec && c->exec->provide_cluster_info) {
     const struct kc_cluster *k = find_cluster(&m, cl_name, &cl_from);
     if (k && k->exec_ext && !(c->exec->cluster_config = strdup(k->exec_ext))) {
-      oom(err);
+      rs_oom(err);
       goto out;
     }
   }

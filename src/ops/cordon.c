@@ -21,7 +21,7 @@ static int patch_dry_run(rs_kube_client_t *c, const char *node, bool on, rs_err_
   _cleanup_free_ char *path = en ? rs_strdup_printf("/api/v1/nodes/%s?dryRun=All", en) : NULL;
   json_auto_t *patch = on ? json_pack("{s:{s:b}}", "spec", "unschedulable", 1)
                           : json_pack("{s:{s:n}}", "spec", "unschedulable");
-  if (!path || !patch) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!path || !patch) return rs_oom(err);
   return rs_kube_patch(c, path, RS_PATCH_STRATEGIC, patch, NULL, err);
 }
 
@@ -41,7 +41,7 @@ int rs_drain_cordon(rs_kube_client_t *c, const char *node, bool on,
   if (!o || !o->on_event) return 0;
   _cleanup_free_ char *text = rs_strdup_printf("node/%s %s%s%s", node, changed ? "" : "already ",
                                                on ? "cordoned" : "uncordoned", dry_suffix(dry));
-  if (!text) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!text) return rs_oom(err);
   struct rs_drain_event ev = {.type = RS_DRAIN_EV_CORDON, .node = node, .text = text,
                               .message = changed ? (on ? "cordoned" : "uncordoned")
                                                  : (on ? "already cordoned" : "already uncordoned")};

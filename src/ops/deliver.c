@@ -16,7 +16,6 @@
 #include "helper/contract.h"
 #include "kube/kubeconfig.h"
 
-static int oom(rs_err_t *err) { return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory"); }
 
 static const char *const role_names[_RS_JOB_MAX] = {"preflight", "switch", "verify", "rollback"};
 
@@ -69,7 +68,7 @@ json_t *rs_deliver_carrier(const struct rs_deliver_spec *s, const struct rs_help
   _cleanup_free_ char *name = rs_deliver_carrier_name(s->id);
   _cleanup_free_ char *b64 = rs_base64_encode(blob->data, blob->size);
   if (!name || !b64) {
-    oom(err);
+    rs_oom(err);
     return NULL;
   }
   json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s, s:o, s:{s:s, s:s}}, s:{s:s}}",
@@ -79,7 +78,7 @@ json_t *rs_deliver_carrier(const struct rs_deliver_spec *s, const struct rs_help
                         RS_ANN_HELPER_SHA, blob->sha256,
                         s->use_secret ? "data" : "binaryData", RS_DELIVER_FILE, b64);
   if (o && s->use_secret) json_object_set_new(o, "type", json_string("Opaque"));
-  if (!o) oom(err);
+  if (!o) rs_oom(err);
   return o;
 }
 
@@ -93,7 +92,7 @@ static int push_long(char ***v, const char *flag, long n, rs_err_t *err) {
 char **rs_deliver_helper_argv(const struct rs_deliver_spec *s, int role, rs_err_t *err) {
   _cleanup_strv_ char **v = rs_strv_new();
   if (!v) {
-    oom(err);
+    rs_oom(err);
     return NULL;
   }
   int r = rs_strv_push(&v, RS_DELIVER_MOUNT_DIR "/" RS_DELIVER_FILE, err);
@@ -164,7 +163,7 @@ static json_t *pod_spec(const struct rs_deliver_spec *s, int role, rs_err_t *err
   json_t *cmd = json_array();
   if (!carrier || !cmd) {
     json_decref(cmd);
-    oom(err);
+    rs_oom(err);
     return NULL;
   }
   for (size_t i = 0; argv[i]; i++) json_array_append_new(cmd, json_string(argv[i]));
@@ -190,7 +189,7 @@ static json_t *pod_spec(const struct rs_deliver_spec *s, int role, rs_err_t *err
       "resources", "requests", "cpu", "10m", "memory", "16Mi",
       "volumes", vol);
   if (!spec) {
-    oom(err);
+    rs_oom(err);
     return NULL;
   }
   if (s->priority) json_object_set_new(spec, "priorityClassName", json_string(RS_DELIVER_PRIORITY));
@@ -207,7 +206,7 @@ json_t *rs_deliver_job(const struct rs_deliver_spec *s, int role, rs_err_t *err)
   _cleanup_free_ char *name = rs_deliver_job_name(s->id, role);
   if (!name) {
     json_decref(spec);
-    oom(err);
+    rs_oom(err);
     return NULL;
   }
   json_t *job = json_pack(
@@ -218,7 +217,7 @@ json_t *rs_deliver_job(const struct rs_deliver_spec *s, int role, rs_err_t *err)
       "spec", "backoffLimit", backoff_limit(role), "activeDeadlineSeconds",
       (json_int_t)active_deadline(s, role), "ttlSecondsAfterFinished", 86400, "template",
       "metadata", "labels", labels_for(s, rs_job_role_name(role)), "spec", spec);
-  if (!job) oom(err);
+  if (!job) rs_oom(err);
   return job;
 }
 
@@ -251,7 +250,7 @@ int rs_deliver_psa_check(const json_t *ns_obj, char **ret_warning, rs_err_t *err
   static const char *const modes[] = {"warn", "audit"};
   for (size_t i = 0; i < RS_ARRAY_SIZE(modes); i++) {
     _cleanup_free_ char *key = rs_strdup_printf("pod-security.kubernetes.io/%s", modes[i]);
-    if (!key) return oom(err);
+    if (!key) return rs_oom(err);
     const char *lvl = json_string_value(json_object_get(labels, key));
     if (lvl && level_rank(lvl) != 0 &&
         rs_buf_printf(&b, err, "%snamespace %s has %s=%s: the helper's pods will be reported as violations",
@@ -266,7 +265,7 @@ int rs_deliver_check_namespace(rs_kube_client_t *c, const char *ns, char **ret_w
                                rs_err_t *err) {
   _cleanup_free_ char *en = rs_kube_escape(ns);
   _cleanup_free_ char *path = en ? rs_strdup_printf("/api/v1/namespaces/%s", en) : NULL;
-  if (!path) return oom(err);
+  if (!path) return rs_oom(err);
   json_auto_t *obj = NULL;
   if (rs_kube_get(c, path, &obj, err) < 0) {
     if (rs_kube_is_not_found(err))
@@ -335,7 +334,7 @@ int rs_deliver_pick_image(const json_t *pods, char **ret, rs_err_t *err) {
       if (k == ncand) {
         struct cand *nc = realloc(cands, (ncand + 1) * sizeof *cands);
         if (!nc) {
-          oom(err);
+          rs_oom(err);
           goto out;
         }
         cands = nc;
@@ -356,7 +355,7 @@ int rs_deliver_pick_image(const json_t *pods, char **ret, rs_err_t *err) {
         (cands[k].score == cands[best].score && strcmp(cands[k].image, cands[best].image) < 0))
       best = k;
   if (!(*ret = strdup(cands[best].image))) {
-    oom(err);
+    rs_oom(err);
     goto out;
   }
   rc = 0;
@@ -384,7 +383,7 @@ int rs_deliver_pick_node_image(const json_t *node, char **ret, rs_err_t *err) {
   if (!best)
     return rs_fail(err, RS_E_INPUT, 0, "no running container on the node and no image in its status to "
                    "borrow; pass --image with an image the node already has");
-  return (*ret = strdup(best)) ? 0 : oom(err);
+  return (*ret = strdup(best)) ? 0 : rs_oom(err);
 }
 
 /* ---- API calls ---- */
@@ -408,14 +407,14 @@ int rs_deliver_probe(rs_kube_client_t *c, struct rs_deliver_spec *s, char **ret_
   _cleanup_free_ char *path = ns_path("/api/v1", s->ns, "pods", NULL);
   _cleanup_free_ char *full = path ? rs_strdup_printf("%s?dryRun=All&fieldValidation=Strict", path) : NULL;
   _cleanup_free_ char *name = rs_strdup_printf("rsw-%s-probe", s->id);
-  if (!full || !name) return oom(err);
+  if (!full || !name) return rs_oom(err);
   for (int attempt = 0; attempt < 2; attempt++) {
     json_auto_t *spec = pod_spec(s, RS_JOB_PREFLIGHT, err);
     if (!spec) return -1;
     json_auto_t *pod = json_pack("{s:s, s:s, s:{s:s, s:s, s:o}, s:O}", "apiVersion", "v1", "kind",
                                  "Pod", "metadata", "name", name, "namespace", s->ns, "labels",
                                  labels_for(s, "probe"), "spec", spec);
-    if (!pod) return oom(err);
+    if (!pod) return rs_oom(err);
     rs_err_t e = RS_ERR_INIT;
     if (rs_kube_post(c, full, pod, NULL, &e) == 0) return 0;
     if (e.kind == RS_E_API && (e.code == 403 || e.code == 422) && s->priority &&
@@ -457,7 +456,7 @@ int rs_deliver_put_carrier(rs_kube_client_t *c, const struct rs_deliver_spec *s,
   _cleanup_free_ char *coll = ns_path("/api/v1", s->ns, plural, NULL);
   _cleanup_free_ char *post = coll ? rs_strdup_printf("%s?fieldValidation=Strict", coll) : NULL;
   _cleanup_free_ char *item = name ? ns_path("/api/v1", s->ns, plural, name) : NULL;
-  if (!post || !item) return oom(err);
+  if (!post || !item) return rs_oom(err);
   if (rs_kube_post(c, post, obj, NULL, err) == 0) return 0;
   if (!rs_kube_is_conflict(err))
     return rs_wrap(err, "creating %s %s/%s", s->use_secret ? "Secret" : "ConfigMap", s->ns, name);
@@ -480,7 +479,7 @@ int rs_deliver_put_job(rs_kube_client_t *c, const struct rs_deliver_spec *s, int
   if (!job) return -1;
   _cleanup_free_ char *coll = ns_path("/apis/batch/v1", s->ns, "jobs", NULL);
   _cleanup_free_ char *post = coll ? rs_strdup_printf("%s?fieldValidation=Strict", coll) : NULL;
-  if (!post) return oom(err);
+  if (!post) return rs_oom(err);
   if (rs_kube_post(c, post, job, NULL, err) == 0) {
     if (ret_existed) *ret_existed = false;
     return 0;
@@ -503,7 +502,7 @@ int rs_deliver_job_exists(rs_kube_client_t *c, const char *ns, const char *job, 
                           rs_err_t *err) {
   *ret = false;
   _cleanup_free_ char *path = ns_path("/apis/batch/v1", ns, "jobs", job);
-  if (!path) return oom(err);
+  if (!path) return rs_oom(err);
   json_auto_t *obj = NULL;
   if (rs_kube_get(c, path, &obj, err) < 0) {
     if (!rs_kube_is_not_found(err)) return rs_wrap(err, "reading Job %s/%s", ns, job);
@@ -520,7 +519,7 @@ int rs_deliver_job_pod(rs_kube_client_t *c, const char *ns, const char *job, jso
   _cleanup_free_ char *sel = rs_kube_escape(job);
   _cleanup_free_ char *full =
       path && sel ? rs_strdup_printf("%s?labelSelector=job-name%%3D%s", path, sel) : NULL;
-  if (!full) return oom(err);
+  if (!full) return rs_oom(err);
   json_auto_t *list = NULL;
   if (rs_kube_get(c, full, &list, err) < 0) return rs_wrap(err, "listing the pods of Job %s", job);
   json_t *best = NULL, *p;
@@ -540,7 +539,7 @@ int rs_deliver_job_failed_create(rs_kube_client_t *c, const char *ns, const char
       path && j ? rs_strdup_printf("%s?fieldSelector=involvedObject.kind%%3DJob%%2CinvolvedObject.name%%3D%s"
                                    "%%2Creason%%3DFailedCreate", path, j)
                 : NULL;
-  if (!full) return oom(err);
+  if (!full) return rs_oom(err);
   json_auto_t *list = NULL;
   if (rs_kube_get(c, full, &list, err) < 0) return rs_wrap(err, "reading the events of Job %s", job);
   const char *msg = NULL, *last = "";
@@ -556,14 +555,14 @@ int rs_deliver_job_failed_create(rs_kube_client_t *c, const char *ns, const char
     }
   }
   *ret = NULL;
-  if (msg && !(*ret = strdup(msg))) return oom(err);
+  if (msg && !(*ret = strdup(msg))) return rs_oom(err);
   return 0;
 }
 
 static int delete_path(rs_kube_client_t *c, const char *path, const char *what, rs_err_t *err) {
   json_auto_t *opts = json_pack("{s:s, s:s, s:s}", "apiVersion", "v1", "kind", "DeleteOptions",
                                 "propagationPolicy", "Background");
-  if (!opts) return oom(err);
+  if (!opts) return rs_oom(err);
   if (rs_kube_delete(c, path, opts, NULL, err) == 0) return 0;
   if (rs_kube_is_not_found(err)) {
     rs_err_clear(err);
@@ -575,7 +574,7 @@ static int delete_path(rs_kube_client_t *c, const char *path, const char *what, 
 int rs_deliver_delete_job(rs_kube_client_t *c, const char *ns, const char *job, rs_err_t *err) {
   _cleanup_free_ char *path = ns_path("/apis/batch/v1", ns, "jobs", job);
   _cleanup_free_ char *what = rs_strdup_printf("Job %s/%s", ns, job);
-  if (!path || !what) return oom(err);
+  if (!path || !what) return rs_oom(err);
   return delete_path(c, path, what, err);
 }
 
@@ -583,9 +582,9 @@ int rs_deliver_delete_carrier(rs_kube_client_t *c, const char *ns, const char *i
                               rs_err_t *err) {
   _cleanup_free_ char *name = rs_deliver_carrier_name(id);
   _cleanup_free_ char *path = name ? ns_path("/api/v1", ns, secret ? "secrets" : "configmaps", name) : NULL;
-  if (!path) return oom(err);
+  if (!path) return rs_oom(err);
   _cleanup_free_ char *what = rs_strdup_printf("%s %s/%s", secret ? "Secret" : "ConfigMap", ns, name);
-  if (!what) return oom(err);
+  if (!what) return rs_oom(err);
   return delete_path(c, path, what, err);
 }
 
@@ -601,12 +600,12 @@ static int cleanup_selected(rs_kube_client_t *c, const char *ns, const char *sel
       {"/api/v1", "secrets", "Secret"},
   };
   _cleanup_free_ char *esel = rs_kube_escape(sel);
-  if (!esel) return oom(err);
+  if (!esel) return rs_oom(err);
   int count = 0;
   for (size_t k = 0; k < RS_ARRAY_SIZE(kinds); k++) {
     _cleanup_free_ char *coll = ns_path(kinds[k].prefix, ns, kinds[k].plural, NULL);
     _cleanup_free_ char *full = coll ? rs_strdup_printf("%s?labelSelector=%s", coll, esel) : NULL;
-    if (!full) return oom(err);
+    if (!full) return rs_oom(err);
     json_auto_t *list = NULL;
     if (rs_kube_get(c, full, &list, err) < 0) return rs_wrap(err, "listing %s (%s)", kinds[k].plural, sel);
     json_t *o;
@@ -622,7 +621,7 @@ static int cleanup_selected(rs_kube_client_t *c, const char *ns, const char *sel
       }
       _cleanup_free_ char *item = ns_path(kinds[k].prefix, ns, kinds[k].plural, name);
       _cleanup_free_ char *what = rs_strdup_printf("%s %s/%s", kinds[k].kind, ns, name);
-      if (!item || !what) return oom(err);
+      if (!item || !what) return rs_oom(err);
       if (delete_path(c, item, what, err) < 0) return -1;
       count++;
     }
@@ -634,14 +633,14 @@ static int cleanup_selected(rs_kube_client_t *c, const char *ns, const char *sel
 int rs_deliver_cleanup(rs_kube_client_t *c, const char *ns, const char *id, int *ret_count,
                        rs_err_t *err) {
   _cleanup_free_ char *sel = rs_strdup_printf("%s=%s", RS_LABEL_ID, id);
-  if (!sel) return oom(err);
+  if (!sel) return rs_oom(err);
   return cleanup_selected(c, ns, sel, NULL, NULL, ret_count, err);
 }
 
 int rs_deliver_cleanup_stale(rs_kube_client_t *c, const char *ns, const char *node, const char *keep_id,
                              int *ret_count, rs_err_t *err) {
   _cleanup_free_ char *sel = rs_strdup_printf("%s=%s", RS_LABEL_MANAGED_BY, RS_MANAGED_BY);
-  if (!sel) return oom(err);
+  if (!sel) return rs_oom(err);
   return cleanup_selected(c, ns, sel, node, keep_id, ret_count, err);
 }
 

@@ -86,7 +86,6 @@ struct drain {
   rs_err_t watch_err;
 };
 
-static int oom(rs_err_t *err) { return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory"); }
 
 static long long wall_s(void) { return (long long)time(NULL); }
 
@@ -217,7 +216,7 @@ static int send_request(struct pod *p, rs_err_t *err) {
   _cleanup_free_ char *ens = rs_kube_escape(p->ns);
   _cleanup_free_ char *ename = rs_kube_escape(p->name);
   json_auto_t *opts = delete_options(d, p);
-  if (!ens || !ename || !opts) return oom(err);
+  if (!ens || !ename || !opts) return rs_oom(err);
   _cleanup_free_ char *path = NULL;
   json_auto_t *body = NULL;
   struct rs_kube_req req = {.flags = RS_REQ_NO_RETRY};
@@ -232,7 +231,7 @@ static int send_request(struct pod *p, rs_err_t *err) {
     body = json_incref(opts);
     req.method = RS_HTTP_DELETE;
   }
-  if (!path || !body) return oom(err);
+  if (!path || !body) return rs_oom(err);
   req.path = path;
   req.body = body;
   p->attempts++;
@@ -522,7 +521,7 @@ static int start_check(struct pod *p, rs_err_t *err) {
   _cleanup_free_ char *ens = rs_kube_escape(p->ns);
   _cleanup_free_ char *ename = rs_kube_escape(p->name);
   _cleanup_free_ char *path = ens && ename ? rs_strdup_printf("/api/v1/namespaces/%s/pods/%s", ens, ename) : NULL;
-  if (!path) return oom(err);
+  if (!path) return rs_oom(err);
   struct rs_kube_req req = {.method = RS_HTTP_GET, .path = path};
   p->phase = P_CHECKING;
   return rs_kube_async(p->d->c, &req, on_check_done, p, err);
@@ -568,7 +567,7 @@ static int on_relist_item(void *ud, json_t *item, rs_err_t *err) {
 
 static int relist(struct drain *d, char **ret_rv, rs_err_t *err) {
   _cleanup_free_ unsigned char *seen = calloc(d->n ? d->n : 1, 1);
-  if (!seen) return oom(err);
+  if (!seen) return rs_oom(err);
   struct relist r = {d, seen};
   struct rs_kube_list_opts lo = {.field_selector = d->field_selector, .limit = d->o->chunk_size};
   if (rs_kube_list(d->c, "/api/v1/pods", &lo, on_relist_item, &r, ret_rv, err) < 0) return -1;
@@ -692,7 +691,7 @@ static int on_list_item(void *ud, json_t *item, rs_err_t *err) {
   struct listing *l = ud;
   if (json_array_size(l->items) >= MAX_PODS)
     return rs_fail(err, RS_E_LIMIT, 0, "more than %d pods on the node", MAX_PODS);
-  return json_array_append(l->items, item) < 0 ? oom(err) : 0;
+  return json_array_append(l->items, item) < 0 ? rs_oom(err) : 0;
 }
 
 struct ds_cache {
@@ -704,20 +703,20 @@ struct ds_cache {
 static int daemonset_state(struct drain *d, struct ds_cache **cache, size_t *n, const char *ns,
                            const char *name, const struct ds_cache **ret, rs_err_t *err) {
   _cleanup_free_ char *key = rs_strdup_printf("%s/%s", ns, name);
-  if (!key) return oom(err);
+  if (!key) return rs_oom(err);
   for (size_t i = 0; i < *n; i++)
     if (strcmp((*cache)[i].key, key) == 0) {
       *ret = &(*cache)[i];
       return 0;
     }
   struct ds_cache *nc = realloc(*cache, (*n + 1) * sizeof *nc);
-  if (!nc) return oom(err);
+  if (!nc) return rs_oom(err);
   *cache = nc;
   nc[*n] = (struct ds_cache){TAKE_PTR(key), RS_DRAIN_DS_FOUND, NULL};
   (*n)++;
   _cleanup_free_ char *ens = rs_kube_escape(ns), *ename = rs_kube_escape(name);
   _cleanup_free_ char *path = ens && ename ? rs_strdup_printf("/apis/apps/v1/namespaces/%s/daemonsets/%s", ens, ename) : NULL;
-  if (!path) return oom(err);
+  if (!path) return rs_oom(err);
   rs_err_t e = RS_ERR_INIT;
   if (rs_kube_get(d->c, path, NULL, &e) < 0) {
     if (e.kind == RS_E_INTERRUPTED) {
@@ -745,7 +744,7 @@ static int add_pod(struct drain *d, const json_t *item, rs_err_t *err) {
   p->uid = strdup(uid ? uid : "");
   p->key = rs_strdup_printf("%s/%s", ns, name);
   d->n++;
-  if (!p->ns || !p->name || !p->uid || !p->key) return oom(err);
+  if (!p->ns || !p->name || !p->uid || !p->key) return rs_oom(err);
   observe(p, item);
   return 0;
 }
@@ -778,12 +777,12 @@ static int select_pods(struct drain *d, json_t *items, struct rs_drain_report *r
   char *text = NULL;
   int rc = -1;
   if (!warn || !errs) {
-    oom(err);
+    rs_oom(err);
     goto out;
   }
   d->pods = calloc(json_array_size(items) + 1, sizeof *d->pods);
   if (!d->pods) {
-    oom(err);
+    rs_oom(err);
     goto out;
   }
   long long now = wall_s();
@@ -817,7 +816,7 @@ static int select_pods(struct drain *d, json_t *items, struct rs_drain_report *r
   if (text) emit(d, RS_DRAIN_EV_WARNING, NULL, true, text, 0, "%s", text);
   d->index = calloc(d->n + 1, sizeof *d->index);
   if (!d->index) {
-    oom(err);
+    rs_oom(err);
     goto out;
   }
   for (size_t k = 0; k < d->n; k++) d->index[k] = &d->pods[k];
@@ -862,7 +861,7 @@ static int fill_report(struct drain *d, struct rs_drain_report *r, rs_err_t *err
   r->eviction = d->eviction;
   r->timed_out = d->timed_out;
   r->pods = calloc(d->n + 1, sizeof *r->pods);
-  if (!r->pods) return oom(err);
+  if (!r->pods) return rs_oom(err);
   for (size_t i = 0; i < d->n; i++) {
     struct pod *p = &d->pods[i];
     struct rs_drain_pod *o = &r->pods[r->npods++];
@@ -898,7 +897,7 @@ int rs_drain_pods(rs_kube_client_t *c, const char *node, const struct rs_drain_o
   r.errors = rs_strv_new();
   d.field_selector = rs_strdup_printf("spec.nodeName=%s", node);
   if (!items || !r.node || !r.errors || !d.field_selector) {
-    oom(err);
+    rs_oom(err);
     goto out;
   }
   struct listing l = {items};

@@ -181,7 +181,7 @@ int rs_drain_groups_add(struct rs_drain_groups *g, const char *msg, const char *
     if (g->n == g->cap) {
       size_t cap = g->cap ? g->cap * 2 : 4;
       struct group *n = realloc(g->g, cap * sizeof *n);
-      if (!n) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+      if (!n) return rs_oom(err);
       g->g = n;
       g->cap = cap;
     }
@@ -190,7 +190,7 @@ int rs_drain_groups_add(struct rs_drain_groups *g, const char *msg, const char *
     if (!hit->msg || !hit->pods) {
       free(hit->msg);
       rs_strv_free(hit->pods);
-      return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+      return rs_oom(err);
     }
     g->n++;
   }
@@ -221,7 +221,7 @@ int rs_drain_groups_errors(const struct rs_drain_groups *g, char ***v, rs_err_t 
     bool prefixed = strncasecmp(g->g[i].msg, "cannot delete", 13) == 0;
     if (group_text(&b, prefixed ? "" : "cannot delete ", &g->g[i]) < 0) {
       rs_buf_free(&b);
-      return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+      return rs_oom(err);
     }
     if (rs_strv_consume(v, rs_buf_steal(&b, NULL), err) < 0) return -1;
   }

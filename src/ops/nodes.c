@@ -10,7 +10,6 @@
 #include "common/strutil.h"
 #include "kube/pb.h"
 
-static int oom(rs_err_t *err) { return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory"); }
 
 static char *jdup(const json_t *o, const char *key) {
   const char *s = json_string_value(json_object_get(o, key));
@@ -148,7 +147,7 @@ int rs_node_status_from_json(const json_t *node, struct rs_node_status *ret,
   return 0;
 fail:
   rs_node_status_clear(&n);
-  return oom(err);
+  return rs_oom(err);
 }
 
 /* ---- protobuf (k8s.io/api core/v1 generated.proto field numbers) ---- */
@@ -260,7 +259,7 @@ int rs_node_status_from_pb(const void *msg, size_t len, struct rs_node_status *r
   return 0;
 fail:
   rs_node_status_clear(&n);
-  if (errno == ENOMEM) return oom(err);
+  if (errno == ENOMEM) return rs_oom(err);
   return rs_fail(err, RS_E_INPUT, 0, "malformed protobuf Node");
 }
 
@@ -319,7 +318,7 @@ int rs_nodes_add_pb_page(struct rs_nodes_report *r, const void *data, size_t len
   }
   if (k == 0) return 0;
 fail:
-  if (errno == ENOMEM) oom(err);
+  if (errno == ENOMEM) rs_oom(err);
   else rs_fail(err, RS_E_INPUT, 0, "malformed protobuf NodeList");
 out:
   /* all of the page or none of it */
@@ -376,7 +375,7 @@ struct collect {
 };
 
 static int add_node(struct collect *k, const json_t *node, rs_err_t *err) {
-  if (reserve_rows(k->r, 1) < 0) return oom(err);
+  if (reserve_rows(k->r, 1) < 0) return rs_oom(err);
   if (rs_node_status_from_json(node, &k->r->items[k->r->n], err) < 0) return -1;
   k->r->n++;
   return 0;
@@ -396,7 +395,7 @@ static int on_get_done(void *ud, const struct rs_kube_result *res, rs_err_t *err
     return 0;
   }
   if (rs_kube_is_not_found(err)) {
-    if (rs_strv_push(&g->k->r->missing, g->name, NULL) < 0) return oom(err);
+    if (rs_strv_push(&g->k->r->missing, g->name, NULL) < 0) return rs_oom(err);
     return 0;
   }
   rs_err_move(&g->err, err);
@@ -406,14 +405,14 @@ static int on_get_done(void *ud, const struct rs_kube_result *res, rs_err_t *err
 static int get_named(struct collect *k, rs_err_t *err) {
   size_t n = rs_strv_len((char *const *)k->q->names);
   _cleanup_free_ struct get_one *g = calloc(n ? n : 1, sizeof *g);
-  if (!g) return oom(err);
+  if (!g) return rs_oom(err);
   int r = 0;
   for (size_t i = 0; i < n && r == 0; i++) {
     g[i].k = k;
     g[i].name = k->q->names[i];
     _cleanup_free_ char *en = rs_kube_escape(g[i].name);
     _cleanup_free_ char *path = en ? rs_strdup_printf("/api/v1/nodes/%s", en) : NULL;
-    if (!path) r = oom(err);
+    if (!path) r = rs_oom(err);
     else {
       struct rs_kube_req req = {.method = RS_HTTP_GET, .path = path};
       r = rs_kube_async(k->c, &req, on_get_done, &g[i], err);
@@ -458,7 +457,7 @@ static int on_nodes_page(void *ud, const char *body, size_t len, char **ret_cont
   json_t *item;
   json_array_foreach(items, i, item) if (add_node(k, item, err) < 0) return -1;
   const char *next = json_string_value(json_object_get(json_object_get(list, "metadata"), "continue"));
-  if (next && *next && !(*ret_continue = strdup(next))) return oom(err);
+  if (next && *next && !(*ret_continue = strdup(next))) return rs_oom(err);
   return k->q->configz ? start_configz(k, err) : 0;
 }
 
@@ -514,16 +513,16 @@ static int queue_one(struct collect *k, size_t idx, rs_err_t *err) {
   struct rs_node_status *n = &k->r->items[idx];
   _cleanup_free_ char *en = rs_kube_escape(n->name);
   _cleanup_free_ char *path = en ? rs_strdup_printf("/api/v1/nodes/%s/proxy/configz", en) : NULL;
-  if (!path) return oom(err);
+  if (!path) return rs_oom(err);
   if (k->nczs == k->czcap) {
     size_t cap = k->czcap ? k->czcap * 2 : 64;
     struct cz_req **v = realloc(k->czs, cap * sizeof *v);
-    if (!v) return oom(err);
+    if (!v) return rs_oom(err);
     k->czs = v;
     k->czcap = cap;
   }
   struct cz_req *z = malloc(sizeof *z);
-  if (!z) return oom(err);
+  if (!z) return rs_oom(err);
   k->czs[k->nczs++] = z;
   z->k = k;
   z->idx = idx;
@@ -581,7 +580,7 @@ static int cmp_name_row(const void *key, const void *elem) {
 /* The rows by name (they do not move any more), for the pods' nodeName. */
 static int sorted_names(struct collect *k, rs_err_t *err) {
   k->sorted = calloc(k->r->n + 1, sizeof *k->sorted);
-  if (!k->sorted) return oom(err);
+  if (!k->sorted) return rs_oom(err);
   for (size_t i = 0; i < k->r->n; i++) k->sorted[i] = &k->r->items[i];
   qsort(k->sorted, k->r->n, sizeof *k->sorted, cmp_row);
   return 0;
@@ -618,7 +617,7 @@ static int collect_pods(struct collect *k, rs_err_t *err) {
   if (k->q->names && k->q->names[0] && k->r->n <= 10) {
     for (size_t i = 0; i < k->r->n; i++) {
       _cleanup_free_ char *fs = rs_strdup_printf("spec.nodeName=%s", k->r->items[i].name);
-      if (!fs) return oom(err);
+      if (!fs) return rs_oom(err);
       lo.field_selector = fs;
       if (rs_kube_list(k->c, "/api/v1/pods", &lo, on_pod, k, NULL, err) < 0) return -1;
     }
@@ -635,7 +634,7 @@ int rs_nodes_collect(rs_kube_client_t *c, const struct rs_nodes_query *q,
   r.warnings = rs_strv_new();
   r.missing = rs_strv_new();
   if (!r.warnings || !r.missing) {
-    oom(err);
+    rs_oom(err);
     goto out;
   }
   if (q->names && q->names[0]) {
@@ -696,7 +695,7 @@ json_t *rs_node_status_to_json(const struct rs_node_status *n) {
 int rs_node_get(rs_kube_client_t *c, const char *name, json_t **ret, rs_err_t *err) {
   _cleanup_free_ char *en = rs_kube_escape(name);
   _cleanup_free_ char *path = en ? rs_strdup_printf("/api/v1/nodes/%s", en) : NULL;
-  if (!path) return oom(err);
+  if (!path) return rs_oom(err);
   return rs_kube_get(c, path, ret, err);
 }
 
@@ -713,7 +712,7 @@ int rs_node_set_unschedulable(rs_kube_client_t *c, const char *name, bool on,
   _cleanup_free_ char *path = en ? rs_strdup_printf("/api/v1/nodes/%s", en) : NULL;
   json_auto_t *patch = on ? json_pack("{s:{s:b}}", "spec", "unschedulable", 1)
                           : json_pack("{s:{s:n}}", "spec", "unschedulable");
-  if (!path || !patch) return oom(err);
+  if (!path || !patch) return rs_oom(err);
   if (rs_kube_patch(c, path, RS_PATCH_STRATEGIC, patch, NULL, err) < 0) return -1;
   if (ret_changed) *ret_changed = true;
   return 0;
@@ -725,6 +724,6 @@ int rs_node_annotate(rs_kube_client_t *c, const char *name, const char *key,
   _cleanup_free_ char *path = en ? rs_strdup_printf("/api/v1/nodes/%s", en) : NULL;
   json_auto_t *patch = json_pack("{s:{s:{s:o}}}", "metadata", "annotations", key,
                                  value ? json_string(value) : json_null());
-  if (!path || !patch) return oom(err);
+  if (!path || !patch) return rs_oom(err);
   return rs_kube_patch(c, path, RS_PATCH_MERGE, patch, NULL, err);
 }

@@ -39,7 +39,7 @@ int sw_phase_check(struct sw *s, rs_err_t *err) {
   }
   if (rs_sw_record_from_node(s->node, &s->rec, err) < 0) return -1;
   const char *raw = sw_node_runtime_raw(s->node);
-  if (!(s->res->runtime_before = rs_strdup0(raw)) && raw) return sw_oom(err);
+  if (!(s->res->runtime_before = rs_strdup0(raw)) && raw) return rs_oom(err);
   _cleanup_free_ char *current = rs_runtime_name(raw);
   bool unsched = json_is_true(json_object_get(json_object_get(s->node, "spec"), "unschedulable"));
   const char *arch = json_string_value(json_object_get(
@@ -76,7 +76,7 @@ int sw_phase_check(struct sw *s, rs_err_t *err) {
       if (!(s->rec.id = strdup(s->id)) || !(s->rec.to = strdup(o->to)) ||
           !(s->rec.ns = strdup(o->ns ? o->ns : RS_DELIVER_DEFAULT_NS)) ||
           (current && !(s->rec.from = strdup(current))))
-        return sw_oom(err);
+        return rs_oom(err);
     }
     s->want = o->to;
   } else {
@@ -127,7 +127,7 @@ int sw_phase_check(struct sw *s, rs_err_t *err) {
       s->rec = (struct rs_sw_record){.op = RS_OP_ROLLBACK, .id = nid, .from = to, .to = from,
                                      .ns = ns, .cordoned = !unsched, .started = (long long)time(NULL),
                                      .secret = o->use_secret};
-      if (!nid || !ns) return sw_oom(err);
+      if (!nid || !ns) return rs_oom(err);
     }
     /* without a record (--id alone) the helper's report says where the
      * node goes back to */
@@ -135,9 +135,9 @@ int sw_phase_check(struct sw *s, rs_err_t *err) {
   }
   snprintf(s->id, sizeof s->id, "%s", s->rec.id);
   s->owns_record = true;
-  if (!(s->res->id = strdup(s->rec.id))) return sw_oom(err);
-  if (!(s->res->to = rs_strdup0(s->want)) && s->want) return sw_oom(err);
-  if (!(s->res->from = rs_strdup0(s->rec.from)) && s->rec.from) return sw_oom(err);
+  if (!(s->res->id = strdup(s->rec.id))) return rs_oom(err);
+  if (!(s->res->to = rs_strdup0(s->want)) && s->want) return rs_oom(err);
+  if (!(s->res->from = rs_strdup0(s->rec.from)) && s->rec.from) return rs_oom(err);
   s->res->cordoned_by_us = s->rec.cordoned;
   s->blob = rs_helper_blob_for(arch);
   if (!s->blob)
@@ -159,7 +159,7 @@ static int pods_on_node(struct sw *s, json_t **ret, rs_err_t *err) {
   _cleanup_free_ char *sel = rs_strdup_printf("spec.nodeName=%s", s->o->node);
   _cleanup_free_ char *esel = sel ? rs_kube_escape(sel) : NULL;
   _cleanup_free_ char *path = esel ? rs_strdup_printf("/api/v1/pods?fieldSelector=%s", esel) : NULL;
-  if (!path) return sw_oom(err);
+  if (!path) return rs_oom(err);
   return rs_kube_get(s->c, path, ret, err);
 }
 
@@ -178,7 +178,7 @@ int sw_phase_deliver(struct sw *s, rs_err_t *err) {
   if (warning) sw_emit(s, RS_SW_EV_WARNING, RS_PH_DELIVER, "%s", warning);
   const char *img = o->image ? o->image : s->rec.image;
   if (img) {
-    if (!(s->image = strdup(img))) return sw_oom(err);
+    if (!(s->image = strdup(img))) return rs_oom(err);
   } else {
     json_auto_t *pods = NULL;
     if (pods_on_node(s, &pods, err) < 0) return rs_wrap(err, "listing the pods of node %s", o->node);
@@ -192,7 +192,7 @@ int sw_phase_deliver(struct sw *s, rs_err_t *err) {
     }
   }
   s->spec.image = s->image;
-  if (!s->rec.image && !(s->rec.image = strdup(s->image))) return sw_oom(err);
+  if (!s->rec.image && !(s->rec.image = strdup(s->image))) return rs_oom(err);
   _cleanup_free_ char *note = NULL;
   if (rs_deliver_probe(s->c, &s->spec, &note, err) < 0)
     return err->kind == RS_E_CONFIG ? sw_fail_refused(s, err) : -1;
@@ -224,7 +224,7 @@ int sw_choose_verify_images(struct sw *s, rs_err_t *err) {
   const json_t *plan = s->res->plan;
   const char *sandbox = json_string_value(json_object_get(plan, "sandbox_image"));
   if (!sandbox) sandbox = s->rec.sandbox;
-  else if (!s->rec.sandbox && !(s->rec.sandbox = strdup(sandbox))) return sw_oom(err);
+  else if (!s->rec.sandbox && !(s->rec.sandbox = strdup(sandbox))) return rs_oom(err);
   bool carried = false;
   size_t i;
   json_t *v;
@@ -238,11 +238,11 @@ int sw_choose_verify_images(struct sw *s, rs_err_t *err) {
   free(s->alt_image);
   s->verify_image = strdup(first);
   s->alt_image = second && strcmp(second, first) != 0 ? strdup(second) : NULL;
-  return s->verify_image ? 0 : sw_oom(err);
+  return s->verify_image ? 0 : rs_oom(err);
 }
 
 static int collect_item(void *ud, json_t *item, rs_err_t *err) {
-  return json_array_append(ud, item) == 0 ? 0 : sw_oom(err);
+  return json_array_append(ud, item) == 0 ? 0 : rs_oom(err);
 }
 
 /* kubectl drain's filters, run before anything changes: a drain that
@@ -251,15 +251,15 @@ static int collect_item(void *ud, json_t *item, rs_err_t *err) {
 static int drain_precheck(struct sw *s, rs_err_t *err) {
   struct rs_drain_opts d = sw_drain_opts(s);
   _cleanup_free_ char *fs = rs_strdup_printf("spec.nodeName=%s", s->o->node);
-  if (!fs) return sw_oom(err);
+  if (!fs) return rs_oom(err);
   struct rs_kube_list_opts lo = {.field_selector = fs, .label_selector = d.pod_selector,
                                  .limit = d.chunk_size};
   json_auto_t *pods = json_array();
-  if (!pods) return sw_oom(err);
+  if (!pods) return rs_oom(err);
   if (rs_kube_list(s->c, "/api/v1/pods", &lo, collect_item, pods, NULL, err) < 0)
     return rs_wrap(err, "listing the pods of node %s", s->o->node);
   struct rs_drain_groups *g = rs_drain_groups_new();
-  if (!g) return sw_oom(err);
+  if (!g) return rs_oom(err);
   int rc = 0;
   size_t i;
   json_t *pod;
@@ -275,7 +275,7 @@ static int drain_precheck(struct sw *s, rs_err_t *err) {
       _cleanup_free_ char *path = ens && eds ? rs_strdup_printf("/apis/apps/v1/namespaces/%s/daemonsets/%s", ens, eds)
                                              : NULL;
       if (!path) {
-        rc = sw_oom(err);
+        rc = rs_oom(err);
         break;
       }
       rs_err_t e = RS_ERR_INIT;
@@ -310,7 +310,7 @@ static int launched_unrecorded(struct sw *s, bool *ret, rs_err_t *err) {
     return 0;
   _cleanup_free_ char *job =
       rs_deliver_job_name(s->id, s->o->op == RS_OP_ROLLBACK ? RS_JOB_ROLLBACK : RS_JOB_SWITCH);
-  if (!job) return sw_oom(err);
+  if (!job) return rs_oom(err);
   return rs_deliver_job_exists(s->c, s->spec.ns, job, ret, err);
 }
 
@@ -348,9 +348,9 @@ int sw_phase_preflight(struct sw *s, rs_err_t *err) {
   const char *eb = json_string_value(json_object_get(json_object_get(plan, "kubelet"), "endpoint_before"));
   if (from) {
     free(s->rec.from);
-    if (!(s->rec.from = strdup(from))) return sw_oom(err);
+    if (!(s->rec.from = strdup(from))) return rs_oom(err);
     free(s->res->from);
-    if (!(s->res->from = strdup(from))) return sw_oom(err);
+    if (!(s->res->from = strdup(from))) return rs_oom(err);
   }
   free(s->endpoint_before);
   s->endpoint_before = rs_strdup0(eb);
@@ -370,7 +370,7 @@ int sw_phase_preflight(struct sw *s, rs_err_t *err) {
                    v.exit_code, log);
   /* its pod would only be in the drain's way */
   _cleanup_free_ char *job = rs_deliver_job_name(s->id, RS_JOB_PREFLIGHT);
-  if (!job) return sw_oom(err);
+  if (!job) return rs_oom(err);
   if (rs_deliver_delete_job(s->c, s->spec.ns, job, err) < 0) return -1;
   if (drain_precheck(s, err) < 0) return -1;
   if (s->drain_blockers && s->drain_blockers[0] && !s->o->dry_run) {
@@ -393,14 +393,14 @@ static int build_manifests(struct sw *s, rs_err_t *err) {
   json_t *carrier = rs_deliver_carrier(&s->spec, s->blob, err);
   if (!arr || !carrier) {
     json_decref(carrier);
-    return arr ? -1 : sw_oom(err);
+    return arr ? -1 : rs_oom(err);
   }
   json_t *data = json_object_get(carrier, s->spec.use_secret ? "data" : "binaryData");
   _cleanup_free_ char *note = rs_strdup_printf("<%zu bytes of rs-node-helper for %s, base64; sha256 %s>",
                                                s->blob->size, s->blob->arch, s->blob->sha256);
   if (!note) {
     json_decref(carrier);
-    return sw_oom(err);
+    return rs_oom(err);
   }
   json_object_set_new(data, RS_DELIVER_FILE, json_string(note));
   json_array_append_new(arr, carrier);
@@ -426,7 +426,7 @@ int sw_phase_plan(struct sw *s, rs_err_t *err) {
   }
   if (sw_choose_verify_images(s, err) < 0) return -1;
   json_t *shown = json_deep_copy(s->res->plan);
-  if (!shown) return sw_oom(err);
+  if (!shown) return rs_oom(err);
   json_t *blk = json_array();
   for (size_t i = 0; blk && s->drain_blockers && s->drain_blockers[i]; i++)
     json_array_append_new(blk, json_string(s->drain_blockers[i]));
@@ -459,7 +459,7 @@ int sw_phase_confirm(struct sw *s, rs_err_t *err) {
       ? rs_strdup_printf("Roll node %s back to %s (run %s)? It will be cordoned and drained.", s->o->node,
                          s->want ? s->want : "its runtime before", s->id)
       : rs_strdup_printf("Switch node %s to %s? It will be cordoned and drained.", s->o->node, s->want);
-  if (!q) return sw_oom(err);
+  if (!q) return rs_oom(err);
   if (!s->o->confirm) {
     rs_fail(err, RS_E_INPUT, 0, "not confirmed: pass --yes (the standard input is not a terminal)");
   } else if (s->o->confirm(s->o->ud, q, s->res->plan, &yes, err) < 0) {

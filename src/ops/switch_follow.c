@@ -48,7 +48,7 @@ int sw_phase_launch(struct sw *s, rs_err_t *err) {
   int role = rb ? RS_JOB_ROLLBACK : RS_JOB_SWITCH;
   sw_phase_begin(s);
   _cleanup_free_ char *job = rs_deliver_job_name(s->id, role);
-  if (!job) return sw_oom(err);
+  if (!job) return rs_oom(err);
   bool again = false; /* a resumed run whose launch pod has not run yet */
   if (s->resume >= rs_sw_record_rank(RS_REC_LAUNCHED)) {
     json_auto_t *old = NULL;
@@ -94,7 +94,7 @@ int sw_phase_launch(struct sw *s, rs_err_t *err) {
   rs_pod_view(pod, &v);
   _cleanup_free_ char *pod_name = strdup(v.name ? v.name : "");
   _cleanup_free_ char *log = NULL;
-  if (!pod_name) return sw_oom(err);
+  if (!pod_name) return rs_oom(err);
   if (v.state == RS_POD_EXITED) {
     /* its log is a courtesy: the kubelet that serves it may be stopping */
     size_t len = 0;
@@ -196,7 +196,7 @@ static int on_node_gone(void *ud, char **ret_rv, rs_err_t *err) {
   if (sw_reload_node(s, err) < 0) return -1;
   const char *rv = json_string_value(json_object_get(json_object_get(s->node, "metadata"), "resourceVersion"));
   *ret_rv = rv ? strdup(rv) : NULL;
-  return *ret_rv ? 0 : sw_oom(err);
+  return *ret_rv ? 0 : rs_oom(err);
 }
 
 /* The watch ended (an error the client could not retry): it is started
@@ -215,7 +215,7 @@ int sw_watch_node(struct sw *s, int phase, rs_err_t *err) {
   if (s->watching) return 0;
   free(s->watch_selector);
   s->watch_selector = rs_strdup_printf("metadata.name=%s", s->o->node);
-  if (!s->watch_selector) return sw_oom(err);
+  if (!s->watch_selector) return rs_oom(err);
   struct rs_kube_watch_opts wo = {.field_selector = s->watch_selector, .timeout_seconds = 60,
                                   .on_event = on_node, .on_gone = on_node_gone, .on_end = on_node_end, .ud = s};
   if (rs_kube_watch_start(s->c, "/api/v1/nodes", &wo, err) < 0) return -1;
@@ -248,7 +248,7 @@ static int verify_other_image(struct sw *s, struct follow *f, const char *why, r
   free(s->verify_image);
   s->verify_image = TAKE_PTR(s->alt_image);
   _cleanup_free_ char *job = rs_deliver_job_name(s->id, RS_JOB_VERIFY);
-  if (!job) return sw_oom(err);
+  if (!job) return rs_oom(err);
   if (rs_deliver_delete_job(s->c, s->spec.ns, job, err) < 0) return -1;
   for (int i = 0; i < 120; i++) {
     bool existed = true;
@@ -285,7 +285,7 @@ static int on_tick(void *ud, rs_err_t *err) {
   if (f->until_rt && s->node && rs_sw_node_ready(s->node) && rs_sw_runtime_is(s->node, f->until_rt)) return 1;
   if (f->want_verify) {
     _cleanup_free_ char *job = rs_deliver_job_name(s->id, RS_JOB_VERIFY);
-    if (!job) return sw_oom(err);
+    if (!job) return rs_oom(err);
     json_auto_t *pod = NULL;
     if (rs_deliver_job_pod(s->c, s->spec.ns, job, &pod, err) < 0) return -1;
     struct rs_pod_view v = {0};
@@ -435,7 +435,7 @@ int sw_phase_verify(struct sw *s, json_t *verify_pod, rs_err_t *err) {
   s->res->report = rep;
   const char *state = json_string_value(json_object_get(rep, RS_JSON_STATE));
   const char *reason = json_string_value(json_object_get(rep, RS_JSON_REASON));
-  if (reason && !(s->res->reason = strdup(reason))) return sw_oom(err);
+  if (reason && !(s->res->reason = strdup(reason))) return rs_oom(err);
   if (!state) state = "?";
   const char *ok_state = rb ? RS_STATE_ROLLED_BACK : RS_STATE_DONE;
   if (strcmp(state, ok_state) == 0 && !s->want) {
@@ -445,10 +445,10 @@ int sw_phase_verify(struct sw *s, json_t *verify_pod, rs_err_t *err) {
       return rs_fail(err, RS_E_NODE, 0, "the helper's report does not say which runtime node %s ran before",
                      s->o->node);
     }
-    if (!(s->want_buf = strdup(from))) return sw_oom(err);
+    if (!(s->want_buf = strdup(from))) return rs_oom(err);
     s->want = s->want_buf;
     free(s->res->to);
-    if (!(s->res->to = strdup(from))) return sw_oom(err);
+    if (!(s->res->to = strdup(from))) return rs_oom(err);
   }
   if (strcmp(state, ok_state) == 0) {
     if (wait_ready_on(s, RS_PH_VERIFY, s->want, err) < 0) {
@@ -523,7 +523,7 @@ int sw_phase_annotate(struct sw *s, rs_err_t *err) {
   /* cur lives in s->node, which the node watch may replace while the
    * annotation request turns the loop: keep a copy. */
   _cleanup_free_ char *before = strdup(cur);
-  if (!before) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!before) return rs_oom(err);
   if (rs_node_annotate(s->c, s->o->node, RS_ANN_CRI_SOCKET, want, err) < 0)
     return rs_wrap(err, "updating the %s annotation of node %s", RS_ANN_CRI_SOCKET, s->o->node);
   sw_phase_end(s, RS_PH_ANNOTATE, RS_SW_DONE, json_pack("{s:s, s:s}", "before", before, "after", want),

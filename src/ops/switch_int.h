@@ -46,7 +46,6 @@ struct sw {
   char *node_shown;         /* the node's state as last shown */
 };
 
-int sw_oom(rs_err_t *err);
 long long sw_wall_ms(void);
 /* One progress event (INFO, WARNING, HELPER). */
 void sw_emit(struct sw *s, int type, int phase, const char *fmt, ...) RS_PRINTF(4, 5);

@@ -18,7 +18,6 @@
 #include "ops/switch.h"
 #include "switch_int.h"
 
-int sw_oom(rs_err_t *err) { return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory"); }
 
 long long sw_wall_ms(void) {
   struct timeval tv;
@@ -113,17 +112,17 @@ const char *sw_node_runtime_raw(const json_t *node) {
 int sw_record_save(struct sw *s, const char *phase, rs_err_t *err) {
   if (s->o->dry_run) return 0;
   char *p = strdup(phase);
-  if (!p) return sw_oom(err);
+  if (!p) return rs_oom(err);
   free(s->rec.phase);
   s->rec.phase = p;
   json_auto_t *rj = rs_sw_record_to_json(&s->rec);
   _cleanup_free_ char *txt = rj ? json_dumps(rj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   _cleanup_free_ char *state = rs_strdup_printf("%s %s", s->rec.id, phase);
   _cleanup_free_ char *path = sw_node_path(s->o->node);
-  if (!txt || !state || !path) return sw_oom(err);
+  if (!txt || !state || !path) return rs_oom(err);
   json_auto_t *patch = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "annotations",
                                  RS_HELPER_ANNOTATION_STATE, state, RS_ANN_RUN, txt);
-  if (!patch) return sw_oom(err);
+  if (!patch) return rs_oom(err);
   if (rs_kube_patch(s->c, path, RS_PATCH_MERGE, patch, NULL, err) < 0)
     return rs_wrap(err, "recording the switch's progress on node %s", s->o->node);
   return 0;
@@ -139,7 +138,7 @@ static bool sw_backoff_limit_is_zero(int role) { return role == RS_JOB_PREFLIGHT
 int sw_wait_pod(struct sw *s, int phase, int role, bool until_exit, long long timeout_ms,
                     json_t **ret_pod, rs_err_t *err) {
   _cleanup_free_ char *job = rs_deliver_job_name(s->rec.id, role);
-  if (!job) return sw_oom(err);
+  if (!job) return rs_oom(err);
   long long start = rs_now_ms(), end = start + timeout_ms;
   bool told = false;
   for (;;) {
@@ -200,7 +199,7 @@ int sw_pod_log(struct sw *s, const char *pod, char **ret, size_t *ret_len, rs_er
                                                            "&limitBytes=%zu", ens, ep,
                                                            RS_DELIVER_CONTAINER, SW_LOG_MAX)
                                         : NULL;
-  if (!path) return sw_oom(err);
+  if (!path) return rs_oom(err);
   if (rs_kube_get_raw(s->c, path, ret, ret_len, err) < 0) return rs_wrap(err, "reading the log of pod %s", pod);
   return 0;
 }
@@ -259,7 +258,7 @@ int sw_cleanup_objects(struct sw *s, int phase, bool wait, rs_err_t *err) {
   _cleanup_free_ char *ens = rs_kube_escape(s->spec.ns);
   _cleanup_free_ char *path = esel && ens ? rs_strdup_printf("/api/v1/namespaces/%s/pods?labelSelector=%s",
                                                              ens, esel) : NULL;
-  if (!path) return sw_oom(err);
+  if (!path) return rs_oom(err);
   for (int i = 0; i < 60; i++) {
     json_auto_t *list = NULL;
     if (rs_kube_get(s->c, path, &list, err) < 0) return -1;

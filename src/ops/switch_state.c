@@ -12,7 +12,6 @@
 #include "ops/nodes.h"
 #include "ops/switch.h"
 
-static int oom(rs_err_t *err) { return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory"); }
 
 static const char *const phase_names[_RS_PH_MAX] = {
     "check",  "deliver",  "preflight", "plan",   "confirm",  "cordon",   "drain",
@@ -173,7 +172,7 @@ static int take(const json_t *o, const char *key, char **dst, rs_err_t *err) {
   const char *s = json_string_value(json_object_get(o, key));
   if (!s) return 0;
   if (strlen(s) > 1024) return rs_fail(err, RS_E_LIMIT, 0, "annotation %s: %s too long", RS_ANN_RUN, key);
-  return (*dst = strdup(s)) ? 0 : oom(err);
+  return (*dst = strdup(s)) ? 0 : rs_oom(err);
 }
 
 int rs_sw_record_from_node(const json_t *node, struct rs_sw_record *ret, rs_err_t *err) {
@@ -216,7 +215,7 @@ int rs_sw_record_from_node(const json_t *node, struct rs_sw_record *ret, rs_err_
         free(id);
         free(ph);
         rs_sw_record_clear(&r);
-        return oom(err);
+        return rs_oom(err);
       }
       if (!r.id || strcmp(r.id, id) == 0) {
         free(r.id);

@@ -63,7 +63,7 @@ int rs_verdict_for(const struct rs_node_status *n, struct rs_verdict *ret,
   } else {
     v.message = rs_strdup_printf("unknown runtime \"%s\" — check the node", rt);
   }
-  if (!v.message) return rs_fail(err, RS_E_SYS, ENOMEM, "out of memory");
+  if (!v.message) return rs_oom(err);
   *ret = v;
   return 0;
 }
