@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/proc.h"
 
@@ -57,7 +58,5 @@ int rs_host_unix_connect(const struct rs_host *h, const char *abs,
 /* GET /healthz over plain HTTP at HOST:PORT; 0 when it answers 200. */
 int rs_host_http_healthz(const char *hostport, long long timeout_ms,
                          rs_err_t *err);
-
-long long rs_now_ms(void);
 
 #endif

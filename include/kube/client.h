@@ -33,7 +33,9 @@
 #include <jansson.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/err.h"
+#include "common/signals.h"
 #include "kube/kubeconfig.h"
 
 typedef struct rs_kube_client rs_kube_client_t;
@@ -50,7 +52,7 @@ struct rs_kube_client_opts {
   void *log_ud;
   long long deadline_ms;       /* absolute rs_now_ms() deadline; 0: none */
   int max_retries;             /* 0: 10 (client-go); <0: never retry */
-  const volatile sig_atomic_t *cancel; /* NULL: &rs_kube_cancel_flag */
+  const volatile sig_atomic_t *cancel; /* NULL: &rs_cancelled */
   size_t max_response;         /* cap on a buffered response; 0: 512 MiB */
   int max_inflight;            /* async transfers in flight; 0: 100, the
                                   streams kube-apiserver allows on one
@@ -59,13 +61,14 @@ struct rs_kube_client_opts {
   const char *const *envp;     /* environment for exec plugins; NULL: environ */
 };
 
-/* Monotonic milliseconds, the clock of every deadline here. */
-long long rs_now_ms(void);
-
-/* Set by the handlers of rs_kube_install_signals() on SIGINT/SIGTERM; the
- * loop checks it between steps and fails with RS_E_INTERRUPTED. */
-extern volatile sig_atomic_t rs_kube_cancel_flag;
-int rs_kube_install_signals(rs_err_t *err);
+/* Every deadline here is on rs_now_ms() (common/clock.h).  The loop checks
+ * the cancel flag (common/signals.h: rs_cancelled, set on SIGINT/SIGTERM)
+ * between steps and fails with RS_E_INTERRUPTED; the names below are its
+ * earlier ones, kept for callers. */
+#define rs_kube_cancel_flag rs_cancelled
+static inline int rs_kube_install_signals(rs_err_t *err) {
+  return rs_signals_install(err);
+}
 
 /* The config is copied; credentials files are read here (errors name the
  * file) and an exec plugin runs on the first request. */

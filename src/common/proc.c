@@ -9,19 +9,13 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/buf.h"
 #include "common/cleanup.h"
+#include "common/clock.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-static long long now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 char *rs_proc_which(const char *prog, const char *path) {
   if (!prog || !*prog) return NULL;
@@ -144,12 +138,12 @@ int rs_proc_run(const struct rs_proc_opts *o, struct rs_proc_result *ret,
   rs_buf_t out = RS_BUF_INIT(out_max + 1), errb = RS_BUF_INIT(err_max + 1);
   struct rs_proc_result r = {0};
   size_t in_off = 0;
-  long long deadline = now_ms() + timeout;
+  long long deadline = rs_now_ms() + timeout;
   int status = 0;
   bool exited = false;
 
   while (!exited || out_fd >= 0 || err_fd >= 0) {
-    long long left = deadline - now_ms();
+    long long left = deadline - rs_now_ms();
     if (left <= 0) {
       r.timed_out = true;
       break;

@@ -14,19 +14,12 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fileio.h"
 #include "common/strutil.h"
-
-long long rs_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int rs_host_init(struct rs_host *h, const char *root, const char *exec_path,
                  const char *healthz, rs_err_t *err) {

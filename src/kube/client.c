@@ -34,9 +34,6 @@
 #define PACE_MIN_RUNNING 16  /* transfers in flight before reads are paced */
 #define PACE_MAX_AUTO_MS 25
 
-volatile sig_atomic_t rs_kube_cancel_flag = 0;
-
-
 enum xkind { X_REQ, X_WATCH, X_LOGS };
 enum xstate { S_QUEUED, S_RUNNING, S_FINISHED, S_WAITING, S_DONE };
 
@@ -111,27 +108,6 @@ struct rs_kube_client {
   bool have_cred;
   struct rs_bytes cert, key;
 };
-
-long long rs_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void on_signal(int sig) {
-  (void)sig;
-  rs_kube_cancel_flag = 1;
-}
-
-int rs_kube_install_signals(rs_err_t *err) {
-  struct sigaction sa = {0};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
-    return rs_fail_errno(err, errno, "sigaction");
-  signal(SIGPIPE, SIG_IGN);
-  return 0;
-}
 
 static void logf_(rs_kube_client_t *c, int level, const char *fmt, ...)
     RS_PRINTF(3, 4);
@@ -284,7 +260,7 @@ int rs_kube_client_new(const rs_kube_config_t *cfg,
   rs_kube_client_t *c = calloc(1, sizeof *c);
   if (!c) return rs_oom(err);
   if (opts) c->o = *opts;
-  if (!c->o.cancel) c->o.cancel = &rs_kube_cancel_flag;
+  if (!c->o.cancel) c->o.cancel = &rs_cancelled;
   if (!c->o.max_response) c->o.max_response = DEFAULT_MAX_RESPONSE;
   if (c->o.max_inflight <= 0) c->o.max_inflight = 100;
   if (c->o.max_retries == 0) c->o.max_retries = 10;

@@ -1,6 +1,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,6 +12,7 @@
 #include "common/err.h"
 #include "common/fileio.h"
 #include "common/proc.h"
+#include "common/signals.h"
 #include "common/strutil.h"
 
 Test(err, fail_wrap_clear) {
@@ -162,4 +164,16 @@ Test(proc, missing_program) {
   _cleanup_err_ rs_err_t e = RS_ERR_INIT;
   cr_assert_eq(rs_proc_run(&o, &r, &e), -1);
   cr_assert(strstr(e.msg, "no-such-program-xyz") != NULL);
+}
+
+Test(signals, term_sets_the_flag_and_sigpipe_is_ignored) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_signals_install(&e), 0, "%s", e.msg);
+  cr_assert_eq(rs_cancelled, 0);
+  cr_assert_eq(raise(SIGPIPE), 0); /* would end the test process */
+  cr_assert_eq(raise(SIGTERM), 0);
+  cr_assert_eq(rs_cancelled, 1);
+  rs_cancelled = 0;
+  cr_assert_eq(raise(SIGINT), 0);
+  cr_assert_eq(rs_cancelled, 1);
 }
