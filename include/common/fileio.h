@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include "common/err.h"
+/* rs_sha256_hex(), for the callers that hash what they read or write */
+#include "common/sha256.h"
 
 /* Read a whole file (at most max bytes, else RS_E_LIMIT) into a
  * NUL-terminated heap buffer. */
@@ -25,8 +27,5 @@ int rs_copy_file_atomic(const char *src, const char *dst, size_t max,
 
 /* mkdir -p with mode for created components. */
 int rs_mkdir_p(const char *path, mode_t mode, rs_err_t *err);
-
-/* SHA-256 of a buffer as 64 lowercase hex chars + NUL. */
-void rs_sha256_hex(const void *data, size_t len, char out[65]);
 
 #endif

@@ -12,6 +12,7 @@
 #include "common/err.h"
 #include "common/fileio.h"
 #include "common/proc.h"
+#include "common/sha256.h"
 #include "common/signals.h"
 #include "common/strutil.h"
 
@@ -108,7 +109,7 @@ Test(fileio, atomic_keeps_mode) {
   rmdir(dir);
 }
 
-Test(fileio, sha256) {
+Test(sha256, known_digests) {
   char h[65];
   rs_sha256_hex("", 0, h);
   cr_assert_str_eq(h, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
