@@ -14,6 +14,8 @@ int rs_strv_push(char ***v, const char *s, rs_err_t *err);
 /* Append s itself (ownership moves in, also on failure). */
 int rs_strv_consume(char ***v, char *s, rs_err_t *err);
 bool rs_strv_contains(char *const *v, const char *s);
+/* A copy of v (of an empty vector when v is NULL); NULL on OOM. */
+char **rs_strv_dup(char *const *v);
 void rs_strv_free(char **v);
 static inline void rs_strv_freep(char ***v) { rs_strv_free(*v); }
 #define _cleanup_strv_ __attribute__((cleanup(rs_strv_freep)))

@@ -115,6 +115,8 @@ static inline void rs_kube_config_freep(rs_kube_config_t **c) {
   if (*c) rs_kube_config_free(*c);
 }
 #define _cleanup_kube_config_ __attribute__((cleanup(rs_kube_config_freep)))
+/* A deep copy; NULL when out of memory. */
+rs_kube_config_t *rs_kube_config_dup(const rs_kube_config_t *c);
 
 /* The resolution as JSON (for `config resolve`): context, cluster, user,
  * namespace, server, tls-server-name, insecure, proxy-url, CA and

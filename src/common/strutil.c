@@ -40,6 +40,16 @@ bool rs_strv_contains(char *const *v, const char *s) {
   return false;
 }
 
+char **rs_strv_dup(char *const *v) {
+  char **n = rs_strv_new();
+  for (size_t i = 0; n && v && v[i]; i++)
+    if (rs_strv_push(&n, v[i], NULL) < 0) {
+      rs_strv_free(n);
+      return NULL;
+    }
+  return n;
+}
+
 void rs_strv_free(char **v) {
   for (size_t i = 0; v && v[i]; i++) free(v[i]);
   free(v);

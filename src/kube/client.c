@@ -160,54 +160,6 @@ int rs_kube_query_add(rs_buf_t *b, const char *key, const char *value,
 
 /* ---- client ---- */
 
-static int dup_bytes(struct rs_bytes *dst, const struct rs_bytes *src) {
-  *dst = (struct rs_bytes){0};
-  if (!src->data) return 0;
-  dst->data = malloc(src->len + 1);
-  if (!dst->data) return -1;
-  memcpy(dst->data, src->data, src->len);
-  dst->data[src->len] = 0;
-  dst->len = src->len;
-  return 0;
-}
-
-static rs_kube_config_t *config_copy(const rs_kube_config_t *s) {
-  rs_kube_config_t *c = calloc(1, sizeof *c);
-  if (!c) return NULL;
-  c->context = rs_strdup0(s->context);
-  c->cluster_name = rs_strdup0(s->cluster_name);
-  c->user_name = rs_strdup0(s->user_name);
-  c->ns = rs_strdup0(s->ns);
-  c->server = rs_strdup0(s->server);
-  c->tls_server_name = rs_strdup0(s->tls_server_name);
-  c->insecure = s->insecure;
-  c->proxy_url = rs_strdup0(s->proxy_url);
-  c->disable_compression = s->disable_compression;
-  c->ca_file = rs_strdup0(s->ca_file);
-  c->cert_file = rs_strdup0(s->cert_file);
-  c->key_file = rs_strdup0(s->key_file);
-  c->token = rs_strdup0(s->token);
-  c->token_file = rs_strdup0(s->token_file);
-  c->username = rs_strdup0(s->username);
-  c->password = rs_strdup0(s->password);
-  c->as = rs_strdup0(s->as);
-  c->as_uid = rs_strdup0(s->as_uid);
-  c->as_groups = rs_strv_new();
-  for (size_t i = 0; c->as_groups && s->as_groups && s->as_groups[i]; i++)
-    if (rs_strv_push(&c->as_groups, s->as_groups[i], NULL) < 0) break;
-  c->request_timeout_ms = s->request_timeout_ms;
-  c->in_cluster = s->in_cluster;
-  c->origin = rs_strdup0(s->origin);
-  if (s->exec) c->exec = rs_kube_exec_dup(s->exec);
-  if (dup_bytes(&c->ca_data, &s->ca_data) < 0 || dup_bytes(&c->cert_data, &s->cert_data) < 0 ||
-      dup_bytes(&c->key_data, &s->key_data) < 0 || !c->as_groups || !c->server ||
-      (s->exec && !c->exec)) {
-    rs_kube_config_free(c);
-    return NULL;
-  }
-  return c;
-}
-
 static int setup_url(rs_kube_client_t *c, rs_err_t *err) {
   const char *server = c->cfg->server;
   if (!c->cfg->tls_server_name) {
@@ -265,7 +217,7 @@ int rs_kube_client_new(const rs_kube_config_t *cfg,
   if (c->o.max_inflight <= 0) c->o.max_inflight = 100;
   if (c->o.max_retries == 0) c->o.max_retries = 10;
   if (c->o.max_retries < 0) c->o.max_retries = 0;
-  c->cfg = config_copy(cfg);
+  c->cfg = rs_kube_config_dup(cfg);
   c->user_agent = c->o.user_agent ? strdup(c->o.user_agent)
                                   : strdup("kubectl-runtime-switch/" RS_VERSION);
   c->o.user_agent = NULL;

@@ -616,23 +616,13 @@ void rs_kube_exec_free(struct rs_kube_exec *e) {
   free(e);
 }
 
-static char **strv_dup(char *const *v) {
-  char **n = rs_strv_new();
-  for (size_t i = 0; n && v && v[i]; i++)
-    if (rs_strv_push(&n, v[i], NULL) < 0) {
-      rs_strv_free(n);
-      return NULL;
-    }
-  return n;
-}
-
 struct rs_kube_exec *rs_kube_exec_dup(const struct rs_kube_exec *e) {
   if (!e) return NULL;
   struct rs_kube_exec *n = calloc(1, sizeof *n);
   if (!n) return NULL;
   n->command = rs_strdup0(e->command);
-  n->args = strv_dup(e->args);
-  n->env = strv_dup(e->env);
+  n->args = rs_strv_dup(e->args);
+  n->env = rs_strv_dup(e->env);
   n->api_version = rs_strdup0(e->api_version);
   n->install_hint = rs_strdup0(e->install_hint);
   n->interactive_mode = rs_strdup0(e->interactive_mode);

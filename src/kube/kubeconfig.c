@@ -110,12 +110,12 @@ static char *files_list(const struct merged *m) {
 }
 
 static int bytes_dup(struct rs_bytes *dst, const struct rs_bytes *src) {
-  dst->data = NULL;
-  dst->len = 0;
+  *dst = (struct rs_bytes){0};
   if (!src->data) return 0;
-  dst->data = malloc(src->len ? src->len : 1);
+  dst->data = malloc(src->len + 1);
   if (!dst->data) return -1;
   memcpy(dst->data, src->data, src->len);
+  dst->data[src->len] = '\0';
   dst->len = src->len;
   return 0;
 }
@@ -148,6 +148,36 @@ void rs_kube_config_free(rs_kube_config_t *c) {
   rs_strv_free(c->as_groups);
   free(c->origin);
   free(c);
+}
+
+/* A copy of src in *dst; false when it could not be made. */
+static bool str_dup(char **dst, const char *src) {
+  *dst = rs_strdup0(src);
+  return !src || *dst;
+}
+
+rs_kube_config_t *rs_kube_config_dup(const rs_kube_config_t *s) {
+  _cleanup_kube_config_ rs_kube_config_t *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->insecure = s->insecure;
+  c->disable_compression = s->disable_compression;
+  c->request_timeout_ms = s->request_timeout_ms;
+  c->in_cluster = s->in_cluster;
+  if (!str_dup(&c->context, s->context) || !str_dup(&c->cluster_name, s->cluster_name) ||
+      !str_dup(&c->user_name, s->user_name) || !str_dup(&c->ns, s->ns) ||
+      !str_dup(&c->server, s->server) || !str_dup(&c->tls_server_name, s->tls_server_name) ||
+      !str_dup(&c->proxy_url, s->proxy_url) || !str_dup(&c->ca_file, s->ca_file) ||
+      !str_dup(&c->cert_file, s->cert_file) || !str_dup(&c->key_file, s->key_file) ||
+      !str_dup(&c->token, s->token) || !str_dup(&c->token_file, s->token_file) ||
+      !str_dup(&c->username, s->username) || !str_dup(&c->password, s->password) ||
+      !str_dup(&c->as, s->as) || !str_dup(&c->as_uid, s->as_uid) ||
+      !str_dup(&c->origin, s->origin))
+    return NULL;
+  if (bytes_dup(&c->ca_data, &s->ca_data) < 0 || bytes_dup(&c->cert_data, &s->cert_data) < 0 ||
+      bytes_dup(&c->key_data, &s->key_data) < 0 || !(c->as_groups = rs_strv_dup(s->as_groups)) ||
+      (s->exec && !(c->exec = rs_kube_exec_dup(s->exec))))
+    return NULL;
+  return TAKE_PTR(c);
 }
 
 static int set_str(char **dst, const char *src, rs_err_t *err) {
