@@ -1,7 +1,6 @@
 /* kubectl runtime-switch cordon|uncordon|drain NODE...: kubectl's commands
  * of the same names, over ops/drain.  Output and exit codes as kubectl's;
  * -o json prints one JSON event per line instead. */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +8,7 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "cli.h"
+#include "cmd.h"
 #include "common/cleanup.h"
 #include "common/strutil.h"
 #include "ops/drain.h"
@@ -20,37 +19,29 @@
   "would be sent, without sending it. If server strategy, submit server-side request without "    \
   "persisting the resource."
 
-const struct rs_opt cmd_cordon_opts[] = {
-    {"dry-run", 0, RS_OPT_STRING, "STRATEGY", "none", DRY_RUN_HELP},
-    {"selector", 'l', RS_OPT_STRING, "SELECTOR", "", "Selector (label query) to filter on"},
-    {NULL, 0, 0, NULL, NULL, NULL},
-};
+#define DRY_RUN_OPT                                                                     \
+  {.name = "dry-run", .type = RS_OPT_STRING, .arg = "STRATEGY", .def = "none", .help = DRY_RUN_HELP, \
+   .values = RS_VALUES("none", "client", "server")}
+#define SELECTOR_OPT                                                                     \
+  {.name = "selector", .short_name = 'l', .type = RS_OPT_STRING, .arg = "SELECTOR", .def = "", \
+   .help = "Selector (label query) to filter on"}
 
-const struct rs_opt cmd_drain_opts[] = {
-    {"chunk-size", 0, RS_OPT_STRING, "N", "500",
-     "Return large lists in chunks rather than all at once. Pass 0 to disable."},
-    {"delete-emptydir-data", 0, RS_OPT_BOOL, NULL, "false",
-     "Continue even if there are pods using emptyDir (local data that will be deleted when the node is drained)."},
-    {"delete-local-data", 0, RS_OPT_BOOL, NULL, "false",
-     "Deprecated: use --delete-emptydir-data."},
-    {"disable-eviction", 0, RS_OPT_BOOL, NULL, "false",
-     "Force drain to use delete, even if eviction is supported. This will bypass checking PodDisruptionBudgets, use with caution."},
-    {"dry-run", 0, RS_OPT_STRING, "STRATEGY", "none", DRY_RUN_HELP},
-    {"force", 0, RS_OPT_BOOL, NULL, "false",
-     "Continue even if there are pods that do not declare a controller."},
-    {"grace-period", 0, RS_OPT_STRING, "SECONDS", "-1",
-     "Period of time in seconds given to each pod to terminate gracefully. If negative, the default value specified in the pod will be used."},
-    {"ignore-daemonsets", 0, RS_OPT_BOOL, NULL, "false", "Ignore DaemonSet-managed pods."},
-    {"output", 'o', RS_OPT_STRING, "FORMAT", "",
-     "Output format. One of: (json). json prints one event per line (evicting, retry, evicted, drained, ...)."},
-    {"pod-selector", 0, RS_OPT_STRING, "SELECTOR", "", "Label selector to filter pods on the node"},
-    {"selector", 'l', RS_OPT_STRING, "SELECTOR", "", "Selector (label query) to filter on"},
-    {"skip-wait-for-delete-timeout", 0, RS_OPT_STRING, "SECONDS", "0",
-     "If pod DeletionTimestamp older than N seconds, skip waiting for the pod.  Seconds must be greater than 0 to skip."},
-    {"timeout", 0, RS_OPT_STRING, "DURATION", "0s",
-     "The length of time to wait before giving up, zero means infinite"},
-    {NULL, 0, 0, NULL, NULL, NULL},
+static const struct rs_opt cordon_opts[] = {
+    DRY_RUN_OPT,
+    SELECTOR_OPT,
 };
+static const struct rs_opt_table cordon_table = RS_OPT_TABLE(cordon_opts);
+
+/* and rs_drain_flags */
+static const struct rs_opt drain_opts[] = {
+    {.name = "delete-local-data", .type = RS_OPT_BOOL, .def = "false",
+     .help = "Deprecated: use --delete-emptydir-data."},
+    DRY_RUN_OPT,
+    RS_OPT_OUTPUT("", "Output format. One of: (json). json prints one event per line (evicting, retry, evicted, drained, ...).",
+                  "json"),
+    SELECTOR_OPT,
+};
+static const struct rs_opt_table drain_table = RS_OPT_TABLE(drain_opts);
 
 struct out {
   struct rs_cli *cli;
@@ -98,61 +89,12 @@ static void on_event(void *ud, const struct rs_drain_event *ev) {
 
 /* ---- options ---- */
 
-static int parse_int_flag(const char *flag, const char *v, long min, long max, long *ret, rs_err_t *err) {
-  if (rs_parse_long(v, min, max, ret) == 0) return 0;
-  if (v[0] == '-' && rs_parse_long(v + 1, 0, -min, ret) == 0) {
-    *ret = -*ret;
-    return 0;
-  }
-  return rs_fail(err, RS_E_USAGE, 0,
-                 "invalid argument \"%s\" for \"%s\" flag: strconv.ParseInt: parsing \"%s\": invalid syntax",
-                 v, flag, v);
-}
-
 static int dry_run_opt(struct rs_cli *cli, int *ret, rs_err_t *err) {
   const char *v = rs_cli_str(cli, "dry-run");
   int d = rs_dry_run_parse(v);
   if (d < 0)
     return rs_fail(err, RS_E_INPUT, 0, "Invalid dry-run value (%s). Must be \"none\", \"server\", or \"client\".", v);
   *ret = d;
-  return 0;
-}
-
-static int drain_opts(struct rs_cli *cli, struct rs_drain_opts *o, rs_err_t *err) {
-  o->force = rs_cli_bool(cli, "force");
-  o->ignore_daemonsets = rs_cli_bool(cli, "ignore-daemonsets");
-  o->delete_emptydir_data = rs_cli_bool(cli, "delete-emptydir-data") || rs_cli_bool(cli, "delete-local-data");
-  o->disable_eviction = rs_cli_bool(cli, "disable-eviction");
-  if (dry_run_opt(cli, &o->dry_run, err) < 0) return -1;
-  const char *v;
-  long n;
-  if ((v = rs_cli_str(cli, "grace-period"))) {
-    if (parse_int_flag("--grace-period", v, -2147483647L, 2147483647L, &n, err) < 0) return -1;
-    o->grace_period = (int)n;
-  }
-  if ((v = rs_cli_str(cli, "skip-wait-for-delete-timeout"))) {
-    if (parse_int_flag("--skip-wait-for-delete-timeout", v, -2147483647L, 2147483647L, &n, err) < 0)
-      return -1;
-    o->skip_wait_for_delete_timeout = n;
-  }
-  if ((v = rs_cli_str(cli, "chunk-size"))) {
-    if (parse_int_flag("--chunk-size", v, 0, 1000000000L, &n, err) < 0) return -1;
-    o->chunk_size = n ? n : 1000000000L;
-  }
-  if ((v = rs_cli_str(cli, "timeout"))) {
-    bool bare = *v != '\0';
-    for (const char *p = v; *p; p++)
-      if (!isdigit((unsigned char)*p)) bare = false;
-    if (bare && strcmp(v, "0") != 0)
-      return rs_fail(err, RS_E_USAGE, 0,
-                     "invalid argument \"%s\" for \"--timeout\" flag: time: missing unit in duration \"%s\"", v, v);
-    if (rs_parse_duration_ms(v, &o->timeout_ms) < 0)
-      return rs_fail(err, RS_E_USAGE, 0, "invalid argument \"%s\" for \"--timeout\" flag: time: invalid duration \"%s\"", v, v);
-  }
-  v = rs_cli_str(cli, "pod-selector");
-  if (v && *v && !rs_label_selector_valid(v))
-    return rs_fail(err, RS_E_INPUT, 0, "--pod-selector=<pod_selector> must be a valid label selector");
-  o->pod_selector = v;
   return 0;
 }
 
@@ -226,17 +168,33 @@ static int cordon_cmd(struct rs_cli *cli, bool on, rs_err_t *err) {
   return 0;
 }
 
-int cmd_cordon(struct rs_cli *cli, rs_err_t *err) { return cordon_cmd(cli, true, err); }
-int cmd_uncordon(struct rs_cli *cli, rs_err_t *err) { return cordon_cmd(cli, false, err); }
+static int cmd_cordon(struct rs_cli *cli, rs_err_t *err) { return cordon_cmd(cli, true, err); }
+static int cmd_uncordon(struct rs_cli *cli, rs_err_t *err) { return cordon_cmd(cli, false, err); }
+
+/* cordon and uncordon: the same but for the verb and its adjective */
+#define CORDON_CMD(verb, run_, adj, description_)                                                   \
+  {.name = #verb, .run = run_, .opts = RS_OPT_TABLES(&cordon_table), .args = {.kind = RS_ARG_NODES}, \
+   .summary = "Mark a node as " adj ", as kubectl " #verb,                                          \
+   .usage = #verb " NODE... [-l SELECTOR] [--dry-run=none|client|server]",                          \
+   .description = description_,                                                                    \
+   .examples = "  # Mark node \"foo\" as " adj "\n  kubectl runtime-switch " #verb " foo"}
+
+const struct rs_cmd rs_cmd_cordon = CORDON_CMD(
+    cordon, cmd_cordon, "unschedulable",
+    "Mark node as unschedulable (a strategic merge patch of spec.unschedulable).");
+const struct rs_cmd rs_cmd_uncordon = CORDON_CMD(uncordon, cmd_uncordon, "schedulable", "Mark node as schedulable.");
 
 /* ---- drain ---- */
 
 /* The flags given, to repeat them in "how to continue". */
 static char *flags_text(struct rs_cli *cli) {
   rs_buf_t b = RS_BUF_INIT(0);
-  for (size_t i = 0; cli->cmd->opts[i].name; i++) {
-    const struct rs_opt *op = &cli->cmd->opts[i];
-    const char *v = cli->values[i];
+  struct rs_opt_iter it = {.cmd = cli->cmd};
+  const struct rs_opt *op;
+  size_t slot;
+  while ((op = rs_opt_next(&it, &slot))) {
+    size_t nv = rs_strv_len(cli->values[slot]);
+    const char *v = nv ? cli->values[slot][nv - 1] : NULL;
     if (!v || strcmp(op->name, "output") == 0 || strcmp(op->name, "selector") == 0) continue;
     if (op->type == RS_OPT_BOOL) {
       if (strcmp(v, "true") == 0) rs_buf_printf(&b, NULL, " --%s", op->name);
@@ -298,33 +256,21 @@ static void print_plain_error(struct rs_cli *cli, const rs_err_t *e) {
     fprintf(cli->errf, "error: %s\n", e->msg ? e->msg : "unknown error");
 }
 
+/* A node the drain failed on. */
 struct failed {
+  const char *node;
   char *agg;          /* the node's error as kubectl's aggregate text */
   char **lines;       /* its errors one per line, or NULL for a plain error */
   char *check_err;    /* the delete path: the DELETE's error as CheckErr prints it */
   rs_err_t err;
 };
 
-int cmd_drain(struct rs_cli *cli, rs_err_t *err) {
-  struct rs_drain_opts o = RS_DRAIN_OPTS_INIT;
-  const char *output = rs_cli_str(cli, "output");
-  if (output && *output && strcmp(output, "json") != 0)
-    return rs_fail(err, RS_E_USAGE, 0,
-                   "unable to match a printer suitable for the output format \"%s\", allowed formats are: json",
-                   output);
-  if (drain_opts(cli, &o, err) < 0) return -1;
-  struct out out = {cli, output && strcmp(output, "json") == 0};
-  o.on_event = on_event;
-  o.ud = &out;
-  _cleanup_kube_client_ rs_kube_client_t *c = NULL;
-  if (rs_cli_client(cli, &c, err) < 0) return -1;
-  _cleanup_strv_ char **nodes = NULL;
-  if (resolve_nodes(cli, c, "drain", &nodes, err) < 0) return -1;
-
-  /* kubectl cordons every node first; a failure is reported, not fatal */
+/* kubectl cordons every node first; a failure is reported, not fatal. */
+static int cordon_all(rs_kube_client_t *c, char *const *nodes, const struct rs_drain_opts *o,
+                      struct out *out, rs_err_t *err) {
   for (size_t i = 0; nodes[i]; i++) {
     rs_err_t e = RS_ERR_INIT;
-    if (rs_drain_cordon(c, nodes[i], true, &o, &e) == 0) continue;
+    if (rs_drain_cordon(c, nodes[i], true, o, &e) == 0) continue;
     if (e.kind == RS_E_INTERRUPTED) {
       rs_err_move(err, &e);
       return -1;
@@ -333,82 +279,109 @@ int cmd_drain(struct rs_cli *cli, rs_err_t *err) {
                                                  e.msg ? e.msg : "unknown error");
     struct rs_drain_event ev = {.type = RS_DRAIN_EV_CORDON_ERROR, .node = nodes[i],
                                 .text = text ? text : "", .to_stderr = true, .message = e.msg};
-    on_event(&out, &ev);
+    on_event(out, &ev);
     rs_err_clear(&e);
   }
+  return 0;
+}
 
-  size_t nn = rs_strv_len(nodes);
-  _cleanup_free_ struct failed *fails = calloc(nn + 1, sizeof *fails);
-  _cleanup_strv_ char **remaining = rs_strv_new();
-  if (!fails || !remaining) return rs_oom(err);
+static void drained(struct out *out, const char *node, int dry_run) {
+  const char *sfx = dry_run == RS_DRY_RUN_CLIENT ? " (dry run)"
+                    : dry_run == RS_DRY_RUN_SERVER ? " (server dry run)" : "";
+  _cleanup_free_ char *text = rs_strdup_printf("node/%s drained%s", node, sfx);
+  struct rs_drain_event ev = {.type = RS_DRAIN_EV_DRAINED, .node = node, .text = text ? text : ""};
+  on_event(out, &ev);
+}
+
+/* Record into f why the drain of node failed (taking what it needs from r
+ * and e) and tell it as kubectl does, then go on with the next node. */
+static void node_failed(struct out *out, const char *node, struct rs_drain_report *r, rs_err_t *e,
+                        struct failed *f) {
+  struct rs_cli *cli = out->cli;
+  bool agg = r->errors && r->errors[0];
+  f->node = node;
+  f->agg = agg ? rs_drain_aggregate_text(r->errors) : strdup(e->msg ? e->msg : "unknown error");
+  if (agg) f->lines = TAKE_PTR(r->errors);
+  /* kubectl's delete path ends at its first error and returns it as it
+   * is (not an aggregate), so CheckErr prints it as an API error */
+  for (size_t k = 0; !r->eviction && k < r->npods && !f->check_err; k++)
+    if (r->pods[k].state == RS_DRAIN_POD_FAILED && r->pods[k].check_err)
+      f->check_err = TAKE_PTR(r->pods[k].check_err);
+  if (out->json) {
+    json_t *j = report_json("failed", node, r, e);
+    if (j) print_json_line(out, j);
+    json_decref(j);
+  }
+  if (!r->refused && rs_drain_report_pending(r)) {
+    fprintf(cli->errf, "There are pending pods in node \"%s\" when an error occurred: %s\n", node,
+            f->agg ? f->agg : "");
+    for (size_t k = 0; k < r->npods; k++)
+      if (r->pods[k].state != RS_DRAIN_POD_GONE && r->pods[k].state != RS_DRAIN_POD_SKIPPED)
+        fprintf(cli->errf, "pod/%s\n", r->pods[k].name);
+  }
+  fprintf(cli->errf, "error: unable to drain node \"%s\" due to error: %s, continuing command...\n",
+          node, f->agg ? f->agg : "");
+  rs_err_move(&f->err, e);
+}
+
+/* The end of a drain that failed on some nodes, as kubectl's CheckErr: one
+ * failed node prints its errors one per line; several print one aggregate
+ * line each. */
+static void print_failed(struct rs_cli *cli, const struct failed *fails, size_t nfail) {
+  fprintf(cli->errf, "There are pending nodes to be drained:\n");
+  for (size_t k = 0; k < nfail; k++) fprintf(cli->errf, " %s\n", fails[k].node);
+  if (nfail == 1 && fails[0].check_err) {
+    fprintf(cli->errf, "%s\n", fails[0].check_err);
+  } else if (nfail == 1 && fails[0].lines) {
+    for (size_t k = 0; fails[0].lines[k]; k++) fprintf(cli->errf, "%s\n", fails[0].lines[k]);
+  } else if (nfail == 1) {
+    print_plain_error(cli, &fails[0].err);
+  } else {
+    for (size_t k = 0; k < nfail; k++) fprintf(cli->errf, "%s\n", fails[k].agg ? fails[k].agg : "");
+  }
+}
+
+static int cmd_drain(struct rs_cli *cli, rs_err_t *err) {
+  struct rs_drain_opts o = RS_DRAIN_OPTS_INIT;
+  const char *output;
+  if (rs_cli_output(cli, &output, err) < 0 || dry_run_opt(cli, &o.dry_run, err) < 0 ||
+      rs_drain_flags_read(cli, false, &o, err) < 0)
+    return -1;
+  o.delete_emptydir_data |= rs_cli_bool(cli, "delete-local-data");
+  struct out out = {cli, output && strcmp(output, "json") == 0};
+  o.on_event = on_event;
+  o.ud = &out;
+  _cleanup_kube_client_ rs_kube_client_t *c = NULL;
+  _cleanup_strv_ char **nodes = NULL;
+  if (rs_cli_client(cli, &c, err) < 0 || resolve_nodes(cli, c, "drain", &nodes, err) < 0 ||
+      cordon_all(c, nodes, &o, &out, err) < 0)
+    return -1;
+  _cleanup_free_ struct failed *fails = calloc(rs_strv_len(nodes) + 1, sizeof *fails);
+  if (!fails) return rs_oom(err);
   size_t nfail = 0;
   int rc = 0;
   for (size_t i = 0; nodes[i]; i++) {
-    const char *node = nodes[i];
     struct rs_drain_report r = {0};
     rs_err_t e = RS_ERR_INIT;
-    if (rs_drain_pods(c, node, &o, &r, &e) == 0) {
-      const char *sfx = o.dry_run == RS_DRY_RUN_CLIENT ? " (dry run)"
-                        : o.dry_run == RS_DRY_RUN_SERVER ? " (server dry run)" : "";
-      _cleanup_free_ char *text = rs_strdup_printf("node/%s drained%s", node, sfx);
-      struct rs_drain_event ev = {.type = RS_DRAIN_EV_DRAINED, .node = node, .text = text ? text : ""};
-      on_event(&out, &ev);
-      rs_drain_report_clear(&r);
-      continue;
-    }
-    if (e.kind == RS_E_INTERRUPTED) {
+    if (rs_drain_pods(c, nodes[i], &o, &r, &e) == 0) {
+      drained(&out, nodes[i], o.dry_run);
+    } else if (e.kind == RS_E_INTERRUPTED) {
       if (out.json) {
-        json_t *j = report_json("interrupted", node, &r, &e);
+        json_t *j = report_json("interrupted", nodes[i], &r, &e);
         if (j) print_json_line(&out, j);
         json_decref(j);
       }
-      interrupted_summary(cli, node, &r);
-      rs_drain_report_clear(&r);
+      interrupted_summary(cli, nodes[i], &r);
       rs_err_clear(&e);
       rc = printed(err, RS_E_INTERRUPTED);
-      break;
+    } else {
+      node_failed(&out, nodes[i], &r, &e, &fails[nfail++]);
     }
-    struct failed *f = &fails[nfail++];
-    bool agg = r.errors && r.errors[0];
-    f->agg = agg ? rs_drain_aggregate_text(r.errors) : strdup(e.msg ? e.msg : "unknown error");
-    if (agg) f->lines = TAKE_PTR(r.errors);
-    /* kubectl's delete path ends at its first error and returns it as it
-     * is (not an aggregate), so CheckErr prints it as an API error */
-    for (size_t k = 0; !r.eviction && k < r.npods && !f->check_err; k++)
-      if (r.pods[k].state == RS_DRAIN_POD_FAILED && r.pods[k].check_err)
-        f->check_err = TAKE_PTR(r.pods[k].check_err);
-    if (out.json) {
-      json_t *j = report_json("failed", node, &r, &e);
-      if (j) print_json_line(&out, j);
-      json_decref(j);
-    }
-    if (!r.refused && rs_drain_report_pending(&r)) {
-      fprintf(cli->errf, "There are pending pods in node \"%s\" when an error occurred: %s\n", node,
-              f->agg ? f->agg : "");
-      for (size_t k = 0; k < r.npods; k++)
-        if (r.pods[k].state != RS_DRAIN_POD_GONE && r.pods[k].state != RS_DRAIN_POD_SKIPPED)
-          fprintf(cli->errf, "pod/%s\n", r.pods[k].name);
-    }
-    fprintf(cli->errf, "error: unable to drain node \"%s\" due to error: %s, continuing command...\n",
-            node, f->agg ? f->agg : "");
-    rs_strv_push(&remaining, node, NULL);
-    rs_err_move(&f->err, &e);
     rs_drain_report_clear(&r);
+    if (rc < 0) break;
   }
   if (rc == 0 && nfail) {
-    fprintf(cli->errf, "There are pending nodes to be drained:\n");
-    for (size_t k = 0; remaining[k]; k++) fprintf(cli->errf, " %s\n", remaining[k]);
-    /* CheckErr: one failed node prints its errors one per line; several
-     * print one aggregate line each */
-    if (nfail == 1 && fails[0].check_err) {
-      fprintf(cli->errf, "%s\n", fails[0].check_err);
-    } else if (nfail == 1 && fails[0].lines) {
-      for (size_t k = 0; fails[0].lines[k]; k++) fprintf(cli->errf, "%s\n", fails[0].lines[k]);
-    } else if (nfail == 1) {
-      print_plain_error(cli, &fails[0].err);
-    } else {
-      for (size_t k = 0; k < nfail; k++) fprintf(cli->errf, "%s\n", fails[k].agg ? fails[k].agg : "");
-    }
+    print_failed(cli, fails, nfail);
     rc = printed(err, RS_E_API);
   }
   for (size_t k = 0; k < nfail; k++) {
@@ -419,3 +392,23 @@ int cmd_drain(struct rs_cli *cli, rs_err_t *err) {
   }
   return rc;
 }
+
+const struct rs_cmd rs_cmd_drain = {
+    .name = "drain", .run = cmd_drain, .args = {.kind = RS_ARG_NODES},
+    .summary = "Drain a node as kubectl drain does, only faster",
+    .usage = "drain NODE... [flags]",
+    .description =
+        "Drain node in preparation for maintenance, with kubectl drain's flags, filters,\n"
+        "messages and exit codes.  The node is cordoned, its pods are checked by kubectl's\n"
+        "filters (DaemonSet pods need --ignore-daemonsets, pods with emptyDir\n"
+        "--delete-emptydir-data, pods without a controller --force; mirror pods stay), then\n"
+        "every pod is evicted at once over one connection.  A PodDisruptionBudget that refuses\n"
+        "(429) is retried every 5 seconds until --timeout; one watch tells when each pod is\n"
+        "gone.  Ctrl-C stops evicting, leaves the node cordoned and says what was evicted.",
+    .examples =
+        "  # Drain node \"foo\", leaving DaemonSet pods in place\n"
+        "  kubectl runtime-switch drain foo --ignore-daemonsets\n\n"
+        "  # Give up after 2 minutes; print one JSON event per line\n"
+        "  kubectl runtime-switch drain foo --ignore-daemonsets --timeout=2m -o json",
+    .opts = RS_OPT_TABLES(&drain_table, &rs_drain_flags),
+};

@@ -1,388 +1,76 @@
-/* kubectl runtime-switch node NAME --to containerd|cri-o|cri-dockerd
- *
- * Also what `rollback node` shares (switch_cli.h): the drain flags, the
- * live progress (text on stdout, or one JSON event per phase with -o
- * json), the confirmation prompt and the exit codes. */
-#include <ctype.h>
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
+/* kubectl runtime-switch node NAME --to containerd|cri-o|cri-dockerd: the
+ * switch, with its progress (switch_cli.c). */
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "cli.h"
-#include "common/buf.h"
-#include "common/cleanup.h"
+#include "cmd.h"
 #include "common/strutil.h"
 #include "helper/contract.h"
-#include "ops/deliver.h"
 #include "switch_cli.h"
 
-const struct rs_opt cmd_node_opts[] = {
-    {"chunk-size", 0, RS_OPT_STRING, "N", "500", "Drain: list the node's pods in chunks of N (0: all at once)."},
-    {"delete-emptydir-data", 0, RS_OPT_BOOL, NULL, "false",
-     "Drain: continue even if there are pods using emptyDir (local data that will be deleted when the node is drained)."},
-    {"disable-eviction", 0, RS_OPT_BOOL, NULL, "false",
-     "Drain: delete pods instead of evicting them. This bypasses PodDisruptionBudgets, use with caution."},
-    {"dry-run", 0, RS_OPT_BOOL, NULL, "false",
-     "Run the read-only preflight on the node and print the plan, the ConfigMap and Job manifests and the "
-     "node-file changes; change nothing."},
-    {"force", 0, RS_OPT_BOOL, NULL, "false", "Drain: continue even if there are pods that do not declare a controller."},
-    {"force-single-control-plane", 0, RS_OPT_BOOL, NULL, "false",
-     "Switch the node even when it is the only Ready control-plane node."},
-    {"grace-period", 0, RS_OPT_STRING, "SECONDS", "-1",
-     "Drain: seconds given to each pod to terminate gracefully; negative: the pod's own."},
-    {"helper-deadline", 0, RS_OPT_STRING, "DURATION", "15m",
-     "The helper on the node rolls the switch back if it is not done within this time."},
-    {"ignore-daemonsets", 0, RS_OPT_BOOL, NULL, "true",
-     "Drain: ignore DaemonSet-managed pods (always on: they stay on the node and move with it)."},
-    {"image", 0, RS_OPT_STRING, "IMAGE", "",
-     "Image for the helper's pods; it must already be on the node (it is never pulled). Default: one that a "
-     "pod on the node runs."},
-    {"no-images", 0, RS_OPT_BOOL, NULL, "false",
-     "Do not carry the node's images over to the new runtime (pods pull them again)."},
-    {"no-uncordon", 0, RS_OPT_BOOL, NULL, "false", "Leave the node cordoned after a successful switch."},
-    {"node-timeout", 0, RS_OPT_STRING, "DURATION", "20m",
-     "How long to wait for the node to come back and the helper to report."},
-    {"output", 'o', RS_OPT_STRING, "FORMAT", "",
-     "Output format. One of: (json). json prints one event per phase, one per line, then a summary."},
-    {"pod-selector", 0, RS_OPT_STRING, "SELECTOR", "", "Drain: label selector to filter pods on the node."},
-    {"skip-wait-for-delete-timeout", 0, RS_OPT_STRING, "SECONDS", "0",
-     "Drain: if a pod's DeletionTimestamp is older than N seconds, skip waiting for the pod."},
-    {"timeout", 0, RS_OPT_STRING, "DURATION", "0s", "Drain: give up after this long; zero means infinite."},
-    {"to", 0, RS_OPT_STRING, "RUNTIME", "", "The runtime to switch to: containerd, cri-o or cri-dockerd."},
-    {"use-secret", 0, RS_OPT_BOOL, NULL, "false", "Carry the helper in a Secret instead of a ConfigMap."},
-    {"yes", 'y', RS_OPT_BOOL, NULL, "false", "Do not ask for confirmation."},
-    {NULL, 0, 0, NULL, NULL, NULL},
+/* and rs_drain_step_flags, rs_switch_flags */
+static const struct rs_opt node_opts[] = {
+    {.name = "dry-run", .type = RS_OPT_BOOL, .def = "false",
+     .help = "Run the read-only preflight on the node and print the plan, the ConfigMap and Job manifests and the "
+         "node-file changes; change nothing."},
+    {.name = "force-single-control-plane", .type = RS_OPT_BOOL, .def = "false",
+     .help = "Switch the node even when it is the only Ready control-plane node."},
+    {.name = "helper-deadline", .type = RS_OPT_STRING, .arg = "DURATION", .def = "15m",
+     .help = "The helper on the node rolls the switch back if it is not done within this time."},
+    {.name = "image", .type = RS_OPT_STRING, .arg = "IMAGE", .def = "",
+     .help = "Image for the helper's pods; it must already be on the node (it is never pulled). Default: one that a "
+         "pod on the node runs."},
+    {.name = "no-images", .type = RS_OPT_BOOL, .def = "false",
+     .help = "Do not carry the node's images over to the new runtime (pods pull them again)."},
+    {.name = "no-uncordon", .type = RS_OPT_BOOL, .def = "false",
+     .help = "Leave the node cordoned after a successful switch."},
+    {.name = "node-timeout", .type = RS_OPT_STRING, .arg = "DURATION", .def = "20m",
+     .help = "How long to wait for the node to come back and the helper to report."},
+    RS_OPT_OUTPUT("", "Output format. One of: (json). json prints one event per phase, one per line, then a summary.",
+                  "json"),
+    {.name = "to", .type = RS_OPT_STRING, .arg = "RUNTIME", .def = "",
+     .help = "The runtime to switch to: containerd, cri-o or cri-dockerd.", .values = RS_VALUES(RS_RUNTIME_CONTAINERD, RS_RUNTIME_CRIO, RS_RUNTIME_CRI_DOCKERD)},
 };
+static const struct rs_opt_table node_table = RS_OPT_TABLE(node_opts);
 
-/* ---- options ---- */
-
-static int duration_opt(struct rs_cli *cli, const char *name, long long *ret, rs_err_t *err) {
-  const char *v = rs_cli_str(cli, name);
-  if (!v || !*v) return 0;
-  bool bare = true;
-  for (const char *p = v; *p; p++)
-    if (!isdigit((unsigned char)*p)) bare = false;
-  if ((bare && strcmp(v, "0") != 0) || rs_parse_duration_ms(v, ret) < 0)
-    return rs_fail(err, RS_E_USAGE, 0, "invalid argument \"%s\" for \"--%s\" flag: a duration such as 90s, "
-                   "15m or 1h is expected", v, name);
-  return 0;
-}
-
-static int int_opt(struct rs_cli *cli, const char *name, long min, long max, long *ret, rs_err_t *err) {
-  const char *v = rs_cli_str(cli, name);
-  if (!v) return 0;
-  long n;
-  if (rs_parse_long(v, min > 0 ? min : 0, max, &n) == 0) {
-    *ret = n;
-    return 0;
-  }
-  if (min < 0 && v[0] == '-' && rs_parse_long(v + 1, 0, -min, &n) == 0) {
-    *ret = -n;
-    return 0;
-  }
-  return rs_fail(err, RS_E_USAGE, 0, "invalid argument \"%s\" for \"--%s\" flag", v, name);
-}
-
-int rs_switch_cli_opts(struct rs_cli *cli, struct rs_switch_opts *o, rs_err_t *err) {
-  const char *out = rs_cli_str(cli, "output");
-  if (out && *out && strcmp(out, "json") != 0)
-    return rs_fail(err, RS_E_USAGE, 0, "unable to match a printer suitable for the output format \"%s\", "
-                   "allowed formats are: json", out);
-  struct rs_drain_opts d = RS_DRAIN_OPTS_INIT;
-  d.force = rs_cli_bool(cli, "force");
-  d.ignore_daemonsets = true;
-  d.delete_emptydir_data = rs_cli_bool(cli, "delete-emptydir-data");
-  d.disable_eviction = rs_cli_bool(cli, "disable-eviction");
-  long n = -1;
-  if (int_opt(cli, "grace-period", -2147483647L, 2147483647L, &n, err) < 0) return -1;
-  d.grace_period = (int)n;
-  n = 0;
-  if (int_opt(cli, "skip-wait-for-delete-timeout", -2147483647L, 2147483647L, &n, err) < 0) return -1;
-  d.skip_wait_for_delete_timeout = n;
-  n = 500;
-  if (int_opt(cli, "chunk-size", 0, 1000000000L, &n, err) < 0) return -1;
-  d.chunk_size = n ? n : 1000000000L;
-  if (duration_opt(cli, "timeout", &d.timeout_ms, err) < 0) return -1;
-  const char *ps = rs_cli_str(cli, "pod-selector");
-  if (ps && *ps && !rs_label_selector_valid(ps))
-    return rs_fail(err, RS_E_USAGE, 0, "--pod-selector=<pod_selector> must be a valid label selector");
-  d.pod_selector = ps && *ps ? ps : NULL;
-  o->drain = d;
-  long long ms = 0;
-  if (duration_opt(cli, "node-timeout", &ms, err) < 0) return -1;
-  o->node_timeout_ms = ms;
-  ms = 0;
-  if (duration_opt(cli, "helper-deadline", &ms, err) < 0) return -1;
-  if (ms && (ms < 30000 || ms > 86400000LL))
-    return rs_fail(err, RS_E_USAGE, 0, "--helper-deadline must be between 30s and 24h");
-  o->helper_deadline_s = (long)(ms / 1000);
-  if (o->node_timeout_ms && o->helper_deadline_s && o->node_timeout_ms / 1000 < o->helper_deadline_s)
-    return rs_fail(err, RS_E_USAGE, 0, "--node-timeout must not be shorter than --helper-deadline");
-  const char *img = rs_cli_str(cli, "image");
-  o->image = img && *img ? img : NULL;
-  o->ns = cli->ov.ns && *cli->ov.ns ? cli->ov.ns : NULL;
-  o->dry_run = rs_cli_bool(cli, "dry-run");
-  o->yes = rs_cli_bool(cli, "yes");
-  o->no_uncordon = rs_cli_bool(cli, "no-uncordon");
-  o->use_secret = rs_cli_bool(cli, "use-secret");
-  o->no_images = rs_cli_bool(cli, "no-images");
-  o->force_single_control_plane = rs_cli_bool(cli, "force-single-control-plane");
-  return 0;
-}
-
-/* ---- output ---- */
-
-struct view {
-  struct rs_cli *cli;
-  bool json;
-  long long t0;
-  const char *node;
-};
-
-static double secs(long long ms) { return (double)ms / 1000.0; }
-
-static void stamp(char *buf, size_t len) {
-  struct timeval tv;
-  gettimeofday(&tv, NULL);
-  struct tm tm;
-  gmtime_r(&tv.tv_sec, &tm);
-  snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-           tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec / 1000);
-}
-
-static void json_line(struct view *v, json_t *ev) {
-  char ts[64];
-  stamp(ts, sizeof ts);
-  json_object_set_new(ev, "time", json_string(ts));
-  json_dumpf(ev, v->cli->out, JSON_COMPACT | JSON_SORT_KEYS);
-  fputc('\n', v->cli->out);
-  fflush(v->cli->out);
-}
-
-static const char *mib(double bytes, char *buf, size_t len) {
-  snprintf(buf, len, "%.1f MiB", bytes / 1048576.0);
-  return buf;
-}
-
-static const char *jstr(const json_t *o, const char *k) {
-  const char *s = json_string_value(json_object_get(o, k));
-  return s ? s : "?";
-}
-
-/* The helper's plan, for people. */
-static void print_plan(FILE *f, const json_t *p) {
-  const json_t *k = json_object_get(p, "kubelet"), *rt = json_object_get(p, "runtime");
-  const json_t *cni = json_object_get(p, "cni"), *img = json_object_get(p, "images");
-  char b1[32], b2[32];
-  fprintf(f, "Plan (run %s): %s -> %s %s (config version %d)\n", jstr(p, RS_JSON_ID), jstr(p, RS_JSON_FROM),
-          jstr(p, RS_JSON_TO), jstr(rt, "version"), (int)json_integer_value(json_object_get(rt, "config_version")));
-  fprintf(f, "  kubelet %s: CRI endpoint %s -> %s (in %s)\n", jstr(k, "version"), jstr(k, "endpoint_before"),
-          jstr(k, "endpoint_after"), jstr(k, "endpoint_where"));
-  fprintf(f, "  cgroup driver: %s (%s)\n", jstr(k, "cgroup_driver"), jstr(k, "cgroup_driver_source"));
-  fprintf(f, "  sandbox image: %s (%s)\n", jstr(p, "sandbox_image"), jstr(p, "sandbox_image_source"));
-  fprintf(f, "  CNI: binaries %s, configuration %s\n", jstr(cni, "bin_dir"), jstr(cni, "conf_dir"));
-  size_t nimg = json_array_size(json_object_get(img, "carry"));
-  if (nimg)
-    fprintf(f, "  images carried over: %zu (%s; %s free)\n", nimg,
-            mib((double)json_integer_value(json_object_get(img, "bytes")), b1, sizeof b1),
-            mib((double)json_integer_value(json_object_get(img, "free_bytes")), b2, sizeof b2));
-  else
-    fprintf(f, "  images carried over: none\n");
-  size_t i, j;
-  json_t *x, *c;
-  if (json_array_size(json_object_get(p, RS_JSON_FILES))) fprintf(f, "  node files:\n");
-  json_array_foreach(json_object_get(p, RS_JSON_FILES), i, x) {
-    fprintf(f, "    %s %s\n", jstr(x, "action"), jstr(x, "path"));
-    json_array_foreach(json_object_get(x, "changes"), j, c) fprintf(f, "      + %s\n", json_string_value(c));
-  }
-  if (json_array_size(json_object_get(p, RS_JSON_SERVICES))) fprintf(f, "  services:\n");
-  json_array_foreach(json_object_get(p, RS_JSON_SERVICES), i, x) {
-    const json_t *b = json_object_get(x, "before");
-    fprintf(f, "    %-24s %s (now %s, %s)\n", jstr(x, "unit"), jstr(x, "action"),
-            json_is_true(json_object_get(b, "active")) ? "active" : "inactive",
-            json_is_true(json_object_get(b, "enabled")) ? "enabled" : "disabled");
-  }
-  fprintf(f, "  steps:");
-  json_array_foreach(json_object_get(p, RS_JSON_STEPS), i, x) fprintf(f, "%s%s", i ? ", " : " ", json_string_value(x));
-  fputc('\n', f);
-  json_array_foreach(json_object_get(p, RS_JSON_WARNINGS), i, x) fprintf(f, "  warning: %s\n", json_string_value(x));
-  json_array_foreach(json_object_get(p, RS_JSON_BLOCKERS), i, x) fprintf(f, "  blocker: %s\n", json_string_value(x));
-  json_array_foreach(json_object_get(p, "drain_blockers"), i, x)
-    fprintf(f, "  the drain would refuse: %s\n", json_string_value(x));
-}
-
-static void on_event(void *ud, const struct rs_sw_event *ev) {
-  struct view *v = ud;
-  struct rs_cli *cli = v->cli;
-  double t = secs(rs_now_ms() - v->t0);
-  if (ev->type == RS_SW_EV_PHASE) {
-    if (v->json) {
-      json_t *j = json_pack("{s:s, s:s, s:s, s:f, s:s?}", "kind", "phase", "phase", rs_sw_phase_name(ev->phase),
-                            "status", rs_sw_status_name(ev->status), "seconds", secs(ev->ms), "message",
-                            ev->message);
-      if (j && v->node) json_object_set_new(j, "node", json_string(v->node));
-      if (j && ev->data) json_object_set(j, ev->phase == RS_PH_PLAN ? "plan" : "data", (json_t *)ev->data);
-      if (j) json_line(v, j);
-      json_decref(j);
-      return;
-    }
-    fprintf(cli->out, "[%6.1fs] %-9s %s%s%s(%.1fs)\n", t, rs_sw_phase_name(ev->phase),
-            ev->message ? ev->message : "", ev->message ? " " : "",
-            ev->status == RS_SW_DONE ? "" : ev->status == RS_SW_FAILED ? "FAILED " : "",
-            secs(ev->ms));
-    if (ev->phase == RS_PH_PLAN && ev->data) print_plan(cli->out, ev->data);
-    fflush(cli->out);
-    return;
-  }
-  FILE *f = v->json ? cli->errf : cli->out;
-  switch (ev->type) {
-  case RS_SW_EV_WARNING:
-    fflush(cli->out);
-    rs_cli_warn(cli, "%s", ev->message);
-    return;
-  case RS_SW_EV_HELPER:
-    fprintf(f, "           | %s\n", ev->message);
-    break;
-  case RS_SW_EV_DRAIN:
-    if (ev->drain && ev->drain->type == RS_DRAIN_EV_WARNING) {
-      fflush(cli->out);
-      rs_cli_warn(cli, "%s", ev->message);
-      return;
-    }
-    if (ev->drain && ev->drain->type == RS_DRAIN_EV_POD_FAILED) return;
-    if (ev->drain && ev->drain->to_stderr) {
-      fflush(cli->out);
-      f = cli->errf;
-    }
-    fprintf(f, "           %s\n", ev->message);
-    break;
-  default:
-    fprintf(f, "           %s\n", ev->message);
-    break;
-  }
-  fflush(f);
-}
-
-static int confirm(void *ud, const char *question, const json_t *plan, bool *ret_yes, rs_err_t *err) {
-  struct view *v = ud;
-  fflush(v->cli->out);
-  fprintf(v->cli->errf, "%s [y/N]: ", question);
-  fflush(v->cli->errf);
-  char line[64];
-  if (!fgets(line, sizeof line, stdin)) {
-    *ret_yes = false;
-    return 0;
-  }
-  *ret_yes = line[0] == 'y' || line[0] == 'Y';
-  return 0;
-}
-
-static void print_summary(struct view *v, const struct rs_switch_opts *o, const struct rs_switch_result *r) {
-  struct rs_cli *cli = v->cli;
-  if (v->json) {
-    json_t *phases = json_object();
-    for (int i = 0; phases && i < _RS_PH_MAX; i++)
-      if (r->phase_ms[i] >= 0) json_object_set_new(phases, rs_sw_phase_name(i), json_real(secs(r->phase_ms[i])));
-    json_t *j = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:b, s:b, s:o, s:f, s:s?, s:s?}", "kind",
-                          "summary", "node", o->node, "outcome", rs_sw_outcome_name(r->outcome), "id", r->id,
-                          "from", r->from, "to", r->to, "runtimeBefore", r->runtime_before, "runtimeAfter",
-                          r->runtime_after, "resumed", r->resumed, "uncordoned", r->uncordoned, "phases",
-                          phases, "totalSeconds", secs(r->total_ms), "reason", r->reason, "hint", r->hint);
-    if (j && r->notready_ms >= 0) json_object_set_new(j, "notReadySeconds", json_real(secs(r->notready_ms)));
-    if (j && r->kubelet_down_ms >= 0)
-      json_object_set_new(j, "kubeletDownSeconds", json_real(secs(r->kubelet_down_ms)));
-    if (j && r->api_notready_ms >= 0)
-      json_object_set_new(j, "apiNotReadySeconds", json_real(secs(r->api_notready_ms)));
-    if (j && r->manifests) json_object_set(j, "manifests", r->manifests);
-    if (j) json_line(v, j);
-    json_decref(j);
-    return;
-  }
-  FILE *f = cli->out;
-  if (r->outcome == RS_SW_DRY_RUN) {
-    for (size_t i = 0; i < json_array_size(r->manifests); i++) {
-      fprintf(f, "---\n");
-      rs_print_yaml(f, json_array_get(r->manifests, i), NULL);
-    }
-    fprintf(f, "Dry run: nothing was changed on node %s.\n", o->node);
-    return;
-  }
-  if (r->outcome != RS_SW_OK && r->outcome != RS_SW_ROLLED_BACK) return;
-  if (r->outcome == RS_SW_OK)
-    fprintf(f, "%s node %s: %s -> %s in %.1fs (run %s%s)\n",
-            o->op == RS_OP_ROLLBACK ? "Rolled back" : "Switched", o->node,
-            r->resumed && r->from ? r->from : r->runtime_before ? r->runtime_before : "?",
-            r->runtime_after ? r->runtime_after : "?",
-            secs(r->total_ms), r->id ? r->id : "?", r->resumed ? ", resumed" : "");
-  if (r->notready_ms >= 0 || r->kubelet_down_ms >= 0) {
-    fprintf(f, "  NotReady window: ");
-    if (r->notready_ms >= 0) fprintf(f, "%.1fs (kubelet stopped -> node Ready again)", secs(r->notready_ms));
-    else fprintf(f, "not measured (the node was back before this run watched it)");
-    if (r->kubelet_down_ms >= 0) fprintf(f, "; kubelet down %.0fs (helper journal)", secs(r->kubelet_down_ms));
-    if (r->api_notready_ms >= 0) fprintf(f, "; the API showed NotReady for %.1fs", secs(r->api_notready_ms));
-    fputc('\n', f);
-  }
-  fprintf(f, "  phases:");
-  bool first = true;
-  for (int i = 0; i < _RS_PH_MAX; i++)
-    if (r->phase_ms[i] >= 0) {
-      fprintf(f, "%s %s %.1fs", first ? "" : ",", rs_sw_phase_name(i), secs(r->phase_ms[i]));
-      first = false;
-    }
-  fputc('\n', f);
-  if (r->outcome == RS_SW_OK && r->hint) fprintf(f, "  %s\n", r->hint);
-}
-
-int rs_switch_cli_run(struct rs_cli *cli, struct rs_switch_opts *o, rs_err_t *err) {
-  const char *out = rs_cli_str(cli, "output");
-  struct view v = {.cli = cli, .json = out && strcmp(out, "json") == 0, .t0 = rs_now_ms(), .node = o->node};
-  o->on_event = on_event;
-  o->ud = &v;
-  o->confirm = !o->yes && !v.json && isatty(STDIN_FILENO) ? confirm : NULL;
-  _cleanup_kube_client_ rs_kube_client_t *c = NULL;
-  if (rs_cli_client(cli, &c, err) < 0) return -1;
-  struct rs_switch_result r;
-  int rc = rs_switch_run(c, o, &r, err);
-  print_summary(&v, o, &r);
-  fflush(cli->out);
-  if (rc < 0) {
-    switch (r.outcome) {
-    case RS_SW_REFUSED: cli->exit_code = RS_SWX_REFUSED; break;
-    case RS_SW_DRAIN_FAILED: cli->exit_code = RS_SWX_DRAIN; break;
-    case RS_SW_ROLLED_BACK: cli->exit_code = RS_SWX_ROLLED_BACK; break;
-    case RS_SW_NEEDS_HUMAN: cli->exit_code = RS_SWX_HUMAN; break;
-    default: break;
-    }
-    if (err->kind == RS_E_INTERRUPTED) cli->exit_code = 0;
-    if (r.hint && err->msg) {
-      /* the error, then what to do about it */
-      _cleanup_free_ char *msg = rs_strdup_printf("%s\n%s", err->msg, r.hint);
-      if (msg) {
-        int kind = err->kind, code = err->code;
-        _cleanup_free_ char *reason = rs_strdup0(err->reason);
-        rs_fail(err, kind, code, "%s", msg);
-        if (reason) rs_err_set_reason(err, reason);
-      }
-    }
-  }
-  rs_switch_result_clear(&r);
-  return rc;
-}
-
-int cmd_node(struct rs_cli *cli, rs_err_t *err) {
+static int cmd_node(struct rs_cli *cli, rs_err_t *err) {
   size_t nargs = rs_strv_len(cli->args);
   if (nargs == 0) return rs_fail(err, RS_E_USAGE, 0, "a node name is required: node NAME --to RUNTIME");
   if (nargs > 1) return rs_fail(err, RS_E_USAGE, 0, "one node at a time, please (got %zu)", nargs);
   const char *to = rs_cli_str(cli, "to");
   if (!to || !*to) return rs_fail(err, RS_E_USAGE, 0, "--to is required: containerd, cri-o or cri-dockerd");
-  if (strcmp(to, RS_RUNTIME_CONTAINERD) != 0 && strcmp(to, RS_RUNTIME_CRIO) != 0 &&
-      strcmp(to, RS_RUNTIME_CRI_DOCKERD) != 0)
+  if (!rs_opt_allows(rs_cmd_opt(cli->cmd, "to", 0, NULL), to))
     return rs_fail(err, RS_E_USAGE, 0, "--to must be containerd, cri-o or cri-dockerd (got \"%s\")", to);
   struct rs_switch_opts o = {.op = RS_OP_SWITCH, .node = cli->args[0], .to = to};
   if (rs_switch_cli_opts(cli, &o, err) < 0) return -1;
   return rs_switch_cli_run(cli, &o, err);
 }
+
+const struct rs_cmd rs_cmd_node = {
+    .name = "node", .run = cmd_node, .args = {.kind = RS_ARG_NODE},
+    .summary = "Switch a node's container runtime: cordon, drain, switch, verify, uncordon",
+    .usage = "node NAME --to containerd|cri-o|cri-dockerd [flags]",
+    .description =
+        "Move one node to another container runtime, through the API only (no SSH):\n"
+        "read the node and refuse what cannot work; deliver the node helper (in a ConfigMap\n"
+        "in the working namespace, -n, default kube-system) and run its read-only preflight in\n"
+        "a privileged pod pinned to the node; show the plan (--dry-run stops here, printing\n"
+        "the manifests too); ask (unless --yes); cordon; drain (kubectl drain's flags;\n"
+        "--ignore-daemonsets is implied); launch the switch, which goes on as a host unit\n"
+        "when the old runtime takes the pod down; follow the node NotReady -> Ready; verify\n"
+        "with a pod on the new runtime; update kubeadm's cri-socket annotation; uncordon;\n"
+        "remove the Jobs and the ConfigMap; print the time of each phase.\n\n"
+        "On failure the helper restores every file and service; the node comes back on its\n"
+        "old runtime and stays cordoned.  Interrupted, the same command resumes: progress is\n"
+        "recorded on the node (annotation runtime-switch.kubectl.dev/state).\n\n"
+        "Exit codes: 0 done; 1 error; 2 usage; 3 refused, nothing changed; 4 drain failed\n"
+        "(node cordoned, not switched); 5 switch failed and rolled back (node cordoned);\n"
+        "6 needs a human (rollback failed, or the node did not come back); 130 interrupted.",
+    .examples =
+        "  # Look first: the plan, the manifests and the file changes, nothing changed\n"
+        "  kubectl runtime-switch node node-1 --to containerd --dry-run\n\n"
+        "  # Switch without asking; pods without a controller and emptyDir pods go too\n"
+        "  kubectl runtime-switch node node-1 --to containerd --yes --force --delete-emptydir-data\n\n"
+        "  # One JSON event per phase, for automation\n"
+        "  kubectl runtime-switch node node-1 --to containerd --yes -o json",
+    .opts = RS_OPT_TABLES(&node_table, &rs_drain_step_flags, &rs_switch_flags),
+};

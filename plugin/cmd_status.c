@@ -4,23 +4,25 @@
 #include <malloc.h>
 #endif
 
-#include "cli.h"
+#include "cmd.h"
 #include "common/cleanup.h"
 #include "common/strutil.h"
 #include "ops/nodes.h"
 
-const struct rs_opt cmd_status_opts[] = {
-    {"chunk-size", 0, RS_OPT_STRING, "N", "500",
-     "Return large lists in chunks rather than all at once. Pass 0 to disable."},
-    {"configz", 0, RS_OPT_BOOL, NULL, "true",
-     "Read each Ready node's kubelet configuration (/configz) through the API server's node proxy."},
-    {"no-headers", 0, RS_OPT_BOOL, NULL, "false", "When using the default or wide output format, don't print headers."},
-    {"output", 'o', RS_OPT_STRING, "FORMAT", "", "Output format. One of: (json, yaml, wide)."},
-    {"pods", 0, RS_OPT_BOOL, NULL, "false", "Also list the pods on each node that mount the Docker socket."},
-    {"selector", 'l', RS_OPT_STRING, "SELECTOR", "",
-     "Selector (label query) to filter nodes on, supports '=', '==', '!=', 'in', 'notin'.(e.g. -l key1=value1,key2=value2)."},
-    {NULL, 0, 0, NULL, NULL, NULL},
+static const struct rs_opt status_opts[] = {
+    {.name = "chunk-size", .type = RS_OPT_STRING, .arg = "N", .def = "500",
+     .help = "Return large lists in chunks rather than all at once. Pass 0 to disable."},
+    {.name = "configz", .type = RS_OPT_BOOL, .def = "true",
+     .help = "Read each Ready node's kubelet configuration (/configz) through the API server's node proxy."},
+    {.name = "no-headers", .type = RS_OPT_BOOL, .def = "false",
+     .help = "When using the default or wide output format, don't print headers."},
+    RS_OPT_OUTPUT("", "Output format. One of: (json, yaml, wide).", "json", "yaml", "wide"),
+    {.name = "pods", .type = RS_OPT_BOOL, .def = "false",
+     .help = "Also list the pods on each node that mount the Docker socket."},
+    {.name = "selector", .short_name = 'l', .type = RS_OPT_STRING, .arg = "SELECTOR", .def = "",
+     .help = "Selector (label query) to filter nodes on, supports '=', '==', '!=', 'in', 'notin'.(e.g. -l key1=value1,key2=value2)."},
 };
+static const struct rs_opt_table status_table = RS_OPT_TABLE(status_opts);
 
 static int print_table(struct rs_cli *cli, const struct rs_nodes_report *r, bool wide,
                        bool headers, bool pods, rs_err_t *err) {
@@ -65,7 +67,7 @@ static int print_table(struct rs_cli *cli, const struct rs_nodes_report *r, bool
   return rc < 0 ? rs_oom(err) : 0;
 }
 
-int cmd_status(struct rs_cli *cli, rs_err_t *err) {
+static int cmd_status(struct rs_cli *cli, rs_err_t *err) {
 #ifdef __GLIBC__
   /* Pages of a big node list are MiB-sized buffers, two at a time: keep
    * them mmapped, so each goes back to the system when freed.  (glibc
@@ -73,11 +75,8 @@ int cmd_status(struct rs_cli *cli, rs_err_t *err) {
    * pages then fragment the heap: 20-30% more peak RSS on 5,000 nodes.) */
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 #endif
-  const char *out = rs_cli_str(cli, "output");
-  if (out && *out && strcmp(out, "wide") != 0 && strcmp(out, "json") != 0 && strcmp(out, "yaml") != 0)
-    return rs_fail(err, RS_E_USAGE, 0,
-                   "unable to match a printer suitable for the output format \"%s\", "
-                   "allowed formats are: json,wide,yaml", out);
+  const char *out;
+  if (rs_cli_output(cli, &out, err) < 0) return -1;
   const char *sel = rs_cli_str(cli, "selector");
   if (sel && *sel && cli->args && cli->args[0])
     return rs_fail(err, RS_E_USAGE, 0, "cannot specify both node names and a --selector option");
@@ -124,3 +123,23 @@ int cmd_status(struct rs_cli *cli, rs_err_t *err) {
   rs_nodes_report_clear(&r);
   return rc;
 }
+
+const struct rs_cmd rs_cmd_status = {
+    .name = "status", .run = cmd_status, .opts = RS_OPT_TABLES(&status_table), .args = {.kind = RS_ARG_NODES},
+    .summary = "Show the container runtime of every node and what to do about it",
+    .usage = "status [NODE...] [-l SELECTOR] [-o wide|json|yaml] [--pods]",
+    .description =
+        "Show, for each node, its readiness, roles, kubelet version, container runtime and\n"
+        "version, the CRI endpoint it records (the kubeadm cri-socket annotation, and the\n"
+        "kubelet's /configz read through the API server's node proxy where permitted), and a\n"
+        "verdict: whether the node must switch runtime before its kubelet can be upgraded.\n\n"
+        "With --pods, also list the pods on each node that mount the Docker socket: they\n"
+        "break when the node stops running Docker.",
+    .examples =
+        "  # All nodes\n"
+        "  kubectl runtime-switch status\n\n"
+        "  # Worker nodes, with OS, kernel, IP and cgroup driver\n"
+        "  kubectl runtime-switch status -l '!node-role.kubernetes.io/control-plane' -o wide\n\n"
+        "  # Two nodes, as JSON, with the pods that use /var/run/docker.sock\n"
+        "  kubectl runtime-switch status node-1 node-2 --pods -o json",
+};

@@ -1,21 +1,22 @@
 /* kubectl runtime-switch version */
 #include <string.h>
 
-#include "cli.h"
+#include "cmd.h"
 #include "common/cleanup.h"
 #include "helper/contract.h"
 #include "ops/helper_blob.h"
 
-const struct rs_opt cmd_version_opts[] = {
-    {"client", 0, RS_OPT_BOOL, NULL, "false", "If true, shows client version only (no server required)."},
-    {"output", 'o', RS_OPT_STRING, "FORMAT", "", "One of 'yaml' or 'json'."},
-    {NULL, 0, 0, NULL, NULL, NULL},
+static const struct rs_opt version_opts[] = {
+    {.name = "client", .type = RS_OPT_BOOL, .def = "false",
+     .help = "If true, shows client version only (no server required)."},
+    RS_OPT_OUTPUT("", "One of 'yaml' or 'json'.", "yaml", "json"),
 };
+static const struct rs_opt_table version_table = RS_OPT_TABLE(version_opts);
 
-int cmd_version(struct rs_cli *cli, rs_err_t *err) {
+static int cmd_version(struct rs_cli *cli, rs_err_t *err) {
   const char *out = rs_cli_str(cli, "output");
-  if (out && *out && strcmp(out, "json") != 0 && strcmp(out, "yaml") != 0)
-    return rs_fail(err, RS_E_USAGE, 0, "--output must be 'yaml' or 'json'");
+  if (out && *out && !rs_opt_allows(rs_cmd_opt(cli->cmd, "output", 0, NULL), out))
+    return rs_fail(err, RS_E_USAGE, 0, "--output must be 'yaml' or 'json'");  /* kubectl version's words */
   if (cli->args && cli->args[0])
     return rs_fail(err, RS_E_USAGE, 0, "unexpected argument \"%s\"", cli->args[0]);
   json_auto_t *doc = json_pack("{s:{s:s}}", "clientVersion", "gitVersion", "v" RS_VERSION);
@@ -59,3 +60,12 @@ int cmd_version(struct rs_cli *cli, rs_err_t *err) {
   rs_err_clear(&serr);
   return r;
 }
+
+const struct rs_cmd rs_cmd_version = {
+    .name = "version", .run = cmd_version, .opts = RS_OPT_TABLES(&version_table),
+    .summary = "Print the plugin and the server version",
+    .usage = "version [--client] [-o json|yaml]",
+    .description = "Print the version of kubectl-runtime-switch and, unless --client is given,\n"
+                   "of the Kubernetes API server it talks to.",
+    .examples = "  kubectl runtime-switch version\n  kubectl runtime-switch version --client -o json",
+};

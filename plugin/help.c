@@ -1,8 +1,8 @@
-/* Help text in kubectl's layout. */
+/* Help text in kubectl's layout, from the command and option tables. */
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cmd.h"
 
 static void print_opt(FILE *f, const struct rs_opt *o) {
   char sh[8] = "";
@@ -17,14 +17,13 @@ static void print_opt(FILE *f, const struct rs_opt *o) {
   fprintf(f, "\t%s\n\n", o->help);
 }
 
-void rs_help_root(FILE *f) {
+void rs_help_root(FILE *f, const struct rs_commands *cmds) {
   fprintf(f,
           "kubectl runtime-switch moves nodes off Docker (dockershim or cri-dockerd) onto containerd,\n"
           "one node at a time: status first, then cordon, drain, switch and verify.\n\n"
           "Commands:\n");
-  for (size_t i = 0; i < rs_commands_count; i++)
-    if (!rs_commands[i].hidden)
-      fprintf(f, "  %-14s%s\n", rs_commands[i].name, rs_commands[i].summary);
+  for (size_t i = 0; i < cmds->n; i++)
+    if (!cmds->v[i]->hidden) fprintf(f, "  %-14s%s\n", cmds->v[i]->name, cmds->v[i]->summary);
   fprintf(f,
           "\nUsage:\n  kubectl runtime-switch [flags] [options]\n\n"
           "Use \"kubectl runtime-switch <command> --help\" for more information about a given command.\n"
@@ -34,10 +33,10 @@ void rs_help_root(FILE *f) {
 void rs_help_cmd(FILE *f, const struct rs_cmd *cmd) {
   fprintf(f, "%s\n\n", cmd->description);
   if (cmd->examples) fprintf(f, "Examples:\n%s\n\n", cmd->examples);
-  if (cmd->opts && cmd->opts[0].name) {
-    fprintf(f, "Options:\n");
-    for (size_t i = 0; cmd->opts[i].name; i++) print_opt(f, &cmd->opts[i]);
-  }
+  struct rs_opt_iter it = {.cmd = cmd};
+  const struct rs_opt *o = rs_opt_next(&it, NULL);
+  if (o) fprintf(f, "Options:\n");
+  for (; o; o = rs_opt_next(&it, NULL)) print_opt(f, o);
   fprintf(f, "Usage:\n  kubectl runtime-switch %s [options]\n\n", cmd->usage);
   fprintf(f, "Use \"kubectl runtime-switch options\" for a list of global command-line options "
              "(applies to all commands).\n");
@@ -45,24 +44,6 @@ void rs_help_cmd(FILE *f, const struct rs_cmd *cmd) {
 
 void rs_help_options(FILE *f) {
   fprintf(f, "The following options can be passed to any command:\n\n");
-  for (size_t i = 0; i < rs_global_opts_count; i++)
-    if (strcmp(rs_global_opts[i].name, "help") != 0) print_opt(f, &rs_global_opts[i]);
-}
-
-int cmd_help(struct rs_cli *cli, rs_err_t *err) {
-  if (!cli->args || !cli->args[0]) {
-    rs_help_root(cli->out);
-    return 0;
-  }
-  const struct rs_cmd *c = rs_cmd_find(cli->args[0]);
-  if (!c)
-    return rs_fail(err, RS_E_USAGE, 0, "unknown help topic \"%s\"", cli->args[0]);
-  rs_help_cmd(cli->out, c);
-  return 0;
-}
-
-int cmd_options(struct rs_cli *cli, rs_err_t *err) {
-  (void)err;
-  rs_help_options(cli->out);
-  return 0;
+  for (size_t i = 0; i < rs_global_opts.n; i++)
+    if (strcmp(rs_global_opts.opts[i].name, "help") != 0) print_opt(f, &rs_global_opts.opts[i]);
 }

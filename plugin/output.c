@@ -1,12 +1,37 @@
-/* Tables, -o json and -o yaml. */
+/* -o/--output, tables, -o json and -o yaml. */
 #include <errno.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
-#include "cli.h"
+#include "cmd.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
 #include "common/strutil.h"
+
+int rs_cli_output(const struct rs_cli *cli, const char **ret, rs_err_t *err) {
+  const struct rs_opt *o = rs_cmd_opt(cli->cmd, "output", 0, NULL);
+  const char *v = rs_cli_str(cli, "output");
+  if (!v || !*v || !o || rs_opt_allows(o, v)) {
+    *ret = v;
+    return 0;
+  }
+  /* kubectl lists the formats sorted, comma-separated */
+  const char *sorted[16];
+  size_t n = 0;
+  for (; o->values[n] && n < RS_ARRAY_SIZE(sorted); n++) {
+    size_t j = n;
+    for (; j > 0 && strcmp(sorted[j - 1], o->values[n]) > 0; j--) sorted[j] = sorted[j - 1];
+    sorted[j] = o->values[n];
+  }
+  rs_buf_t b = RS_BUF_INIT(0);
+  for (size_t i = 0; i < n; i++) rs_buf_printf(&b, NULL, "%s%s", i ? "," : "", sorted[i]);
+  _cleanup_free_ char *list = rs_buf_steal(&b, NULL);
+  if (!list) return rs_oom(err);
+  return rs_fail(err, RS_E_USAGE, 0, "unable to match a printer suitable for the output format \"%s\", "
+                 "allowed formats are: %s", v, list);
+}
 
 struct rs_table {
   size_t ncols;

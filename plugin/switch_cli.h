@@ -1,9 +1,9 @@
-/* What `node` and `rollback node` share: drain flags, progress output,
- * the confirmation prompt and the exit codes (cmd_node.c). */
+/* What `node` and `rollback node` share: options, progress output, the
+ * confirmation prompt and the exit codes (switch_cli.c). */
 #ifndef RS_PLUGIN_SWITCH_CLI_H
 #define RS_PLUGIN_SWITCH_CLI_H
 
-#include "cli.h"
+#include "cmd.h"
 #include "ops/switch.h"
 
 /* Exit codes of `node` and `rollback node` (README):
@@ -25,6 +25,9 @@ enum {
   RS_SWX_ROLLED_BACK = 5,
   RS_SWX_HUMAN = 6,
 };
+
+/* --use-secret and --yes, as both commands take them. */
+extern const struct rs_opt_table rs_switch_flags;
 
 /* Fill the common part of the options from the command line (drain flags,
  * timeouts, image, output, yes ...).  Usage errors fail with RS_E_USAGE. */

@@ -1,14 +1,11 @@
-/* Shell completion: `completion bash|zsh|helper` and the hidden
- * `__complete` entry point that speaks Cobra's protocol (one candidate per
- * line, "name\tdescription", then ":<directive>").  kubectl >= 1.26 runs
+/* Shell completion: `completion bash|zsh|helper` (plugin/cmd_completion.c)
+ * and the hidden `__complete` entry point (plugin/cmd_complete.c) that
+ * speaks Cobra's protocol (one candidate per line, "name\tdescription",
+ * then ":<directive>").  kubectl >= 1.26 runs
  * `kubectl_complete-runtime_switch ARGS... CURRENT` for plugin
  * completions; that name is a link to the plugin itself. */
 #ifndef RS_PLUGIN_COMPLETION_H
 #define RS_PLUGIN_COMPLETION_H
-
-#include "common/err.h"
-
-struct rs_cli;
 
 /* The helper's name, as kubectl derives it from the plugin's. */
 #define RS_COMPLETE_HELPER "kubectl_complete-runtime_switch"
@@ -27,8 +24,5 @@ enum {
  * parsed as a flag of ours.  Leaves every other command line alone.  The
  * new vector lives until exit. */
 void rs_completion_argv(int *argc, char ***argv);
-
-int cmd_completion(struct rs_cli *cli, rs_err_t *err);
-int cmd_complete(struct rs_cli *cli, rs_err_t *err);
 
 #endif
