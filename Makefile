@@ -58,6 +58,8 @@ GEN_SRC := $(BUILD)/gen/helper_blobs.c $(foreach a,$(HELPER_ARCHES),$(BUILD)/gen
 
 CORE_OBJ := $(call obj,$(CORE_SRC)) $(GEN_SRC:.c=.o)
 PLUGIN_OBJ := $(call obj,$(PLUGIN_SRC))
+# The plugin without main(), for the tests of its command line.
+PLUGIN_LIB := $(BUILD)/libplugin.a
 COMPLETE := $(BUILD)/kubectl_complete-runtime_switch
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZ_REPLAY := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/fuzz/replay_%,$(FUZZ_SRC))
@@ -86,6 +88,10 @@ $(LIBCORE): $(CORE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(PLUGIN_LIB): $(filter-out $(call obj,plugin/main.c),$(PLUGIN_OBJ))
+	@rm -f $@
+	ar rcs $@ $^
+
 $(PLUGIN): $(PLUGIN_OBJ) $(LIBCORE)
 	$(CC) $(LDFLAGS) -o $@ $(PLUGIN_OBJ) $(LIBCORE) $(PKG_LIBS)
 
@@ -104,7 +110,11 @@ uninstall:
 # ---- unit tests (criterion), one program per module ----
 $(BUILD)/tests/%: tests/unit/%.c $(LIBCORE)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< $(LDFLAGS) $(LIBCORE) $(PKG_LIBS) $(CRITERION_LIBS)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< $(LDFLAGS) $(TEST_LIBS) $(LIBCORE) $(PKG_LIBS) $(CRITERION_LIBS)
+
+# The command line's test and fuzz target link the plugin itself.
+$(BUILD)/tests/test_cli $(BUILD)/fuzz/replay_cli: $(PLUGIN_LIB)
+$(BUILD)/tests/test_cli $(BUILD)/fuzz/replay_cli: TEST_LIBS := $(PLUGIN_LIB)
 
 test-unit: $(UNIT_BINS) $(PLUGIN)
 	@set -e; for t in $(UNIT_BINS); do \
@@ -121,7 +131,7 @@ test-unit-all:
 # ---- fuzz targets: replayed over their corpora in make test ----
 $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(LIBCORE)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< tests/fuzz/replay_main.c $(LDFLAGS) $(LIBCORE) $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< tests/fuzz/replay_main.c $(LDFLAGS) $(TEST_LIBS) $(LIBCORE) $(PKG_LIBS)
 
 test-fuzz-replay:
 	$(MAKE) --no-print-directory VARIANT=asan fuzz-replay-run
@@ -135,11 +145,12 @@ fuzz-replay-run: $(FUZZ_REPLAY)
 # make fuzz FUZZ=kubeconfig SECONDS=60: coverage-guided run with libFuzzer
 FUZZ ?= kubeconfig
 SECONDS ?= 60
-fuzz:
+FUZZ_EXTRA_cli = $(filter-out plugin/main.c,$(PLUGIN_SRC)) $(GEN_SRC)
+fuzz: $(FUZZ_EXTRA_$(FUZZ))
 	@mkdir -p build/fuzz tests/fuzz/corpus/$(FUZZ)
-	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Iinclude -fsanitize=fuzzer,address,undefined \
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Iinclude -DRS_VERSION='"$(VERSION)"' -fsanitize=fuzzer,address,undefined \
 	  $(PKG_CFLAGS) -o build/fuzz/fuzz_$(FUZZ) tests/fuzz/fuzz_$(FUZZ).c \
-	  $(CORE_SRC) $(PKG_LIBS)
+	  $(CORE_SRC) $(FUZZ_EXTRA_$(FUZZ)) $(PKG_LIBS)
 	build/fuzz/fuzz_$(FUZZ) -max_total_time=$(SECONDS) -artifact_prefix=tests/fuzz/corpus/$(FUZZ)/crash- \
 	  build/fuzz/corpus-$(FUZZ) tests/fuzz/corpus/$(FUZZ) || true
 
