@@ -34,10 +34,13 @@
  *   --crash-after-step N  SIGKILL itself after the N-th journal record
  *                         (only together with --root)
  *
- * T is one of the RS_RUNTIME_* names; ID matches [a-z0-9][a-z0-9-]{0,39}.
+ * T is the name of a target in helper/runtimes.h (RS_RUNTIME_TARGETS);
+ * ID matches [a-z0-9][a-z0-9-]{0,39}.
  */
 #ifndef RS_HELPER_CONTRACT_H
 #define RS_HELPER_CONTRACT_H
+
+#include "helper/runtimes.h" /* the runtimes: names, endpoints, units */
 
 #define RS_HELPER_CONTRACT_VERSION 1
 
@@ -48,17 +51,6 @@
 #define RS_HELPER_CMD_ROLLBACK "rollback"
 #define RS_HELPER_CMD_REPORT "report"
 #define RS_HELPER_CMD_VERSION "version"
-
-/* Runtime names (--to, and "from"/"to" in the JSON) */
-#define RS_RUNTIME_DOCKER "docker"           /* dockershim, kubelet < 1.24 */
-#define RS_RUNTIME_CRI_DOCKERD "cri-dockerd"
-#define RS_RUNTIME_CONTAINERD "containerd"
-#define RS_RUNTIME_CRIO "cri-o"
-
-/* CRI endpoints the helper writes */
-#define RS_ENDPOINT_CONTAINERD "unix:///run/containerd/containerd.sock"
-#define RS_ENDPOINT_CRIO "unix:///var/run/crio/crio.sock"
-#define RS_ENDPOINT_CRI_DOCKERD "unix:///var/run/cri-dockerd.sock"
 
 /* Exit codes */
 enum rs_helper_exit {

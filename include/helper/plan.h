@@ -9,6 +9,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "helper/host.h"
+#include "helper/runtimes.h"
 #include "helper/units.h"
 
 enum rs_file_group { RS_FG_RUNTIME = 0, RS_FG_KUBELET = 1 };
@@ -37,7 +38,8 @@ struct rs_plan_unit {
 };
 
 struct rs_plan {
-  char *id, *from, *to;
+  char *id;
+  enum rs_rt from, to; /* from: RS_RT_NONE until preflight tells */
   char *kubelet_version;
   int kmaj, kmin;
   char *endpoint_before, *endpoint_after, *endpoint_where;
@@ -59,7 +61,7 @@ struct rs_plan {
 
 struct rs_plan_opts {
   const char *id;
-  const char *to;
+  enum rs_rt to;
   bool no_images;
 };
 

@@ -11,7 +11,7 @@
 
 struct rs_launch_opts {
   const char *id;
-  const char *to;
+  enum rs_rt to;
   bool no_images;
   long deadline_s;        /* apply must finish within this, else rollback */
   const char *self;       /* the helper's own bytes ... */

@@ -144,7 +144,7 @@ static int install_group(struct step_ctx *c, int group, rs_err_t *err) {
 
 static int restart_runtime(struct step_ctx *c, rs_err_t *err) {
   if (units_do(c, RS_ROLE_TARGET, "enable", true, err) < 0) return -1;
-  if (strcmp(c->plan->to, RS_RUNTIME_CRI_DOCKERD) == 0) {
+  if (c->plan->to == RS_RT_CRI_DOCKERD) {
     /* Docker keeps running; (re)start cri-dockerd next to it */
     if (rs_unit_do(c->run->h, "start", "docker.service", err) < 0) return -1;
     for (size_t i = 0; i < c->plan->nunits; i++)
@@ -178,7 +178,7 @@ static int wait_runtime(struct step_ctx *c, rs_err_t *err) {
   _cleanup_free_ char *sock = rs_strdup_printf("%s%s", h->root, c->plan->socket);
   _cleanup_free_ char *ep = rs_strdup_printf("unix://%s", sock ? sock : "");
   if (!sock || !ep) return rs_oom(err);
-  bool containerd = strcmp(c->plan->to, RS_RUNTIME_CONTAINERD) == 0;
+  bool containerd = c->plan->to == RS_RT_CONTAINERD;
   for (;;) {
     rs_err_clear(err);
     int ok = -1;
@@ -235,7 +235,7 @@ int rs_write_result(struct rs_run *run, const struct rs_plan *plan, rs_err_t *er
   if (rs_journal_read(run, &j, err) < 0) return -1;
   _cleanup_buf_ rs_buf_t b = RS_BUF_INIT(8u << 20);
   int code;
-  int r = rs_report_json(run, &j, plan->from, plan->to, &b, &code, err);
+  int r = rs_report_json(run, &j, rs_rt_name(plan->from), rs_rt_name(plan->to), &b, &code, err);
   rs_journal_free(&j);
   if (r < 0) return -1;
   _cleanup_free_ char *p = rs_run_file(run, RS_HELPER_RESULT_FILE);
@@ -311,7 +311,7 @@ int rs_report(const struct rs_host *h, const char *id, long wait_s, rs_err_t *er
     struct rs_journal j;
     if (rs_journal_read(&run, &j, err) < 0) goto out;
     _cleanup_buf_ rs_buf_t b = RS_BUF_INIT(8u << 20);
-    int r = rs_report_json(&run, &j, plan.from, plan.to, &b, &code, err);
+    int r = rs_report_json(&run, &j, rs_rt_name(plan.from), rs_rt_name(plan.to), &b, &code, err);
     rs_journal_free(&j);
     if (r < 0) {
       code = RS_HX_FAILED;

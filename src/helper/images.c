@@ -44,7 +44,7 @@ int rs_images_import(struct rs_run *run, const struct rs_plan *plan, rs_err_t *e
   if (!tar || !sock) return rs_oom(err);
   if (access(tar, F_OK) < 0) return 0; /* imported before a restart of this step */
   int r;
-  if (strcmp(plan->to, RS_RUNTIME_CRIO) == 0) {
+  if (plan->to == RS_RT_CRIO) {
     const char *argv[] = {"podman", "load", "-i", tar, NULL};
     r = rs_host_run_ok(run->h, argv, IMAGES_TIMEOUT_MS, NULL, err);
   } else {

@@ -93,14 +93,9 @@ static int parse(int argc, char **argv, struct opts *o, rs_err_t *err) {
   return 0;
 }
 
-static bool runtime_ok(const char *to) {
-  return to && (strcmp(to, RS_RUNTIME_CONTAINERD) == 0 || strcmp(to, RS_RUNTIME_CRIO) == 0 ||
-                strcmp(to, RS_RUNTIME_CRI_DOCKERD) == 0);
-}
-
 static int need(const struct opts *o, bool id, bool to, rs_err_t *err) {
   if (id && !o->id) return rs_fail(err, RS_E_USAGE, EINVAL, "%s needs --id", o->cmd);
-  if (to && !runtime_ok(o->to))
+  if (to && rs_rt_target(o->to) == RS_RT_NONE)
     return rs_fail(err, RS_E_USAGE, EINVAL, "%s needs --to containerd|cri-o|cri-dockerd", o->cmd);
   return 0;
 }
@@ -108,7 +103,7 @@ static int need(const struct opts *o, bool id, bool to, rs_err_t *err) {
 static int cmd_preflight(const struct rs_host *h, const struct opts *o, rs_err_t *err) {
   if (need(o, false, true, err) < 0) return RS_HX_USAGE;
   struct rs_plan p;
-  struct rs_plan_opts po = {o->id ? o->id : "preflight", o->to, o->no_images};
+  struct rs_plan_opts po = {o->id ? o->id : "preflight", rs_rt_target(o->to), o->no_images};
   if (rs_plan_build(h, &po, &p, err) < 0) return RS_HX_FAILED;
   _cleanup_buf_ rs_buf_t b = RS_BUF_INIT(8u << 20);
   int code = RS_HX_FAILED;
@@ -138,7 +133,7 @@ static int cmd_launch(const struct rs_host *h, const struct opts *o, const char 
     if (o->exec_path) { fx[n++] = "--exec-path"; fx[n++] = o->exec_path; }
     if (o->healthz) { fx[n++] = "--kubelet-healthz"; fx[n++] = o->healthz; }
   }
-  struct rs_launch_opts lo = {o->id, o->to, o->no_images, o->deadline_s, self, self_len,
+  struct rs_launch_opts lo = {o->id, rs_rt_target(o->to), o->no_images, o->deadline_s, self, self_len,
                               n ? fx : NULL};
   return rs_launch(h, &lo, err);
 }

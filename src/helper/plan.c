@@ -165,15 +165,6 @@ static int add_unit(struct ctx *c, const char *unit, int role, bool required) {
   return 0;
 }
 
-static const char *runtime_of_endpoint(const char *ep) {
-  if (!ep) return NULL;
-  if (strstr(ep, "cri-dockerd")) return RS_RUNTIME_CRI_DOCKERD;
-  if (strstr(ep, "dockershim")) return RS_RUNTIME_DOCKER;
-  if (strstr(ep, "containerd")) return RS_RUNTIME_CONTAINERD;
-  if (strstr(ep, "crio")) return RS_RUNTIME_CRIO;
-  return NULL;
-}
-
 static int read_kubelet(struct ctx *c) {
   struct rs_plan *p = c->p;
   const char *argv[] = {"kubelet", "--version", NULL};
@@ -215,96 +206,88 @@ static int detect_source(struct ctx *c) {
                                  &ic_ep, c->err) < 0)
     return rs_wrap(c->err, "%s", INSTANCE_CONFIG);
   const char *now = ep ? ep : cy_ep ? cy_ep : ic_ep;
-  const char *from = NULL;
+  enum rs_rt from = RS_RT_NONE;
   if (p->kmaj == 1 && p->kmin < 24 && (!cr || strcmp(cr, "remote") != 0)) {
-    from = RS_RUNTIME_DOCKER; /* dockershim: endpoint flags unused */
-    now = "unix:///var/run/dockershim.sock";
+    from = RS_RT_DOCKER; /* dockershim: endpoint flags unused */
+    now = rs_runtimes[RS_RT_DOCKER].endpoint;
   } else if (!now) {
-    now = RS_ENDPOINT_CONTAINERD; /* the kubelet's default since 1.24 */
+    now = rs_runtimes[RS_RT_CONTAINERD].endpoint; /* the kubelet's default since 1.24 */
   }
-  if (!from) from = runtime_of_endpoint(now);
+  if (from == RS_RT_NONE) from = rs_rt_by_endpoint(now);
   if (set_str(&p->endpoint_before, now, c->err) < 0) return -1;
-  if (!from) return BLOCK(c, "unknown container runtime behind %s", now);
-  return set_str(&p->from, from, c->err);
+  if (from == RS_RT_NONE) return BLOCK(c, "unknown container runtime behind %s", now);
+  p->from = from;
+  return 0;
+}
+
+/* The target's version from `PROGRAM --version`; NULL when it cannot tell. */
+static char *target_version(struct ctx *c, enum rs_rt to) {
+  const char *argv[] = {rs_runtimes[to].command, "--version", NULL};
+  _cleanup_free_ char *out = cmd_text(c, argv, 30000);
+  if (to == RS_RT_CONTAINERD) {
+    /* "containerd github.com/containerd/containerd 1.6.20~ds1 <rev>" */
+    const char *s = out;
+    for (int i = 0; i < 2 && s; i++) {
+      s = strchr(s, ' ');
+      if (s) s++;
+    }
+    return s ? version_after(s, "") : NULL;
+  }
+  if (to == RS_RT_CRIO) {
+    char *v = version_after(out, "Version:");
+    return v ? v : version_after(out, "crio version");
+  }
+  return version_after(out, rs_runtimes[to].command); /* "cri-dockerd 0.3.4 (...)" */
+}
+
+/* containerd's version against the kubelet's: blockers and warnings. */
+static void containerd_support(struct ctx *c, const char *v) {
+  struct rs_plan *p = c->p;
+  if (p->rt_major > 2) BLOCK(c, "containerd %s is newer than this helper knows", v);
+  if (p->rt_major < 1 || (p->rt_major == 1 && p->rt_minor < 6))
+    BLOCK(c, "containerd %s is too old; 1.6 or newer is needed", v);
+  if (p->rt_major == 1 && p->kmaj == 1 && p->kmin >= 36)
+    BLOCK(c, "kubelet %s does not support containerd 1.x", p->kubelet_version);
+  if (p->rt_major == 1 && p->kmaj == 1 && p->kmin >= 29 &&
+      rs_version_cmp(v, p->rt_minor == 6 ? "1.6.22" : "1.7.2") < 0)
+    WARN(c, "containerd %s does not pin the sandbox image; the kubelet may "
+            "garbage-collect it (1.6.22+ / 1.7.2+ do)", v);
+  /* containerd's RELEASES.md: the oldest patch release per line that a
+   * kubelet minor is supported with */
+  static const struct { int kmin; const char *min[4]; } matrix[] = {
+      {34, {"1.6.39", "1.7.28", "2.0.6", "2.1.3"}},
+      {35, {NULL, "1.7.28", "2.1.5", "2.1.5"}},
+  };
+  for (size_t i = 0; i < RS_ARRAY_SIZE(matrix); i++) {
+    if (p->kmaj != 1 || p->kmin != matrix[i].kmin) continue;
+    int line = p->rt_major == 1 ? p->rt_minor - 6 : 2 + (p->rt_minor >= 1);
+    const char *min = line >= 0 && line < 4 ? matrix[i].min[line] : NULL;
+    if (!min)
+      WARN(c, "containerd %d.%d is not supported with kubelet 1.%d", p->rt_major, p->rt_minor,
+           p->kmin);
+    else if (rs_version_cmp(v, min) < 0)
+      WARN(c, "containerd %s is older than %s, the oldest %d.%d release supported with "
+              "kubelet 1.%d", v, min, p->rt_major, p->rt_minor, p->kmin);
+  }
 }
 
 static int check_target(struct ctx *c) {
   struct rs_plan *p = c->p;
-  const char *to = p->to;
-  if (strcmp(to, RS_RUNTIME_CONTAINERD) == 0) {
-    const char *argv[] = {"containerd", "--version", NULL};
-    _cleanup_free_ char *out = cmd_text(c, argv, 30000);
-    /* "containerd github.com/containerd/containerd 1.6.20~ds1 <rev>" */
-    char *v = NULL;
-    if (out) {
-      const char *s = out;
-      for (int i = 0; i < 2 && s; i++) {
-        s = strchr(s, ' ');
-        if (s) s++;
-      }
-      if (s) v = version_after(s, "");
-    }
-    if (!v || rs_version_major_minor(v, &p->rt_major, &p->rt_minor) < 0) {
-      free(v);
-      return BLOCK(c, "containerd is not installed (containerd --version failed)");
-    }
-    p->runtime_version = v;
-    if (p->rt_major > 2) BLOCK(c, "containerd %s is newer than this helper knows", v);
-    if (p->rt_major < 1 || (p->rt_major == 1 && p->rt_minor < 6))
-      BLOCK(c, "containerd %s is too old; 1.6 or newer is needed", v);
-    if (p->rt_major == 1 && p->kmaj == 1 && p->kmin >= 36)
-      BLOCK(c, "kubelet %s does not support containerd 1.x", p->kubelet_version);
-    if (p->rt_major == 1 && p->kmaj == 1 && p->kmin >= 29 &&
-        rs_version_cmp(v, p->rt_minor == 6 ? "1.6.22" : "1.7.2") < 0)
-      WARN(c, "containerd %s does not pin the sandbox image; the kubelet may "
-              "garbage-collect it (1.6.22+ / 1.7.2+ do)", v);
-    /* containerd's RELEASES.md: the oldest patch release per line that a
-     * kubelet minor is supported with */
-    static const struct { int kmin; const char *min[4]; } matrix[] = {
-        {34, {"1.6.39", "1.7.28", "2.0.6", "2.1.3"}},
-        {35, {NULL, "1.7.28", "2.1.5", "2.1.5"}},
-    };
-    for (size_t i = 0; i < RS_ARRAY_SIZE(matrix); i++) {
-      if (p->kmaj != 1 || p->kmin != matrix[i].kmin) continue;
-      int line = p->rt_major == 1 ? p->rt_minor - 6 : 2 + (p->rt_minor >= 1);
-      const char *min = line >= 0 && line < 4 ? matrix[i].min[line] : NULL;
-      if (!min)
-        WARN(c, "containerd %d.%d is not supported with kubelet 1.%d", p->rt_major, p->rt_minor,
-             p->kmin);
-      else if (rs_version_cmp(v, min) < 0)
-        WARN(c, "containerd %s is older than %s, the oldest %d.%d release supported with "
-                "kubelet 1.%d", v, min, p->rt_major, p->rt_minor, p->kmin);
-    }
-    if (set_str(&p->socket, "/run/containerd/containerd.sock", c->err) < 0) return -1;
-    return add_unit(c, "containerd.service", RS_ROLE_TARGET, true);
+  const struct rs_rt_info *t = rs_rt_info(p->to);
+  char *v = target_version(c, p->to);
+  /* cri-dockerd's version is shown, not checked */
+  if (!v || (rs_version_major_minor(v, &p->rt_major, &p->rt_minor) < 0 && p->to != RS_RT_CRI_DOCKERD)) {
+    free(v);
+    return BLOCK(c, "%s is not installed (%s --version failed)", t->name, t->command);
   }
-  if (strcmp(to, RS_RUNTIME_CRIO) == 0) {
-    const char *argv[] = {"crio", "--version", NULL};
-    _cleanup_free_ char *out = cmd_text(c, argv, 30000);
-    char *v = version_after(out, "Version:");
-    if (!v) v = version_after(out, "crio version");
-    if (!v || rs_version_major_minor(v, &p->rt_major, &p->rt_minor) < 0) {
-      free(v);
-      return BLOCK(c, "cri-o is not installed (crio --version failed)");
-    }
-    p->runtime_version = v;
-    if (p->rt_major == 1 && p->kmaj == 1 && p->rt_minor != p->kmin)
-      WARN(c, "cri-o %s and kubelet %s differ in minor version", v, p->kubelet_version);
-    if (set_str(&p->socket, "/var/run/crio/crio.sock", c->err) < 0) return -1;
-    return add_unit(c, "crio.service", RS_ROLE_TARGET, true);
-  }
-  /* cri-dockerd: Docker stays */
-  const char *argv[] = {"cri-dockerd", "--version", NULL};
-  _cleanup_free_ char *out = cmd_text(c, argv, 30000);
-  char *v = version_after(out, "cri-dockerd");
-  if (!v) return BLOCK(c, "cri-dockerd is not installed (cri-dockerd --version failed)");
   p->runtime_version = v;
-  rs_version_major_minor(v, &p->rt_major, &p->rt_minor);
-  if (set_str(&p->socket, "/var/run/cri-dockerd.sock", c->err) < 0) return -1;
-  if (add_unit(c, "docker.service", RS_ROLE_TARGET, true) < 0 ||
-      add_unit(c, "cri-docker.socket", RS_ROLE_TARGET, false) < 0)
-    return -1;
-  return add_unit(c, "cri-docker.service", RS_ROLE_TARGET, true);
+  if (p->to == RS_RT_CONTAINERD) containerd_support(c, v);
+  if (p->to == RS_RT_CRIO && p->rt_major == 1 && p->kmaj == 1 && p->rt_minor != p->kmin)
+    WARN(c, "cri-o %s and kubelet %s differ in minor version", v, p->kubelet_version);
+  if (set_str(&p->socket, rs_rt_socket(p->to), c->err) < 0) return -1;
+  for (size_t i = 0; i < RS_ARRAY_SIZE(t->start) && t->start[i].name; i++)
+    if (add_unit(c, t->start[i].name, RS_ROLE_TARGET, t->start[i].required) < 0) return -1;
+  return 0;
 }
 
 static int read_docker(struct ctx *c) {
@@ -327,8 +310,9 @@ static int read_docker(struct ctx *c) {
   return 0;
 }
 
-static bool uses_docker(const char *rt) {
-  return strcmp(rt, RS_RUNTIME_DOCKER) == 0 || strcmp(rt, RS_RUNTIME_CRI_DOCKERD) == 0;
+static bool uses_docker(enum rs_rt rt) {
+  const struct rs_rt_info *i = rs_rt_info(rt);
+  return i && i->docker_engine;
 }
 
 static int cgroup_driver(struct ctx *c) {
@@ -409,7 +393,7 @@ static int sandbox_image(struct ctx *c) {
   if (flag && *flag) {
     img = flag;
     src = "kubelet flag --pod-infra-container-image";
-  } else if (strcmp(p->from, RS_RUNTIME_CRI_DOCKERD) == 0 && (cd = cri_dockerd_pause(c))) {
+  } else if (p->from == RS_RT_CRI_DOCKERD && (cd = cri_dockerd_pause(c))) {
     img = cd;
     src = "cri-dockerd --pod-infra-container-image";
   } else if (uses_docker(p->from)) {
@@ -465,8 +449,8 @@ static int cni_dirs(struct ctx *c) {
 static int plan_images(struct ctx *c, bool no_images) {
   struct rs_plan *p = c->p;
   if (!(p->images = rs_strv_new())) return rs_oom(c->err);
-  if (no_images || !uses_docker(p->from) || strcmp(p->to, RS_RUNTIME_CRI_DOCKERD) == 0) return 0;
-  if (strcmp(p->to, RS_RUNTIME_CRIO) == 0 && !rs_host_has_cmd(c->h, "podman"))
+  if (no_images || !uses_docker(p->from) || uses_docker(p->to)) return 0;
+  if (p->to == RS_RT_CRIO && !rs_host_has_cmd(c->h, "podman"))
     return WARN(c, "images are not carried over to cri-o (podman is not installed); "
                    "the node pulls them again");
   const char *argv[] = {"docker", "ps", "-a", "--filter", "label=io.kubernetes.pod.name",
@@ -515,8 +499,7 @@ static int plan_images(struct ctx *c, bool no_images) {
   }
   if (!p->images[0]) return 0;
   unsigned long long fs = 0, fs_dev = 0, rt = 0, rt_dev = 0;
-  const char *rt_dir = strcmp(p->to, RS_RUNTIME_CRIO) == 0 ? "/var/lib/containers/storage"
-                                                            : "/var/lib/containerd";
+  const char *rt_dir = rs_rt_info(p->to)->image_dir;
   if (rs_host_free_bytes(c->h, RS_HELPER_STATE_DIR, &fs, &fs_dev, c->err) < 0 ||
       rs_host_free_bytes(c->h, rt_dir, &rt, &rt_dev, c->err) < 0)
     return -1;
@@ -674,13 +657,6 @@ static int plan_crio(struct ctx *c) {
   return 0;
 }
 
-static int endpoint_for(const char *to, const char **ret) {
-  *ret = strcmp(to, RS_RUNTIME_CONTAINERD) == 0 ? RS_ENDPOINT_CONTAINERD
-         : strcmp(to, RS_RUNTIME_CRIO) == 0     ? RS_ENDPOINT_CRIO
-                                                : RS_ENDPOINT_CRI_DOCKERD;
-  return 0;
-}
-
 static int edit_env(struct ctx *c, const char *path, const char *text, const char *var,
                     const struct rs_flag_op *ops, size_t nops) {
   char *out = NULL;
@@ -714,8 +690,8 @@ static int edit_yaml(struct ctx *c, const char *path, const char *text, const ch
 
 static int plan_kubelet(struct ctx *c) {
   struct rs_plan *p = c->p;
-  const char *ep;
-  endpoint_for(p->to, &ep);
+  const struct rs_rt_info *to = rs_rt_info(p->to);
+  const char *ep = to->endpoint;
   if (set_str(&p->endpoint_after, ep, c->err) < 0) return -1;
   bool pre124 = p->kmaj == 1 && p->kmin < 24, v127 = !(p->kmaj == 1 && p->kmin < 27);
   /* where the endpoint lives now */
@@ -746,11 +722,9 @@ static int plan_kubelet(struct ctx *c) {
   if (p->kmaj > 1 || p->kmin >= 35)
     ops[n++] = (struct rs_flag_op){"--pod-infra-container-image", RS_FLAG_DROP, NULL};
   ops[n++] = (struct rs_flag_op){"--image-service-endpoint", RS_FLAG_REPLACE, ep};
-  const char *rc_new = strcmp(p->to, RS_RUNTIME_CONTAINERD) == 0 ? "/system.slice/containerd.service"
-                       : strcmp(p->to, RS_RUNTIME_CRIO) == 0     ? "/system.slice/crio.service"
-                                                                 : NULL;
-  if (rc && rc_new && strstr(rc, "docker"))
-    ops[n++] = (struct rs_flag_op){"--runtime-cgroups", RS_FLAG_REPLACE, rc_new};
+  /* --runtime-cgroups that names Docker's cgroup moves to the target's */
+  if (rc && to->runtime_cgroups && strstr(rc, "docker"))
+    ops[n++] = (struct rs_flag_op){"--runtime-cgroups", RS_FLAG_REPLACE, to->runtime_cgroups};
   size_t base_n = n;
   /* kubeadm-flags.env: the flag is set here unless it lives elsewhere */
   if (c->ka_text) {
@@ -802,20 +776,13 @@ static int plan_kubelet(struct ctx *c) {
 static int plan_units_and_steps(struct ctx *c, bool carry) {
   struct rs_plan *p = c->p;
   if (add_unit(c, "kubelet.service", RS_ROLE_KUBELET, true) < 0) return -1;
-  bool to_cd = strcmp(p->to, RS_RUNTIME_CRI_DOCKERD) == 0;
-  if (uses_docker(p->from) && !to_cd) {
-    if (add_unit(c, "docker.socket", RS_ROLE_SOURCE, false) < 0 ||
-        add_unit(c, "docker.service", RS_ROLE_SOURCE, false) < 0)
-      return -1;
-  }
-  if (strcmp(p->from, RS_RUNTIME_CRI_DOCKERD) == 0 && !to_cd) {
-    if (add_unit(c, "cri-docker.socket", RS_ROLE_SOURCE, false) < 0 ||
-        add_unit(c, "cri-docker.service", RS_ROLE_SOURCE, false) < 0)
-      return -1;
-  }
-  if (strcmp(p->from, RS_RUNTIME_CRIO) == 0 && add_unit(c, "crio.service", RS_ROLE_SOURCE, false) < 0)
-    return -1;
-  if (strcmp(p->from, RS_RUNTIME_CONTAINERD) == 0 && strcmp(p->to, RS_RUNTIME_CRIO) == 0)
+  /* Docker Engine stays when it only gets a CRI shim (docker -> cri-dockerd) */
+  bool keep_docker = uses_docker(p->to);
+  const struct rs_rt_info *from = rs_rt_info(p->from);
+  for (size_t i = 0; !(keep_docker && from->docker_engine) && i < RS_ARRAY_SIZE(from->stop) &&
+                     from->stop[i]; i++)
+    if (add_unit(c, from->stop[i], RS_ROLE_SOURCE, false) < 0) return -1;
+  if (p->from == RS_RT_CONTAINERD && p->to == RS_RT_CRIO)
     WARN(c, "containerd keeps running (Docker may need it); the kubelet no longer uses it");
   const char *steps[16];
   size_t n = 0;
@@ -824,14 +791,14 @@ static int plan_units_and_steps(struct ctx *c, bool carry) {
     if (p->files[i].group == RS_FG_RUNTIME) rt_files = true;
   if (carry) steps[n++] = RS_STEP_IMAGES_SAVE;
   steps[n++] = RS_STEP_STOP_KUBELET;
-  if (uses_docker(p->from) && !to_cd) steps[n++] = RS_STEP_REMOVE_PODS;
+  if (uses_docker(p->from) && !keep_docker) steps[n++] = RS_STEP_REMOVE_PODS;
   for (size_t i = 0; i < p->nunits; i++)
     if (p->units[i].role == RS_ROLE_SOURCE) {
       steps[n++] = RS_STEP_STOP_SOURCE;
       break;
     }
   if (rt_files) {
-    if (strcmp(p->to, RS_RUNTIME_CRI_DOCKERD) != 0) steps[n++] = RS_STEP_VALIDATE;
+    if (rs_rt_info(p->to)->config != RS_RT_CFG_NONE) steps[n++] = RS_STEP_VALIDATE;
     steps[n++] = RS_STEP_INSTALL_RUNTIME;
   }
   steps[n++] = RS_STEP_RESTART_RUNTIME;
@@ -864,24 +831,26 @@ int rs_plan_build(const struct rs_host *h, const struct rs_plan_opts *o,
   p.warnings = rs_strv_new();
   p.blockers = rs_strv_new();
   p.images = rs_strv_new();
-  if (!p.steps || !p.warnings || !p.blockers || !p.images || set_str(&p.id, o->id, err) < 0 ||
-      set_str(&p.to, o->to, err) < 0)
+  if (!p.steps || !p.warnings || !p.blockers || !p.images || set_str(&p.id, o->id, err) < 0)
     r = rs_oom(err);
+  if (r == 0 && !rs_rt_info(o->to)) r = rs_fail(err, RS_E_USAGE, EINVAL, "no target runtime");
+  p.to = o->to;
   if (r == 0 && !rs_host_fixture(h) && !rs_host_systemd(h))
     r = WARN(&c, "PID 1 is not systemd: services are driven with `service`, and the apply "
                  "process leaves the pod's cgroup instead of running as a unit");
   if (r == 0) r = read_kubelet(&c);
   if (r == 0 && !p.blockers[0]) r = detect_source(&c);
-  if (r == 0 && !p.blockers[0] && strcmp(p.from, p.to) == 0)
-    r = BLOCK(&c, "the node already runs %s", p.to);
+  if (r == 0 && !p.blockers[0] && p.from == p.to)
+    r = BLOCK(&c, "the node already runs %s", rs_rt_name(p.to));
   if (r == 0 && !p.blockers[0]) r = read_docker(&c);
   if (r == 0 && !p.blockers[0]) r = check_target(&c);
   if (r == 0 && !p.blockers[0]) r = cgroup_driver(&c);
   if (r == 0 && !p.blockers[0]) r = sandbox_image(&c);
   if (r == 0 && !p.blockers[0]) r = cni_dirs(&c);
-  if (r == 0 && !p.blockers[0] && strcmp(p.to, RS_RUNTIME_CONTAINERD) == 0) r = plan_containerd(&c);
-  if (r == 0 && !p.blockers[0] && strcmp(p.to, RS_RUNTIME_CRIO) == 0) r = plan_crio(&c);
-  if (r == 0 && !p.blockers[0] && strcmp(p.to, RS_RUNTIME_CRI_DOCKERD) == 0 &&
+  enum rs_rt_config cfg = rs_rt_info(p.to)->config;
+  if (r == 0 && !p.blockers[0] && cfg == RS_RT_CFG_CONTAINERD_TOML) r = plan_containerd(&c);
+  if (r == 0 && !p.blockers[0] && cfg == RS_RT_CFG_CRIO_DROPIN) r = plan_crio(&c);
+  if (r == 0 && !p.blockers[0] && p.to == RS_RT_CRI_DOCKERD &&
       (p.cni_bin_dir && strcmp(p.cni_bin_dir, "/opt/cni/bin") != 0))
     r = WARN(&c, "cri-dockerd reads CNI plugins from its own --cni-bin-dir; the node's are in %s",
              p.cni_bin_dir);
@@ -903,7 +872,7 @@ bool rs_plan_has_step(const struct rs_plan *p, const char *step) {
 
 void rs_plan_free(struct rs_plan *p) {
   if (!p) return;
-  char **strs[] = {&p->id, &p->from, &p->to, &p->kubelet_version, &p->endpoint_before,
+  char **strs[] = {&p->id, &p->kubelet_version, &p->endpoint_before,
                    &p->endpoint_after, &p->endpoint_where, &p->cgroup_driver,
                    &p->cgroup_driver_source, &p->runtime_version, &p->socket,
                    &p->sandbox_image, &p->sandbox_image_source, &p->cni_bin_dir,

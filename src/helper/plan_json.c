@@ -31,8 +31,8 @@ int rs_plan_json(const struct rs_plan *p, rs_buf_t *b, rs_err_t *err) {
   int r = rs_buf_printf(b, err, "{\"%s\":%d", RS_JSON_CONTRACT, RS_HELPER_CONTRACT_VERSION);
   if (r == 0) r = kv_str(b, RS_JSON_ID, p->id, true, err);
   if (r == 0) r = rs_buf_printf(b, err, ",\"%s\":%s", RS_JSON_OK, p->blockers && p->blockers[0] ? "false" : "true");
-  if (r == 0) r = kv_str(b, RS_JSON_FROM, p->from, true, err);
-  if (r == 0) r = kv_str(b, RS_JSON_TO, p->to, true, err);
+  if (r == 0) r = kv_str(b, RS_JSON_FROM, rs_rt_name(p->from), true, err);
+  if (r == 0) r = kv_str(b, RS_JSON_TO, rs_rt_name(p->to), true, err);
   if (r == 0) r = rs_buf_printf(b, err, ",\"deadline\":%lld", p->deadline);
   if (r == 0) r = rs_buf_puts(b, ",\"kubelet\":{", err);
   if (r == 0) r = kv_str(b, "version", p->kubelet_version, false, err);
@@ -42,7 +42,7 @@ int rs_plan_json(const struct rs_plan *p, rs_buf_t *b, rs_err_t *err) {
   if (r == 0) r = kv_str(b, "cgroup_driver", p->cgroup_driver, true, err);
   if (r == 0) r = kv_str(b, "cgroup_driver_source", p->cgroup_driver_source, true, err);
   if (r == 0) r = rs_buf_puts(b, "},\"runtime\":{", err);
-  if (r == 0) r = kv_str(b, "name", p->to, false, err);
+  if (r == 0) r = kv_str(b, "name", rs_rt_name(p->to), false, err);
   if (r == 0) r = kv_str(b, "version", p->runtime_version, true, err);
   if (r == 0) r = rs_buf_printf(b, err, ",\"config_version\":%d", p->config_version);
   if (r == 0) r = kv_str(b, "socket", p->socket, true, err);
@@ -118,8 +118,8 @@ int rs_plan_from_json(const char *text, size_t len, struct rs_plan *ret, rs_err_
   const rs_json_t *kub = rs_json_get(j, "kubelet"), *rt = rs_json_get(j, "runtime");
   const rs_json_t *img = rs_json_get(j, "images"), *dl = rs_json_get(j, "deadline");
   int r = dup_str(j, RS_JSON_ID, &p.id, err);
-  if (r == 0) r = dup_str(j, RS_JSON_FROM, &p.from, err);
-  if (r == 0) r = dup_str(j, RS_JSON_TO, &p.to, err);
+  p.from = rs_rt_by_name(rs_json_get_str(j, RS_JSON_FROM));
+  p.to = rs_rt_by_name(rs_json_get_str(j, RS_JSON_TO));
   if (r == 0) r = dup_str(kub, "version", &p.kubelet_version, err);
   if (r == 0) r = dup_str(kub, "endpoint_after", &p.endpoint_after, err);
   if (r == 0) r = dup_str(rt, "socket", &p.socket, err);

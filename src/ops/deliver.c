@@ -647,14 +647,11 @@ int rs_deliver_cleanup_stale(rs_kube_client_t *c, const char *ns, const char *no
 /* ---- pod state ---- */
 
 static const char *runtime_of(const char *container_id) {
-  static const char *const known[] = {"containerd", "docker", "cri-o"};
   if (!container_id) return NULL;
   const char *sep = strstr(container_id, "://");
   if (!sep) return NULL;
-  size_t n = (size_t)(sep - container_id);
-  for (size_t i = 0; i < RS_ARRAY_SIZE(known); i++)
-    if (strlen(known[i]) == n && strncmp(container_id, known[i], n) == 0) return known[i];
-  return "other";
+  const char *known = rs_rt_scheme(container_id, (size_t)(sep - container_id));
+  return known ? known : "other";
 }
 
 void rs_pod_view(const json_t *pod, struct rs_pod_view *ret) {

@@ -570,8 +570,8 @@ int rs_switch_run(rs_kube_client_t *c, const struct rs_switch_opts *o, struct rs
   struct sw s = {.c = c, .o = o, .res = &res, .t_notready_wall = -1, .t_ready_wall = -1, .resume = -1};
   long long t0 = rs_now_ms();
   int r;
-  if (o->op == RS_OP_SWITCH && !rs_sw_endpoint_for(o->to))
-    r = rs_fail(err, RS_E_USAGE, 0, "--to must be containerd, cri-o or cri-dockerd (got \"%s\")",
+  if (o->op == RS_OP_SWITCH && rs_rt_target(o->to) == RS_RT_NONE)
+    r = rs_fail(err, RS_E_USAGE, 0, "--to must be " RS_RUNTIME_TARGETS " (got \"%s\")",
                 o->to ? o->to : "");
   else
     r = run(&s, err);

@@ -455,7 +455,9 @@ int sw_phase_verify(struct sw *s, json_t *verify_pod, rs_err_t *err) {
       s->res->outcome = RS_SW_NEEDS_HUMAN;
       return -1;
     }
-    const char *want_pod_rt = strcmp(s->want, RS_RUNTIME_CRI_DOCKERD) == 0 ? "docker" : s->want;
+    /* the runtime's name in a pod's containerID (cri-dockerd's is docker) */
+    const struct rs_rt_info *wi = rs_rt_info(rs_rt_by_name(s->want));
+    const char *want_pod_rt = wi ? wi->node_scheme : s->want;
     if (!v.runtime || strcmp(v.runtime, want_pod_rt) != 0) {
       s->res->outcome = RS_SW_NEEDS_HUMAN;
       return rs_fail(err, RS_E_NODE, 0, "the helper reports %s, but its verify pod ran on %s, not %s",

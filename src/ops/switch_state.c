@@ -68,11 +68,9 @@ static bool kubelet_without_dockershim(const json_t *node) {
 bool rs_sw_runtime_is(const json_t *node, const char *to) {
   const char *v = json_string_value(json_object_get(node_info(node), "containerRuntimeVersion"));
   _cleanup_free_ char *name = rs_runtime_name(v);
-  if (!name || !to) return false;
-  if (strcmp(to, RS_RUNTIME_CRI_DOCKERD) == 0)
-    return strcmp(name, "docker") == 0 && kubelet_without_dockershim(node);
-  if (strcmp(to, RS_RUNTIME_DOCKER) == 0) return strcmp(name, "docker") == 0;
-  return strcmp(name, to) == 0;
+  enum rs_rt rt = rs_rt_by_name(to);
+  if (!name || rt == RS_RT_NONE || strcmp(name, rs_runtimes[rt].node_scheme) != 0) return false;
+  return rt != RS_RT_CRI_DOCKERD || kubelet_without_dockershim(node);
 }
 
 bool rs_sw_node_ready(const json_t *node) {
@@ -89,12 +87,7 @@ bool rs_sw_node_ready(const json_t *node) {
 }
 
 const char *rs_sw_endpoint_for(const char *runtime) {
-  if (!runtime) return NULL;
-  if (strcmp(runtime, RS_RUNTIME_CONTAINERD) == 0) return RS_ENDPOINT_CONTAINERD;
-  if (strcmp(runtime, RS_RUNTIME_CRIO) == 0) return RS_ENDPOINT_CRIO;
-  if (strcmp(runtime, RS_RUNTIME_CRI_DOCKERD) == 0) return RS_ENDPOINT_CRI_DOCKERD;
-  if (strcmp(runtime, RS_RUNTIME_DOCKER) == 0) return "/var/run/dockershim.sock";
-  return NULL;
+  return rs_rt_cri_socket(rs_rt_by_name(runtime));
 }
 
 static bool is_control_plane(const json_t *node) {
@@ -108,15 +101,15 @@ int rs_sw_check_node(const json_t *node, const json_t *nodes, const char *to,
   const char *name = json_string_value(json_object_get(json_object_get(node, "metadata"), "name"));
   const char *v = json_string_value(json_object_get(node_info(node), "containerRuntimeVersion"));
   if (!name) name = "?";
-  if (!rs_sw_endpoint_for(to))
-    return rs_fail(err, RS_E_USAGE, 0, "unknown target runtime \"%s\" (use containerd, cri-o or cri-dockerd)",
+  if (rs_rt_target(to) == RS_RT_NONE)
+    return rs_fail(err, RS_E_USAGE, 0, "unknown target runtime \"%s\" (use " RS_RUNTIME_TARGETS ")",
                    to ? to : "");
   _cleanup_free_ char *rt = rs_runtime_name(v);
   if (!rt || strcmp(rt, "Unknown") == 0)
     return rs_fail(err, RS_E_INPUT, 0,
                    "node %s reports no container runtime (containerRuntimeVersion \"%s\"): "
                    "is its kubelet running?", name, v ? v : "");
-  if (strcmp(rt, "docker") != 0 && strcmp(rt, "containerd") != 0 && strcmp(rt, "cri-o") != 0)
+  if (!rs_rt_scheme(rt, strlen(rt)))
     return rs_fail(err, RS_E_INPUT, 0, "node %s runs %s, which runtime-switch does not know", name, v);
   if (rs_sw_runtime_is(node, to))
     return rs_fail(err, RS_E_INPUT, 0, "node %s already runs %s (%s): nothing to do", name, to, v);

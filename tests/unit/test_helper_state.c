@@ -76,8 +76,8 @@ Test(state, run_ids) {
 Test(state, plan_json_roundtrip) {
   struct rs_plan p = {0};
   p.id = strdup("r2");
-  p.from = strdup("docker");
-  p.to = strdup("containerd");
+  p.from = RS_RT_DOCKER;
+  p.to = RS_RT_CONTAINERD;
   p.socket = strdup("/run/containerd/containerd.sock");
   p.steps = rs_strv_new();
   p.warnings = rs_strv_new();
@@ -103,7 +103,9 @@ Test(state, plan_json_roundtrip) {
   cr_assert_eq(rs_plan_json(&p, &b, &e), 0);
   struct rs_plan q;
   cr_assert_eq(rs_plan_from_json(b.data, b.len, &q, &e), 0, "%s", e.msg ? e.msg : "");
-  cr_assert_str_eq(q.to, "containerd");
+  cr_assert_eq(q.to, RS_RT_CONTAINERD);
+  cr_assert_eq(q.from, RS_RT_DOCKER);
+  cr_assert(strstr(b.data, "\"from\":\"docker\",\"to\":\"containerd\""), "%s", b.data);
   cr_assert_eq(q.deadline, 1234);
   cr_assert_eq(q.nfiles, 1);
   cr_assert_eq(q.files[0].mode, 0640);

@@ -59,11 +59,34 @@ Test(switch, runtime_is) {
 }
 
 Test(switch, endpoints) {
-  cr_assert_str_eq(rs_sw_endpoint_for("containerd"), RS_ENDPOINT_CONTAINERD);
-  cr_assert_str_eq(rs_sw_endpoint_for("cri-o"), RS_ENDPOINT_CRIO);
-  cr_assert_str_eq(rs_sw_endpoint_for("cri-dockerd"), RS_ENDPOINT_CRI_DOCKERD);
+  cr_assert_str_eq(rs_sw_endpoint_for("containerd"), "unix:///run/containerd/containerd.sock");
+  cr_assert_str_eq(rs_sw_endpoint_for("cri-o"), "unix:///var/run/crio/crio.sock");
+  cr_assert_str_eq(rs_sw_endpoint_for("cri-dockerd"), "unix:///var/run/cri-dockerd.sock");
+  /* kubeadm's annotation for dockershim is a bare path */
+  cr_assert_str_eq(rs_sw_endpoint_for("docker"), "/var/run/dockershim.sock");
   cr_assert_null(rs_sw_endpoint_for("podman"));
   cr_assert_null(rs_sw_endpoint_for(NULL));
+}
+
+Test(switch, runtime_table) {
+  cr_assert_eq(rs_rt_target("containerd"), RS_RT_CONTAINERD);
+  cr_assert_eq(rs_rt_target("cri-o"), RS_RT_CRIO);
+  cr_assert_eq(rs_rt_target("cri-dockerd"), RS_RT_CRI_DOCKERD);
+  cr_assert_eq(rs_rt_target("docker"), RS_RT_NONE, "dockershim is a source only");
+  cr_assert_eq(rs_rt_target("crio"), RS_RT_NONE);
+  cr_assert_eq(rs_rt_target(NULL), RS_RT_NONE);
+  cr_assert_eq(rs_rt_by_name("docker"), RS_RT_DOCKER);
+  cr_assert_null(rs_rt_name(RS_RT_NONE));
+  cr_assert_str_eq(rs_rt_socket(RS_RT_CRIO), "/var/run/crio/crio.sock");
+  /* "cri-dockerd" is recognised before "dockershim", "containerd", "crio" */
+  cr_assert_eq(rs_rt_by_endpoint("unix:///var/run/cri-dockerd.sock"), RS_RT_CRI_DOCKERD);
+  cr_assert_eq(rs_rt_by_endpoint("unix:///var/run/dockershim.sock"), RS_RT_DOCKER);
+  cr_assert_eq(rs_rt_by_endpoint("/run/containerd/containerd.sock"), RS_RT_CONTAINERD);
+  cr_assert_eq(rs_rt_by_endpoint("unix:///var/run/crio/crio.sock"), RS_RT_CRIO);
+  cr_assert_eq(rs_rt_by_endpoint("unix:///run/podman.sock"), RS_RT_NONE);
+  cr_assert_str_eq(rs_rt_scheme("cri-o://1.30", 5), "cri-o");
+  cr_assert_null(rs_rt_scheme("crio://1.30", 4));
+  cr_assert_null(rs_rt_scheme("docker", 3));
 }
 
 struct check_case {

@@ -152,7 +152,7 @@ Test(switch_flow, switches_and_cleans_up, .timeout = 60) {
   cr_assert_str_eq(r.lines.data, want);
   json_auto_t *node = get(c, "/api/v1/nodes/node-1");
   cr_assert_null(json_object_get(json_object_get(node, "spec"), "unschedulable"));
-  cr_assert_str_eq(node_ann(node, RS_ANN_CRI_SOCKET), RS_ENDPOINT_CONTAINERD);
+  cr_assert_str_eq(node_ann(node, RS_ANN_CRI_SOCKET), rs_runtimes[RS_RT_CONTAINERD].endpoint);
   _cleanup_free_ char *state = rs_strdup_printf("%s done", res.id);
   cr_assert_str_eq(node_ann(node, RS_HELPER_ANNOTATION_STATE), state);
   cr_assert_eq(ours_left(c), 0, "no Job, ConfigMap or pod left");
