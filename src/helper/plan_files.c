@@ -1,0 +1,318 @@
+/* Preflight, the file changes: containerd's config.toml (and hosts.toml
+ * for Docker's registries), CRI-O's drop-ins, and the kubelet's endpoint
+ * and flags wherever they live.  New contents are decided here; launch
+ * writes them. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/strutil.h"
+#include "helper/contract.h"
+#include "plan_int.h"
+#include "common/fileio.h"
+#include "helper/containerd_toml.h"
+#include "helper/crio_conf.h"
+#include "helper/kubelet_flags.h"
+#include "helper/kubelet_yaml.h"
+
+/* Removed from the kubelet with dockershim in 1.24. */
+static const char *const dockershim_flags[] = {
+    "--network-plugin", "--cni-bin-dir", "--cni-conf-dir", "--cni-cache-dir",
+    "--docker-endpoint", "--image-pull-progress-deadline", "--network-plugin-mtu",
+    "--experimental-dockershim-root-directory",
+};
+
+static int add_file(struct ctx *c, const char *path, int group, const char *old,
+                    size_t old_len, char *new_text, mode_t mode, char **changes) {
+  struct rs_plan *p = c->p;
+  if (old && strlen(new_text) == old_len && memcmp(old, new_text, old_len) == 0) {
+    free(new_text);
+    rs_strv_free(changes);
+    return 0;
+  }
+  if (p->nfiles == c->files_cap) {
+    size_t nc = c->files_cap ? c->files_cap * 2 : 8;
+    struct rs_plan_file *nf = realloc(p->files, nc * sizeof *nf);
+    if (!nf) {
+      free(new_text);
+      rs_strv_free(changes);
+      return rs_oom(c->err);
+    }
+    p->files = nf;
+    c->files_cap = nc;
+  }
+  struct rs_plan_file *f = &p->files[p->nfiles++];
+  memset(f, 0, sizeof *f);
+  f->path = strdup(path);
+  f->group = group;
+  f->existed = old != NULL;
+  f->old_text = old ? strndup(old, old_len) : NULL;
+  f->old_len = old_len;
+  f->new_text = new_text;
+  f->mode = mode;
+  f->changes = changes ? changes : rs_strv_new();
+  if (!f->path || (old && !f->old_text) || !f->changes)
+    return rs_oom(c->err);
+  if (old) rs_sha256_hex(old, old_len, f->old_sha);
+  rs_sha256_hex(new_text, strlen(new_text), f->new_sha);
+  return 0;
+}
+
+/* Docker's registry mirrors and insecure registries as hosts.toml files
+ * under certs.d (*ret_any: at least one is written). */
+static int docker_hosts(struct ctx *c, bool *ret_any) {
+  if (c->docker.mirrors[0]) {
+    char *txt = rs_ctd_hosts_mirrors(c->docker.mirrors);
+    if (!txt) return rs_oom(c->err);
+    if (rs_host_exists(c->h, CERTS_D "/docker.io/hosts.toml")) {
+      free(txt);
+      WARN(c, "%s/docker.io/hosts.toml exists; docker's registry-mirrors are not added", CERTS_D);
+    } else {
+      char **ch = rs_strv_new();
+      if (plan_add(&ch, c->err, "docker.io mirrors from daemon.json registry-mirrors") < 0 ||
+          add_file(c, CERTS_D "/docker.io/hosts.toml", RS_FG_RUNTIME, NULL, 0, txt, 0644, ch) < 0)
+        return -1;
+      *ret_any = true;
+    }
+  }
+  for (size_t i = 0; c->docker.insecure[i]; i++) {
+    const char *r = c->docker.insecure[i];
+    if (!rs_registry_host_ok(r)) {
+      WARN(c, "insecure registry %s (a network range?) cannot be expressed for containerd", r);
+      continue;
+    }
+    _cleanup_free_ char *path = rs_strdup_printf("%s/%s/hosts.toml", CERTS_D, r);
+    if (!path) return rs_oom(c->err);
+    if (rs_host_exists(c->h, path)) {
+      WARN(c, "%s exists; insecure registry %s is not added", path, r);
+      continue;
+    }
+    char *txt = rs_ctd_hosts_insecure(r);
+    char **ch = rs_strv_new();
+    if (!txt || plan_add(&ch, c->err, "insecure registry %s from daemon.json", r) < 0 ||
+        add_file(c, path, RS_FG_RUNTIME, NULL, 0, txt, 0644, ch) < 0)
+      return -1;
+    *ret_any = true;
+  }
+  return 0;
+}
+
+int plan_containerd(struct ctx *c) {
+  struct rs_plan *p = c->p;
+  _cleanup_free_ char *old = NULL, *base = NULL;
+  size_t old_len = 0;
+  if (rs_host_read(c->h, CONTAINERD_CONFIG, RS_MAX_CONFIG, &old, &old_len, c->err) < 0) return -1;
+  rs_err_t e = RS_ERR_INIT;
+  _cleanup_strv_ char **changes = rs_strv_new();
+  if (!changes) return rs_oom(c->err);
+  if (!old) {
+    const char *argv[] = {"containerd", "config", "default", NULL};
+    if (rs_host_run_ok(c->h, argv, 60000, &base, &e) < 0) {
+      BLOCK(c, "no %s and `containerd config default` failed: %s", CONTAINERD_CONFIG, e.msg);
+      rs_err_clear(&e);
+      return 0;
+    }
+    if (plan_add(&changes, c->err, "generated from `containerd config default`") < 0) return -1;
+  } else if (memchr(old, '\0', old_len)) {
+    return BLOCK(c, "%s contains NUL bytes", CONTAINERD_CONFIG);
+  } else {
+    base = strdup(old);
+    if (!base) return rs_oom(c->err);
+  }
+  if (rs_ctd_config_version(base, strlen(base), &p->config_version, &e) < 0) {
+    BLOCK(c, "%s: %s", CONTAINERD_CONFIG, e.msg);
+    rs_err_clear(&e);
+    return 0;
+  }
+  if (p->rt_major >= 2 && p->config_version < 3) {
+    _cleanup_free_ char *hp = rs_host_path(c->h, CONTAINERD_CONFIG);
+    const char *argv[] = {"containerd", "--config", hp, "config", "migrate", NULL};
+    _cleanup_free_ char *mig = NULL;
+    if (!hp) return rs_oom(c->err);
+    if (rs_host_run_ok(c->h, argv, 60000, &mig, &e) < 0) {
+      BLOCK(c, "%s is version %d and `containerd config migrate` failed: %s", CONTAINERD_CONFIG,
+            p->config_version, e.msg);
+      rs_err_clear(&e);
+      return 0;
+    }
+    free(base);
+    base = TAKE_PTR(mig);
+    if (plan_add(&changes, c->err, "migrated from version %d with `containerd config migrate` "
+                              "(comments are not kept)", p->config_version) < 0)
+      return -1;
+  }
+  bool any_hosts = false;
+  if (c->have_docker_cfg && plan_uses_docker(p->from) && docker_hosts(c, &any_hosts) < 0) return -1;
+  _cleanup_free_ char *config_path = NULL;
+  bool docker_certs = rs_host_is_dir(c->h, "/etc/docker/certs.d");
+  if (any_hosts || docker_certs) {
+    bool legacy = false;
+    if (rs_ctd_has_legacy_registry(base, strlen(base), &legacy, &e) < 0) {
+      BLOCK(c, "%s: %s", CONTAINERD_CONFIG, e.msg);
+      rs_err_clear(&e);
+      return 0;
+    }
+    if (legacy && any_hosts)
+      return BLOCK(c, "%s configures registry.mirrors/configs, which cannot be combined with "
+                      "config_path for docker's registry settings; convert it to hosts.toml first",
+                   CONTAINERD_CONFIG);
+    if (!legacy)
+      config_path = rs_strdup_printf("%s%s", CERTS_D, docker_certs ? ":/etc/docker/certs.d" : "");
+  }
+  struct rs_ctd_want w = {p->rt_major, p->rt_minor, strcmp(p->cgroup_driver, "systemd") == 0,
+                          p->sandbox_image, p->cni_bin_dir, p->cni_conf_dir, config_path};
+  char *out = NULL;
+  if (rs_ctd_config_edit(base, strlen(base), &w, &out, &changes, &e) < 0) {
+    BLOCK(c, "%s: %s", CONTAINERD_CONFIG, e.msg);
+    rs_err_clear(&e);
+    return 0;
+  }
+  /* stray CRI bridge config shipped by some packages hides the real CNI */
+  if (rs_host_exists(c->h, "/etc/cni/net.d/10-containerd-net.conflist"))
+    WARN(c, "/etc/cni/net.d/10-containerd-net.conflist exists and may shadow the cluster's CNI");
+  return add_file(c, CONTAINERD_CONFIG, RS_FG_RUNTIME, old, old_len, out, 0644,
+                  TAKE_PTR(changes));
+}
+
+int plan_crio(struct ctx *c) {
+  struct rs_plan *p = c->p;
+  struct rs_crio_want w = {strcmp(p->cgroup_driver, "systemd") == 0, p->sandbox_image,
+                           p->cni_bin_dir, p->cni_conf_dir};
+  _cleanup_free_ char *old = NULL, *oldr = NULL;
+  size_t ol = 0, orl = 0;
+  if (rs_host_read(c->h, RS_CRIO_DROPIN, RS_MAX_CONFIG, &old, &ol, c->err) < 0 ||
+      rs_host_read(c->h, RS_CRIO_REGISTRIES, RS_MAX_CONFIG, &oldr, &orl, c->err) < 0)
+    return -1;
+  char *txt = rs_crio_dropin(&w);
+  char **ch = rs_strv_new();
+  if (!txt || plan_add(&ch, c->err, "cgroup_manager, pause_image and CNI dirs for the node") < 0 ||
+      add_file(c, RS_CRIO_DROPIN, RS_FG_RUNTIME, old, ol, txt, 0644, ch) < 0)
+    return -1;
+  if (c->have_docker_cfg && plan_uses_docker(p->from)) {
+    bool empty = true;
+    char *reg = rs_crio_registries(c->docker.mirrors, c->docker.insecure, &empty);
+    if (!empty) {
+      char **ch2 = rs_strv_new();
+      if (!reg || plan_add(&ch2, c->err, "docker's registry-mirrors and insecure-registries") < 0 ||
+          add_file(c, RS_CRIO_REGISTRIES, RS_FG_RUNTIME, oldr, orl, reg, 0644, ch2) < 0)
+        return -1;
+    }
+  }
+  return 0;
+}
+
+static int edit_env(struct ctx *c, const char *path, const char *text, const char *var,
+                    const struct rs_flag_op *ops, size_t nops) {
+  char *out = NULL;
+  char **ch = rs_strv_new();
+  rs_err_t e = RS_ERR_INIT;
+  if (!ch) return rs_oom(c->err);
+  if (rs_env_flags_edit(text ? text : "", text ? strlen(text) : 0, var, ops, nops, &out, &ch,
+                        &e) < 0) {
+    rs_strv_free(ch);
+    BLOCK(c, "%s: %s", path, e.msg);
+    rs_err_clear(&e);
+    return 0;
+  }
+  return add_file(c, path, RS_FG_KUBELET, text, text ? strlen(text) : 0, out, 0644, ch);
+}
+
+static int edit_yaml(struct ctx *c, const char *path, const char *text, const char *key,
+                     const char *value) {
+  char *out = NULL;
+  char **ch = rs_strv_new();
+  rs_err_t e = RS_ERR_INIT;
+  if (!ch) return rs_oom(c->err);
+  if (rs_kyaml_set(text, strlen(text), key, value, &out, &ch, &e) < 0) {
+    rs_strv_free(ch);
+    BLOCK(c, "%s: %s", path, e.msg);
+    rs_err_clear(&e);
+    return 0;
+  }
+  return add_file(c, path, RS_FG_KUBELET, text, strlen(text), out, 0644, ch);
+}
+
+int plan_kubelet(struct ctx *c) {
+  struct rs_plan *p = c->p;
+  const struct rs_rt_info *to = rs_rt_info(p->to);
+  const char *ep = to->endpoint;
+  if (plan_set_str(&p->endpoint_after, ep, c->err) < 0) return -1;
+  bool pre124 = p->kmaj == 1 && p->kmin < 24, v127 = !(p->kmaj == 1 && p->kmin < 27);
+  /* where the endpoint lives now */
+  _cleanup_free_ char *ka_ep = NULL, *ex_ep = NULL, *cy_ep = NULL, *ic_ep = NULL, *rc = NULL;
+  if ((c->ka_text && rs_env_flag_get(c->ka_text, strlen(c->ka_text), VAR_KA,
+                                     "--container-runtime-endpoint", &ka_ep, c->err) < 0) ||
+      (c->ex_text && rs_env_flag_get(c->ex_text, strlen(c->ex_text), VAR_EXTRA,
+                                     "--container-runtime-endpoint", &ex_ep, c->err) < 0) ||
+      (c->cy_text && rs_kyaml_get(c->cy_text, strlen(c->cy_text), "containerRuntimeEndpoint",
+                                  &cy_ep, c->err) < 0) ||
+      (c->ic_text && rs_kyaml_get(c->ic_text, strlen(c->ic_text), "containerRuntimeEndpoint",
+                                  &ic_ep, c->err) < 0) ||
+      plan_kubelet_flag(c, "--runtime-cgroups", &rc) < 0)
+    return -1;
+  bool flag_home = ka_ep || ex_ep;
+  bool yaml_home = !flag_home && v127 && (cy_ep || ic_ep || (!c->ka_text && c->cy_text));
+  const char *where = flag_home ? "flag --container-runtime-endpoint"
+                      : yaml_home ? "config.yaml containerRuntimeEndpoint"
+                                  : "flag --container-runtime-endpoint (added)";
+  if (plan_set_str(&p->endpoint_where, where, c->err) < 0) return -1;
+
+  struct rs_flag_op ops[32];
+  size_t n = 0;
+  for (size_t i = 0; i < RS_ARRAY_SIZE(dockershim_flags); i++)
+    ops[n++] = (struct rs_flag_op){dockershim_flags[i], RS_FLAG_DROP, NULL};
+  ops[n++] = pre124 ? (struct rs_flag_op){"--container-runtime", RS_FLAG_SET, "remote"}
+                    : (struct rs_flag_op){"--container-runtime", RS_FLAG_DROP, NULL};
+  if (p->kmaj > 1 || p->kmin >= 35)
+    ops[n++] = (struct rs_flag_op){"--pod-infra-container-image", RS_FLAG_DROP, NULL};
+  ops[n++] = (struct rs_flag_op){"--image-service-endpoint", RS_FLAG_REPLACE, ep};
+  /* --runtime-cgroups that names Docker's cgroup moves to the target's */
+  if (rc && to->runtime_cgroups && strstr(rc, "docker"))
+    ops[n++] = (struct rs_flag_op){"--runtime-cgroups", RS_FLAG_REPLACE, to->runtime_cgroups};
+  size_t base_n = n;
+  /* kubeadm-flags.env: the flag is set here unless it lives elsewhere */
+  if (c->ka_text) {
+    n = base_n;
+    if (ka_ep) ops[n++] = (struct rs_flag_op){"--container-runtime-endpoint", RS_FLAG_REPLACE, ep};
+    else if (!flag_home && !yaml_home)
+      ops[n++] = (struct rs_flag_op){"--container-runtime-endpoint", RS_FLAG_SET, ep};
+    if (edit_env(c, c->ka_path, c->ka_text, VAR_KA, ops, n) < 0) return -1;
+  }
+  if (c->ex_text) {
+    n = base_n;
+    /* --container-runtime=remote goes where the endpoint flag goes */
+    for (size_t i = 0; c->ka_text && i < n; i++)
+      if (strcmp(ops[i].flag, "--container-runtime") == 0 && ops[i].kind == RS_FLAG_SET)
+        ops[i].kind = RS_FLAG_REPLACE;
+    if (ex_ep) ops[n++] = (struct rs_flag_op){"--container-runtime-endpoint", RS_FLAG_REPLACE, ep};
+    else if (!c->ka_text && !flag_home && !yaml_home)
+      ops[n++] = (struct rs_flag_op){"--container-runtime-endpoint", RS_FLAG_SET, ep};
+    if (edit_env(c, c->ex_path, c->ex_text, VAR_EXTRA, ops, n) < 0) return -1;
+  }
+  if (!c->ka_text && !c->ex_text && !yaml_home)
+    return BLOCK(c, "kubelet %s reads its endpoint from a flag, but there is no %s or "
+                    "/etc/default/kubelet to hold it", p->kubelet_version, KUBEADM_FLAGS);
+  /* The flag wins, but a stale endpoint in the YAML files would come back
+   * with the next kubeadm upgrade (it merges instance-config.yaml): keep
+   * every place that names an endpoint consistent. */
+  if (flag_home) {
+    if (cy_ep && *cy_ep && edit_yaml(c, KUBELET_CONFIG, c->cy_text, "containerRuntimeEndpoint", ep) < 0)
+      return -1;
+    if (ic_ep && *ic_ep && edit_yaml(c, INSTANCE_CONFIG, c->ic_text, "containerRuntimeEndpoint", ep) < 0)
+      return -1;
+  }
+  if (yaml_home) {
+    if (c->cy_text && (cy_ep || !ic_ep) &&
+        edit_yaml(c, KUBELET_CONFIG, c->cy_text, "containerRuntimeEndpoint", ep) < 0)
+      return -1;
+    if (c->ic_text && ic_ep &&
+        edit_yaml(c, INSTANCE_CONFIG, c->ic_text, "containerRuntimeEndpoint", ep) < 0)
+      return -1;
+  }
+  _cleanup_free_ char *ise = NULL;
+  if (c->cy_text && rs_kyaml_get(c->cy_text, strlen(c->cy_text), "imageServiceEndpoint", &ise,
+                                 c->err) < 0)
+    return -1;
+  if (ise && *ise) WARN(c, "config.yaml sets imageServiceEndpoint %s; it is not changed", ise);
+  return 0;
+}
