@@ -3,7 +3,8 @@
  * rs_plan_build runs them:
  *   plan_detect.c  what the node runs now and what the target is
  *   plan_files.c   the file changes (runtime config, kubelet settings)
- *   plan_steps.c   the images to carry, the services and the steps */
+ *   plan_steps.c   the images to carry, the services and the steps
+ * and plan_ctx.c holds what they share (plan.c runs them in order). */
 #ifndef RS_HELPER_PLAN_INT_H
 #define RS_HELPER_PLAN_INT_H
 
