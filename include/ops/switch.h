@@ -28,8 +28,7 @@
 #include "common/err.h"
 #include "kube/client.h"
 #include "ops/drain.h"
-
-#define RS_ANN_RUN "runtime-switch.kubectl.dev/run"
+#include "ops/switch_record.h"
 
 enum rs_sw_phase {
   RS_PH_CHECK,
@@ -85,8 +84,6 @@ typedef void (*rs_sw_event_fn)(void *ud, const struct rs_sw_event *ev);
 typedef int (*rs_sw_confirm_fn)(void *ud, const char *question,
                                 const json_t *plan, bool *ret_yes,
                                 rs_err_t *err);
-
-enum rs_sw_op { RS_OP_SWITCH, RS_OP_ROLLBACK };
 
 struct rs_switch_opts {
   int op;                       /* enum rs_sw_op */
@@ -156,38 +153,6 @@ int rs_switch_run(rs_kube_client_t *c, const struct rs_switch_opts *o,
 
 /* "docker", "containerd", "cri-o" ... from containerRuntimeVersion. */
 char *rs_runtime_name(const char *runtime_version);
-
-/* The record kept on the node. */
-struct rs_sw_record {
-  char *id;
-  int op;                       /* enum rs_sw_op */
-  char *phase;                  /* see RS_REC_* */
-  char *from, *to;
-  char *ns;
-  char *image;
-  char *sandbox;                /* the plan's sandbox image (verify fallback) */
-  bool secret;
-  bool cordoned;                /* we cordoned the node (so we uncordon it) */
-  long long started;            /* unix seconds */
-};
-/* Phases recorded, in order; the last four are final. */
-#define RS_REC_STARTED "started"
-#define RS_REC_CORDONED "cordoned"
-#define RS_REC_DRAINED "drained"
-#define RS_REC_LAUNCHED "launched"
-#define RS_REC_SWITCHED "switched"
-#define RS_REC_DONE "done"
-#define RS_REC_ROLLED_BACK "rolled-back"
-#define RS_REC_FAILED "failed"
-#define RS_REC_ABANDONED "abandoned"
-bool rs_sw_record_final(const struct rs_sw_record *r);
-/* Parse the node's annotations; *ret zeroed (no id) when absent. */
-int rs_sw_record_from_node(const json_t *node, struct rs_sw_record *ret,
-                           rs_err_t *err);
-json_t *rs_sw_record_to_json(const struct rs_sw_record *r);
-void rs_sw_record_clear(struct rs_sw_record *r);
-/* Order of a recorded phase (0 started ... 4 switched, 5 final); -1 unknown. */
-int rs_sw_record_rank(const char *phase);
 
 /* The refusals of the check phase, on the node object and the list of
  * all nodes (for the control-plane rule).  0 to go on; -1 with *err

@@ -17,6 +17,7 @@
 #include "ops/helper_blob.h"
 #include "ops/nodes.h"
 #include "ops/switch.h"
+#include "ops/switch_record.h"
 #include "switch_int.h"
 
 /* The plan printed by `launch` (when preflight was skipped on a resume). */
@@ -27,26 +28,13 @@ static void plan_from_log(struct sw *s, const char *log) {
   else json_decref(p);
 }
 
-/* Nothing changed on the node: give it back as it was. */
-int sw_abort_unchanged(struct sw *s, int phase, rs_err_t *err) {
-  rs_err_t e = RS_ERR_INIT;
-  if (s->rec.cordoned && rs_node_set_unschedulable(s->c, s->o->node, false, NULL, &e) == 0)
-    sw_emit(s, RS_SW_EV_INFO, phase, "node/%s uncordoned (nothing was changed on it)", s->o->node);
-  rs_err_clear(&e);
-  if (sw_cleanup_objects(s, phase, false, &e) == 0) sw_record_save(s, RS_REC_FAILED, &e);
-  rs_err_clear(&e);
-  s->res->outcome = RS_SW_REFUSED;
-  return -1;
-  (void)err;
-}
-
 /* launch (or rollback): the Job whose pod starts the helper's work on the
  * node; its log is streamed while the pod lives. */
 int sw_phase_launch(struct sw *s, rs_err_t *err) {
   bool rb = s->o->op == RS_OP_ROLLBACK;
   int phase = rb ? RS_PH_ROLLBACK : RS_PH_LAUNCH;
   int role = rb ? RS_JOB_ROLLBACK : RS_JOB_SWITCH;
-  sw_phase_begin(s);
+  sw_phase_begin(&s->ev);
   _cleanup_free_ char *job = rs_deliver_job_name(s->id, role);
   if (!job) return rs_oom(err);
   bool again = false; /* a resumed run whose launch pod has not run yet */
@@ -64,7 +52,7 @@ int sw_phase_launch(struct sw *s, rs_err_t *err) {
     again = old && (v.state == RS_POD_PENDING || v.state == RS_POD_RUNNING) && rs_sw_node_ready(s->node) &&
             !rs_sw_runtime_is(s->node, s->want);
     if (!again) {
-      sw_phase_end(s, phase, RS_SW_RESUMED, NULL, "launched before");
+      sw_phase_end(&s->ev, phase, RS_SW_RESUMED, NULL, "launched before");
       return 0;
     }
   }
@@ -85,7 +73,7 @@ int sw_phase_launch(struct sw *s, rs_err_t *err) {
     /* The helper may have done its part so fast that its pod was never
      * seen running: the kubelet on the new runtime starts it again and it
      * may not start there (no image).  The helper's report tells. */
-    sw_phase_end(s, phase, RS_SW_DONE, NULL, "its pod was not seen running (%s); the helper's report will tell",
+    sw_phase_end(&s->ev, phase, RS_SW_DONE, NULL, "its pod was not seen running (%s); the helper's report will tell",
                  we.msg ? we.msg : "?");
     rs_err_clear(&we);
     return 0;
@@ -104,12 +92,12 @@ int sw_phase_launch(struct sw *s, rs_err_t *err) {
         rs_err_move(err, &le);
         return -1;
       }
-      sw_emit(s, RS_SW_EV_INFO, phase, "the log of pod %s is not available: %s", pod_name, le.msg ? le.msg : "?");
+      sw_emit(&s->ev, RS_SW_EV_INFO, phase, "the log of pod %s is not available: %s", pod_name, le.msg ? le.msg : "?");
       rs_err_clear(&le);
     }
     for (char *l = log, *nl; l && *l; l = nl ? nl + 1 : NULL) {
       nl = strchr(l, '\n');
-      if (*l != '{') sw_emit(s, RS_SW_EV_HELPER, phase, "%.*s", (int)(nl ? nl - l : (long)strlen(l)), l);
+      if (*l != '{') sw_emit(&s->ev, RS_SW_EV_HELPER, phase, "%.*s", (int)(nl ? nl - l : (long)strlen(l)), l);
       if (!nl) break;
     }
   } else if (sw_follow_log(s, phase, pod_name, &log, err) < 0) {
@@ -122,19 +110,19 @@ int sw_phase_launch(struct sw *s, rs_err_t *err) {
   if (rs_deliver_job_pod(s->c, s->spec.ns, job, &after, err) < 0) return -1;
   rs_pod_view(after ? after : pod, &v);
   if (v.state == RS_POD_EXITED && v.exit_code == RS_HX_BLOCKED) {
-    sw_phase_end(s, phase, RS_SW_FAILED, NULL, "the helper found blockers; nothing was changed");
+    sw_phase_end(&s->ev, phase, RS_SW_FAILED, NULL, "the helper found blockers; nothing was changed");
     rs_fail(err, RS_E_INPUT, RS_HX_BLOCKED, "the helper on node %s refused to start: %s", s->o->node,
             log && *log ? log : "(no output)");
     return sw_abort_unchanged(s, phase, err);
   }
   if (v.state == RS_POD_EXITED && v.exit_code == RS_HX_NOT_FOUND) {
-    sw_phase_end(s, phase, RS_SW_FAILED, NULL, "no run %s on the node", s->id);
+    sw_phase_end(&s->ev, phase, RS_SW_FAILED, NULL, "no run %s on the node", s->id);
     rs_fail(err, RS_E_INPUT, RS_HX_NOT_FOUND, "node %s has no run %s to roll back (%s)", s->o->node, s->id,
             RS_HELPER_STATE_DIR);
     return sw_abort_unchanged(s, phase, err);
   }
   if (v.state == RS_POD_EXITED && rb && v.exit_code == RS_HX_FAILED && log && strstr(log, "still running")) {
-    sw_phase_end(s, phase, RS_SW_FAILED, NULL, "the switch is still running on the node");
+    sw_phase_end(&s->ev, phase, RS_SW_FAILED, NULL, "the switch is still running on the node");
     s->res->outcome = RS_SW_REFUSED;
     return rs_fail(err, RS_E_INPUT, 0, "the switch of run %s is still running on node %s; follow it with "
                    "`kubectl runtime-switch node %s --to %s`", s->id, s->o->node, s->o->node,
@@ -144,12 +132,12 @@ int sw_phase_launch(struct sw *s, rs_err_t *err) {
                            v.state == RS_POD_EXITED ? "exited" : "running");
   if (data && v.state == RS_POD_EXITED) json_object_set_new(data, "exitCode", json_integer(v.exit_code));
   if (v.state == RS_POD_EXITED)
-    sw_phase_end(s, phase, RS_SW_DONE, data, "helper %s (exit %d); it goes on as a host unit on node %s",
+    sw_phase_end(&s->ev, phase, RS_SW_DONE, data, "helper %s (exit %d); it goes on as a host unit on node %s",
               rb ? "rollback ran" : "launched", v.exit_code, s->o->node);
   else if (rb)
-    sw_phase_end(s, phase, RS_SW_DONE, data, "the helper rolls node %s back (its kubelet is stopped)", s->o->node);
+    sw_phase_end(&s->ev, phase, RS_SW_DONE, data, "the helper rolls node %s back (its kubelet is stopped)", s->o->node);
   else
-    sw_phase_end(s, phase, RS_SW_DONE, data, "the helper's pod went away with the old runtime; the switch goes "
+    sw_phase_end(&s->ev, phase, RS_SW_DONE, data, "the helper's pod went away with the old runtime; the switch goes "
               "on as a host unit on node %s", s->o->node);
   return 0;
 }
@@ -184,7 +172,7 @@ static int on_node(void *ud, const char *type, json_t *obj, rs_err_t *err) {
   else if (s->seen_away && s->t_ready_wall < 0) s->t_ready_wall = now;
   _cleanup_free_ char *state = rs_strdup_printf("%s, %s", ready ? "Ready" : "NotReady", raw ? raw : "?");
   if (state && (!s->node_shown || strcmp(state, s->node_shown) != 0)) {
-    sw_emit(s, RS_SW_EV_INFO, s->watch_phase, "node/%s %s", s->o->node, state);
+    sw_emit(&s->ev, RS_SW_EV_INFO, s->watch_phase, "node/%s %s", s->o->node, state);
     free(s->node_shown);
     s->node_shown = TAKE_PTR(state);
   }
@@ -205,7 +193,7 @@ static int on_node_end(void *ud, const struct rs_kube_result *res, rs_err_t *err
   struct sw *s = ud;
   s->watching = false;
   if (err->kind != RS_E_NONE && err->kind != RS_E_INTERRUPTED)
-    sw_emit(s, RS_SW_EV_INFO, s->watch_phase, "the watch of node %s ended (%s); watching again", s->o->node,
+    sw_emit(&s->ev, RS_SW_EV_INFO, s->watch_phase, "the watch of node %s ended (%s); watching again", s->o->node,
             err->msg ? err->msg : "?");
   return err->kind == RS_E_INTERRUPTED ? -1 : 0;
 }
@@ -243,7 +231,7 @@ static int verify_other_image(struct sw *s, struct follow *f, const char *why, r
     return rs_fail(err, RS_E_NODE, 0, "the verify pod cannot start on node %s: %s; pass --image with an "
                    "image the new runtime has", s->o->node, why);
   f->switched_image = true;
-  sw_emit(s, RS_SW_EV_WARNING, f->phase, "image %s is not on the new runtime (%s); verifying with %s",
+  sw_emit(&s->ev, RS_SW_EV_WARNING, f->phase, "image %s is not on the new runtime (%s); verifying with %s",
        s->verify_image ? s->verify_image : "?", why, s->alt_image);
   free(s->verify_image);
   s->verify_image = TAKE_PTR(s->alt_image);
@@ -303,7 +291,7 @@ static int on_tick(void *ud, rs_err_t *err) {
   }
   if (rs_now_ms() >= f->next_note) {
     if (f->next_note)
-      sw_emit(s, RS_SW_EV_INFO, f->phase, "waiting for node %s%s (%s)", s->o->node,
+      sw_emit(&s->ev, RS_SW_EV_INFO, f->phase, "waiting for node %s%s (%s)", s->o->node,
            f->want_verify ? " and the helper's report" : " to be Ready", s->node_shown ? s->node_shown : "?");
     f->next_note = rs_now_ms() + 30000;
   }
@@ -326,12 +314,12 @@ static int follow_node(struct sw *s, struct follow *f, long long timeout_ms, rs_
  * runtime the node came back on) and the node is Ready on the runtime the
  * report implies. */
 int sw_phase_restart(struct sw *s, json_t **ret_verify_pod, rs_err_t *err) {
-  sw_phase_begin(s);
+  sw_phase_begin(&s->ev);
   struct follow f = {.s = s, .phase = RS_PH_RESTART};
   long long deadline = rs_now_ms() + sw_node_timeout(s);
   int r;
   if (s->resume >= rs_sw_record_rank(RS_REC_SWITCHED)) {
-    sw_phase_end(s, RS_PH_RESTART, RS_SW_RESUMED, NULL, "node %s was switched before", s->o->node);
+    sw_phase_end(&s->ev, RS_PH_RESTART, RS_SW_RESUMED, NULL, "node %s was switched before", s->o->node);
     return 0;
   }
   if (!s->verify_image && sw_choose_verify_images(s, err) < 0) return -1;
@@ -355,14 +343,14 @@ int sw_phase_restart(struct sw *s, json_t **ret_verify_pod, rs_err_t *err) {
     json_decref(f.verify_pod);
     if (err->kind != RS_E_INTERRUPTED) {
       s->res->outcome = RS_SW_NEEDS_HUMAN;
-      sw_phase_end(s, RS_PH_RESTART, RS_SW_FAILED, NULL, "%s", err->msg ? err->msg : "failed");
+      sw_phase_end(&s->ev, RS_PH_RESTART, RS_SW_FAILED, NULL, "%s", err->msg ? err->msg : "failed");
     }
     return -1;
   }
   *ret_verify_pod = f.verify_pod;
   struct rs_pod_view v;
   rs_pod_view(f.verify_pod, &v);
-  sw_phase_end(s, RS_PH_RESTART, RS_SW_DONE, json_pack("{s:s?, s:s?}", "pod", v.name, "podRuntime", v.runtime),
+  sw_phase_end(&s->ev, RS_PH_RESTART, RS_SW_DONE, json_pack("{s:s?, s:s?}", "pod", v.name, "podRuntime", v.runtime),
             "the helper's report is in (pod %s on %s)", v.name ? v.name : "?", v.runtime ? v.runtime : "?");
   return 0;
 }
@@ -392,11 +380,11 @@ static void windows(struct sw *s) {
 }
 
 int sw_phase_verify(struct sw *s, json_t *verify_pod, rs_err_t *err) {
-  sw_phase_begin(s);
+  sw_phase_begin(&s->ev);
   bool rb = s->o->op == RS_OP_ROLLBACK;
   if (s->resume >= rs_sw_record_rank(RS_REC_SWITCHED)) {
     if (sw_reload_node(s, err) < 0) return -1;
-    sw_phase_end(s, RS_PH_VERIFY, RS_SW_RESUMED, NULL, "verified before");
+    sw_phase_end(&s->ev, RS_PH_VERIFY, RS_SW_RESUMED, NULL, "verified before");
     return 0;
   }
   struct rs_pod_view v;
@@ -421,7 +409,7 @@ int sw_phase_verify(struct sw *s, json_t *verify_pod, rs_err_t *err) {
     rs_err_t e = RS_ERR_INIT;
     if (job) rs_deliver_delete_job(s->c, s->spec.ns, job, &e);
     rs_err_clear(&e);
-    sw_phase_end(s, RS_PH_VERIFY, RS_SW_FAILED, NULL, "the helper never started run %s", s->id);
+    sw_phase_end(&s->ev, RS_PH_VERIFY, RS_SW_FAILED, NULL, "the helper never started run %s", s->id);
     rs_fail(err, RS_E_NODE, RS_HX_NOT_FOUND, "the helper never started the switch on node %s (its pod could not "
             "run); nothing was changed", s->o->node);
     return sw_abort_unchanged(s, RS_PH_VERIFY, err);
@@ -467,7 +455,7 @@ int sw_phase_verify(struct sw *s, json_t *verify_pod, rs_err_t *err) {
     s->res->runtime_after = rs_strdup0(sw_node_runtime_raw(s->node));
     windows(s);
     if (sw_record_save(s, RS_REC_SWITCHED, err) < 0) return -1;
-    sw_phase_end(s, RS_PH_VERIFY, RS_SW_DONE,
+    sw_phase_end(&s->ev, RS_PH_VERIFY, RS_SW_DONE,
               json_pack("{s:s?, s:s?, s:O}", "runtime", s->res->runtime_after, "podRuntime", v.runtime,
                         "report", rep),
               "node %s is Ready on %s; a container ran there (pod %s)", s->o->node,
@@ -480,7 +468,7 @@ int sw_phase_verify(struct sw *s, json_t *verify_pod, rs_err_t *err) {
   if (rolled && old) {
     rs_err_t e = RS_ERR_INIT;
     if (wait_ready_on(s, RS_PH_VERIFY, old, &e) < 0)
-      sw_emit(s, RS_SW_EV_WARNING, RS_PH_VERIFY, "node %s is not Ready on %s yet: %s", s->o->node, old,
+      sw_emit(&s->ev, RS_SW_EV_WARNING, RS_PH_VERIFY, "node %s is not Ready on %s yet: %s", s->o->node, old,
            e.msg ? e.msg : "?");
     rs_err_clear(&e);
   }
@@ -499,7 +487,7 @@ int sw_phase_verify(struct sw *s, json_t *verify_pod, rs_err_t *err) {
                          s->res->runtime_after ? s->res->runtime_after : old ? old : "its old runtime", s->o->node)
       : rs_strdup_printf("node %s needs a look: see `journalctl -u %s%s` and %s/%s on the node; it stays "
                          "cordoned", s->o->node, RS_HELPER_UNIT_PREFIX, s->id, RS_HELPER_STATE_DIR, s->id);
-  sw_phase_end(s, RS_PH_VERIFY, RS_SW_FAILED, json_incref(rep), "helper state %s: %s", state,
+  sw_phase_end(&s->ev, RS_PH_VERIFY, RS_SW_FAILED, json_incref(rep), "helper state %s: %s", state,
             reason ? reason : "no reason given");
   if (rolled)
     return rs_fail(err, RS_E_NODE, RS_HX_ROLLED_BACK, "the switch of node %s to %s failed and was rolled "
@@ -508,54 +496,3 @@ int sw_phase_verify(struct sw *s, json_t *verify_pod, rs_err_t *err) {
                  rb ? "the rollback" : "the switch", s->o->node, state, reason ? reason : "no reason given");
 }
 
-int sw_phase_annotate(struct sw *s, rs_err_t *err) {
-  sw_phase_begin(s);
-  const char *cur = json_string_value(json_object_get(
-      json_object_get(json_object_get(s->node, "metadata"), "annotations"), RS_ANN_CRI_SOCKET));
-  const char *want = rs_sw_endpoint_for(s->want);
-  if (!cur) {
-    sw_phase_end(s, RS_PH_ANNOTATE, RS_SW_SKIPPED, NULL, "no %s annotation on node %s", RS_ANN_CRI_SOCKET,
-              s->o->node);
-    return 0;
-  }
-  if (!want || strcmp(cur, want) == 0) {
-    sw_phase_end(s, RS_PH_ANNOTATE, RS_SW_SKIPPED, NULL, "%s is %s already", RS_ANN_CRI_SOCKET, cur);
-    return 0;
-  }
-  /* cur lives in s->node, which the node watch may replace while the
-   * annotation request turns the loop: keep a copy. */
-  _cleanup_free_ char *before = strdup(cur);
-  if (!before) return rs_oom(err);
-  if (rs_node_annotate(s->c, s->o->node, RS_ANN_CRI_SOCKET, want, err) < 0)
-    return rs_wrap(err, "updating the %s annotation of node %s", RS_ANN_CRI_SOCKET, s->o->node);
-  sw_phase_end(s, RS_PH_ANNOTATE, RS_SW_DONE, json_pack("{s:s, s:s}", "before", before, "after", want),
-            "%s: %s -> %s", RS_ANN_CRI_SOCKET, before, want);
-  return 0;
-}
-
-int sw_phase_uncordon(struct sw *s, rs_err_t *err) {
-  sw_phase_begin(s);
-  if (s->o->no_uncordon || !s->rec.cordoned) {
-    free(s->res->hint);
-    s->res->hint = rs_strdup_printf("node %s stays cordoned%s: `kubectl uncordon %s` when ready", s->o->node,
-                                    s->o->no_uncordon ? " (--no-uncordon)" : " (it was before the switch)",
-                                    s->o->node);
-    sw_phase_end(s, RS_PH_UNCORDON, RS_SW_SKIPPED, NULL, "node %s stays cordoned", s->o->node);
-    return 0;
-  }
-  struct rs_drain_opts d = sw_drain_opts(s);
-  d.on_event = NULL;
-  if (rs_drain_cordon(s->c, s->o->node, false, &d, err) < 0) return -1;
-  s->res->uncordoned = true;
-  sw_phase_end(s, RS_PH_UNCORDON, RS_SW_DONE, NULL, "node/%s uncordoned", s->o->node);
-  return 0;
-}
-
-int sw_phase_cleanup(struct sw *s, rs_err_t *err) {
-  sw_phase_begin(s);
-  if (sw_cleanup_objects(s, RS_PH_CLEANUP, true, err) < 0) return -1;
-  if (sw_record_save(s, RS_REC_DONE, err) < 0) return -1;
-  sw_phase_end(s, RS_PH_CLEANUP, RS_SW_DONE, NULL, "removed the Jobs and the %s of run %s",
-            s->spec.use_secret ? "Secret" : "ConfigMap", s->id);
-  return 0;
-}

@@ -1,5 +1,16 @@
 /* Inside the switch (src/ops/switch*.c only): the state of one run and
- * the helpers its phases share. */
+ * the helpers its phases share.  One struct sw per run, nothing global:
+ * several runs may go on at once, each with its own client.
+ *
+ *   switch.c          the phase machine (order, resume, outcome)
+ *   switch_prepare.c  check, deliver, preflight, plan, confirm, cordon, drain
+ *   switch_follow.c   launch, the node watch, restart, verify
+ *   switch_finish.c   annotate, uncordon, cleanup; stopping unchanged
+ *   switch_jobs.c     the helper's pods: wait, logs, verify images, removal
+ *   switch_record.c   the record on the node (ops/switch_record.h)
+ *   switch_node.c     the node: read again, its runtime, naps, drain options
+ *   switch_events.c   progress and PHASE events, the refused outcome
+ *   switch_state.c    the pure parts: names, refusals, runtimes, journal */
 #ifndef RS_OPS_SWITCH_INT_H
 #define RS_OPS_SWITCH_INT_H
 
@@ -12,13 +23,24 @@
 #include "ops/drain.h"
 #include "ops/helper_blob.h"
 #include "ops/switch.h"
+#include "ops/switch_record.h"
 
 #define SW_LOG_MAX ((size_t)8 << 20)
 #define SW_DEFAULT_NODE_TIMEOUT_MS (20 * 60 * 1000LL)
 #define SW_DEFAULT_POD_START_MS (3 * 60 * 1000LL)
 
+/* Where a run reports: the caller's callback and the result's phase
+ * times (all that events need of a run). */
+struct sw_events {
+  rs_sw_event_fn on_event;
+  void *ud;
+  long long *phase_ms; /* [_RS_PH_MAX] */
+  long long phase_t0;
+};
+
 struct sw {
   rs_kube_client_t *c;
+  struct sw_events ev;
   const struct rs_switch_opts *o;
   struct rs_switch_result *res;
   struct rs_sw_record rec;
@@ -36,7 +58,6 @@ struct sw {
   bool owns_record;        /* rec is this run's (not another run's we refused) */
   char **drain_blockers;   /* kubectl drain's refusals, found in preflight */
   char *drain_selector;    /* the drain's pod selector: the user's, minus our pods */
-  long long phase_t0;
   /* the restart phase */
   long long t_notready_wall, t_ready_wall;
   bool seen_away;           /* the node was seen not Ready on the target */
@@ -48,17 +69,22 @@ struct sw {
 
 long long sw_wall_ms(void);
 /* One progress event (INFO, WARNING, HELPER). */
-void sw_emit(struct sw *s, int type, int phase, const char *fmt, ...) RS_PRINTF(4, 5);
-void sw_phase_begin(struct sw *s);
+void sw_emit(struct sw_events *ev, int type, int phase, const char *fmt, ...) RS_PRINTF(4, 5);
+void sw_phase_begin(struct sw_events *ev);
 /* End a phase with its one PHASE event; data (may be NULL) is consumed. */
-void sw_phase_end(struct sw *s, int phase, int status, json_t *data, const char *fmt, ...)
+void sw_phase_end(struct sw_events *ev, int phase, int status, json_t *data, const char *fmt, ...)
     RS_PRINTF(5, 6);
+/* A drain event as the run's event (ud: struct sw_events). */
+void sw_forward_drain(void *ud, const struct rs_drain_event *dev);
 /* Sleep, waking up for Ctrl-C (RS_E_INTERRUPTED). */
 int sw_nap(struct sw *s, long long ms, rs_err_t *err);
 int sw_reload_node(struct sw *s, rs_err_t *err);
 const char *sw_node_runtime_raw(const json_t *node);
-/* Write the record and the contract's state annotation (one patch). */
-int sw_record_save(struct sw *s, const char *phase, rs_err_t *err);
+/* Write the record and the contract's state annotation (one patch);
+ * nothing in a dry run. */
+static inline int sw_record_save(struct sw *s, const char *phase, rs_err_t *err) {
+  return s->o->dry_run ? 0 : rs_sw_record_save(s->c, s->o->node, &s->rec, phase, err);
+}
 /* Wait for the latest pod of a Job to start (or, until_exit, to end). */
 int sw_wait_pod(struct sw *s, int phase, int role, bool until_exit, long long timeout_ms,
                 json_t **ret_pod, rs_err_t *err);
@@ -82,7 +108,7 @@ int sw_abort_unchanged(struct sw *s, int phase, rs_err_t *err);
  * window while any wait or call of the run turns the loop). */
 int sw_watch_node(struct sw *s, int phase, rs_err_t *err);
 
-/* The phases, in order (switch.c, switch_follow.c). */
+/* The phases, in order. */
 int sw_phase_check(struct sw *s, rs_err_t *err);
 int sw_phase_deliver(struct sw *s, rs_err_t *err);
 int sw_phase_preflight(struct sw *s, rs_err_t *err);

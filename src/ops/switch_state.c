@@ -1,5 +1,5 @@
-/* The pure parts of the switch: names, the record kept on the node, the
- * refusals of the check phase, runtime names and endpoints, journal times.
+/* The pure parts of the switch: names, the refusals of the check phase,
+ * runtime names and endpoints, journal times.
  * See include/ops/switch.h. */
 #include <errno.h>
 #include <stdio.h>
@@ -11,7 +11,6 @@
 #include "helper/contract.h"
 #include "ops/nodes.h"
 #include "ops/switch.h"
-
 
 static const char *const phase_names[_RS_PH_MAX] = {
     "check",  "deliver",  "preflight", "plan",   "confirm",  "cordon",   "drain",
@@ -131,106 +130,6 @@ int rs_sw_check_node(const json_t *node, const json_t *nodes, const char *to,
 }
 
 /* ---- the record on the node ---- */
-
-static const char *const rec_phases[] = {RS_REC_STARTED, RS_REC_CORDONED, RS_REC_DRAINED,
-                                         RS_REC_LAUNCHED, RS_REC_SWITCHED};
-
-int rs_sw_record_rank(const char *phase) {
-  if (!phase) return -1;
-  for (size_t i = 0; i < RS_ARRAY_SIZE(rec_phases); i++)
-    if (strcmp(phase, rec_phases[i]) == 0) return (int)i;
-  if (strcmp(phase, RS_REC_DONE) == 0 || strcmp(phase, RS_REC_ROLLED_BACK) == 0 ||
-      strcmp(phase, RS_REC_FAILED) == 0 || strcmp(phase, RS_REC_ABANDONED) == 0)
-    return (int)RS_ARRAY_SIZE(rec_phases);
-  return -1;
-}
-
-bool rs_sw_record_final(const struct rs_sw_record *r) {
-  return !r->id || rs_sw_record_rank(r->phase) >= (int)RS_ARRAY_SIZE(rec_phases) ||
-         rs_sw_record_rank(r->phase) < 0;
-}
-
-void rs_sw_record_clear(struct rs_sw_record *r) {
-  free(r->id);
-  free(r->phase);
-  free(r->from);
-  free(r->to);
-  free(r->ns);
-  free(r->image);
-  free(r->sandbox);
-  *r = (struct rs_sw_record){0};
-}
-
-static int take(const json_t *o, const char *key, char **dst, rs_err_t *err) {
-  const char *s = json_string_value(json_object_get(o, key));
-  if (!s) return 0;
-  if (strlen(s) > 1024) return rs_fail(err, RS_E_LIMIT, 0, "annotation %s: %s too long", RS_ANN_RUN, key);
-  return (*dst = strdup(s)) ? 0 : rs_oom(err);
-}
-
-int rs_sw_record_from_node(const json_t *node, struct rs_sw_record *ret, rs_err_t *err) {
-  const json_t *ann = json_object_get(json_object_get(node, "metadata"), "annotations");
-  const char *state = json_string_value(json_object_get(ann, RS_HELPER_ANNOTATION_STATE));
-  const char *run = json_string_value(json_object_get(ann, RS_ANN_RUN));
-  struct rs_sw_record r = {0};
-  *ret = r;
-  if (!state && !run) return 0;
-  if (run && strlen(run) > 16384)
-    return rs_fail(err, RS_E_LIMIT, 0, "annotation %s is too long", RS_ANN_RUN);
-  json_auto_t *j = run ? json_loads(run, 0, NULL) : NULL;
-  if (run && !json_is_object(j))
-    return rs_fail(err, RS_E_INPUT, 0, "annotation %s is not a JSON object; remove it with "
-                   "`kubectl annotate node NODE %s-`", RS_ANN_RUN, RS_ANN_RUN);
-  int rc = take(j, "id", &r.id, err);
-  if (rc == 0) rc = take(j, "phase", &r.phase, err);
-  if (rc == 0) rc = take(j, "from", &r.from, err);
-  if (rc == 0) rc = take(j, "to", &r.to, err);
-  if (rc == 0) rc = take(j, "namespace", &r.ns, err);
-  if (rc == 0) rc = take(j, "image", &r.image, err);
-  if (rc == 0) rc = take(j, "sandbox", &r.sandbox, err);
-  if (rc < 0) {
-    rs_sw_record_clear(&r);
-    return -1;
-  }
-  const char *op = json_string_value(json_object_get(j, "op"));
-  r.op = op && strcmp(op, "rollback") == 0 ? RS_OP_ROLLBACK : RS_OP_SWITCH;
-  r.secret = json_is_true(json_object_get(j, "secret"));
-  r.cordoned = json_is_true(json_object_get(j, "cordoned"));
-  r.started = json_integer_value(json_object_get(j, "started"));
-  /* The state annotation ("<id> <phase>") is the contract's; it wins when
-   * the two disagree (it is written together with the record). */
-  if (state) {
-    const char *sp = strchr(state, ' ');
-    if (sp && sp != state && strlen(sp + 1) < 64 && (size_t)(sp - state) <= 64) {
-      char *id = strndup(state, (size_t)(sp - state));
-      char *ph = strdup(sp + 1);
-      if (!id || !ph) {
-        free(id);
-        free(ph);
-        rs_sw_record_clear(&r);
-        return rs_oom(err);
-      }
-      if (!r.id || strcmp(r.id, id) == 0) {
-        free(r.id);
-        free(r.phase);
-        r.id = id;
-        r.phase = ph;
-      } else {
-        free(id);
-        free(ph);
-      }
-    }
-  }
-  *ret = r;
-  return 0;
-}
-
-json_t *rs_sw_record_to_json(const struct rs_sw_record *r) {
-  return json_pack("{s:s?, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:b, s:b, s:I}", "id", r->id, "op",
-                   r->op == RS_OP_ROLLBACK ? "rollback" : "switch", "phase", r->phase, "from",
-                   r->from, "to", r->to, "namespace", r->ns, "image", r->image, "sandbox", r->sandbox,
-                   "secret", r->secret, "cordoned", r->cordoned, "started", (json_int_t)r->started);
-}
 
 /* ---- the helper's report ---- */
 

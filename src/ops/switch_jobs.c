@@ -1,11 +1,10 @@
-/* The switch's shared machinery: events, the record on the node, the
- * helper's Jobs, their pods and logs, cleanup. */
+/* The helper's pods: waiting for a Job's pod, reading and following its
+ * log, the verify pod's images, and removing the run's objects. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 #include "common/buf.h"
@@ -13,122 +12,10 @@
 #include "common/strutil.h"
 #include "helper/contract.h"
 #include "ops/deliver.h"
-#include "ops/helper_blob.h"
 #include "ops/nodes.h"
 #include "ops/switch.h"
+#include "ops/switch_record.h"
 #include "switch_int.h"
-
-
-long long sw_wall_ms(void) {
-  struct timeval tv;
-  gettimeofday(&tv, NULL);
-  return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
-/* ---- events ---- */
-
-void sw_emit(struct sw *s, int type, int phase, const char *fmt, ...) {
-  if (!s->o->on_event) return;
-  va_list ap;
-  va_start(ap, fmt);
-  char *msg = NULL;
-  if (vasprintf(&msg, fmt, ap) < 0) msg = NULL;
-  va_end(ap);
-  struct rs_sw_event ev = {.type = type, .phase = phase, .message = msg ? msg : fmt};
-  s->o->on_event(s->o->ud, &ev);
-  free(msg);
-}
-
-void sw_phase_begin(struct sw *s) { s->phase_t0 = rs_now_ms(); }
-
-/* End a phase: one PHASE event (data is consumed). */
-void sw_phase_end(struct sw *s, int phase, int status, json_t *data, const char *fmt, ...) {
-  long long ms = rs_now_ms() - s->phase_t0;
-  s->res->phase_ms[phase] = ms;
-  char *msg = NULL;
-  if (fmt) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(&msg, fmt, ap) < 0) msg = NULL;
-    va_end(ap);
-  }
-  if (s->o->on_event) {
-    struct rs_sw_event ev = {.type = RS_SW_EV_PHASE, .phase = phase, .status = status, .ms = ms,
-                             .message = msg, .data = data};
-    s->o->on_event(s->o->ud, &ev);
-  }
-  free(msg);
-  json_decref(data);
-}
-
-static void forward_drain(void *ud, const struct rs_drain_event *dev) {
-  struct sw *s = ud;
-  if (!s->o->on_event) return;
-  struct rs_sw_event ev = {.type = RS_SW_EV_DRAIN, .phase = RS_PH_DRAIN, .message = dev->text,
-                           .drain = dev};
-  if (dev->type == RS_DRAIN_EV_CORDON) ev.phase = RS_PH_CORDON;
-  s->o->on_event(s->o->ud, &ev);
-}
-
-/* Sleep, waking for Ctrl-C. */
-static int nap_tick(void *ud, rs_err_t *err) { return 1; }
-
-int sw_nap(struct sw *s, long long ms, rs_err_t *err) {
-  if (s && s->watching) {
-    /* turn the loop: the node watch keeps being read */
-    struct rs_kube_run_opts ro = {.tick = nap_tick, .tick_ms = ms, .until_stopped = true};
-    return rs_kube_run(s->c, &ro, err);
-  }
-  long long end = rs_now_ms() + ms;
-  while (rs_now_ms() < end) {
-    if (rs_kube_cancel_flag) return rs_fail(err, RS_E_INTERRUPTED, 0, "interrupted");
-    struct timespec ts = {0, 100 * 1000 * 1000};
-    nanosleep(&ts, NULL);
-  }
-  return rs_kube_cancel_flag ? rs_fail(err, RS_E_INTERRUPTED, 0, "interrupted") : 0;
-}
-
-/* ---- the node ---- */
-
-static char *sw_node_path(const char *node) {
-  _cleanup_free_ char *en = rs_kube_escape(node);
-  return en ? rs_strdup_printf("/api/v1/nodes/%s", en) : NULL;
-}
-
-int sw_reload_node(struct sw *s, rs_err_t *err) {
-  json_t *n = NULL;
-  if (rs_node_get(s->c, s->o->node, &n, err) < 0) return -1;
-  json_decref(s->node);
-  s->node = n;
-  return 0;
-}
-
-const char *sw_node_runtime_raw(const json_t *node) {
-  return json_string_value(json_object_get(
-      json_object_get(json_object_get(node, "status"), "nodeInfo"), "containerRuntimeVersion"));
-}
-
-/* Write the record and the contract's state annotation in one patch. */
-int sw_record_save(struct sw *s, const char *phase, rs_err_t *err) {
-  if (s->o->dry_run) return 0;
-  char *p = strdup(phase);
-  if (!p) return rs_oom(err);
-  free(s->rec.phase);
-  s->rec.phase = p;
-  json_auto_t *rj = rs_sw_record_to_json(&s->rec);
-  _cleanup_free_ char *txt = rj ? json_dumps(rj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-  _cleanup_free_ char *state = rs_strdup_printf("%s %s", s->rec.id, phase);
-  _cleanup_free_ char *path = sw_node_path(s->o->node);
-  if (!txt || !state || !path) return rs_oom(err);
-  json_auto_t *patch = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "annotations",
-                                 RS_HELPER_ANNOTATION_STATE, state, RS_ANN_RUN, txt);
-  if (!patch) return rs_oom(err);
-  if (rs_kube_patch(s->c, path, RS_PATCH_MERGE, patch, NULL, err) < 0)
-    return rs_wrap(err, "recording the switch's progress on node %s", s->o->node);
-  return 0;
-}
-
-/* ---- Jobs and their pods ---- */
 
 static bool sw_backoff_limit_is_zero(int role) { return role == RS_JOB_PREFLIGHT || role == RS_JOB_SWITCH; }
 
@@ -164,7 +51,7 @@ int sw_wait_pod(struct sw *s, int phase, int role, bool until_exit, long long ti
       _cleanup_free_ char *why = NULL;
       if (rs_deliver_job_failed_create(s->c, s->spec.ns, job, &why, err) < 0) return -1;
       if (why && s->spec.priority && strstr(why, "riority")) {
-        sw_emit(s, RS_SW_EV_WARNING, phase, "the Job's pods may not use priorityClassName %s here (%s); "
+        sw_emit(&s->ev, RS_SW_EV_WARNING, phase, "the Job's pods may not use priorityClassName %s here (%s); "
              "creating it again without", RS_DELIVER_PRIORITY, why);
         s->spec.priority = false;
         if (rs_deliver_delete_job(s->c, s->spec.ns, job, err) < 0) return -1;
@@ -181,7 +68,7 @@ int sw_wait_pod(struct sw *s, int phase, int role, bool until_exit, long long ti
         return rs_fail(err, RS_E_NODE, 0, "the Job %s/%s cannot create its pod: %s", s->spec.ns, job, why);
     }
     if (!told && rs_now_ms() - start > 10000) {
-      sw_emit(s, RS_SW_EV_INFO, phase, "waiting for the pod of Job %s/%s on node %s", s->spec.ns, job,
+      sw_emit(&s->ev, RS_SW_EV_INFO, phase, "waiting for the pod of Job %s/%s on node %s", s->spec.ns, job,
            s->o->node);
       told = true;
     }
@@ -205,7 +92,7 @@ int sw_pod_log(struct sw *s, const char *pod, char **ret, size_t *ret_len, rs_er
 }
 
 struct stream {
-  struct sw *s;
+  struct sw_events *ev;
   int phase;
   rs_buf_t log;
 };
@@ -217,7 +104,7 @@ static int on_log_line(void *ud, const char *line, size_t len, rs_err_t *err) {
     rs_buf_append(&st->log, line, len, NULL);
     rs_buf_puts(&st->log, "\n", NULL);
   }
-  if (len && line[0] != '{') sw_emit(st->s, RS_SW_EV_HELPER, st->phase, "%.*s", (int)len, line);
+  if (len && line[0] != '{') sw_emit(st->ev, RS_SW_EV_HELPER, st->phase, "%.*s", (int)len, line);
   return 0;
 }
 
@@ -225,7 +112,7 @@ static int on_log_line(void *ud, const char *line, size_t len, rs_err_t *err) {
  * or the runtime went away under it).  The stream breaking is not an
  * error here: what happened is read from the pod and the helper after. */
 int sw_follow_log(struct sw *s, int phase, const char *pod, char **ret_log, rs_err_t *err) {
-  struct stream st = {.s = s, .phase = phase, .log = RS_BUF_INIT(SW_LOG_MAX)};
+  struct stream st = {.ev = &s->ev, .phase = phase, .log = RS_BUF_INIT(SW_LOG_MAX)};
   struct rs_kube_log_opts lo = {.container = RS_DELIVER_CONTAINER, .follow = true};
   rs_err_t e = RS_ERR_INIT;
   rs_kube_client_set_deadline(s->c, rs_now_ms() + 15 * 60 * 1000LL);
@@ -236,7 +123,7 @@ int sw_follow_log(struct sw *s, int phase, const char *pod, char **ret_log, rs_e
     rs_buf_free(&st.log);
     return -1;
   }
-  if (r < 0) sw_emit(s, RS_SW_EV_INFO, phase, "the log stream of pod %s ended: %s", pod, e.msg ? e.msg : "?");
+  if (r < 0) sw_emit(&s->ev, RS_SW_EV_INFO, phase, "the log stream of pod %s ended: %s", pod, e.msg ? e.msg : "?");
   rs_err_clear(&e);
   *ret_log = rs_buf_steal(&st.log, NULL);
   return 0;
@@ -245,7 +132,6 @@ int sw_follow_log(struct sw *s, int phase, const char *pod, char **ret_log, rs_e
 long long sw_node_timeout(const struct sw *s) {
   return s->o->node_timeout_ms ? s->o->node_timeout_ms : SW_DEFAULT_NODE_TIMEOUT_MS;
 }
-
 
 int sw_cleanup_objects(struct sw *s, int phase, bool wait, rs_err_t *err) {
   int n = 0;
@@ -282,22 +168,30 @@ int sw_cleanup_objects(struct sw *s, int phase, bool wait, rs_err_t *err) {
     }
     if (sw_nap(s, 500, err) < 0) return -1;
   }
-  sw_emit(s, RS_SW_EV_WARNING, phase, "pods of run %s are still terminating in namespace %s", s->id, s->spec.ns);
+  sw_emit(&s->ev, RS_SW_EV_WARNING, phase, "pods of run %s are still terminating in namespace %s", s->id, s->spec.ns);
   return 0;
 }
 
-struct rs_drain_opts sw_drain_opts(struct sw *s) {
-  struct rs_drain_opts d = s->o->drain;
-  /* never our own helper pods (a resumed run's verify pod, ...) */
-  if (!s->drain_selector) {
-    const char *user = d.pod_selector && *d.pod_selector ? d.pod_selector : NULL;
-    s->drain_selector = user ? rs_strdup_printf("%s,%s!=%s", user, RS_LABEL_MANAGED_BY, RS_MANAGED_BY)
-                             : rs_strdup_printf("%s!=%s", RS_LABEL_MANAGED_BY, RS_MANAGED_BY);
+/* The images the verify pod may use on the new runtime: one the helper
+ * carries over (or one the runtime shares with the old one), else the
+ * sandbox image, which the new runtime must have to run any pod. */
+int sw_choose_verify_images(struct sw *s, rs_err_t *err) {
+  const json_t *plan = s->res->plan;
+  const char *sandbox = json_string_value(json_object_get(plan, "sandbox_image"));
+  if (!sandbox) sandbox = s->rec.sandbox;
+  else if (!s->rec.sandbox && !(s->rec.sandbox = strdup(sandbox))) return rs_oom(err);
+  bool carried = false;
+  size_t i;
+  json_t *v;
+  json_array_foreach(json_object_get(json_object_get(plan, "images"), "carry"), i, v) {
+    const char *r = json_string_value(v);
+    if (r && strcmp(r, s->image) == 0) carried = true;
   }
-  if (s->drain_selector) d.pod_selector = s->drain_selector;
-  d.ignore_daemonsets = true;
-  d.dry_run = RS_DRY_RUN_NONE;
-  d.on_event = forward_drain;
-  d.ud = s;
-  return d;
+  const char *first = s->o->image ? s->o->image : carried || !sandbox ? s->image : sandbox;
+  const char *second = strcmp(first, s->image) == 0 ? sandbox : s->image;
+  free(s->verify_image);
+  free(s->alt_image);
+  s->verify_image = strdup(first);
+  s->alt_image = second && strcmp(second, first) != 0 ? strdup(second) : NULL;
+  return s->verify_image ? 0 : rs_oom(err);
 }
