@@ -4,7 +4,7 @@
 
 #include "cmd.h"
 #include "common/strutil.h"
-#include "helper/contract.h"
+#include "helper/runtimes.h"
 #include "switch_cli.h"
 
 /* and rs_drain_step_flags, rs_switch_flags */
@@ -28,7 +28,8 @@ static const struct rs_opt node_opts[] = {
     RS_OPT_OUTPUT("", "Output format. One of: (json). json prints one event per phase, one per line, then a summary.",
                   "json"),
     {.name = "to", .type = RS_OPT_STRING, .arg = "RUNTIME", .def = "",
-     .help = "The runtime to switch to: containerd, cri-o or cri-dockerd.", .values = RS_VALUES(RS_RUNTIME_CONTAINERD, RS_RUNTIME_CRIO, RS_RUNTIME_CRI_DOCKERD)},
+     .help = "The runtime to switch to: " RS_RUNTIME_TARGETS ".",
+     .values = RS_VALUES(RS_RUNTIME_CONTAINERD, RS_RUNTIME_CRIO, RS_RUNTIME_CRI_DOCKERD)}, /* as the help says */
 };
 static const struct rs_opt_table node_table = RS_OPT_TABLE(node_opts);
 
@@ -37,9 +38,9 @@ static int cmd_node(struct rs_cli *cli, rs_err_t *err) {
   if (nargs == 0) return rs_fail(err, RS_E_USAGE, 0, "a node name is required: node NAME --to RUNTIME");
   if (nargs > 1) return rs_fail(err, RS_E_USAGE, 0, "one node at a time, please (got %zu)", nargs);
   const char *to = rs_cli_str(cli, "to");
-  if (!to || !*to) return rs_fail(err, RS_E_USAGE, 0, "--to is required: containerd, cri-o or cri-dockerd");
-  if (!rs_opt_allows(rs_cmd_opt(cli->cmd, "to", 0, NULL), to))
-    return rs_fail(err, RS_E_USAGE, 0, "--to must be containerd, cri-o or cri-dockerd (got \"%s\")", to);
+  if (!to || !*to) return rs_fail(err, RS_E_USAGE, 0, "--to is required: " RS_RUNTIME_TARGETS);
+  if (rs_rt_target(to) == RS_RT_NONE)
+    return rs_fail(err, RS_E_USAGE, 0, "--to must be " RS_RUNTIME_TARGETS " (got \"%s\")", to);
   struct rs_switch_opts o = {.op = RS_OP_SWITCH, .node = cli->args[0], .to = to};
   if (rs_switch_cli_opts(cli, &o, err) < 0) return -1;
   return rs_switch_cli_run(cli, &o, err);

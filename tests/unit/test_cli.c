@@ -9,6 +9,7 @@
 
 #include "common/cleanup.h"
 #include "common/strutil.h"
+#include "helper/runtimes.h"
 #include "plugin/cli.h"
 
 /* ---- the tables ---- */
@@ -56,6 +57,16 @@ Test(tables, sorted_unique_and_complete) {
     }
     cr_assert_eq(n, rs_cmd_opt_count(cmd));
   }
+}
+
+/* node --to offers what the runtime table switches to, no more, no less */
+Test(tables, to_values_are_the_runtime_targets) {
+  const struct rs_opt *to = rs_cmd_opt(rs_cmd_find(&rs_commands, "node"), "to", 0, NULL);
+  cr_assert_not_null(to);
+  size_t n = 0, targets = 0;
+  for (; to->values[n]; n++) cr_assert_neq(rs_rt_target(to->values[n]), RS_RT_NONE, "%s", to->values[n]);
+  for (int rt = RS_RT_NONE + 1; rt < _RS_RT_MAX; rt++) targets += rs_runtimes[rt].target;
+  cr_assert_eq(n, targets);
 }
 
 /* ---- parsing ---- */
