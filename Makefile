@@ -143,6 +143,7 @@ fuzz-replay-run: $(FUZZ_REPLAY)
 	  ASAN_OPTIONS=detect_leaks=1 $$r tests/fuzz/corpus/$$n; done
 
 # make fuzz FUZZ=kubeconfig SECONDS=60: coverage-guided run with libFuzzer
+# (its runtime, libclang_rt.fuzzer, comes with libclang-rt-14-dev: make deps)
 FUZZ ?= kubeconfig
 SECONDS ?= 60
 FUZZ_EXTRA_cli = $(filter-out plugin/main.c,$(PLUGIN_SRC)) $(GEN_SRC)
@@ -159,7 +160,7 @@ APT_PACKAGES := gcc make pkg-config libcurl4-openssl-dev libjansson-dev libyaml-
   libcriterion-dev musl-tools clang llvm lld valgrind xxd jq curl ca-certificates \
   openssl iproute2 iptables bridge-utils debootstrap systemd-container \
   busybox-static qemu-user-static binfmt-support rsync libc6-dev procps util-linux python3 \
-  libseccomp-dev conmon
+  libseccomp-dev conmon libclang-rt-14-dev
 deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
