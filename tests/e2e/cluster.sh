@@ -168,8 +168,17 @@ make_pki() {
 start_proc() {
 	local name=$1
 	shift
-	# (fd 9, the command lock, must not live on in the long-running process)
-	setsid "$@" </dev/null >"$LOGS/$name.log" 2>&1 9>&- &
+	# No descriptor but stdin, stdout and stderr lives on in the long-running
+	# process: a lock held through one (fd 9, the command lock; a caller's
+	# flock(1) without -o) would stay held for as long as the cluster runs.
+	(
+		local fd
+		for fd in /proc/$BASHPID/fd/*; do
+			fd=${fd##*/}
+			((fd <= 2)) || eval "exec $fd>&-"
+		done
+		exec setsid "$@" </dev/null >"$LOGS/$name.log" 2>&1
+	) &
 	echo $! >"$RUN/$name.pid"
 }
 
