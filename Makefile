@@ -160,7 +160,7 @@ APT_PACKAGES := gcc make pkg-config libcurl4-openssl-dev libjansson-dev libyaml-
   libcriterion-dev musl-tools clang llvm lld valgrind xxd jq curl ca-certificates \
   openssl iproute2 iptables bridge-utils debootstrap systemd-container \
   busybox-static qemu-user-static binfmt-support rsync libc6-dev procps util-linux python3 \
-  libseccomp-dev conmon libclang-rt-14-dev
+  libseccomp-dev conmon libclang-rt-14-dev zsh
 deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \

@@ -18,7 +18,7 @@ test-kube-oracle:
 
 test-kube-kubectl:
 	$(MAKE) --no-print-directory VARIANT=release all
-	tests/tls/kubectl-status.sh $(KUBE_TEST_PLUGIN)
+	tests/kube/kubectl-status.sh $(KUBE_TEST_PLUGIN)
 
 # The client suite against the real API server, as a program of its own
 # (not in tests/unit: it needs the cluster).  Built in every variant; the

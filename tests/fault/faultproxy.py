@@ -2,7 +2,7 @@
 """A fault-injecting HTTPS proxy in front of the REAL Kubernetes API server.
 
 Test tool, not product code.  The plugin talks TLS to this proxy (its own
-certificate, from tests/tls/gen-certs.sh) with no credentials; the proxy
+certificate, from tests/fakes/gen-certs.sh) with no credentials; the proxy
 re-originates every request over TLS to the API server with the admin
 client certificate.  Terminating TLS here is what lets it see and break
 individual requests; the cost is that the plugin speaks HTTP/1.1 to it (no
@@ -237,7 +237,7 @@ def main():
     p.add_argument("--upstream-ca", required=True)
     p.add_argument("--upstream-cert", required=True)
     p.add_argument("--upstream-key", required=True)
-    p.add_argument("--certs", required=True, help="dir from tests/tls/gen-certs.sh")
+    p.add_argument("--certs", required=True, help="dir from tests/fakes/gen-certs.sh")
     p.add_argument("--rules", help="JSON file; none: forward everything")
     p.add_argument("--log", required=True)
     p.add_argument("--port-file", required=True)

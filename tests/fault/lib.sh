@@ -11,7 +11,7 @@ fault_proxy_start() {
 	local work=$1 rules=${2:-}
 	mkdir -p "$work"
 	local certs=$FAULT_ROOT/build/tls-fault
-	"$FAULT_ROOT/tests/tls/gen-certs.sh" "$certs"
+	"$FAULT_ROOT/tests/fakes/gen-certs.sh" "$certs"
 	# the admin credentials the proxy uses upstream
 	local server
 	server=$("$KUBECTL" config view --raw --minify -o jsonpath='{.clusters[0].cluster.server}')

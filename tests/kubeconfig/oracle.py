@@ -4,13 +4,17 @@ kubectl resolves (`kubectl config view --minify --raw --flatten -o json`)
 must equal what the plugin resolves (`config resolve -o json --raw`):
 context, cluster, user, namespace, server, TLS settings, CA and client
 certificate bytes, token, tokenFile, basic auth and exec settings.
-Cases named err-* must fail in both.  Usage: oracle.py PLUGIN [KUBECTL]"""
+Cases named err-* must fail in both.  Usage: oracle.py PLUGIN [KUBECTL]
+Prints what every shell suite prints (tests/lib/test-lib.sh): a TAP line a
+case, the why under a failure, the counts at the end; no kubectl is a
+failure, not a skip."""
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CASES = os.path.join(HERE, "cases")
@@ -95,14 +99,43 @@ def from_plugin(j):
     return r
 
 
+class Tap:
+    """The output of tests/lib/test-lib.sh."""
+
+    def __init__(self):
+        self.passed = self.failed = 0
+        self.failures = []
+        self.t0 = time.monotonic()
+
+    def result(self, ok, desc, why=""):
+        n = self.passed + self.failed + 1
+        print("%s %d - %s" % ("ok" if ok else "not ok", n, desc))
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            self.failures.append("%d - %s" % (n, desc))
+        if why and (not ok or os.environ.get("ORACLE_VERBOSE")):
+            print("\n".join(("#   " if not ok else "# ") + line for line in why.splitlines() if line))
+
+    def done(self):
+        print("1..%d" % (self.passed + self.failed))
+        print("# tests/kubeconfig/oracle.py: %d passed, %d failed, 0 skipped (%d s)" % (
+            self.passed, self.failed, time.monotonic() - self.t0))
+        for f in self.failures:
+            print("# failed: " + f)
+        return 1 if self.failed else 0
+
+
 def main():
     plugin = os.path.abspath(sys.argv[1])
     kubectl = pick_kubectl(sys.argv[2] if len(sys.argv) > 2 else None)
+    tap = Tap()
     if not kubectl:
-        print("oracle: no kubectl found; skipped")
-        print("0 passed, 0 failed, 1 skipped")
-        return 0
-    passed = failed = 0
+        tap.result(False, "missing prerequisite: kubectl (make deps)")
+        print("Bail out! missing prerequisite: kubectl")
+        return tap.done()
+    print("# oracle: %s" % kubectl)
     home = tempfile.mkdtemp(prefix="rs-oracle-")
     try:
         for name in sorted(os.listdir(CASES)):
@@ -126,16 +159,10 @@ def main():
                 diff = {x: (want.get(x), got.get(x)) for x in set(want) | set(got) if want.get(x) != got.get(x)}
                 ok = not diff
                 why = json.dumps(diff, indent=1)
-            print("%s %s" % ("ok  " if ok else "FAIL", name))
-            if not ok or os.environ.get("ORACLE_VERBOSE"):
-                print("     " + why.replace("\n", "\n     "))
-            passed += ok
-            failed += not ok
+            tap.result(ok, name, why)
     finally:
         shutil.rmtree(home, ignore_errors=True)
-    print("oracle against %s" % kubectl)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return tap.done()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 /* Test fixture: a fake Kubernetes API server over real TLS
- * (tests/tls/fakeapi.py) with the test's own certificates. */
+ * (tests/fakes/fakeapi.py) with the test's own certificates. */
 #ifndef RS_TEST_KUBE_FIXTURE_H
 #define RS_TEST_KUBE_FIXTURE_H
 
@@ -50,7 +50,7 @@ static void fake_paths(struct fake *f) {
 
 static void fake_certs(struct fake *f) {
   char script[PATH_MAX + 32];
-  snprintf(script, sizeof script, "%s/tests/tls/gen-certs.sh", f->root);
+  snprintf(script, sizeof script, "%s/tests/fakes/gen-certs.sh", f->root);
   const char *argv[] = {script, f->certs, NULL};
   extern char **environ;
   struct rs_proc_opts o = {.argv = argv, .envp = (const char *const *)environ, .timeout_ms = 60000};
@@ -66,7 +66,7 @@ static void fake_start(struct fake *f, const char *const *extra) {
   fake_paths(f);
   fake_certs(f);
   char script[PATH_MAX + 32], portfile[PATH_MAX + 16];
-  snprintf(script, sizeof script, "%s/tests/tls/fakeapi.py", f->root);
+  snprintf(script, sizeof script, "%s/tests/fakes/fakeapi.py", f->root);
   snprintf(portfile, sizeof portfile, "%s/port", f->tmp);
   const char *argv[32] = {"python3", script, "--certs", f->certs, "--port-file", portfile,
                           "--lifetime", "120"};

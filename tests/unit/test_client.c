@@ -1,4 +1,4 @@
-/* The API client against a real local HTTPS endpoint (tests/tls/fakeapi.py)
+/* The API client against a real local HTTPS endpoint (tests/fakes/fakeapi.py)
  * with the tests' own certificates. */
 #include <criterion/criterion.h>
 #include <curl/curl.h>
@@ -146,7 +146,7 @@ Test(auth, basic, .fini = stop) {
 static char *exec_user(const char *mode, const char *api) {
   return rs_strdup_printf(
       "    exec:\n      apiVersion: client.authentication.k8s.io/%s\n"
-      "      command: %%ROOT%%/tests/tls/exec-plugin.py\n      interactiveMode: Never\n"
+      "      command: %%ROOT%%/tests/fakes/exec-plugin.py\n      interactiveMode: Never\n"
       "      provideClusterInfo: true\n"
       "      env:\n      - {name: EXEC_MODE, value: %s}\n"
       "      - {name: EXEC_COUNT_FILE, value: %s/count}\n"

@@ -1,5 +1,5 @@
 /* ops/drain: kubectl's filters, grouping and messages on JSON fixtures;
- * the delete path's order against the fake API server (tests/tls/fakeapi.py
+ * the delete path's order against the fake API server (tests/fakes/fakeapi.py
  * --drain-pods). */
 #include <criterion/criterion.h>
 #include <stdlib.h>

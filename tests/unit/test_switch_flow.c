@@ -1,5 +1,5 @@
 /* ops/switch: the whole phase machine against a fake API server that plays
- * one node (tests/unit/test_switch_fakeapi.py): the happy path, a switch
+ * one node (tests/fakes/switch_fakeapi.py): the happy path, a switch
  * the helper rolled back, refusals (blockers, Pod Security, kubectl drain's
  * filters, already there), the priority-class fallback, the verify image
  * fallback, and a rerun that resumes from the node's record. */
@@ -34,8 +34,8 @@ static void fake_start(struct fake *f, const char *scenario) {
   cr_assert(mkdtemp(f->dir));
   const char *data = getenv("RS_TEST_DATA");
   char script[PATH_MAX];
-  if (data) snprintf(script, sizeof script, "%s/../unit/test_switch_fakeapi.py", data);
-  else snprintf(script, sizeof script, "tests/unit/test_switch_fakeapi.py");
+  if (data) snprintf(script, sizeof script, "%s/../fakes/switch_fakeapi.py", data);
+  else snprintf(script, sizeof script, "tests/fakes/switch_fakeapi.py");
   char portfile[128];
   snprintf(portfile, sizeof portfile, "%s/port", f->dir);
   f->pid = fork();

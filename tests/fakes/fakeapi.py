@@ -20,6 +20,8 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from serve import EveryMethod, serve
+
 ARGS = None
 LOCK = threading.Lock()
 COUNTS = {}
@@ -61,7 +63,7 @@ def status(code, reason, message):
             "message": message, "reason": reason, "code": code}
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(EveryMethod, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def log_message(self, *a):
@@ -98,7 +100,7 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 
-    def handle_any(self, method):
+    def on_request(self, method):
         u = urllib.parse.urlsplit(self.path)
         q = dict(urllib.parse.parse_qsl(u.query))
         path = u.path
@@ -345,20 +347,6 @@ class Handler(BaseHTTPRequestHandler):
             self.chunk(json.dumps(ev).encode() + b"\n")
         self.chunk(b"")
 
-    def do_GET(self):
-        self.handle_any("GET")
-
-    def do_POST(self):
-        self.handle_any("POST")
-
-    def do_PUT(self):
-        self.handle_any("PUT")
-
-    def do_PATCH(self):
-        self.handle_any("PATCH")
-
-    def do_DELETE(self):
-        self.handle_any("DELETE")
 
 
 def main():
@@ -393,15 +381,7 @@ def main():
     srv.daemon_threads = True
     srv.handle_error = lambda *a: None  # clients that hang up on purpose
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-    tmp = ARGS.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(srv.server_address[1]))
-    os.rename(tmp, ARGS.port_file)
-    threading.Timer(ARGS.lifetime, lambda: os._exit(0)).start()
-    try:
-        srv.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    serve(srv, ARGS.port_file, ARGS.lifetime)
 
 
 if __name__ == "__main__":

@@ -8,19 +8,20 @@ and plays the node: a Job's pod runs the helper role its command names
 (preflight, launch, report, rollback) and the node restarts on the new
 runtime (or, in the failure scenarios, comes back on the old one).
 
-usage: test_switch_fakeapi.py --port-file F --scenario NAME [--lifetime S]
+usage: switch_fakeapi.py --port-file F --scenario NAME [--lifetime S]
 Scenarios: ok rolledback blocked psa priority noimage (the carried image is
 missing on the new runtime) bare slow
 """
 import argparse
 import copy
 import json
-import os
 import sys
 import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from serve import EveryMethod, serve
 
 ARGS = None
 LOCK = threading.Condition()
@@ -309,7 +310,7 @@ def merge(dst, patch):
             dst[k] = v
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(EveryMethod, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def log_message(self, *a):
@@ -326,7 +327,7 @@ class Handler(BaseHTTPRequestHandler):
     def body(self):
         return json.loads(self.raw) if self.raw else None
 
-    def route(self, method):
+    def on_request(self, method):
         n = int(self.headers.get("Content-Length") or 0)
         self.raw = self.rfile.read(n) if n else b""
         u = urllib.parse.urlparse(self.path)
@@ -450,20 +451,6 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
 
-    def do_GET(self):
-        self.route("GET")
-
-    def do_POST(self):
-        self.route("POST")
-
-    def do_PUT(self):
-        self.route("PUT")
-
-    def do_PATCH(self):
-        self.route("PATCH")
-
-    def do_DELETE(self):
-        self.route("DELETE")
 
 
 def main():
@@ -476,11 +463,7 @@ def main():
     seed()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
-    with open(ARGS.port_file + ".tmp", "w") as f:
-        f.write(str(srv.server_address[1]))
-    os.rename(ARGS.port_file + ".tmp", ARGS.port_file)
-    threading.Timer(ARGS.lifetime, lambda: os._exit(0)).start()
-    srv.serve_forever()
+    serve(srv, ARGS.port_file, ARGS.lifetime)
 
 
 if __name__ == "__main__":
