@@ -96,16 +96,10 @@ static bool merged_empty(const struct merged *m) {
 }
 
 static char *files_list(const struct merged *m) {
-  rs_buf_t b = RS_BUF_INIT(0);
+  _cleanup_buf_ rs_buf_t b = RS_BUF_INIT(0);
   for (size_t f = 0; f < m->n; f++)
-    if (rs_buf_printf(&b, NULL, "%s%s", f ? ", " : "", m->files[f]->path) < 0) {
-      rs_buf_free(&b);
-      return NULL;
-    }
-  if (m->n == 0 && rs_buf_puts(&b, "no kubeconfig file", NULL) < 0) {
-    rs_buf_free(&b);
-    return NULL;
-  }
+    if (rs_buf_printf(&b, NULL, "%s%s", f ? ", " : "", m->files[f]->path) < 0) return NULL;
+  if (m->n == 0 && rs_buf_puts(&b, "no kubeconfig file", NULL) < 0) return NULL;
   return rs_buf_steal(&b, NULL);
 }
 
@@ -430,132 +424,152 @@ static int validate(rs_kube_config_t *c, rs_err_t *err) {
   return normalise_server(c, err);
 }
 
+/* The files to read: --kubeconfig alone (it must exist), else each entry
+ * of $KUBECONFIG, else ~/.kube/config (missing files are skipped). */
+static int load_files(struct merged *m, const struct rs_kube_overrides *o,
+                      const char *const *envp, rs_err_t *err) {
+  if (o->kubeconfig && *o->kubeconfig) return load_one(m, o->kubeconfig, true, err);
+  const char *list = env_get(envp, "KUBECONFIG");
+  if (list && *list) {
+    _cleanup_free_ char *copy = strdup(list);
+    if (!copy) return rs_oom(err);
+    for (char *save = NULL, *p = strtok_r(copy, ":", &save); p;
+         p = strtok_r(NULL, ":", &save))
+      if (*p && load_one(m, p, false, err) < 0) return -1;
+    return 0;
+  }
+  const char *home = env_get(envp, "HOME");
+  if (!home || !*home) return 0;
+  _cleanup_free_ char *def = rs_strdup_printf("%s/.kube/config", home);
+  if (!def) return rs_oom(err);
+  return load_one(m, def, false, err);
+}
+
+static int resolve_in_cluster(rs_kube_config_t *c, const struct rs_kube_overrides *o,
+                              const char *const *envp, rs_err_t *err) {
+  if (in_cluster(c, o, envp, err) < 0 || apply_overrides(c, o, err) < 0) return -1;
+  if (!c->ns && set_str(&c->ns, "default", err) < 0) return -1;
+  return validate(c, err);
+}
+
+/* What the files and flags select, and the files each part came from. */
+struct selection {
+  const struct merged *m;
+  const char *files;      /* the files read, for errors */
+  const struct kc_context *ctx;
+  const char *cluster, *user;
+  const rs_kcfg_file_t *ctx_from, *cl_from, *us_from;
+};
+
+/* The context: --context, else the first current-context.  Without one,
+ * --server or --cluster must say where to go. */
+static int select_context(rs_kube_config_t *c, struct selection *s,
+                          const struct rs_kube_overrides *o, rs_err_t *err) {
+  const char *name = (o->context && *o->context) ? o->context : NULL;
+  for (size_t f = 0; !name && f < s->m->n; f++)
+    if (s->m->files[f]->current_context) name = s->m->files[f]->current_context;
+  bool server = o->server && *o->server;
+  if (name) {
+    if (!(s->ctx = find_context(s->m, name, &s->ctx_from)))
+      return rs_fail(err, RS_E_CONFIG, 0, "context \"%s\" does not exist (in %s)",
+                     name, s->files);
+    if (set_str(&c->context, name, err) < 0) return -1;
+  } else if (merged_empty(s->m) && !server) {
+    return rs_fail(err, RS_E_CONFIG, 0,
+                   "invalid configuration: no configuration has been provided (%s), "
+                   "try --kubeconfig or set KUBECONFIG",
+                   s->files);
+  } else if (!server && !(o->cluster && *o->cluster)) {
+    return rs_fail(err, RS_E_CONFIG, 0,
+                   "no current-context is set (in %s): use --context", s->files);
+  }
+  s->cluster = (o->cluster && *o->cluster) ? o->cluster : s->ctx ? s->ctx->cluster : NULL;
+  s->user = (o->user && *o->user) ? o->user : s->ctx ? s->ctx->user : NULL;
+  if (set_str(&c->cluster_name, s->cluster, err) < 0 ||
+      set_str(&c->user_name, s->user, err) < 0 ||
+      (s->ctx && set_str(&c->ns, s->ctx->ns, err) < 0))
+    return -1;
+  return 0;
+}
+
+static int take_cluster(rs_kube_config_t *c, struct selection *s,
+                        const struct rs_kube_overrides *o, rs_err_t *err) {
+  if (!s->cluster) return 0;
+  const struct kc_cluster *k = find_cluster(s->m, s->cluster, &s->cl_from);
+  if (!k && !(o->server && *o->server))
+    return rs_fail(err, RS_E_CONFIG, 0, "cluster \"%s\" does not exist (in %s)",
+                   s->cluster, s->files);
+  return k ? from_cluster(c, k, err) : 0;
+}
+
+/* auth-provider plugins are gone from kubectl: name what replaces them. */
+static int refuse_auth_provider(const struct kc_user *u, const char *name,
+                                const rs_kcfg_file_t *from, rs_err_t *err) {
+  const char *n = u->auth_provider;
+  const char *hint = strcmp(n, "gcp") == 0 ? "gke-gcloud-auth-plugin"
+                     : strcmp(n, "azure") == 0 ? "kubelogin (Azure)"
+                     : strcmp(n, "oidc") == 0 ? "kubelogin (int128/kubelogin, oidc-login)"
+                                              : "the provider's credential plugin";
+  return rs_fail(err, RS_E_CONFIG, 0,
+                 "%s:%d:%d: user \"%s\" uses auth-provider \"%s\", which "
+                 "kubectl-runtime-switch does not support: configure an exec "
+                 "credential plugin instead, e.g. %s",
+                 from->path, u->line, u->col, name, n, hint);
+}
+
+static int take_user(rs_kube_config_t *c, struct selection *s,
+                     const struct rs_kube_overrides *o, rs_err_t *err) {
+  if (!s->user) return 0;
+  const struct kc_user *u = find_user(s->m, s->user, &s->us_from);
+  if (!u)
+    return rs_fail(err, RS_E_CONFIG, 0, "auth info \"%s\" does not exist (in %s)",
+                   s->user, s->files);
+  if (from_user(c, u, err) < 0) return -1;
+  if (u->auth_provider && !(o->token && *o->token) && !u->token)
+    return refuse_auth_provider(u, s->user, s->us_from, err);
+  return 0;
+}
+
+/* From the merged files: context, cluster, user, then the flags. */
+static int resolve_files(rs_kube_config_t *c, const struct merged *m,
+                         const struct rs_kube_overrides *o, rs_err_t *err) {
+  _cleanup_free_ char *files = files_list(m);
+  if (!files) return rs_oom(err);
+  struct selection s = {.m = m, .files = files};
+  if (select_context(c, &s, o, err) < 0 || take_cluster(c, &s, o, err) < 0 ||
+      take_user(c, &s, o, err) < 0)
+    return -1;
+  const rs_kcfg_file_t *origin = s.ctx_from ? s.ctx_from : s.cl_from ? s.cl_from : s.us_from;
+  if (!(c->origin = strdup(origin ? origin->path : files))) return rs_oom(err);
+  if (apply_overrides(c, o, err) < 0) return -1;
+  if (!c->ns && set_str(&c->ns, "default", err) < 0) return -1;
+  if (s.cl_from && c->exec && c->exec->provide_cluster_info) {
+    const struct kc_cluster *k = find_cluster(m, s.cluster, &s.cl_from);
+    if (k && k->exec_ext && !(c->exec->cluster_config = strdup(k->exec_ext)))
+      return rs_oom(err);
+  }
+  return validate(c, err);
+}
+
 int rs_kube_config_resolve(const struct rs_kube_overrides *o,
                            const char *const *envp, rs_kube_config_t **ret,
                            rs_err_t *err) {
   struct rs_kube_overrides none = RS_KUBE_OVERRIDES_INIT;
   if (!o) o = &none;
-  struct merged m = {.n = 0};
-  _cleanup_(rs_kube_config_freep) rs_kube_config_t *c = calloc(1, sizeof *c);
+  _cleanup_(merged_clear) struct merged m = {.n = 0};
+  _cleanup_kube_config_ rs_kube_config_t *c = calloc(1, sizeof *c);
   if (!c) return rs_oom(err);
-  c->as_groups = rs_strv_new();
-  if (!c->as_groups) return rs_oom(err);
-  int r = -1;
-  char *files = NULL;
-
-  if (o->kubeconfig && *o->kubeconfig) {
-    if (load_one(&m, o->kubeconfig, true, err) < 0) goto out;
-  } else {
-    const char *list = env_get(envp, "KUBECONFIG");
-    if (list && *list) {
-      _cleanup_free_ char *copy = strdup(list);
-      if (!copy) { rs_oom(err); goto out; }
-      for (char *save = NULL, *p = strtok_r(copy, ":", &save); p;
-           p = strtok_r(NULL, ":", &save))
-        if (*p && load_one(&m, p, false, err) < 0) goto out;
-    } else {
-      const char *home = env_get(envp, "HOME");
-      if (home && *home) {
-        _cleanup_free_ char *def = rs_strdup_printf("%s/.kube/config", home);
-        if (!def) { rs_oom(err); goto out; }
-        if (load_one(&m, def, false, err) < 0) goto out;
-      }
-    }
+  if (!(c->as_groups = rs_strv_new())) return rs_oom(err);
+  if (load_files(&m, o, envp, err) < 0) return -1;
+  bool configured = !merged_empty(&m) || (o->server && *o->server) ||
+                    (o->kubeconfig && *o->kubeconfig);
+  if (!configured && in_cluster_possible(o, envp)) {
+    if (resolve_in_cluster(c, o, envp, err) < 0) return -1;
+  } else if (resolve_files(c, &m, o, err) < 0) {
+    return -1;
   }
-
-  if (merged_empty(&m) && !(o->server && *o->server) && !(o->kubeconfig && *o->kubeconfig) &&
-      in_cluster_possible(o, envp)) {
-    if (in_cluster(c, o, envp, err) < 0 || apply_overrides(c, o, err) < 0) goto out;
-    if (!c->ns && set_str(&c->ns, "default", err) < 0) goto out;
-    if (validate(c, err) < 0) goto out;
-    r = 0;
-    goto out;
-  }
-
-  files = files_list(&m);
-  if (!files) { rs_oom(err); goto out; }
-  const char *ctx_name = (o->context && *o->context) ? o->context : NULL;
-  for (size_t f = 0; !ctx_name && f < m.n; f++)
-    if (m.files[f]->current_context) ctx_name = m.files[f]->current_context;
-
-  const rs_kcfg_file_t *ctx_from = NULL, *cl_from = NULL, *us_from = NULL;
-  const struct kc_context *ctx = NULL;
-  if (ctx_name) {
-    ctx = find_context(&m, ctx_name, &ctx_from);
-    if (!ctx) {
-      rs_fail(err, RS_E_CONFIG, 0, "context \"%s\" does not exist (in %s)",
-              ctx_name, files);
-      goto out;
-    }
-    if (set_str(&c->context, ctx_name, err) < 0) goto out;
-  } else if (merged_empty(&m) && !(o->server && *o->server)) {
-    rs_fail(err, RS_E_CONFIG, 0,
-            "invalid configuration: no configuration has been provided (%s), "
-            "try --kubeconfig or set KUBECONFIG",
-            files);
-    goto out;
-  } else if (!(o->server && *o->server) && !(o->cluster && *o->cluster)) {
-    rs_fail(err, RS_E_CONFIG, 0,
-            "no current-context is set (in %s): use --context", files);
-    goto out;
-  }
-  const char *cl_name = (o->cluster && *o->cluster) ? o->cluster : ctx ? ctx->cluster : NULL;
-  const char *us_name = (o->user && *o->user) ? o->user : ctx ? ctx->user : NULL;
-  if (set_str(&c->cluster_name, cl_name, err) < 0 ||
-      set_str(&c->user_name, us_name, err) < 0)
-    goto out;
-  if (ctx && set_str(&c->ns, ctx->ns, err) < 0) goto out;
-
-  if (cl_name) {
-    const struct kc_cluster *k = find_cluster(&m, cl_name, &cl_from);
-    if (!k && !(o->server && *o->server)) {
-      rs_fail(err, RS_E_CONFIG, 0, "cluster \"%s\" does not exist (in %s)",
-              cl_name, files);
-      goto out;
-    }
-    if (k && from_cluster(c, k, err) < 0) goto out;
-  }
-  if (us_name) {
-    const struct kc_user *u = find_user(&m, us_name, &us_from);
-    if (!u) {
-      rs_fail(err, RS_E_CONFIG, 0, "auth info \"%s\" does not exist (in %s)",
-              us_name, files);
-      goto out;
-    }
-    if (from_user(c, u, err) < 0) goto out;
-    if (u->auth_provider && !(o->token && *o->token) && !u->token) {
-      const char *n = u->auth_provider;
-      const char *hint = strcmp(n, "gcp") == 0 ? "gke-gcloud-auth-plugin"
-                         : strcmp(n, "azure") == 0 ? "kubelogin (Azure)"
-                         : strcmp(n, "oidc") == 0 ? "kubelogin (int128/kubelogin, oidc-login)"
-                                                  : "the provider's credential plugin";
-      rs_fail(err, RS_E_CONFIG, 0,
-              "%s:%d:%d: user \"%s\" uses auth-provider \"%s\", which "
-              "kubectl-runtime-switch does not support: configure an exec "
-              "credential plugin instead, e.g. %s",
-              us_from->path, u->line, u->col, us_name, n, hint);
-      goto out;
-    }
-  }
-  const rs_kcfg_file_t *origin = ctx_from ? ctx_from : cl_from ? cl_from : us_from;
-  c->origin = origin ? strdup(origin->path) : strdup(files);
-  if (!c->origin) { rs_oom(err); goto out; }
-  if (apply_overrides(c, o, err) < 0) goto out;
-  if (!c->ns && set_str(&c->ns, "default", err) < 0) goto out;
-  if (cl_from && c->exec && c->exec->provide_cluster_info) {
-    const struct kc_cluster *k = find_cluster(&m, cl_name, &cl_from);
-    if (k && k->exec_ext && !(c->exec->cluster_config = strdup(k->exec_ext))) {
-      rs_oom(err);
-      goto out;
-    }
-  }
-  if (validate(c, err) < 0) goto out;
-  r = 0;
-out:
-  free(files);
-  merged_clear(&m);
-  if (r == 0) *ret = TAKE_PTR(c);
-  return r;
+  *ret = TAKE_PTR(c);
+  return 0;
 }
 
 static int load_bytes(char **file, struct rs_bytes *data, const char *what,
