@@ -110,49 +110,45 @@ int rs_exec_cred_parse(const char *data, size_t len, const char *api_version,
   json_t *status = json_object_get(root, "status");
   if (!json_is_object(status))
     return rs_fail(err, RS_E_AUTH, 0, "exec plugin didn't return a status field");
-  struct rs_exec_cred c = {0};
+  _cleanup_(rs_exec_cred_clear) struct rs_exec_cred c = {0};
   const char *tok = json_string_value(json_object_get(status, "token"));
   if (tok && *tok && !(c.token = strdup(tok)))
     return rs_oom(err);
   if (take_pem(status, "clientCertificateData", &c.cert) < 0 ||
-      take_pem(status, "clientKeyData", &c.key) < 0) {
-    rs_exec_cred_clear(&c);
+      take_pem(status, "clientKeyData", &c.key) < 0)
     return rs_oom(err);
-  }
-  if (!c.token && !c.cert.data && !c.key.data) {
-    rs_exec_cred_clear(&c);
+  if (!c.token && !c.cert.data && !c.key.data)
     return rs_fail(err, RS_E_AUTH, 0,
                    "exec plugin didn't return a token or cert/key pair");
-  }
-  if (!c.cert.data != !c.key.data) {
-    rs_exec_cred_clear(&c);
+  if (!c.cert.data != !c.key.data)
     return rs_fail(err, RS_E_AUTH, 0,
                    "exec plugin returned only certificate or key, not both");
-  }
   json_t *exp = json_object_get(status, "expirationTimestamp");
   if (exp && !json_is_null(exp)) {
     const char *es = json_string_value(exp);
-    if (!es || rs_parse_rfc3339(es, &c.expiry) < 0) {
-      rs_exec_cred_clear(&c);
+    if (!es || rs_parse_rfc3339(es, &c.expiry) < 0)
       return rs_fail(err, RS_E_AUTH, 0,
                      "exec plugin returned an invalid expirationTimestamp");
-    }
   }
   *ret = c;
+  c = (struct rs_exec_cred){0};
   return 0;
 }
 
 char *rs_exec_info_json(const rs_kube_config_t *c, rs_err_t *err) {
   const struct rs_kube_exec *e = c->exec;
   _cleanup_(json_decrefp) json_t *root = json_object();
-  json_t *spec = json_object();
-  if (!root || !spec) {
-    json_decref(spec);
+  if (!root) {
     rs_oom(err);
     return NULL;
   }
-  json_object_set_new(root, "kind", json_string("ExecCredential"));
-  json_object_set_new(root, "apiVersion", json_string(e->api_version));
+  if (json_object_set_new(root, "kind", json_string("ExecCredential")) < 0 ||
+      json_object_set_new(root, "apiVersion", json_string(e->api_version)) < 0 ||
+      json_object_set_new(root, "spec", json_object()) < 0) {
+    rs_oom(err);
+    return NULL;
+  }
+  json_t *spec = json_object_get(root, "spec");
   json_object_set_new(spec, "interactive", json_false());
   if (e->provide_cluster_info) {
     json_t *cl = json_object();
@@ -173,7 +169,6 @@ char *rs_exec_info_json(const rs_kube_config_t *c, rs_err_t *err) {
     }
     json_object_set_new(spec, "cluster", cl);
   }
-  json_object_set_new(root, "spec", spec);
   char *s = json_dumps(root, JSON_COMPACT);
   if (!s) rs_oom(err);
   return s;
@@ -204,6 +199,24 @@ static char **build_env(const char *const *parent, char *const *extra,
   return TAKE_PTR(v);
 }
 
+static int not_found(const rs_kube_config_t *c, const struct rs_kube_exec *e, rs_err_t *err) {
+  const char *user = c->user_name ? c->user_name : "";
+  if (e->install_hint)
+    return rs_fail(err, RS_E_AUTH, ENOENT,
+                   "exec: executable %s not found (user \"%s\" in %s)\n\n"
+                   "It looks like you are trying to use a client-go credential "
+                   "plugin that is not installed.\n\n%s",
+                   e->command, user, e->origin, e->install_hint);
+  return rs_fail(err, RS_E_AUTH, ENOENT, "exec: executable %s not found (user \"%s\" in %s)",
+                 e->command, user, e->origin);
+}
+
+/* The plugin's stdout holds a credential: wiped before it is freed. */
+static void proc_result_wipe(struct rs_proc_result *r) {
+  if (r->out) explicit_bzero(r->out, r->out_len);
+  rs_proc_result_free(r);
+}
+
 int rs_exec_cred_run(const rs_kube_config_t *c, const char *const *envp,
                      struct rs_exec_cred *ret, rs_err_t *err) {
   const struct rs_kube_exec *e = c->exec;
@@ -228,18 +241,7 @@ int rs_exec_cred_run(const rs_kube_config_t *c, const char *const *envp,
   for (size_t i = 0; env[i]; i++)
     if (strncmp(env[i], "PATH=", 5) == 0) path = env[i] + 5;
   _cleanup_free_ char *exe = rs_proc_which(e->command, path);
-  if (!exe) {
-    if (e->install_hint)
-      return rs_fail(err, RS_E_AUTH, ENOENT,
-                     "exec: executable %s not found (user \"%s\" in %s)\n\n"
-                     "It looks like you are trying to use a client-go credential "
-                     "plugin that is not installed.\n\n%s",
-                     e->command, c->user_name ? c->user_name : "", e->origin,
-                     e->install_hint);
-    return rs_fail(err, RS_E_AUTH, ENOENT,
-                   "exec: executable %s not found (user \"%s\" in %s)",
-                   e->command, c->user_name ? c->user_name : "", e->origin);
-  }
+  if (!exe) return not_found(c, e, err);
   struct rs_proc_opts po = {
       .argv = (const char *const *)argv,
       .envp = (const char *const *)env,
@@ -248,23 +250,19 @@ int rs_exec_cred_run(const rs_kube_config_t *c, const char *const *envp,
       .out_max = RS_EXEC_OUT_MAX,
       .stderr_passthrough = true,
   };
-  struct rs_proc_result pr = {0};
+  _cleanup_(proc_result_wipe) struct rs_proc_result pr = {0};
   if (rs_proc_run(&po, &pr, err) < 0)
     return rs_wrap(err, "exec plugin of user \"%s\"", c->user_name ? c->user_name : "");
-  int r = 0;
   if (pr.timed_out)
-    r = rs_fail(err, RS_E_AUTH, 0, "exec: executable %s timed out after %d s",
-                e->command, RS_EXEC_TIMEOUT_MS / 1000);
-  else if (pr.status != 0)
-    r = rs_fail(err, RS_E_AUTH, pr.status,
-                "exec: executable %s failed with exit code %d", e->command,
-                pr.status);
-  else if (pr.out_truncated)
-    r = rs_fail(err, RS_E_LIMIT, 0, "exec: executable %s wrote more than %zu bytes",
-                e->command, RS_EXEC_OUT_MAX);
-  else if (rs_exec_cred_parse(pr.out, pr.out_len, e->api_version, ret, err) < 0)
-    r = rs_wrap(err, "exec: executable %s", e->command);
-  if (pr.out) explicit_bzero(pr.out, pr.out_len);
-  rs_proc_result_free(&pr);
-  return r;
+    return rs_fail(err, RS_E_AUTH, 0, "exec: executable %s timed out after %d s",
+                   e->command, RS_EXEC_TIMEOUT_MS / 1000);
+  if (pr.status != 0)
+    return rs_fail(err, RS_E_AUTH, pr.status,
+                   "exec: executable %s failed with exit code %d", e->command, pr.status);
+  if (pr.out_truncated)
+    return rs_fail(err, RS_E_LIMIT, 0, "exec: executable %s wrote more than %zu bytes",
+                   e->command, RS_EXEC_OUT_MAX);
+  if (rs_exec_cred_parse(pr.out, pr.out_len, e->api_version, ret, err) < 0)
+    return rs_wrap(err, "exec: executable %s", e->command);
+  return 0;
 }
