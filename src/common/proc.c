@@ -55,6 +55,19 @@ static int set_nonblock(int fd) {
   return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+/* The three pipes of a child, -1 where closed. */
+struct proc_pipes {
+  int in[2], out[2], err[2];
+};
+
+static void proc_pipes_close(struct proc_pipes *p) {
+  for (int i = 0; i < 2; i++) {
+    p->in[i] = rs_safe_close(p->in[i]);
+    p->out[i] = rs_safe_close(p->out[i]);
+    p->err[i] = rs_safe_close(p->err[i]);
+  }
+}
+
 /* Read what is available; returns 1 at EOF, 0 otherwise, -1 on error. */
 static int drain(int fd, rs_buf_t *b, size_t max, bool *truncated) {
   char chunk[8192];
@@ -73,6 +86,109 @@ static int drain(int fd, rs_buf_t *b, size_t max, bool *truncated) {
   }
 }
 
+/* The child: default signals, its stdio on the pipes (or ours), nothing
+ * else open, then the program. */
+static void exec_child(const struct rs_proc_opts *o, const char *exe,
+                       const char *const *envp, const struct proc_pipes *p)
+    __attribute__((noreturn));
+static void exec_child(const struct rs_proc_opts *o, const char *exe,
+                       const char *const *envp, const struct proc_pipes *p) {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  signal(SIGPIPE, SIG_DFL);
+  if (dup2(p->in[0], 0) < 0) _exit(127);
+  if (!o->stdout_passthrough && dup2(p->out[1], 1) < 0) _exit(127);
+  if (!o->stderr_passthrough && dup2(p->err[1], 2) < 0) _exit(127);
+  child_close_fds();
+  if (o->cwd && chdir(o->cwd) < 0) _exit(127);
+  execve(exe, (char *const *)o->argv, (char *const *)envp);
+  _exit(errno == ENOENT ? 127 : 126);
+}
+
+/* The parent's side of a running child. */
+struct proc_io {
+  pid_t pid;
+  int in_fd, out_fd, err_fd;   /* our ends of the pipes; -1 once done */
+  const char *input;
+  size_t input_len, in_off;
+  rs_buf_t out, errb;
+  size_t out_max, err_max;
+  int status;
+  bool exited;
+};
+
+static void proc_io_close(struct proc_io *io) {
+  io->in_fd = rs_safe_close(io->in_fd);
+  io->out_fd = rs_safe_close(io->out_fd);
+  io->err_fd = rs_safe_close(io->err_fd);
+}
+
+/* One wait of at most 50 ms: feed stdin, read stdout and stderr, reap. */
+static int pump_once(struct proc_io *io, long long left, struct rs_proc_result *r) {
+  struct pollfd pf[3];
+  int n = 0, i_in = -1, i_out = -1, i_err = -1;
+  if (io->in_fd >= 0) { pf[n] = (struct pollfd){io->in_fd, POLLOUT, 0}; i_in = n++; }
+  if (io->out_fd >= 0) { pf[n] = (struct pollfd){io->out_fd, POLLIN, 0}; i_out = n++; }
+  if (io->err_fd >= 0) { pf[n] = (struct pollfd){io->err_fd, POLLIN, 0}; i_err = n++; }
+  int tick = left < 50 ? (int)left : 50;
+  int pr = n ? poll(pf, (nfds_t)n, tick) : (usleep((useconds_t)tick * 1000), 0);
+  if (pr < 0 && errno != EINTR) return -1;
+  if (i_in >= 0 && pr > 0 && (pf[i_in].revents & (POLLOUT | POLLERR | POLLHUP))) {
+    ssize_t w = write(io->in_fd, io->input + io->in_off, io->input_len - io->in_off);
+    if (w > 0) io->in_off += (size_t)w;
+    if (w < 0 && errno != EAGAIN && errno != EINTR) io->in_off = io->input_len;
+    if (io->in_off >= io->input_len) io->in_fd = rs_safe_close(io->in_fd);
+  }
+  if (i_out >= 0 && pr > 0 && pf[i_out].revents &&
+      drain(io->out_fd, &io->out, io->out_max, &r->out_truncated) != 0)
+    io->out_fd = rs_safe_close(io->out_fd);
+  if (i_err >= 0 && pr > 0 && pf[i_err].revents &&
+      drain(io->err_fd, &io->errb, io->err_max, &r->err_truncated) != 0)
+    io->err_fd = rs_safe_close(io->err_fd);
+  if (!io->exited && waitpid(io->pid, &io->status, WNOHANG) == io->pid) io->exited = true;
+  if (io->exited) {
+    /* The child is gone; a grandchild may still hold the pipes open.
+     * Take what is buffered now and stop. */
+    if (io->out_fd >= 0) {
+      drain(io->out_fd, &io->out, io->out_max, &r->out_truncated);
+      io->out_fd = rs_safe_close(io->out_fd);
+    }
+    if (io->err_fd >= 0) {
+      drain(io->err_fd, &io->errb, io->err_max, &r->err_truncated);
+      io->err_fd = rs_safe_close(io->err_fd);
+    }
+  }
+  return 0;
+}
+
+/* Until the child exited and its pipes closed, or the timeout (the child
+ * is then killed); the result's status as exit code or 128+signal. */
+static void pump(struct proc_io *io, long long timeout, struct rs_proc_result *r) {
+  long long deadline = rs_now_ms() + timeout;
+  while (!io->exited || io->out_fd >= 0 || io->err_fd >= 0) {
+    long long left = deadline - rs_now_ms();
+    if (left <= 0) {
+      r->timed_out = true;
+      break;
+    }
+    if (pump_once(io, left, r) < 0) break;
+  }
+  proc_io_close(io);
+  if (!io->exited) {
+    (void)kill(io->pid, SIGKILL);
+    while (waitpid(io->pid, &io->status, 0) < 0 && errno == EINTR) {}
+  }
+  if (r->timed_out)
+    r->status = -1;
+  else if (WIFEXITED(io->status))
+    r->status = WEXITSTATUS(io->status);
+  else if (WIFSIGNALED(io->status))
+    r->status = 128 + WTERMSIG(io->status);
+  else
+    r->status = -1;
+}
+
 int rs_proc_run(const struct rs_proc_opts *o, struct rs_proc_result *ret,
                 rs_err_t *err) {
   if (!o->argv || !o->argv[0])
@@ -86,118 +202,38 @@ int rs_proc_run(const struct rs_proc_opts *o, struct rs_proc_result *ret,
                    o->argv[0], strchr(o->argv[0], '/') ? "" : " in PATH ",
                    strchr(o->argv[0], '/') ? "" : (path ? path : DEFAULT_PATH));
 
+  _cleanup_(proc_pipes_close) struct proc_pipes p = {{-1, -1}, {-1, -1}, {-1, -1}};
+  if (pipe2(p.in, O_CLOEXEC) < 0 || pipe2(p.out, O_CLOEXEC) < 0 ||
+      pipe2(p.err, O_CLOEXEC) < 0)
+    return rs_fail_errno(err, errno, "pipe for %s", o->argv[0]);
+  pid_t pid = fork();
+  if (pid < 0) return rs_fail_errno(err, errno, "fork for %s", o->argv[0]);
+  if (pid == 0) exec_child(o, exe, envp, &p);
+
   size_t out_max = o->out_max ? o->out_max : (1u << 20);
   size_t err_max = o->err_max ? o->err_max : (64u << 10);
-  long long timeout = o->timeout_ms > 0 ? o->timeout_ms : 60000;
+  struct proc_io io = {
+      .pid = pid,
+      .in_fd = TAKE_FD(p.in[1]),
+      .out_fd = TAKE_FD(p.out[0]),
+      .err_fd = TAKE_FD(p.err[0]),
+      .input = o->input,
+      .input_len = o->input_len,
+      .out = RS_BUF_INIT(out_max + 1),
+      .errb = RS_BUF_INIT(err_max + 1),
+      .out_max = out_max,
+      .err_max = err_max,
+  };
+  proc_pipes_close(&p); /* the child's ends: its exit is our EOF */
+  set_nonblock(io.in_fd);
+  set_nonblock(io.out_fd);
+  set_nonblock(io.err_fd);
+  if (!o->input || o->input_len == 0) io.in_fd = rs_safe_close(io.in_fd);
 
-  int in_p[2] = {-1, -1}, out_p[2] = {-1, -1}, err_p[2] = {-1, -1};
-  if (pipe2(in_p, O_CLOEXEC) < 0 || pipe2(out_p, O_CLOEXEC) < 0 ||
-      pipe2(err_p, O_CLOEXEC) < 0) {
-    int e = errno;
-    for (int i = 0; i < 2; i++) {
-      rs_safe_close(in_p[i]);
-      rs_safe_close(out_p[i]);
-      rs_safe_close(err_p[i]);
-    }
-    return rs_fail_errno(err, e, "pipe for %s", o->argv[0]);
-  }
-
-  pid_t pid = fork();
-  if (pid < 0) {
-    int e = errno;
-    for (int i = 0; i < 2; i++) {
-      rs_safe_close(in_p[i]);
-      rs_safe_close(out_p[i]);
-      rs_safe_close(err_p[i]);
-    }
-    return rs_fail_errno(err, e, "fork for %s", o->argv[0]);
-  }
-  if (pid == 0) {
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGPIPE, SIG_DFL);
-    if (dup2(in_p[0], 0) < 0) _exit(127);
-    if (!o->stdout_passthrough && dup2(out_p[1], 1) < 0) _exit(127);
-    if (!o->stderr_passthrough && dup2(err_p[1], 2) < 0) _exit(127);
-    child_close_fds();
-    if (o->cwd && chdir(o->cwd) < 0) _exit(127);
-    execve(exe, (char *const *)o->argv, (char *const *)envp);
-    _exit(errno == ENOENT ? 127 : 126);
-  }
-
-  rs_safe_close(in_p[0]);
-  rs_safe_close(out_p[1]);
-  rs_safe_close(err_p[1]);
-  int in_fd = in_p[1], out_fd = out_p[0], err_fd = err_p[0];
-  set_nonblock(in_fd);
-  set_nonblock(out_fd);
-  set_nonblock(err_fd);
-  if (!o->input || o->input_len == 0) in_fd = rs_safe_close(in_fd);
-
-  rs_buf_t out = RS_BUF_INIT(out_max + 1), errb = RS_BUF_INIT(err_max + 1);
   struct rs_proc_result r = {0};
-  size_t in_off = 0;
-  long long deadline = rs_now_ms() + timeout;
-  int status = 0;
-  bool exited = false;
-
-  while (!exited || out_fd >= 0 || err_fd >= 0) {
-    long long left = deadline - rs_now_ms();
-    if (left <= 0) {
-      r.timed_out = true;
-      break;
-    }
-    struct pollfd pf[3];
-    int n = 0, i_in = -1, i_out = -1, i_err = -1;
-    if (in_fd >= 0) { pf[n] = (struct pollfd){in_fd, POLLOUT, 0}; i_in = n++; }
-    if (out_fd >= 0) { pf[n] = (struct pollfd){out_fd, POLLIN, 0}; i_out = n++; }
-    if (err_fd >= 0) { pf[n] = (struct pollfd){err_fd, POLLIN, 0}; i_err = n++; }
-    int tick = left < 50 ? (int)left : 50;
-    int pr = n ? poll(pf, (nfds_t)n, tick) : (usleep((useconds_t)tick * 1000), 0);
-    if (pr < 0 && errno != EINTR) break;
-    if (i_in >= 0 && pr > 0 && (pf[i_in].revents & (POLLOUT | POLLERR | POLLHUP))) {
-      ssize_t w = write(in_fd, (const char *)o->input + in_off, o->input_len - in_off);
-      if (w > 0) in_off += (size_t)w;
-      if (w < 0 && errno != EAGAIN && errno != EINTR) in_off = o->input_len;
-      if (in_off >= o->input_len) in_fd = rs_safe_close(in_fd);
-    }
-    if (i_out >= 0 && pr > 0 && pf[i_out].revents) {
-      if (drain(out_fd, &out, out_max, &r.out_truncated) != 0)
-        out_fd = rs_safe_close(out_fd);
-    }
-    if (i_err >= 0 && pr > 0 && pf[i_err].revents) {
-      if (drain(err_fd, &errb, err_max, &r.err_truncated) != 0)
-        err_fd = rs_safe_close(err_fd);
-    }
-    if (!exited) {
-      pid_t w = waitpid(pid, &status, WNOHANG);
-      if (w == pid) exited = true;
-    }
-    if (exited) {
-      /* The child is gone; a grandchild may still hold the pipes open.
-       * Take what is buffered now and stop. */
-      if (out_fd >= 0) { drain(out_fd, &out, out_max, &r.out_truncated); out_fd = rs_safe_close(out_fd); }
-      if (err_fd >= 0) { drain(err_fd, &errb, err_max, &r.err_truncated); err_fd = rs_safe_close(err_fd); }
-    }
-  }
-  in_fd = rs_safe_close(in_fd);
-  out_fd = rs_safe_close(out_fd);
-  err_fd = rs_safe_close(err_fd);
-  if (!exited) {
-    (void)kill(pid, SIGKILL);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-  }
-  if (r.timed_out)
-    r.status = -1;
-  else if (WIFEXITED(status))
-    r.status = WEXITSTATUS(status);
-  else if (WIFSIGNALED(status))
-    r.status = 128 + WTERMSIG(status);
-  else
-    r.status = -1;
-  r.out = rs_buf_steal(&out, &r.out_len);
-  r.errout = rs_buf_steal(&errb, &r.err_len);
+  pump(&io, o->timeout_ms > 0 ? o->timeout_ms : 60000, &r);
+  r.out = rs_buf_steal(&io.out, &r.out_len);
+  r.errout = rs_buf_steal(&io.errb, &r.err_len);
   *ret = r;
   return 0;
 }
