@@ -157,23 +157,19 @@ static int get_strv(struct pctx *p, const yaml_node_t *n, const char *field,
   if (n->type != YAML_SEQUENCE_NODE)
     return fail_at(p, n, "%s: expected a list, found %s", field,
                    node_type_name(n));
-  char **v = rs_strv_new();
+  _cleanup_strv_ char **v = rs_strv_new();
   if (!v) return rs_oom(p->err);
   for (yaml_node_item_t *it = n->data.sequence.items.start;
        it < n->data.sequence.items.top; it++) {
     yaml_node_t *item = yaml_document_get_node(p->doc, *it);
+    if (!item) return fail_at(p, n, "%s: broken list", field);
     char *s = NULL;
-    if (!item || get_str(p, item, field, &s) < 0) {
-      rs_strv_free(v);
-      return item ? -1 : fail_at(p, n, "%s: broken list", field);
-    }
-    if (rs_strv_consume(&v, s ? s : strdup(""), p->err) < 0) {
-      rs_strv_free(v);
+    if (get_str(p, item, field, &s) < 0 ||
+        rs_strv_consume(&v, s ? s : strdup(""), p->err) < 0)
       return -1;
-    }
   }
   rs_strv_free(*out);
-  *out = v;
+  *out = TAKE_PTR(v);
   return 0;
 }
 
@@ -225,35 +221,28 @@ static json_t *node_to_json(struct pctx *p, yaml_node_t *n, int depth,
     }
   }
   if (n->type == YAML_SEQUENCE_NODE) {
-    json_t *a = json_array();
+    _cleanup_(json_decrefp) json_t *a = json_array();
     for (yaml_node_item_t *it = n->data.sequence.items.start;
          a && it < n->data.sequence.items.top; it++) {
       yaml_node_t *c = yaml_document_get_node(p->doc, *it);
       json_t *j = c ? node_to_json(p, c, depth + 1, budget) : NULL;
-      if (!j || json_array_append_new(a, j) < 0) {
-        json_decref(a);
-        return NULL;
-      }
+      if (!j || json_array_append_new(a, j) < 0) return NULL;
     }
-    return a;
+    return TAKE_PTR(a);
   }
-  json_t *o = json_object();
+  _cleanup_(json_decrefp) json_t *o = json_object();
   for (yaml_node_pair_t *pr = n->data.mapping.pairs.start;
        o && pr < n->data.mapping.pairs.top; pr++) {
     yaml_node_t *k = yaml_document_get_node(p->doc, pr->key);
     yaml_node_t *v = yaml_document_get_node(p->doc, pr->value);
     if (!k || !v || k->type != YAML_SCALAR_NODE) {
-      json_decref(o);
       fail_at(p, n, "extension: keys must be strings");
       return NULL;
     }
     json_t *j = node_to_json(p, v, depth + 1, budget);
-    if (!j || json_object_set_new(o, (const char *)k->data.scalar.value, j) < 0) {
-      json_decref(o);
-      return NULL;
-    }
+    if (!j || json_object_set_new(o, (const char *)k->data.scalar.value, j) < 0) return NULL;
   }
-  return o;
+  return TAKE_PTR(o);
 }
 
 /* ---- cluster ---- */
@@ -311,6 +300,11 @@ static int cluster_pair(struct pctx *p, const char *k, yaml_node_t *v,
 
 /* ---- user ---- */
 
+static void env_item_clear(char *(*nv)[2]) {
+  free((*nv)[0]);
+  free((*nv)[1]);
+}
+
 static int env_item_pair(struct pctx *p, const char *k, yaml_node_t *v,
                          void *ud) {
   char **nv = ud;
@@ -346,15 +340,13 @@ static int exec_pair(struct pctx *p, const char *k, yaml_node_t *v, void *ud) {
     for (yaml_node_item_t *it = v->data.sequence.items.start;
          it < v->data.sequence.items.top; it++) {
       yaml_node_t *item = yaml_document_get_node(p->doc, *it);
-      char *nv[2] = {NULL, NULL};
       if (!item) return fail_at(p, v, "env: broken list");
-      int r = each_pair(p, item, "env", env_item_pair, nv);
-      if (r == 0 && !nv[0]) r = fail_at(p, item, "env: an entry has no name");
-      char *pair = r == 0 ? rs_strdup_printf("%s=%s", nv[0], nv[1] ? nv[1] : "") : NULL;
-      free(nv[0]);
-      free(nv[1]);
-      if (r < 0) return -1;
-      if (rs_strv_consume(&e->env, pair, p->err) < 0) return -1;
+      _cleanup_(env_item_clear) char *nv[2] = {NULL, NULL};
+      if (each_pair(p, item, "env", env_item_pair, nv) < 0) return -1;
+      if (!nv[0]) return fail_at(p, item, "env: an entry has no name");
+      if (rs_strv_consume(&e->env, rs_strdup_printf("%s=%s", nv[0], nv[1] ? nv[1] : ""),
+                          p->err) < 0)
+        return -1;
     }
   }
   return 0;
@@ -558,12 +550,28 @@ void rs_kcfg_file_free(rs_kcfg_file_t *f) {
 
 RS_DEFINE_CLEANUP(rs_kcfg_file_t, rs_kcfg_file_free)
 RS_DEFINE_CLEANUP(yaml_document_t, yaml_document_delete)
+RS_DEFINE_CLEANUP(yaml_parser_t, yaml_parser_delete)
 
 static char *dir_of(const char *path) {
   const char *slash = strrchr(path, '/');
   if (!slash) return strdup(".");
   if (slash == path) return strdup("/");
   return strndup(path, (size_t)(slash - path));
+}
+
+/* The first YAML document of data; the error names path:line:column. */
+static int load_document(const char *data, size_t len, const char *path,
+                         yaml_document_t *ret, rs_err_t *err) {
+  yaml_parser_t parser;
+  if (!yaml_parser_initialize(&parser)) return rs_oom(err);
+  _cleanup_(yaml_parser_deletep) yaml_parser_t *pp = &parser;
+  yaml_parser_set_input_string(pp, (const unsigned char *)data, len);
+  if (!yaml_parser_load(pp, ret))
+    return rs_fail(err, RS_E_CONFIG, 0, "%s:%zu:%zu: invalid YAML: %s%s%s", path,
+                   pp->problem_mark.line + 1, pp->problem_mark.column + 1,
+                   pp->problem ? pp->problem : "parse error", pp->context ? " " : "",
+                   pp->context ? pp->context : "");
+  return 0;
 }
 
 int rs_kcfg_parse(const char *data, size_t len, const char *path,
@@ -577,22 +585,8 @@ int rs_kcfg_parse(const char *data, size_t len, const char *path,
   f->dir = dir_of(path);
   if (!f->path || !f->dir) return rs_oom(err);
 
-  yaml_parser_t parser;
-  if (!yaml_parser_initialize(&parser))
-    return rs_oom(err);
-  yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
   yaml_document_t doc;
-  if (!yaml_parser_load(&parser, &doc)) {
-    int r = rs_fail(err, RS_E_CONFIG, 0, "%s:%zu:%zu: invalid YAML: %s%s%s",
-                    path, parser.problem_mark.line + 1,
-                    parser.problem_mark.column + 1,
-                    parser.problem ? parser.problem : "parse error",
-                    parser.context ? " " : "",
-                    parser.context ? parser.context : "");
-    yaml_parser_delete(&parser);
-    return r;
-  }
-  yaml_parser_delete(&parser);
+  if (load_document(data, len, path, &doc, err) < 0) return -1;
   _cleanup_(yaml_document_deletep) __attribute__((unused)) yaml_document_t *docp = &doc;
   struct pctx p = {&doc, f->path, f->dir, err};
   yaml_node_t *root = yaml_document_get_root_node(&doc);
@@ -655,16 +649,13 @@ char *rs_path_join(const char *dir, const char *rel) {
     }
     segs[ns++] = s;
   }
-  rs_buf_t b = RS_BUF_INIT(0);
-  if (abs && rs_buf_puts(&b, "/", NULL) < 0) goto fail;
+  _cleanup_buf_ rs_buf_t b = RS_BUF_INIT(0);
+  if (abs && rs_buf_puts(&b, "/", NULL) < 0) return NULL;
   for (size_t i = 0; i < ns; i++)
     if ((i && rs_buf_puts(&b, "/", NULL) < 0) || rs_buf_puts(&b, segs[i], NULL) < 0)
-      goto fail;
-  if (b.len == 0 && rs_buf_puts(&b, ".", NULL) < 0) goto fail;
+      return NULL;
+  if (b.len == 0 && rs_buf_puts(&b, ".", NULL) < 0) return NULL;
   return rs_buf_steal(&b, NULL);
-fail:
-  rs_buf_free(&b);
-  return NULL;
 }
 
 /* ---- base64 ---- */
@@ -678,11 +669,15 @@ static int b64val(unsigned char c) {
   return -1;
 }
 
+static int b64_illegal(rs_err_t *err) {
+  return rs_fail(err, RS_E_CONFIG, 0, "illegal base64 data");
+}
+
 int rs_base64_decode(const char *s, size_t len, struct rs_bytes *ret,
                      rs_err_t *err) {
   /* Go's decoder skips CR and LF; everything else must be the alphabet,
    * with '=' padding to a multiple of four. */
-  unsigned char *out = malloc(len / 4 * 3 + 4);
+  _cleanup_free_ unsigned char *out = malloc(len / 4 * 3 + 4);
   if (!out) return rs_oom(err);
   size_t o = 0, q = 0, pad = 0;
   unsigned acc = 0;
@@ -690,23 +685,21 @@ int rs_base64_decode(const char *s, size_t len, struct rs_bytes *ret,
     unsigned char c = (unsigned char)s[i];
     if (c == '\r' || c == '\n') continue;
     if (c == '=') {
-      if (q < 2) goto bad;
+      if (q < 2) return b64_illegal(err);
       pad++;
       q++;
-      if (q == 4) {
-        if (pad == 2) out[o++] = (unsigned char)(acc >> 4);
-        else { out[o++] = (unsigned char)(acc >> 10); out[o++] = (unsigned char)(acc >> 2); }
-        q = 0;
-        /* only CR/LF may follow padding */
-        for (size_t j = i + 1; j < len; j++)
-          if (s[j] != '\r' && s[j] != '\n') { i = j; goto bad; }
-        goto done;
-      }
-      continue;
+      if (q < 4) continue;
+      if (pad == 2) out[o++] = (unsigned char)(acc >> 4);
+      else { out[o++] = (unsigned char)(acc >> 10); out[o++] = (unsigned char)(acc >> 2); }
+      q = 0;
+      /* only CR/LF may follow padding */
+      for (size_t j = i + 1; j < len; j++)
+        if (s[j] != '\r' && s[j] != '\n') return b64_illegal(err);
+      break;
     }
-    if (pad) goto bad;
+    if (pad) return b64_illegal(err);
     int v = b64val(c);
-    if (v < 0) goto bad;
+    if (v < 0) return b64_illegal(err);
     acc = (acc << 6) | (unsigned)v;
     if (++q == 4) {
       out[o++] = (unsigned char)(acc >> 16);
@@ -716,14 +709,10 @@ int rs_base64_decode(const char *s, size_t len, struct rs_bytes *ret,
       q = 0;
     }
   }
-  if (q != 0) goto bad;
-done:
-  ret->data = out;
+  if (q != 0) return b64_illegal(err);
+  ret->data = TAKE_PTR(out);
   ret->len = o;
   return 0;
-bad:
-  free(out);
-  return rs_fail(err, RS_E_CONFIG, 0, "illegal base64 data");
 }
 
 char *rs_base64_encode(const unsigned char *d, size_t len) {
