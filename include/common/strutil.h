@@ -36,5 +36,7 @@ bool rs_endswith(const char *s, const char *suffix);
 char *rs_strdup_printf(const char *fmt, ...) RS_PRINTF(1, 2);
 /* strdup that tolerates NULL (returns NULL) */
 char *rs_strdup0(const char *s);
+/* *ret = rs_strdup0(s); -1 when s could not be copied. */
+int rs_strdup0_to(char **ret, const char *s);
 
 #endif

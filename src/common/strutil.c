@@ -176,3 +176,8 @@ char *rs_strdup_printf(const char *fmt, ...) {
 }
 
 char *rs_strdup0(const char *s) { return s ? strdup(s) : NULL; }
+
+int rs_strdup0_to(char **ret, const char *s) {
+  *ret = rs_strdup0(s);
+  return s && !*ret ? -1 : 0;
+}

@@ -610,24 +610,21 @@ void rs_kube_exec_free(struct rs_kube_exec *e) {
   free(e);
 }
 
+RS_DEFINE_CLEANUP(struct rs_kube_exec, rs_kube_exec_free)
+
 struct rs_kube_exec *rs_kube_exec_dup(const struct rs_kube_exec *e) {
   if (!e) return NULL;
-  struct rs_kube_exec *n = calloc(1, sizeof *n);
+  _cleanup_(rs_kube_exec_freep) struct rs_kube_exec *n = calloc(1, sizeof *n);
   if (!n) return NULL;
-  n->command = rs_strdup0(e->command);
-  n->args = rs_strv_dup(e->args);
-  n->env = rs_strv_dup(e->env);
-  n->api_version = rs_strdup0(e->api_version);
-  n->install_hint = rs_strdup0(e->install_hint);
-  n->interactive_mode = rs_strdup0(e->interactive_mode);
   n->provide_cluster_info = e->provide_cluster_info;
-  n->cluster_config = rs_strdup0(e->cluster_config);
-  n->origin = rs_strdup0(e->origin);
-  if ((e->command && !n->command) || !n->args || !n->env) {
-    rs_kube_exec_free(n);
+  if (rs_strdup0_to(&n->command, e->command) < 0 || !(n->args = rs_strv_dup(e->args)) ||
+      !(n->env = rs_strv_dup(e->env)) || rs_strdup0_to(&n->api_version, e->api_version) < 0 ||
+      rs_strdup0_to(&n->install_hint, e->install_hint) < 0 ||
+      rs_strdup0_to(&n->interactive_mode, e->interactive_mode) < 0 ||
+      rs_strdup0_to(&n->cluster_config, e->cluster_config) < 0 ||
+      rs_strdup0_to(&n->origin, e->origin) < 0)
     return NULL;
-  }
-  return n;
+  return TAKE_PTR(n);
 }
 
 /* dir + "/" + rel, then "." and ".." segments folded as filepath.Join. */

@@ -144,12 +144,6 @@ void rs_kube_config_free(rs_kube_config_t *c) {
   free(c);
 }
 
-/* A copy of src in *dst; false when it could not be made. */
-static bool str_dup(char **dst, const char *src) {
-  *dst = rs_strdup0(src);
-  return !src || *dst;
-}
-
 rs_kube_config_t *rs_kube_config_dup(const rs_kube_config_t *s) {
   _cleanup_kube_config_ rs_kube_config_t *c = calloc(1, sizeof *c);
   if (!c) return NULL;
@@ -157,15 +151,15 @@ rs_kube_config_t *rs_kube_config_dup(const rs_kube_config_t *s) {
   c->disable_compression = s->disable_compression;
   c->request_timeout_ms = s->request_timeout_ms;
   c->in_cluster = s->in_cluster;
-  if (!str_dup(&c->context, s->context) || !str_dup(&c->cluster_name, s->cluster_name) ||
-      !str_dup(&c->user_name, s->user_name) || !str_dup(&c->ns, s->ns) ||
-      !str_dup(&c->server, s->server) || !str_dup(&c->tls_server_name, s->tls_server_name) ||
-      !str_dup(&c->proxy_url, s->proxy_url) || !str_dup(&c->ca_file, s->ca_file) ||
-      !str_dup(&c->cert_file, s->cert_file) || !str_dup(&c->key_file, s->key_file) ||
-      !str_dup(&c->token, s->token) || !str_dup(&c->token_file, s->token_file) ||
-      !str_dup(&c->username, s->username) || !str_dup(&c->password, s->password) ||
-      !str_dup(&c->as, s->as) || !str_dup(&c->as_uid, s->as_uid) ||
-      !str_dup(&c->origin, s->origin))
+  if (rs_strdup0_to(&c->context, s->context) < 0 || rs_strdup0_to(&c->cluster_name, s->cluster_name) < 0 ||
+      rs_strdup0_to(&c->user_name, s->user_name) < 0 || rs_strdup0_to(&c->ns, s->ns) < 0 ||
+      rs_strdup0_to(&c->server, s->server) < 0 || rs_strdup0_to(&c->tls_server_name, s->tls_server_name) < 0 ||
+      rs_strdup0_to(&c->proxy_url, s->proxy_url) < 0 || rs_strdup0_to(&c->ca_file, s->ca_file) < 0 ||
+      rs_strdup0_to(&c->cert_file, s->cert_file) < 0 || rs_strdup0_to(&c->key_file, s->key_file) < 0 ||
+      rs_strdup0_to(&c->token, s->token) < 0 || rs_strdup0_to(&c->token_file, s->token_file) < 0 ||
+      rs_strdup0_to(&c->username, s->username) < 0 || rs_strdup0_to(&c->password, s->password) < 0 ||
+      rs_strdup0_to(&c->as, s->as) < 0 || rs_strdup0_to(&c->as_uid, s->as_uid) < 0 ||
+      rs_strdup0_to(&c->origin, s->origin) < 0)
     return NULL;
   if (bytes_dup(&c->ca_data, &s->ca_data) < 0 || bytes_dup(&c->cert_data, &s->cert_data) < 0 ||
       bytes_dup(&c->key_data, &s->key_data) < 0 || !(c->as_groups = rs_strv_dup(s->as_groups)) ||
@@ -619,8 +613,33 @@ static int set_b64(json_t *o, const char *k, const struct rs_bytes *b,
   return s ? json_object_set_new(o, k, json_string(s)) : -1;
 }
 
+/* The exec plugin as `config resolve` shows it (env as name/value pairs). */
+static json_t *exec_to_json(const struct rs_kube_exec *x) {
+  _cleanup_(json_decrefp) json_t *e = json_object();
+  if (!e || set_opt_str(e, "command", x->command) < 0 ||
+      json_object_set_new(e, "args", json_array()) < 0 ||
+      json_object_set_new(e, "env", json_array()) < 0)
+    return NULL;
+  json_t *args = json_object_get(e, "args"), *env = json_object_get(e, "env");
+  int r = 0;
+  for (size_t i = 0; x->args[i]; i++)
+    r |= json_array_append_new(args, json_string(x->args[i]));
+  for (size_t i = 0; x->env[i]; i++) {
+    const char *eq = strchr(x->env[i], '=');
+    json_t *pair = json_object();
+    r |= json_array_append_new(env, pair);
+    r |= json_object_set_new(pair, "name", json_stringn(x->env[i], eq ? (size_t)(eq - x->env[i]) : 0));
+    r |= json_object_set_new(pair, "value", json_string(eq ? eq + 1 : ""));
+  }
+  r |= set_opt_str(e, "apiVersion", x->api_version);
+  r |= set_opt_str(e, "installHint", x->install_hint);
+  r |= set_opt_str(e, "interactiveMode", x->interactive_mode);
+  r |= json_object_set_new(e, "provideClusterInfo", json_boolean(x->provide_cluster_info));
+  return r ? NULL : TAKE_PTR(e);
+}
+
 json_t *rs_kube_config_to_json(const rs_kube_config_t *c, bool show) {
-  json_t *o = json_object();
+  _cleanup_(json_decrefp) json_t *o = json_object();
   if (!o) return NULL;
   const char *auth = "none";
   if (c->token || c->token_file) auth = c->token ? "token" : "tokenFile";
@@ -655,35 +674,10 @@ json_t *rs_kube_config_to_json(const rs_kube_config_t *c, bool show) {
       json_array_append_new(g, json_string(c->as_groups[i]));
     r |= json_object_set_new(o, "as-groups", g);
   }
-  if (c->exec) {
-    json_t *e = json_object();
-    json_t *args = json_array(), *env = json_array();
-    for (size_t i = 0; args && c->exec->args[i]; i++)
-      json_array_append_new(args, json_string(c->exec->args[i]));
-    for (size_t i = 0; env && c->exec->env[i]; i++) {
-      const char *eq = strchr(c->exec->env[i], '=');
-      json_t *pair = json_object();
-      json_object_set_new(pair, "name", json_stringn(c->exec->env[i],
-                                                     eq ? (size_t)(eq - c->exec->env[i]) : 0));
-      json_object_set_new(pair, "value", json_string(eq ? eq + 1 : ""));
-      json_array_append_new(env, pair);
-    }
-    set_opt_str(e, "command", c->exec->command);
-    json_object_set_new(e, "args", args);
-    json_object_set_new(e, "env", env);
-    set_opt_str(e, "apiVersion", c->exec->api_version);
-    set_opt_str(e, "installHint", c->exec->install_hint);
-    set_opt_str(e, "interactiveMode", c->exec->interactive_mode);
-    json_object_set_new(e, "provideClusterInfo", json_boolean(c->exec->provide_cluster_info));
-    r |= json_object_set_new(o, "exec", e);
-  }
+  if (c->exec) r |= json_object_set_new(o, "exec", exec_to_json(c->exec));
   r |= json_object_set_new(o, "auth", json_string(auth));
   r |= json_object_set_new(o, "in-cluster", json_boolean(c->in_cluster));
   if (c->request_timeout_ms)
     r |= json_object_set_new(o, "request-timeout-ms", json_integer(c->request_timeout_ms));
-  if (r) {
-    json_decref(o);
-    return NULL;
-  }
-  return o;
+  return r ? NULL : TAKE_PTR(o);
 }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cleanup.h"
+
 static int varint(struct rs_pb *r, uint64_t *ret) {
   uint64_t v = 0;
   for (unsigned shift = 0; shift < 64; shift += 7) {
@@ -141,18 +143,15 @@ int rs_pb_peek_continue(const void *data, size_t len, char **ret) {
   if (f.len > (size_t)(r.end - r.p)) return 0;
   struct rs_pb m = rs_pb_of(r.p, f.len);
   struct rs_pb_field g;
-  char *cont = NULL;
+  _cleanup_free_ char *cont = NULL;
   while ((k = rs_pb_next(&m, &g)) > 0) {
     if (g.num != 3 || g.wire != RS_PB_LEN) continue;
     free(cont);
     cont = NULL;
     if (g.len && !(cont = rs_pb_strdup(&g))) return -1;
   }
-  if (k < 0) {
-    free(cont);
-    return -1;
-  }
-  *ret = cont;
+  if (k < 0) return -1;
+  *ret = TAKE_PTR(cont);
   return 1;
 }
 
@@ -163,21 +162,21 @@ int rs_pb_status_decode(const void *data, size_t len, struct rs_pb_status *ret) 
   if (rs_pb_unwrap(data, len, &raw, kind, sizeof kind, NULL) < 0 || strcmp(kind, "Status") != 0)
     return -1;
   /* Status: metadata 1, status 2, message 3, reason 4, details 5, code 6 */
+  _cleanup_(rs_pb_status_clear) struct rs_pb_status s = {0};
   struct rs_pb_field f;
   int k;
   while ((k = rs_pb_next(&raw, &f)) > 0) {
-    char **dst = f.num == 3 ? &ret->message : f.num == 4 ? &ret->reason : NULL;
+    char **dst = f.num == 3 ? &s.message : f.num == 4 ? &s.reason : NULL;
     if (dst && f.wire == RS_PB_LEN) {
       free(*dst);
       *dst = rs_pb_strdup(&f);
     } else if (f.num == 6 && f.wire == RS_PB_VARINT) {
-      ret->code = (int)(int32_t)f.v;
+      s.code = (int)(int32_t)f.v;
     }
   }
-  if (k < 0) {
-    rs_pb_status_clear(ret);
-    return -1;
-  }
+  if (k < 0) return -1;
+  *ret = s;
+  s = (struct rs_pb_status){0};
   return 0;
 }
 
