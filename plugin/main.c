@@ -7,6 +7,7 @@
 
 #include "cmd.h"
 #include "common/cleanup.h"
+#include "common/signals.h"
 #include "plugin/completion.h"
 
 /* Exit codes (README): */
@@ -56,7 +57,7 @@ int main(int argc, char **argv) {
   _cleanup_err_ rs_err_t err = RS_ERR_INIT;
   int code = EXIT_OK;
   rs_completion_argv(&argc, &argv);
-  if (rs_kube_install_signals(&err) < 0 || rs_cli_parse(&cli, argc - 1, argv + 1, NULL, &err) < 0) {
+  if (rs_signals_install(&err) < 0 || rs_cli_parse(&cli, argc - 1, argv + 1, NULL, &err) < 0) {
     code = print_error(&cli, &err);
     rs_cli_free(&cli);
     return code;

@@ -35,7 +35,6 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/err.h"
-#include "common/signals.h"
 #include "kube/kubeconfig.h"
 
 typedef struct rs_kube_client rs_kube_client_t;
@@ -63,12 +62,7 @@ struct rs_kube_client_opts {
 
 /* Every deadline here is on rs_now_ms() (common/clock.h).  The loop checks
  * the cancel flag (common/signals.h: rs_cancelled, set on SIGINT/SIGTERM)
- * between steps and fails with RS_E_INTERRUPTED; the names below are its
- * earlier ones, kept for callers. */
-#define rs_kube_cancel_flag rs_cancelled
-static inline int rs_kube_install_signals(rs_err_t *err) {
-  return rs_signals_install(err);
-}
+ * between steps and fails with RS_E_INTERRUPTED. */
 
 /* The config is copied; credentials files are read here (errors name the
  * file) and an exec plugin runs on the first request. */

@@ -12,6 +12,7 @@
 
 #include "client_int.h"
 #include "common/cleanup.h"
+#include "common/signals.h"
 
 #ifndef RS_VERSION
 #define RS_VERSION "0.0.0"

@@ -9,6 +9,7 @@
 
 #include "common/buf.h"
 #include "common/cleanup.h"
+#include "common/signals.h"
 #include "common/strutil.h"
 #include "helper/contract.h"
 #include "ops/deliver.h"
@@ -28,11 +29,11 @@ int sw_nap(struct sw *s, long long ms, rs_err_t *err) {
   }
   long long end = rs_now_ms() + ms;
   while (rs_now_ms() < end) {
-    if (rs_kube_cancel_flag) return rs_fail(err, RS_E_INTERRUPTED, 0, "interrupted");
+    if (rs_cancelled) return rs_fail(err, RS_E_INTERRUPTED, 0, "interrupted");
     struct timespec ts = {0, 100 * 1000 * 1000};
     nanosleep(&ts, NULL);
   }
-  return rs_kube_cancel_flag ? rs_fail(err, RS_E_INTERRUPTED, 0, "interrupted") : 0;
+  return rs_cancelled ? rs_fail(err, RS_E_INTERRUPTED, 0, "interrupted") : 0;
 }
 
 int sw_reload_node(struct sw *s, rs_err_t *err) {
