@@ -5,8 +5,6 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include "common/err.h"
-/* rs_sha256_hex(), for the callers that hash what they read or write */
-#include "common/sha256.h"
 
 /* Read a whole file (at most max bytes, else RS_E_LIMIT) into a
  * NUL-terminated heap buffer. */

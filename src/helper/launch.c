@@ -20,6 +20,7 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fileio.h"
+#include "common/sha256.h"
 #include "common/strutil.h"
 #include "helper/contract.h"
 #include "helper/run.h"

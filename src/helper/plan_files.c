@@ -10,6 +10,7 @@
 #include "helper/contract.h"
 #include "plan_int.h"
 #include "common/fileio.h"
+#include "common/sha256.h"
 #include "helper/containerd_toml.h"
 #include "helper/crio_conf.h"
 #include "helper/kubelet_flags.h"
