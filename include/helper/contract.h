@@ -27,6 +27,25 @@
  *                                       the run reaches a final state
  *   version                             prints "rs-node-helper VERSION"
  *
+ * Every subcommand takes --expect-sha256 HEX (64 lowercase hex digits): the
+ * sha256 of the helper the plugin embeds for the node's architecture.  The
+ * helper then hashes its own executable (/proc/self/exe) before anything
+ * else and exits INTEGRITY, naming both hashes, when they differ.  The
+ * plugin passes it to every helper it runs in a pod.
+ *
+ * Integrity, end to end.  launch copies itself to RS_HELPER_HOST_BIN (the
+ * directory and the file root-only, 0700, written atomically and fsynced),
+ * reads the copy back and checks it against the same hash, and records
+ * that hash in the run directory (RS_HELPER_SELF_RECORD); the apply unit
+ * runs that copy, and apply and rollback check their own executable against
+ * the record before they act (rollback run by the plugin may instead be
+ * vouched for by --expect-sha256: a newer plugin can roll back an older
+ * one's run).  This catches a stale, corrupted or swapped payload anywhere
+ * between the plugin's memory and the unit that runs as root, and makes the
+ * plugin's own checks (the carrier's bytes) hold on the node too.  It does
+ * not protect against root on the host, who can replace the copy and the
+ * record together, or anything else: nothing on a node can.
+ *
  * Options for tests only (the plugin never passes them):
  *   --root DIR          treat DIR as the host's /; namespaces are not entered
  *   --exec-path PATH    where host commands are looked up (fake systemctl ...)
@@ -63,7 +82,13 @@ enum rs_helper_exit {
   RS_HX_RUNNING = 6,         /* report: not final yet */
   RS_HX_LAUNCHED = 7,        /* launch: the host unit was started */
   RS_HX_NOT_FOUND = 8,       /* report/rollback: no run with this id */
+  RS_HX_INTEGRITY = 9,       /* the helper's sha256 is not the expected one
+                                (--expect-sha256, the run's record, or the
+                                host copy launch wrote); nothing was done */
 };
+
+/* Options */
+#define RS_HELPER_OPT_EXPECT_SHA256 "--expect-sha256"
 
 /* Host paths */
 #define RS_HELPER_STATE_DIR "/var/lib/kubectl-runtime-switch"

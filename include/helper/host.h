@@ -15,6 +15,8 @@ struct rs_host {
   const char *healthz;   /* kubelet healthz HOST:PORT */
   long crash_after;      /* tests: SIGKILL after this many journal records */
   long kubelet_wait_s;   /* how long apply waits for kubelet healthz */
+  char self_sha[65];     /* sha256 of the running helper ("" if not read) */
+  bool self_vouched;     /* it equals --expect-sha256 (the plugin's value) */
   char *envp[4];         /* PATH=..., LC_ALL=C, RS_HELPER_ROOT=... */
 };
 

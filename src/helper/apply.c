@@ -15,6 +15,7 @@
 #include "common/sha256.h"
 #include "common/strutil.h"
 #include "helper/contract.h"
+#include "helper/integrity.h"
 #include "helper/run.h"
 #include "helper/units.h"
 
@@ -259,6 +260,11 @@ int rs_apply(const struct rs_host *h, const char *id, rs_err_t *err) {
   struct rs_plan plan;
   struct rs_journal j = {0};
   int code = RS_HX_FAILED;
+  /* the unit runs the host copy: it must be the one launch checked */
+  if (rs_run_check_helper(&run, err) < 0) {
+    rs_run_close(&run);
+    return RS_HX_INTEGRITY;
+  }
   if (load_plan(&run, &plan, err) < 0) {
     rs_run_close(&run);
     return RS_HX_FAILED;

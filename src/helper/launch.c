@@ -1,5 +1,6 @@
 /* launch: runs in the pod.  Back up, stage, copy the helper onto the host
- * and start `apply` outside the pod, because stopping Docker kills the pod.
+ * and check the copy, then start `apply` outside the pod, because stopping
+ * Docker kills the pod.
  *
  * Backup manifest (backup/manifest), one line per entry:
  *   file <index> <existed 0|1> <sha256|-> <mode octal> <uid> <gid> <path>
@@ -23,6 +24,7 @@
 #include "common/sha256.h"
 #include "common/strutil.h"
 #include "helper/contract.h"
+#include "helper/integrity.h"
 #include "helper/run.h"
 #include "helper/units.h"
 
@@ -154,16 +156,42 @@ static int start_apply(struct rs_run *run, const struct rs_launch_opts *o, rs_er
   return spawn_detached(run, argv, err);
 }
 
-/* The helper onto the host, where the unit runs it. */
-static int copy_self(const struct rs_host *h, const struct rs_launch_opts *o, rs_err_t *err) {
+/* The helper onto the host, where the unit runs it: a root-only directory
+ * and file, written atomically, then read back and checked against the
+ * hash this helper was started with (the plugin's --expect-sha256).
+ * *ret_bad: the copy differs. */
+static int copy_self(const struct rs_host *h, const struct rs_launch_opts *o, const char want[65],
+                     bool *ret_bad, rs_err_t *err) {
   _cleanup_free_ char *bin = rs_host_path(h, RS_HELPER_HOST_BIN);
   _cleanup_free_ char *bindir = rs_host_path(h, RS_HELPER_STATE_DIR "/bin");
+  char got[65];
+  *ret_bad = false;
   if (!bin || !bindir) return rs_oom(err);
-  if (rs_mkdir_p(bindir, 0700, err) < 0 ||
-      rs_write_file_atomic(bin, o->self, o->self_len, 0755, err) < 0)
+  if (rs_mkdir_p(bindir, 0700, err) < 0) return -1;
+  if (chmod(bindir, 0700) < 0) return rs_fail_errno(err, errno, "chmod %s", bindir);
+  if (rs_write_file_atomic(bin, o->self, o->self_len, 0700, err) < 0) return -1;
+  if (chmod(bin, 0700) < 0) return rs_fail_errno(err, errno, "chmod %s", bin);
+  if (rs_file_sha256(bin, RS_HELPER_MAX_SELF, got, err) < 0) return -1;
+  if (rs_sha256_expect(bin, got, want, err) < 0) {
+    *ret_bad = true;
+    (void)unlink(bin);
     return -1;
-  if (chmod(bin, 0755) < 0) return rs_fail_errno(err, errno, "chmod %s", bin);
+  }
   return 0;
+}
+
+/* Everything the apply unit needs on the host, then the unit: the checked
+ * copy of the helper and its hash in the run. */
+static int start_run(struct rs_run *run, const struct rs_launch_opts *o, rs_err_t *err) {
+  char want[65];
+  bool bad = false;
+  if (*run->h->self_sha)
+    memcpy(want, run->h->self_sha, sizeof want);
+  else
+    rs_sha256_hex(o->self, o->self_len, want);
+  if (copy_self(run->h, o, want, &bad, err) < 0) return bad ? RS_HX_INTEGRITY : RS_HX_FAILED;
+  if (rs_run_record_helper(run, want, err) < 0 || start_apply(run, o, err) < 0) return RS_HX_FAILED;
+  return RS_HX_LAUNCHED;
 }
 
 /* A launch killed before it wrote plan.json changed nothing on the host
@@ -199,9 +227,7 @@ int rs_launch(const struct rs_host *h, const struct rs_launch_opts *o, rs_err_t 
         rs_journal_read(&run, &j, err) == 0) {
       fputs(plan_text, stdout);
       code = rs_state_exit(j.state);
-      if (code == RS_HX_RUNNING)
-        code = copy_self(h, o, err) < 0 || start_apply(&run, o, err) < 0 ? RS_HX_FAILED
-                                                                          : RS_HX_LAUNCHED;
+      if (code == RS_HX_RUNNING) code = start_run(&run, o, err);
       rs_journal_free(&j);
       rs_run_close(&run);
       return code;
@@ -231,17 +257,15 @@ int rs_launch(const struct rs_host *h, const struct rs_launch_opts *o, rs_err_t 
       write_run_file(&run, RS_HELPER_PLAN_FILE, pj.data, pj.len, 0600, err) < 0 ||
       rs_journal_append(&run, "state", RS_STATE_LAUNCHED, NULL, err) < 0)
     goto out;
-  if (copy_self(h, o, err) < 0) goto out;
   fputs(pj.data, stdout);
   fflush(stdout);
-  if (start_apply(&run, o, err) < 0) {
+  code = start_run(&run, o, err);
+  if (code != RS_HX_LAUNCHED) {
     /* nothing was changed yet: record why and leave the node as it is */
     rs_err_t e2 = RS_ERR_INIT;
     rs_journal_append(&run, "state", RS_STATE_ROLLED_BACK, err->msg, &e2);
     rs_err_clear(&e2);
-    goto out;
   }
-  code = RS_HX_LAUNCHED;
 out:
   rs_run_close(&run);
   rs_plan_free(&p);

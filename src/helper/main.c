@@ -9,14 +9,16 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fileio.h"
+#include "common/sha256.h"
 #include "common/strutil.h"
 #include "helper/contract.h"
 #include "helper/host.h"
+#include "helper/integrity.h"
 #include "helper/plan.h"
 #include "helper/run.h"
 
 struct opts {
-  const char *cmd, *id, *to, *root, *exec_path, *healthz, *reason;
+  const char *cmd, *id, *to, *root, *exec_path, *healthz, *reason, *expect_sha;
   long deadline_s, wait_s, crash_after, kubelet_wait_s;
   bool no_images;
 };
@@ -33,6 +35,7 @@ static const struct arg args[] = {
     {"--crash-after-step", A_LONG, offsetof(struct opts, crash_after), 1, 1000},
     {"--deadline", A_LONG, offsetof(struct opts, deadline_s), 30, 86400},
     {"--exec-path", A_STR, offsetof(struct opts, exec_path), 0, 0},
+    {"--expect-sha256", A_STR, offsetof(struct opts, expect_sha), 0, 0},
     {"--id", A_STR, offsetof(struct opts, id), 0, 0},
     {"--kubelet-healthz", A_STR, offsetof(struct opts, healthz), 0, 0},
     {"--kubelet-wait", A_LONG, offsetof(struct opts, kubelet_wait_s), 1, 3600},
@@ -56,6 +59,8 @@ static void usage(FILE *f) {
           "       rs-node-helper rollback --id ID [--reason TEXT]\n"
           "       rs-node-helper report --id ID [--wait SECONDS]\n"
           "       rs-node-helper version\n"
+          "Every subcommand takes --expect-sha256 HEX: refuse to run unless this\n"
+          "executable's sha256 is HEX.\n"
           "RUNTIME: containerd, cri-o, cri-dockerd\n");
 }
 
@@ -90,6 +95,8 @@ static int parse(int argc, char **argv, struct opts *o, rs_err_t *err) {
   }
   if (o->crash_after && !o->root)
     return rs_fail(err, RS_E_USAGE, EINVAL, "--crash-after-step is for fixture tests (--root) only");
+  if (o->expect_sha && !rs_sha256_hex_ok(o->expect_sha))
+    return rs_fail(err, RS_E_USAGE, EINVAL, "--expect-sha256 needs 64 lowercase hex digits");
   return 0;
 }
 
@@ -147,6 +154,30 @@ int main(int argc, char **argv) {
     rs_err_clear(&err);
     return RS_HX_USAGE;
   }
+  /* Our own bytes first, before anything else: launch copies them to the
+   * host, apply/rollback check them against the run's record, and
+   * with --expect-sha256 they must be what the plugin embedded. */
+  _cleanup_free_ char *self = NULL;
+  size_t self_len = 0;
+  char self_sha[65] = "";
+  bool launch = strcmp(o.cmd, RS_HELPER_CMD_LAUNCH) == 0;
+  bool needs_self = o.expect_sha || launch || strcmp(o.cmd, RS_HELPER_CMD_APPLY) == 0 ||
+                    strcmp(o.cmd, RS_HELPER_CMD_ROLLBACK) == 0;
+  if (needs_self) {
+    int r = launch ? rs_read_file("/proc/self/exe", RS_HELPER_MAX_SELF, &self, &self_len, &err)
+                   : rs_self_sha256(self_sha, &err);
+    if (r == 0 && launch) rs_sha256_hex(self, self_len, self_sha);
+    if (r < 0) {
+      fprintf(stderr, "rs-node-helper: %s\n", err.msg);
+      rs_err_clear(&err);
+      return RS_HX_FAILED;
+    }
+  }
+  if (o.expect_sha && rs_sha256_expect("this helper (/proc/self/exe)", self_sha, o.expect_sha, &err) < 0) {
+    fprintf(stderr, "rs-node-helper: %s\n", err.msg);
+    rs_err_clear(&err);
+    return RS_HX_INTEGRITY;
+  }
   if (strcmp(o.cmd, RS_HELPER_CMD_VERSION) == 0) {
     printf("rs-node-helper %s (contract %d)\n", RS_VERSION, RS_HELPER_CONTRACT_VERSION);
     return RS_HX_OK;
@@ -175,14 +206,6 @@ int main(int argc, char **argv) {
     usage(stderr);
     return RS_HX_USAGE;
   }
-  _cleanup_free_ char *self = NULL;
-  size_t self_len = 0;
-  if (strcmp(o.cmd, RS_HELPER_CMD_LAUNCH) == 0 &&
-      rs_read_file("/proc/self/exe", 16u << 20, &self, &self_len, &err) < 0) {
-    fprintf(stderr, "rs-node-helper: %s\n", err.msg);
-    rs_err_clear(&err);
-    return RS_HX_FAILED;
-  }
   /* On a node: become a process of the host (PID 1's namespaces). */
   if (!o.root && rs_host_enter_pid1(&err) < 0) {
     fprintf(stderr, "rs-node-helper: %s\n", err.msg);
@@ -197,6 +220,8 @@ int main(int argc, char **argv) {
   }
   h.crash_after = o.crash_after;
   h.kubelet_wait_s = o.kubelet_wait_s;
+  memcpy(h.self_sha, self_sha, sizeof h.self_sha);
+  h.self_vouched = o.expect_sha != NULL;
   int code;
   if (strcmp(o.cmd, RS_HELPER_CMD_PREFLIGHT) == 0)
     code = cmd_preflight(&h, &o, &err);

@@ -14,6 +14,7 @@
 #include "common/sha256.h"
 #include "common/strutil.h"
 #include "helper/contract.h"
+#include "helper/integrity.h"
 #include "helper/run.h"
 #include "helper/units.h"
 
@@ -160,6 +161,10 @@ int rs_rollback_request(const struct rs_host *h, const char *id, const char *rea
   size_t len = 0;
   struct rs_plan p;
   int code = RS_HX_FAILED;
+  if (rs_run_check_helper(&run, err) < 0) {
+    rs_run_close(&run);
+    return RS_HX_INTEGRITY;
+  }
   if (!pj || rs_read_file(pj, 8u << 20, &t, &len, err) < 0 || rs_plan_from_json(t, len, &p, err) < 0) {
     rs_run_close(&run);
     return RS_HX_FAILED;

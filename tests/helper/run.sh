@@ -9,7 +9,8 @@
 #   3. kill matrix: SIGKILL after every journal record, in apply and in
 #      rollback; a rerun finishes (golden files) or rolls back (checksums of
 #      the original tree, services as before)
-#   4. the arm64 helper under qemu-user on one case
+#   4. integrity: --expect-sha256, the host copy and its record
+#   5. the arm64 helper under qemu-user on one case
 # usage: run.sh HELPER_AMD64 HELPER_ARM64 [--update] [--quick]
 . "$(dirname "$0")/../lib/test-lib.sh"
 here=$RS_ROOT/tests/helper
@@ -191,6 +192,30 @@ check "relaunch: files as the golden tree" same "$(tree "$R")" "$here/cases/$c/e
 setup "$c" "$R"; mkdir -p "$R/var/lib/kubectl-runtime-switch/t1/backup"; echo partial > "$R/var/lib/kubectl-runtime-switch/t1/backup/0"
 launch "$H" "$R" "$TO" > /dev/null 2>&1; rc=$?
 check "launch over an unfinished run exits 7" exits 7 "$rc"
+
+note "integrity"
+J=var/lib/kubectl-runtime-switch/t1/journal
+SHA=$(sha256sum < "$H" | cut -d' ' -f1); ZERO=$(printf '0%.0s' $(seq 64))
+check "version with its own sha256 runs" "$H" version --expect-sha256 "$SHA"
+"$H" version --expect-sha256 "$ZERO" > /dev/null 2> "$W/int.err"; rc=$?
+check "another sha256: exit 9" exits 9 "$rc" "$W/int.err"
+check "the refusal names both hashes" eval 'grep -q "$SHA" "$W/int.err" && grep -q "$ZERO" "$W/int.err"'
+"$H" version --expect-sha256 "${SHA^^}" > /dev/null 2>&1; rc=$?
+check "a malformed sha256 is a usage error (exit 2)" exits 2 "$rc"
+c=e2e-node-1.34; . "$here/cases/$c/case.env"; R=$W/int/root; B=$R/var/lib/kubectl-runtime-switch/bin
+setup "$c" "$R"
+launch "$H" "$R" "$TO" --expect-sha256 "$ZERO" > /dev/null 2>&1; rc=$?
+check "launch with another sha256 exits 9 and leaves nothing" eval '[ "$rc" = 9 ] && [ ! -e "$R/var/lib/kubectl-runtime-switch" ]'
+launch "$H" "$R" "$TO" --expect-sha256 "$SHA" > /dev/null 2>&1; rc=$?
+check "launch with its own sha256 exits 7" exits 7 "$rc"
+check "the host copy: directory and file 0700, the same bytes" \
+  eval '[ "$(stat -c %a "$B") $(stat -c %a "$B/rs-node-helper")" = "700 700" ] && cmp "$H" "$B/rs-node-helper"'
+check "the run records the copy's sha256" grep -qx "$SHA" "$R/var/lib/kubectl-runtime-switch/t1/helper.sha256"
+# other bytes as the apply unit refuse and do nothing
+{ cat "$H"; printf x; } > "$W/other"; chmod 700 "$W/other"
+"$W/other" apply --root "$R" --exec-path "$FAKE" --id t1 > /dev/null 2> "$W/int.err"; rc=$?
+check "apply by other bytes exits 9" exits 9 "$rc" "$W/int.err"
+check "... and journals nothing" eval '[ "$(grep -vc " launched" "$R/$J")" = 0 ]'
 
 note "arm64 helper under qemu-user"
 c=docker-ce-containerd-io; R=$W/arm/root; . "$here/cases/$c/case.env"

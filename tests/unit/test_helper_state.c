@@ -14,20 +14,9 @@
 #include "helper/crio_conf.h"
 #include "helper/journal.h"
 #include "helper/plan.h"
+#include "helper_root.h"
 
-static char root[] = "/tmp/rs-helper-unit.XXXXXX";
-
-static void mkroot(void) { cr_assert_not_null(mkdtemp(root)); }
-static void rmroot(void) {
-  const char *argv[] = {"rm", "-rf", root, NULL};
-  struct rs_proc_opts o = {.argv = argv};
-  struct rs_proc_result r;
-  rs_err_t e = RS_ERR_INIT;
-  if (rs_proc_run(&o, &r, &e) == 0) rs_proc_result_free(&r);
-  rs_err_clear(&e);
-}
-
-TestSuite(state, .init = mkroot, .fini = rmroot);
+TestSuite(state, .init = helper_mkroot, .fini = helper_rmroot);
 
 Test(state, journal_roundtrip_and_torn_line) {
   struct rs_host h;
