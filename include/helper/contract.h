@@ -21,6 +21,10 @@
  *   apply     --id ID                   (run by the unit) does or resumes the
  *                                       journaled steps; rolls back on any
  *                                       failure or past the deadline
+ *   guard     --id ID                   (run at boot by the guard unit, see
+ *                                       below) finishes or rolls back the
+ *                                       run as apply would, then removes
+ *                                       the guard unit
  *   rollback  --id ID [--reason TEXT]   restores the backups and services
  *   report    --id ID [--wait SECONDS]  prints the result JSON (journal
  *                                       included); with --wait, waits until
@@ -37,14 +41,32 @@
  * directory and the file root-only, 0700, written atomically and fsynced),
  * reads the copy back and checks it against the same hash, and records
  * that hash in the run directory (RS_HELPER_SELF_RECORD); the apply unit
- * runs that copy, and apply and rollback check their own executable against
- * the record before they act (rollback run by the plugin may instead be
- * vouched for by --expect-sha256: a newer plugin can roll back an older
- * one's run).  This catches a stale, corrupted or swapped payload anywhere
- * between the plugin's memory and the unit that runs as root, and makes the
- * plugin's own checks (the carrier's bytes) hold on the node too.  It does
- * not protect against root on the host, who can replace the copy and the
- * record together, or anything else: nothing on a node can.
+ * and the guard unit run that copy, and apply, guard and rollback check
+ * their own executable against the record before they act (rollback run by
+ * the plugin may instead be vouched for by --expect-sha256: a newer plugin
+ * can roll back an older one's run).  This catches a stale, corrupted or
+ * swapped payload anywhere between the plugin's memory and the unit that
+ * runs as root, and makes the plugin's own checks (the carrier's bytes)
+ * hold on the node too.  It does not protect against root on the host, who
+ * can replace the copy and the record together, or anything else: nothing
+ * on a node can.
+ *
+ * The boot guard.  Before apply changes anything, launch installs and
+ * enables (does not start) RS_HELPER_UNIT_DIR "/" RS_HELPER_GUARD_PREFIX
+ * ID ".service" (WantedBy=multi-user.target, After=local-fs.target
+ * network.target) whose ExecStart is `RS_HELPER_HOST_BIN guard --id ID`.
+ * After a reboot at any step it continues the journaled run where it
+ * stopped: the steps a boot undoes (services, pods) are done again, those
+ * on disk (files, images, disable-source) are not; it rolls back when the
+ * run was rolling back, is past its deadline or a step fails.  Whoever
+ * brings the run to a final state disables and deletes the guard and runs
+ * daemon-reload; a requested rollback installs it again while it runs.
+ * The source runtime is stopped early but disabled only by the last step,
+ * disable-source, once the kubelet is healthy on the target: a reboot
+ * before that boots the old runtime.  Where to look on a node: the run's
+ * journal (RS_HELPER_STATE_DIR "/" ID "/" RS_HELPER_JOURNAL_FILE; format in
+ * helper/journal.h): the last "begin" record is the step in progress, a
+ * "boot" record marks each boot the run went through.
  *
  * Options for tests only (the plugin never passes them):
  *   --root DIR          treat DIR as the host's /; namespaces are not entered
@@ -54,7 +76,7 @@
  *                         (only together with --root)
  *
  * T is the name of a target in helper/runtimes.h (RS_RUNTIME_TARGETS);
- * ID matches [a-z0-9][a-z0-9-]{0,39}.
+ * ID matches [a-z0-9][a-z0-9-]{0,39} and is not "bin".
  */
 #ifndef RS_HELPER_CONTRACT_H
 #define RS_HELPER_CONTRACT_H
@@ -67,6 +89,7 @@
 #define RS_HELPER_CMD_PREFLIGHT "preflight"
 #define RS_HELPER_CMD_LAUNCH "launch"
 #define RS_HELPER_CMD_APPLY "apply"
+#define RS_HELPER_CMD_GUARD "guard"
 #define RS_HELPER_CMD_ROLLBACK "rollback"
 #define RS_HELPER_CMD_REPORT "report"
 #define RS_HELPER_CMD_VERSION "version"
@@ -100,6 +123,9 @@ enum rs_helper_exit {
 #define RS_HELPER_STAGED_DIR "staged"       /* new contents, before install */
 #define RS_HELPER_HOST_BIN RS_HELPER_STATE_DIR "/bin/rs-node-helper"
 #define RS_HELPER_UNIT_PREFIX "kubectl-runtime-switch-"
+/* the boot guard: RS_HELPER_UNIT_DIR "/" RS_HELPER_GUARD_PREFIX ID ".service" */
+#define RS_HELPER_UNIT_DIR "/etc/systemd/system"
+#define RS_HELPER_GUARD_PREFIX "kubectl-runtime-switch-guard-"
 
 /* Node annotation where the plugin mirrors the helper's state
  * (value: "<id> <state>"). */
@@ -127,7 +153,9 @@ enum rs_helper_exit {
  * Report JSON (report stdout, result.json), one object:
  *   contract, id, state, from, to, step (last step begun), reason (or null),
  *   started (unix s), finished (unix s or null), exit_code,
- *   journal: [{time, event: "begin"|"done"|"state", step|state, reason?}] */
+ *   journal: [{time, event: "begin"|"done"|"fail"|"state"|"boot",
+ *              step|state, reason?}]   ("step" holds the boot id of a
+ *                                       "boot" record) */
 #define RS_JSON_CONTRACT "contract"
 #define RS_JSON_ID "id"
 #define RS_JSON_OK "ok"

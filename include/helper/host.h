@@ -33,6 +33,9 @@ char *rs_host_path(const struct rs_host *h, const char *abs);
 /* Read a host file; a missing file gives *ret NULL and returns 0. */
 int rs_host_read(const struct rs_host *h, const char *abs, size_t max,
                  char **ret, size_t *ret_len, rs_err_t *err);
+/* This boot's id (/proc/sys/kernel/random/boot_id on the host). */
+#define RS_HOST_BOOT_ID "/proc/sys/kernel/random/boot_id"
+int rs_host_boot_id(const struct rs_host *h, char ret[64], rs_err_t *err);
 bool rs_host_exists(const struct rs_host *h, const char *abs);
 bool rs_host_is_dir(const struct rs_host *h, const char *abs);
 /* Free bytes for an unprivileged-or-root writer on the filesystem holding

@@ -91,4 +91,5 @@ bool rs_plan_has_step(const struct rs_plan *p, const char *step);
 #define RS_STEP_INSTALL_KUBELET "install-kubelet-config"
 #define RS_STEP_START_KUBELET "start-kubelet"
 #define RS_STEP_WAIT_KUBELET "wait-kubelet"
+#define RS_STEP_DISABLE_SOURCE "disable-source"
 #endif

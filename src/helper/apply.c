@@ -1,6 +1,8 @@
-/* apply: runs on the host (transient unit).  Each step is journaled
- * (begin/done) and written so that running it again is harmless, which is
- * what makes a killed apply resumable. */
+/* apply: runs on the host (transient unit), and as the boot guard after a
+ * reboot.  Each step is journaled (begin/done) and written so that running
+ * it again is harmless, which is what makes a killed apply resumable; a
+ * reboot is a kill that also undoes what services were doing, so after one
+ * the steps whose effect does not survive it are done again. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include "common/sha256.h"
 #include "common/strutil.h"
 #include "helper/contract.h"
+#include "helper/guard.h"
 #include "helper/integrity.h"
 #include "helper/run.h"
 #include "helper/units.h"
@@ -218,9 +221,10 @@ static int run_step(struct step_ctx *c, const char *step, rs_err_t *err) {
   if (strcmp(step, RS_STEP_IMAGES_SAVE) == 0) return rs_images_save(c->run, c->plan, err);
   if (strcmp(step, RS_STEP_STOP_KUBELET) == 0) return rs_unit_do(h, "stop", "kubelet.service", err);
   if (strcmp(step, RS_STEP_REMOVE_PODS) == 0) return remove_pods(c, err);
-  if (strcmp(step, RS_STEP_STOP_SOURCE) == 0)
-    return units_do(c, RS_ROLE_SOURCE, "stop", true, err) < 0
-               ? -1 : units_do(c, RS_ROLE_SOURCE, "disable", true, err);
+  /* stopped early, disabled only once the kubelet is healthy on the new
+   * runtime: a reboot before that boots the old runtime again */
+  if (strcmp(step, RS_STEP_STOP_SOURCE) == 0) return units_do(c, RS_ROLE_SOURCE, "stop", true, err);
+  if (strcmp(step, RS_STEP_DISABLE_SOURCE) == 0) return units_do(c, RS_ROLE_SOURCE, "disable", true, err);
   if (strcmp(step, RS_STEP_VALIDATE) == 0) return validate(c, err);
   if (strcmp(step, RS_STEP_INSTALL_RUNTIME) == 0) return install_group(c, RS_FG_RUNTIME, err);
   if (strcmp(step, RS_STEP_RESTART_RUNTIME) == 0) return restart_runtime(c, err);
@@ -245,7 +249,21 @@ int rs_write_result(struct rs_run *run, const struct rs_plan *plan, rs_err_t *er
   return rs_write_file_atomic(p, b.data, b.len, 0644, err);
 }
 
-static int load_plan(struct rs_run *run, struct rs_plan *p, rs_err_t *err) {
+void rs_run_cleanup(struct rs_run *run) {
+  rs_err_t e = RS_ERR_INIT;
+  rs_guard_remove(run->h, run->id, &e);
+  rs_err_clear(&e);
+}
+
+int rs_run_finish(struct rs_run *run, const struct rs_plan *plan, const char *state,
+                  const char *reason, rs_err_t *err) {
+  if (rs_journal_append(run, "state", state, reason, err) < 0) return -1;
+  int r = rs_write_result(run, plan, err);
+  rs_run_cleanup(run);
+  return r;
+}
+
+int rs_load_plan(struct rs_run *run, struct rs_plan *p, rs_err_t *err) {
   _cleanup_free_ char *pj = rs_run_file(run, RS_HELPER_PLAN_FILE);
   _cleanup_free_ char *t = NULL;
   size_t len = 0;
@@ -254,52 +272,86 @@ static int load_plan(struct rs_run *run, struct rs_plan *p, rs_err_t *err) {
   return rs_plan_from_json(t, len, p, err);
 }
 
-int rs_apply(const struct rs_host *h, const char *id, rs_err_t *err) {
-  struct rs_run run;
-  if (rs_run_open(h, id, false, &run, err) < 0) return RS_HX_NOT_FOUND;
-  struct rs_plan plan;
-  struct rs_journal j = {0};
-  int code = RS_HX_FAILED;
-  /* the unit runs the host copy: it must be the one launch checked */
-  if (rs_run_check_helper(&run, err) < 0) {
-    rs_run_close(&run);
-    return RS_HX_INTEGRITY;
-  }
-  if (load_plan(&run, &plan, err) < 0) {
-    rs_run_close(&run);
-    return RS_HX_FAILED;
-  }
-  if (rs_journal_read(&run, &j, err) < 0) goto out;
-  code = rs_state_exit(j.state);
-  if (code != RS_HX_RUNNING) goto out; /* already final */
-  if (j.state && strcmp(j.state, RS_STATE_ROLLING_BACK) == 0) {
-    code = rs_rollback_run(&run, &plan, j.reason ? j.reason : "resumed", err);
-    goto out;
-  }
-  if (!j.state || strcmp(j.state, RS_STATE_RUNNING) != 0)
-    if (rs_journal_append(&run, "state", RS_STATE_RUNNING, NULL, err) < 0) goto out;
-  struct step_ctx c = {&run, &plan};
-  for (size_t i = 0; plan.steps[i]; i++) {
-    const char *step = plan.steps[i];
-    if (rs_journal_done(&j, step)) continue;
+/* Steps whose effect is on disk and survives a reboot; the others (what
+ * services run, the pods' containers) are done again after one. */
+static bool step_persists(const char *step) {
+  static const char *const v[] = {RS_STEP_IMAGES_SAVE,     RS_STEP_VALIDATE,
+                                  RS_STEP_INSTALL_RUNTIME, RS_STEP_IMAGES_IMPORT,
+                                  RS_STEP_INSTALL_KUBELET, RS_STEP_DISABLE_SOURCE};
+  for (size_t i = 0; i < RS_ARRAY_SIZE(v); i++)
+    if (strcmp(step, v[i]) == 0) return true;
+  return false;
+}
+
+static int run_steps(struct rs_run *run, const struct rs_plan *plan, struct rs_journal *j,
+                     rs_err_t *err) {
+  if (!j->state || strcmp(j->state, RS_STATE_RUNNING) != 0)
+    if (rs_journal_append(run, "state", RS_STATE_RUNNING, NULL, err) < 0) return RS_HX_FAILED;
+  /* once every step is done, nothing a boot undid matters: the last one
+   * (disable-source) made the new runtime the one that boots */
+  bool all = true;
+  for (size_t i = 0; plan->steps[i]; i++)
+    if (!rs_journal_done(j, plan->steps[i])) all = false;
+  struct step_ctx c = {run, plan};
+  for (size_t i = 0; plan->steps[i]; i++) {
+    const char *step = plan->steps[i];
+    if (rs_journal_done_after(j, all || step_persists(step) ? 0 : j->boot_at, step)) continue;
     int r = 0;
-    if (plan.deadline && (long long)time(NULL) > plan.deadline)
+    if (plan->deadline && (long long)time(NULL) > plan->deadline)
       r = rs_fail(err, RS_E_TIMEOUT, ETIMEDOUT, "deadline passed before step %s", step);
-    if (r == 0) r = rs_journal_append(&run, "begin", step, NULL, err);
+    if (r == 0) r = rs_journal_append(run, "begin", step, NULL, err);
     if (r == 0) r = run_step(&c, step, err);
     if (r < 0) {
       _cleanup_free_ char *reason = rs_strdup_printf("%s: %s", step, err->msg ? err->msg : "failed");
       rs_err_clear(err);
       rs_err_t e2 = RS_ERR_INIT;
-      rs_journal_append(&run, "fail", step, reason, &e2);
+      rs_journal_append(run, "fail", step, reason, &e2);
       rs_err_clear(&e2);
-      code = rs_rollback_run(&run, &plan, reason ? reason : step, err);
-      goto out;
+      return rs_rollback_run(run, plan, reason ? reason : step, err);
     }
-    if (rs_journal_append(&run, "done", step, NULL, err) < 0) goto out;
+    if (rs_journal_append(run, "done", step, NULL, err) < 0) return RS_HX_FAILED;
   }
-  if (rs_journal_append(&run, "state", RS_STATE_DONE, NULL, err) < 0) goto out;
-  code = rs_write_result(&run, &plan, err) < 0 ? RS_HX_FAILED : RS_HX_OK;
+  return rs_run_finish(run, plan, RS_STATE_DONE, NULL, err) < 0 ? RS_HX_FAILED : RS_HX_OK;
+}
+
+int rs_apply(const struct rs_host *h, const char *id, bool guard, rs_err_t *err) {
+  struct rs_run run;
+  if (rs_run_open(h, id, false, &run, err) < 0) {
+    if (guard) { /* nothing left to guard */
+      rs_err_t e = RS_ERR_INIT;
+      rs_guard_remove(h, id, &e);
+      rs_err_clear(&e);
+    }
+    return RS_HX_NOT_FOUND;
+  }
+  _cleanup_close_ int lock = -1;
+  struct rs_plan plan = {0};
+  struct rs_journal j = {0};
+  int code = RS_HX_FAILED;
+  bool booted = false;
+  if (rs_run_check_helper(&run, err) < 0) {
+    code = RS_HX_INTEGRITY;
+    goto out;
+  }
+  /* the apply unit and the guard may both start after a reboot (a rerun of
+   * the plugin launches again): one works, the other waits and finds the
+   * run final */
+  if (rs_run_lock(&run, true, &lock, err) < 0 || rs_load_plan(&run, &plan, err) < 0 ||
+      rs_journal_read(&run, &j, err) < 0)
+    goto out;
+  code = rs_state_exit(j.state);
+  if (code != RS_HX_RUNNING) {
+    rs_run_cleanup(&run);
+    goto out;
+  }
+  code = RS_HX_FAILED;
+  if (rs_journal_note_boot(&run, &j, guard, &booted, err) < 0) goto out;
+  rs_journal_free(&j);
+  if (rs_journal_read(&run, &j, err) < 0) goto out;
+  if (j.state && strcmp(j.state, RS_STATE_ROLLING_BACK) == 0)
+    code = rs_rollback_run(&run, &plan, j.reason ? j.reason : "resumed", err);
+  else
+    code = run_steps(&run, &plan, &j, err);
 out:
   rs_journal_free(&j);
   rs_plan_free(&plan);
@@ -313,7 +365,7 @@ int rs_report(const struct rs_host *h, const char *id, long wait_s, rs_err_t *er
   long long until = rs_now_ms() + (long long)wait_s * 1000;
   struct rs_plan plan = {0};
   int code = RS_HX_FAILED;
-  if (load_plan(&run, &plan, err) < 0) goto out;
+  if (rs_load_plan(&run, &plan, err) < 0) goto out;
   for (;;) {
     struct rs_journal j;
     if (rs_journal_read(&run, &j, err) < 0) goto out;

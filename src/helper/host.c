@@ -67,6 +67,19 @@ int rs_host_read(const struct rs_host *h, const char *abs, size_t max,
   return 0;
 }
 
+int rs_host_boot_id(const struct rs_host *h, char ret[64], rs_err_t *err) {
+  _cleanup_free_ char *t = NULL;
+  size_t len = 0;
+  if (rs_host_read(h, RS_HOST_BOOT_ID, 256, &t, &len, err) < 0) return -1;
+  while (t && len && (t[len - 1] == '\n' || t[len - 1] == ' ')) t[--len] = '\0';
+  bool ok = t && len >= 8 && len < 64;
+  for (size_t i = 0; ok && i < len; i++)
+    ok = (t[i] >= '0' && t[i] <= '9') || (t[i] >= 'a' && t[i] <= 'f') || t[i] == '-';
+  if (!ok) return rs_fail(err, RS_E_INPUT, EINVAL, "%s%s: no boot id there", h->root, RS_HOST_BOOT_ID);
+  memcpy(ret, t, len + 1);
+  return 0;
+}
+
 bool rs_host_exists(const struct rs_host *h, const char *abs) {
   _cleanup_free_ char *p = rs_host_path(h, abs);
   return p && access(p, F_OK) == 0;

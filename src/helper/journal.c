@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -100,43 +101,75 @@ int rs_journal_read(const struct rs_run *r, struct rs_journal *ret, rs_err_t *er
   if (!path) return rs_oom(err);
   _cleanup_free_ char *t = NULL;
   size_t len = 0;
-  struct rs_journal j = {0};
   if (access(path, F_OK) < 0) {
-    *ret = j;
+    *ret = (struct rs_journal){0};
     return 0;
   }
-  if (rs_read_file(path, 4u << 20, &t, &len, err) < 0) return -1;
+  if (rs_read_file(path, RS_JOURNAL_MAX, &t, &len, err) < 0) return -1;
+  return rs_journal_parse(t, len, ret, err);
+}
+
+static bool event_known(const char *ev, size_t n) {
+  static const char *const events[] = {"begin", "done", "fail", "state", "boot"};
+  for (size_t i = 0; i < RS_ARRAY_SIZE(events); i++)
+    if (strlen(events[i]) == n && memcmp(events[i], ev, n) == 0) return true;
+  return false;
+}
+
+/* One line "<time> <event> <name>[ <reason>]" (no newline); false when it
+ * does not parse. */
+static bool parse_line(const char *s, size_t n, struct rs_jrec *rec, rs_err_t *err, int *oom) {
+  const char *end = s + n;
+  const char *ev = memchr(s, ' ', n);
+  if (!ev || ev == s) return false;
+  long long t = 0;
+  for (const char *p = s; p < ev; p++) {
+    if (*p < '0' || *p > '9' || t > 999999999999LL) return false;
+    t = t * 10 + (*p - '0');
+  }
+  ev++;
+  const char *nm = memchr(ev, ' ', (size_t)(end - ev));
+  if (!nm || !event_known(ev, (size_t)(nm - ev))) return false;
+  nm++;
+  const char *rs = memchr(nm, ' ', (size_t)(end - nm));
+  size_t nl = (size_t)((rs ? rs : end) - nm);
+  if (nl == 0 || memchr(nm, '\0', nl)) return false;
+  rec->time = t;
+  rec->event = strndup(ev, (size_t)(nm - 1 - ev));
+  rec->name = strndup(nm, nl);
+  rec->reason = rs ? strndup(rs + 1, (size_t)(end - rs - 1)) : NULL;
+  if (!rec->event || !rec->name || (rs && !rec->reason)) {
+    free(rec->event);
+    free(rec->name);
+    free(rec->reason);
+    *oom = rs_oom(err);
+    return false;
+  }
+  return true;
+}
+
+int rs_journal_parse(const char *t, size_t len, struct rs_journal *ret, rs_err_t *err) {
+  if (len > RS_JOURNAL_MAX)
+    return rs_fail(err, RS_E_LIMIT, EFBIG, "journal: %zu bytes, more than %zu", len, RS_JOURNAL_MAX);
+  struct rs_journal j = {0};
   size_t cap = 0;
-  for (char *s = t; s < t + len;) {
-    char *nl = memchr(s, '\n', (size_t)(t + len - s));
+  for (const char *s = t; s < t + len;) {
+    const char *nl = memchr(s, '\n', (size_t)(t + len - s));
     if (!nl) break; /* torn last line */
-    *nl = '\0';
-    char *ev = strchr(s, ' ');
-    char *nm = ev ? strchr(ev + 1, ' ') : NULL;
-    if (ev && nm) {
-      *ev++ = '\0';
-      *nm++ = '\0';
-      char *rs = strchr(nm, ' ');
-      if (rs) *rs++ = '\0';
-      if (j.n == cap) {
-        cap = cap ? cap * 2 : 32;
-        struct rs_jrec *nr = realloc(j.recs, cap * sizeof *nr);
-        if (!nr) {
-          rs_journal_free(&j);
-          return rs_oom(err);
-        }
-        j.recs = nr;
-      }
-      struct rs_jrec *rec = &j.recs[j.n];
-      rec->time = strtoll(s, NULL, 10);
-      rec->event = strdup(ev);
-      rec->name = strdup(nm);
-      rec->reason = rs ? strdup(rs) : NULL;
-      j.n++;
-      if (!rec->event || !rec->name || (rs && !rec->reason)) {
+    if (j.n == cap) {
+      cap = cap ? cap * 2 : 32;
+      struct rs_jrec *nr = realloc(j.recs, cap * sizeof *nr);
+      if (!nr) {
         rs_journal_free(&j);
         return rs_oom(err);
       }
+      j.recs = nr;
+    }
+    int oom = 0;
+    if (parse_line(s, (size_t)(nl - s), &j.recs[j.n], err, &oom)) j.n++;
+    if (oom) {
+      rs_journal_free(&j);
+      return -1;
     }
     s = nl + 1;
   }
@@ -146,6 +179,9 @@ int rs_journal_read(const struct rs_run *r, struct rs_journal *ret, rs_err_t *er
       j.reason = j.recs[i].reason;
     } else if (strcmp(j.recs[i].event, "begin") == 0) {
       j.last_step = j.recs[i].name;
+    } else if (strcmp(j.recs[i].event, "boot") == 0) {
+      j.boot_id = j.recs[i].name;
+      j.boot_at = i;
     }
   }
   *ret = j;
@@ -165,6 +201,42 @@ bool rs_journal_done_since(const struct rs_journal *j, const char *state, const 
   for (size_t i = from; i < j->n; i++)
     if (strcmp(j->recs[i].event, "done") == 0 && strcmp(j->recs[i].name, step) == 0) return true;
   return false;
+}
+
+bool rs_journal_done_after(const struct rs_journal *j, size_t from, const char *step) {
+  for (size_t i = from; i < j->n; i++)
+    if (strcmp(j->recs[i].event, "done") == 0 && strcmp(j->recs[i].name, step) == 0) return true;
+  return false;
+}
+
+size_t rs_journal_last(const struct rs_journal *j, const char *event, const char *name) {
+  for (size_t i = j->n; i > 0; i--)
+    if (strcmp(j->recs[i - 1].event, event) == 0 && (!name || strcmp(j->recs[i - 1].name, name) == 0))
+      return i - 1;
+  return 0;
+}
+
+int rs_journal_note_boot(struct rs_run *r, const struct rs_journal *j, bool always, bool *ret_new,
+                         rs_err_t *err) {
+  char id[64];
+  if (rs_host_boot_id(r->h, id, err) < 0) return -1;
+  *ret_new = always || !j->boot_id || strcmp(j->boot_id, id) != 0;
+  if (!*ret_new) return 0;
+  return rs_journal_append(r, "boot", id, NULL, err);
+}
+
+int rs_run_lock(const struct rs_run *r, bool wait, int *ret_fd, rs_err_t *err) {
+  _cleanup_free_ char *path = rs_run_file(r, "lock");
+  if (!path) return rs_oom(err);
+  _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return rs_fail_errno(err, errno, "open %s", path);
+  int rc;
+  while ((rc = flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB))) < 0 && errno == EINTR) {}
+  if (rc < 0 && errno == EWOULDBLOCK)
+    return rs_fail(err, RS_E_NODE, EBUSY, "run %s is being worked on by another process", r->id);
+  if (rc < 0) return rs_fail_errno(err, errno, "lock %s", path);
+  *ret_fd = TAKE_FD(fd);
+  return 0;
 }
 
 int rs_state_exit(const char *state) {

@@ -1,6 +1,6 @@
 /* launch: runs in the pod.  Back up, stage, copy the helper onto the host
- * and check the copy, then start `apply` outside the pod, because stopping
- * Docker kills the pod.
+ * and check the copy, install the boot guard and start `apply` outside the
+ * pod, because stopping Docker kills the pod.
  *
  * Backup manifest (backup/manifest), one line per entry:
  *   file <index> <existed 0|1> <sha256|-> <mode octal> <uid> <gid> <path>
@@ -24,6 +24,7 @@
 #include "common/sha256.h"
 #include "common/strutil.h"
 #include "helper/contract.h"
+#include "helper/guard.h"
 #include "helper/integrity.h"
 #include "helper/run.h"
 #include "helper/units.h"
@@ -156,10 +157,10 @@ static int start_apply(struct rs_run *run, const struct rs_launch_opts *o, rs_er
   return spawn_detached(run, argv, err);
 }
 
-/* The helper onto the host, where the unit runs it: a root-only directory
- * and file, written atomically, then read back and checked against the
- * hash this helper was started with (the plugin's --expect-sha256).
- * *ret_bad: the copy differs. */
+/* The helper onto the host, where the unit and the guard run it: a
+ * root-only directory and file, written atomically, then read back and
+ * checked against the hash this helper was started with (the plugin's
+ * --expect-sha256).  *ret_bad: the copy differs. */
 static int copy_self(const struct rs_host *h, const struct rs_launch_opts *o, const char want[65],
                      bool *ret_bad, rs_err_t *err) {
   _cleanup_free_ char *bin = rs_host_path(h, RS_HELPER_HOST_BIN);
@@ -181,7 +182,7 @@ static int copy_self(const struct rs_host *h, const struct rs_launch_opts *o, co
 }
 
 /* Everything the apply unit needs on the host, then the unit: the checked
- * copy of the helper and its hash in the run. */
+ * copy of the helper, its hash in the run, the boot guard. */
 static int start_run(struct rs_run *run, const struct rs_launch_opts *o, rs_err_t *err) {
   char want[65];
   bool bad = false;
@@ -190,7 +191,9 @@ static int start_run(struct rs_run *run, const struct rs_launch_opts *o, rs_err_
   else
     rs_sha256_hex(o->self, o->self_len, want);
   if (copy_self(run->h, o, want, &bad, err) < 0) return bad ? RS_HX_INTEGRITY : RS_HX_FAILED;
-  if (rs_run_record_helper(run, want, err) < 0 || start_apply(run, o, err) < 0) return RS_HX_FAILED;
+  if (rs_run_record_helper(run, want, err) < 0 || rs_guard_install(run->h, run->id, err) < 0 ||
+      start_apply(run, o, err) < 0)
+    return RS_HX_FAILED;
   return RS_HX_LAUNCHED;
 }
 
@@ -263,7 +266,7 @@ int rs_launch(const struct rs_host *h, const struct rs_launch_opts *o, rs_err_t 
   if (code != RS_HX_LAUNCHED) {
     /* nothing was changed yet: record why and leave the node as it is */
     rs_err_t e2 = RS_ERR_INIT;
-    rs_journal_append(&run, "state", RS_STATE_ROLLED_BACK, err->msg, &e2);
+    rs_run_finish(&run, &p, RS_STATE_ROLLED_BACK, err->msg, &e2);
     rs_err_clear(&e2);
   }
 out:

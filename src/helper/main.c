@@ -56,6 +56,7 @@ static void usage(FILE *f) {
           "       rs-node-helper launch --to RUNTIME --id ID [--deadline SECONDS] [--no-images]\n"
           "                             [--kubelet-wait SECONDS]\n"
           "       rs-node-helper apply --id ID\n"
+          "       rs-node-helper guard --id ID\n"
           "       rs-node-helper rollback --id ID [--reason TEXT]\n"
           "       rs-node-helper report --id ID [--wait SECONDS]\n"
           "       rs-node-helper version\n"
@@ -155,14 +156,14 @@ int main(int argc, char **argv) {
     return RS_HX_USAGE;
   }
   /* Our own bytes first, before anything else: launch copies them to the
-   * host, apply/rollback check them against the run's record, and
+   * host, apply/guard/rollback check them against the run's record, and
    * with --expect-sha256 they must be what the plugin embedded. */
   _cleanup_free_ char *self = NULL;
   size_t self_len = 0;
   char self_sha[65] = "";
   bool launch = strcmp(o.cmd, RS_HELPER_CMD_LAUNCH) == 0;
   bool needs_self = o.expect_sha || launch || strcmp(o.cmd, RS_HELPER_CMD_APPLY) == 0 ||
-                    strcmp(o.cmd, RS_HELPER_CMD_ROLLBACK) == 0;
+                    strcmp(o.cmd, RS_HELPER_CMD_GUARD) == 0 || strcmp(o.cmd, RS_HELPER_CMD_ROLLBACK) == 0;
   if (needs_self) {
     int r = launch ? rs_read_file("/proc/self/exe", RS_HELPER_MAX_SELF, &self, &self_len, &err)
                    : rs_self_sha256(self_sha, &err);
@@ -188,7 +189,8 @@ int main(int argc, char **argv) {
   }
   static const struct { const char *cmd; bool id, to; } needs[] = {
       {RS_HELPER_CMD_PREFLIGHT, false, true}, {RS_HELPER_CMD_LAUNCH, true, true},
-      {RS_HELPER_CMD_APPLY, true, false},     {RS_HELPER_CMD_ROLLBACK, true, false},
+      {RS_HELPER_CMD_APPLY, true, false},     {RS_HELPER_CMD_GUARD, true, false},
+      {RS_HELPER_CMD_ROLLBACK, true, false},
       {RS_HELPER_CMD_REPORT, true, false},
   };
   bool known = false;
@@ -228,7 +230,9 @@ int main(int argc, char **argv) {
   else if (strcmp(o.cmd, RS_HELPER_CMD_LAUNCH) == 0)
     code = cmd_launch(&h, &o, self, self_len, &err);
   else if (strcmp(o.cmd, RS_HELPER_CMD_APPLY) == 0)
-    code = need(&o, true, false, &err) < 0 ? RS_HX_USAGE : rs_apply(&h, o.id, &err);
+    code = need(&o, true, false, &err) < 0 ? RS_HX_USAGE : rs_apply(&h, o.id, false, &err);
+  else if (strcmp(o.cmd, RS_HELPER_CMD_GUARD) == 0)
+    code = need(&o, true, false, &err) < 0 ? RS_HX_USAGE : rs_apply(&h, o.id, true, &err);
   else if (strcmp(o.cmd, RS_HELPER_CMD_ROLLBACK) == 0)
     code = need(&o, true, false, &err) < 0 ? RS_HX_USAGE : rs_rollback_request(&h, o.id, o.reason, &err);
   else if (strcmp(o.cmd, RS_HELPER_CMD_REPORT) == 0)

@@ -129,6 +129,13 @@ int plan_units_and_steps(struct ctx *c, bool carry) {
   steps[n++] = RS_STEP_INSTALL_KUBELET;
   steps[n++] = RS_STEP_START_KUBELET;
   steps[n++] = RS_STEP_WAIT_KUBELET;
+  /* the old runtime stays enabled until the kubelet is healthy on the new
+   * one: a reboot before that boots the old runtime again */
+  for (size_t i = 0; i < p->nunits; i++)
+    if (p->units[i].role == RS_ROLE_SOURCE) {
+      steps[n++] = RS_STEP_DISABLE_SOURCE;
+      break;
+    }
   for (size_t i = 0; i < n; i++)
     if (rs_strv_push(&p->steps, steps[i], c->err) < 0) return -1;
   return 0;

@@ -1,6 +1,7 @@
 /* rollback: put every file back byte for byte from the backup, return the
  * services to their state before the switch, and record why.  Journaled
- * like apply (steps "rb-*"), so a killed rollback resumes. */
+ * like apply (steps "rb-*"), so a killed rollback resumes, and after a
+ * reboot the guard finishes it. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "common/sha256.h"
 #include "common/strutil.h"
 #include "helper/contract.h"
+#include "helper/guard.h"
 #include "helper/integrity.h"
 #include "helper/run.h"
 #include "helper/units.h"
@@ -88,10 +90,12 @@ static int units_back(struct rs_run *run, const struct rs_plan *p, int role, rs_
   return 0;
 }
 
+#define RB_RESTORE_FILES "rb-restore-files"
+
 static int rb_step(struct rs_run *run, const struct rs_plan *p, const char *step, rs_err_t *err) {
   const struct rs_host *h = run->h;
   if (strcmp(step, "rb-stop-kubelet") == 0) return rs_unit_do(h, "stop", "kubelet.service", err);
-  if (strcmp(step, "rb-restore-files") == 0) return restore_files(run, err);
+  if (strcmp(step, RB_RESTORE_FILES) == 0) return restore_files(run, err);
   if (strcmp(step, "rb-target-units") == 0) return units_back(run, p, RS_ROLE_TARGET, err);
   if (strcmp(step, "rb-source-units") == 0) return units_back(run, p, RS_ROLE_SOURCE, err);
   if (strcmp(step, "rb-start-kubelet") == 0) {
@@ -103,91 +107,115 @@ static int rb_step(struct rs_run *run, const struct rs_plan *p, const char *step
   return rs_fail(err, RS_E_INPUT, EINVAL, "unknown rollback step %s", step);
 }
 
+static const char *const rb_steps[] = {"rb-stop-kubelet", RB_RESTORE_FILES, "rb-target-units",
+                                       "rb-source-units", "rb-start-kubelet"};
+
+/* Record what the rollback starts from (state, this boot) and read the
+ * journal again. */
+static int rb_begin(struct rs_run *run, const char *why, struct rs_journal *j, rs_err_t *err) {
+  bool resumed = j->state && strcmp(j->state, RS_STATE_ROLLING_BACK) == 0;
+  if (!resumed && rs_journal_append(run, "state", RS_STATE_ROLLING_BACK, why, err) < 0) return -1;
+  bool booted;
+  if (rs_journal_note_boot(run, j, false, &booted, err) < 0) return -1;
+  rs_journal_free(j);
+  return rs_journal_read(run, j, err);
+}
+
 int rs_rollback_run(struct rs_run *run, const struct rs_plan *p, const char *reason,
                     rs_err_t *err) {
-  static const char *const steps[] = {"rb-stop-kubelet", "rb-restore-files", "rb-target-units",
-                                      "rb-source-units", "rb-start-kubelet"};
   struct rs_journal j;
-  if (rs_journal_read(run, &j, err) < 0) return RS_HX_ROLLBACK_FAILED;
   _cleanup_free_ char *why = strdup(reason ? reason : "rollback");
-  if (!why) {
+  if (!why) return RS_HX_ROLLBACK_FAILED;
+  if (rs_journal_read(run, &j, err) < 0) return RS_HX_ROLLBACK_FAILED;
+  if (rb_begin(run, why, &j, err) < 0) {
     rs_journal_free(&j);
     return RS_HX_ROLLBACK_FAILED;
   }
-  bool resumed = j.state && strcmp(j.state, RS_STATE_ROLLING_BACK) == 0;
-  if (!resumed && rs_journal_append(run, "state", RS_STATE_ROLLING_BACK, why, err) < 0) {
-    rs_journal_free(&j);
-    return RS_HX_ROLLBACK_FAILED;
-  }
+  size_t rb = rs_journal_last(&j, "state", RS_STATE_ROLLING_BACK);
+  size_t since_boot = j.boot_at > rb ? j.boot_at : rb;
+  bool all = true;
+  for (size_t i = 0; i < RS_ARRAY_SIZE(rb_steps); i++)
+    if (!rs_journal_done_after(&j, rb, rb_steps[i])) all = false;
   _cleanup_buf_ rs_buf_t failures = RS_BUF_INIT(1 << 16);
-  for (size_t i = 0; i < RS_ARRAY_SIZE(steps); i++) {
-    if (resumed && rs_journal_done_since(&j, RS_STATE_ROLLING_BACK, steps[i])) continue;
+  for (size_t i = 0; i < RS_ARRAY_SIZE(rb_steps); i++) {
+    /* after a boot, the service steps are done again; the files stay */
+    bool persists = all || strcmp(rb_steps[i], RB_RESTORE_FILES) == 0;
+    if (rs_journal_done_after(&j, persists ? rb : since_boot, rb_steps[i])) continue;
     rs_err_t e = RS_ERR_INIT;
-    int r = rs_journal_append(run, "begin", steps[i], NULL, &e);
-    if (r == 0) r = rb_step(run, p, steps[i], &e);
-    if (r == 0) r = rs_journal_append(run, "done", steps[i], NULL, &e);
+    int r = rs_journal_append(run, "begin", rb_steps[i], NULL, &e);
+    if (r == 0) r = rb_step(run, p, rb_steps[i], &e);
+    if (r == 0) r = rs_journal_append(run, "done", rb_steps[i], NULL, &e);
     if (r < 0) {
       /* keep going: every other step still brings the node closer back */
-      rs_buf_printf(&failures, NULL, "%s%s: %s", failures.len ? "; " : "", steps[i],
+      rs_buf_printf(&failures, NULL, "%s%s: %s", failures.len ? "; " : "", rb_steps[i],
                     e.msg ? e.msg : "failed");
       rs_err_t e2 = RS_ERR_INIT;
-      rs_journal_append(run, "fail", steps[i], e.msg, &e2);
+      rs_journal_append(run, "fail", rb_steps[i], e.msg, &e2);
       rs_err_clear(&e2);
     }
     rs_err_clear(&e);
   }
   rs_journal_free(&j);
-  int code;
+  int code = RS_HX_ROLLED_BACK;
   if (failures.len) {
     _cleanup_free_ char *r2 = rs_strdup_printf("%s; rollback: %s", why, failures.data);
-    rs_journal_append(run, "state", RS_STATE_ROLLBACK_FAILED, r2 ? r2 : why, err);
     code = RS_HX_ROLLBACK_FAILED;
+    rs_run_finish(run, p, RS_STATE_ROLLBACK_FAILED, r2 ? r2 : why, err);
   } else {
-    rs_journal_append(run, "state", RS_STATE_ROLLED_BACK, why, err);
-    code = RS_HX_ROLLED_BACK;
+    rs_run_finish(run, p, RS_STATE_ROLLED_BACK, why, err);
   }
-  rs_err_t e3 = RS_ERR_INIT;
-  rs_write_result(run, p, &e3);
-  rs_err_clear(&e3);
   return code;
+}
+
+/* Whether a requested rollback may start: RS_HX_RUNNING when it may, else
+ * the exit code that answers the request. */
+static int may_roll_back(struct rs_run *run, const struct rs_journal *j, rs_err_t *err) {
+  const struct rs_host *h = run->h;
+  _cleanup_free_ char *unit = rs_strdup_printf("%s%s", RS_HELPER_UNIT_PREFIX, run->id);
+  if (!unit) {
+    rs_oom(err);
+    return RS_HX_FAILED;
+  }
+  struct rs_unit_state st = {0};
+  rs_err_t e = RS_ERR_INIT;
+  /* between two starts of the unit (it restarts after a kill) the lock is free */
+  bool busy = j->state && strcmp(j->state, RS_STATE_RUNNING) == 0 &&
+              (rs_host_fixture(h) || rs_host_systemd(h)) && rs_unit_query(h, unit, &st, &e) == 0 && st.active;
+  rs_err_clear(&e);
+  if (busy) {
+    rs_fail(err, RS_E_NODE, EBUSY, "apply is still running as %s; it rolls back by itself on failure", unit);
+    return RS_HX_FAILED;
+  }
+  if (j->state && strcmp(j->state, RS_STATE_ROLLED_BACK) == 0) {
+    rs_run_cleanup(run);
+    return RS_HX_ROLLED_BACK;
+  }
+  return RS_HX_RUNNING;
 }
 
 int rs_rollback_request(const struct rs_host *h, const char *id, const char *reason,
                         rs_err_t *err) {
   struct rs_run run;
   if (rs_run_open(h, id, false, &run, err) < 0) return RS_HX_NOT_FOUND;
-  _cleanup_free_ char *pj = rs_run_file(&run, RS_HELPER_PLAN_FILE);
-  _cleanup_free_ char *t = NULL;
-  size_t len = 0;
-  struct rs_plan p;
+  _cleanup_close_ int lock = -1;
+  _cleanup_free_ char *why = rs_strdup_printf("requested: %s", reason ? reason : "by the operator");
+  struct rs_plan p = {0};
+  struct rs_journal j = {0};
   int code = RS_HX_FAILED;
   if (rs_run_check_helper(&run, err) < 0) {
-    rs_run_close(&run);
-    return RS_HX_INTEGRITY;
+    code = RS_HX_INTEGRITY;
+  } else if (rs_run_lock(&run, false, &lock, err) < 0) {
+    if (err->code == EBUSY)
+      rs_fail(err, RS_E_NODE, EBUSY, "apply is still running (%s%s, or its boot guard); it rolls back "
+              "by itself on failure", RS_HELPER_UNIT_PREFIX, id);
+  } else if (rs_load_plan(&run, &p, err) == 0 && rs_journal_read(&run, &j, err) == 0) {
+    code = may_roll_back(&run, &j, err);
+    /* a reboot during the rollback must not need this pod to finish it */
+    if (code == RS_HX_RUNNING)
+      code = rs_guard_install(h, id, err) < 0 ? RS_HX_FAILED
+                                              : rs_rollback_run(&run, &p, why ? why : "requested", err);
   }
-  if (!pj || rs_read_file(pj, 8u << 20, &t, &len, err) < 0 || rs_plan_from_json(t, len, &p, err) < 0) {
-    rs_run_close(&run);
-    return RS_HX_FAILED;
-  }
-  struct rs_journal j;
-  if (rs_journal_read(&run, &j, err) == 0) {
-    _cleanup_free_ char *unit = rs_strdup_printf("%s%s", RS_HELPER_UNIT_PREFIX, id);
-    struct rs_unit_state st = {0};
-    rs_err_t e = RS_ERR_INIT;
-    bool busy = unit && j.state && strcmp(j.state, RS_STATE_RUNNING) == 0 &&
-                (rs_host_fixture(h) || rs_host_systemd(h)) &&
-                rs_unit_query(h, unit, &st, &e) == 0 && st.active;
-    rs_err_clear(&e);
-    if (busy)
-      rs_fail(err, RS_E_NODE, EBUSY, "apply is still running as %s; it rolls back by itself on failure", unit);
-    else if (j.state && (strcmp(j.state, RS_STATE_ROLLED_BACK) == 0))
-      code = RS_HX_ROLLED_BACK;
-    else {
-      _cleanup_free_ char *why = rs_strdup_printf("requested: %s", reason ? reason : "by the operator");
-      code = rs_rollback_run(&run, &p, why ? why : "requested", err);
-    }
-    rs_journal_free(&j);
-  }
+  rs_journal_free(&j);
   rs_plan_free(&p);
   rs_run_close(&run);
   return code;

@@ -9,8 +9,11 @@
 #   3. kill matrix: SIGKILL after every journal record, in apply and in
 #      rollback; a rerun finishes (golden files) or rolls back (checksums of
 #      the original tree, services as before)
-#   4. integrity: --expect-sha256, the host copy and its record
-#   5. the arm64 helper under qemu-user on one case
+#   4. reboot matrix: SIGKILL after every record, then a simulated boot
+#      (tests/fakes/helper-bin/_boot): the boot guard alone finishes the
+#      switch or the rollback
+#   5. integrity: --expect-sha256, the host copy and its record
+#   6. the arm64 helper under qemu-user on one case
 # usage: run.sh HELPER_AMD64 HELPER_ARM64 [--update] [--quick]
 . "$(dirname "$0")/../lib/test-lib.sh"
 here=$RS_ROOT/tests/helper
@@ -34,7 +37,8 @@ setup() {
   rm -rf "$2"; mkdir -p "$2"
   cp -a "$here/cases/$1/root/." "$2/"
   cp -a "$here/cases/$1/fake" "$2/.fake"
-  mkdir -p "$2/run/systemd/system"
+  mkdir -p "$2/run/systemd/system" "$2/etc/systemd/system" "$2/proc/sys/kernel/random"
+  cat /proc/sys/kernel/random/uuid > "$2/proc/sys/kernel/random/boot_id"
   : > "$2/.fake/log"
 }
 # tree R: every file outside the helper's state, with mode and checksum
@@ -42,7 +46,7 @@ setup() {
 tree() {
   local list t m p h
   local -A sum
-  list=$(cd "$1" && find . \( -path ./.fake -o -path ./var/lib/kubectl-runtime-switch -o -path ./run \) -prune \
+  list=$(cd "$1" && find . \( -path ./.fake -o -path ./var/lib/kubectl-runtime-switch -o -path ./run -o -path ./proc \) -prune \
      -o \( -type f -o -type d \) -printf '%y %m %p\n' | sort)
   while read -r h p; do sum[$p]=${h:0:16}; done < <(cd "$1" && sed -n 's/^f [0-7]* //p' <<<"$list" | xargs -r -d '\n' sha256sum)
   while read -r t m p; do
@@ -193,8 +197,65 @@ setup "$c" "$R"; mkdir -p "$R/var/lib/kubectl-runtime-switch/t1/backup"; echo pa
 launch "$H" "$R" "$TO" > /dev/null 2>&1; rc=$?
 check "launch over an unfinished run exits 7" exits 7 "$rc"
 
-note "integrity"
+note "reboot matrix"
+# SIGKILL after each record, then a boot: only what is enabled survives, and
+# the enabled guard unit alone must finish the switch and remove itself.  One
+# case per kind of path: source units stopped and disabled (e2e-node-1.34,
+# cri-dockerd to containerd, as on the real cluster) and none (Docker stays:
+# dockershim to cri-dockerd); the guard is the same code for every target,
+# whose steps the kill matrix covers.
+REBOOT_CASES="e2e-node-1.34 dockershim-1.23-to-cri-dockerd"
 J=var/lib/kubectl-runtime-switch/t1/journal
+boot() { "$FAKE/_boot" "$1" > "$W/boot.out" 2>&1; }
+noguard() { # no guard unit file, no guard unit
+  ! ls "$1/etc/systemd/system" "$1/.fake/units" | grep guard
+}
+# reboot_at CASE K PORT WANT TREE UNITS WHAT: apply (kubelet healthz at
+# PORT) killed after record K, then a boot: the guard exits WANT, leaving
+# the files and services as TREE and UNITS say and no guard
+reboot_at() {
+  local c=$1 k=$2 port=$3 want=$4 tr=$5 un=$6 what=$7 R=$W/rb/root rc
+  setup "$c" "$R"; launch "$H" "$R" "$TO" > /dev/null 2>&1
+  apply "$H" "$R" "$port" --crash-after-step "$k" > /dev/null 2>&1; boot "$R"; rc=$?
+  check "$c: the guard after a reboot at $what record $k exits $want" exits "$want" "$rc" "$W/boot.out" || return 0
+  check "$c: files after a reboot at $what record $k" same "$(tree "$R")" "$tr"
+  check "$c: services after a reboot at $what record $k" same "$(units "$R")" "$un"
+  check "$c: no guard left after a reboot at $what record $k" noguard "$R"
+}
+for c in $REBOOT_CASES; do
+  . "$here/cases/$c/case.env"
+  n=$(grep -vc ' launched' "$W/$c/root/$J")
+  for k in $(seq 1 "$n"); do
+    reboot_at "$c" "$k" "$PORT" 0 "$here/cases/$c/expected/tree.txt" "$here/cases/$c/expected/units.txt" apply
+  done
+  note "$c: rebooted after each of $n records, the guard finished every time"
+done
+# the rollback rebooted after each of its records: the guard rolls back
+c=e2e-node-1.34; . "$here/cases/$c/case.env"; R=$W/rb/root
+setup "$c" "$R"; launch "$H" "$R" "$TO" > /dev/null 2>&1
+apply "$H" "$R" "$DEAD" > /dev/null 2>&1
+n=$(grep -vc ' launched' "$R/$J"); m=$(grep -v ' launched' "$R/$J" | grep -n ' state rolling-back' | cut -d: -f1)
+for k in $(seq "$m" "$n"); do
+  reboot_at "$c" "$k" "$DEAD" 4 "$W/$c/tree.before" "$W/$c/units.before" rollback
+done
+note "$c: the rollback rebooted after each of its records $m..$n, the guard rolled back every time"
+# past the deadline at boot: roll back; a run that is gone: the guard goes
+setup "$c" "$R"; launch "$H" "$R" "$TO" > /dev/null 2>&1
+apply "$H" "$R" "$PORT" --crash-after-step 9 > /dev/null 2>&1
+sed -i 's/"deadline":[0-9]*/"deadline":1/' "$R/var/lib/kubectl-runtime-switch/t1/plan.json"
+boot "$R"; rc=$?
+check "past the deadline at boot: the guard rolls back (exit 4)" exits 4 "$rc" "$W/boot.out"
+check "... saying why" grep -q 'state rolled-back .*deadline passed' "$R/$J"
+check "... files as before" same "$(tree "$R")" "$W/$c/tree.before"
+check "... services as before" same "$(units "$R")" "$W/$c/units.before"
+check "... no guard left" noguard "$R"
+setup "$c" "$R"; launch "$H" "$R" "$TO" > /dev/null 2>&1
+rm -rf "$R/var/lib/kubectl-runtime-switch/t1"
+boot "$R"; rc=$?
+check "the guard of a run that is gone exits 8" exits 8 "$rc" "$W/boot.out"
+check "... and removes itself" noguard "$R"
+
+note "integrity"
 SHA=$(sha256sum < "$H" | cut -d' ' -f1); ZERO=$(printf '0%.0s' $(seq 64))
 check "version with its own sha256 runs" "$H" version --expect-sha256 "$SHA"
 "$H" version --expect-sha256 "$ZERO" > /dev/null 2> "$W/int.err"; rc=$?
@@ -211,10 +272,14 @@ check "launch with its own sha256 exits 7" exits 7 "$rc"
 check "the host copy: directory and file 0700, the same bytes" \
   eval '[ "$(stat -c %a "$B") $(stat -c %a "$B/rs-node-helper")" = "700 700" ] && cmp "$H" "$B/rs-node-helper"'
 check "the run records the copy's sha256" grep -qx "$SHA" "$R/var/lib/kubectl-runtime-switch/t1/helper.sha256"
-# other bytes as the apply unit refuse and do nothing
+# other bytes as the apply unit, then as the guard: both refuse, nothing runs
 { cat "$H"; printf x; } > "$W/other"; chmod 700 "$W/other"
 "$W/other" apply --root "$R" --exec-path "$FAKE" --id t1 > /dev/null 2> "$W/int.err"; rc=$?
 check "apply by other bytes exits 9" exits 9 "$rc" "$W/int.err"
+check "... and journals nothing" eval '[ "$(grep -vc " launched" "$R/$J")" = 0 ]'
+cp "$W/other" "$B/rs-node-helper"
+boot "$R"; rc=$?
+check "the guard with other bytes exits 9" exits 9 "$rc" "$W/boot.out"
 check "... and journals nothing" eval '[ "$(grep -vc " launched" "$R/$J")" = 0 ]'
 
 note "arm64 helper under qemu-user"
