@@ -15,7 +15,9 @@ int rs_read_fd(int fd, const char *name, size_t max, char **ret,
 
 /* Replace path atomically: temp file in the same directory, write, fchmod /
  * fchown to the old file's mode and owner (or mode_if_new), fsync, rename,
- * fsync the directory.  The temp file is removed on failure. */
+ * fsync the directory.  The temp file is removed on failure.  A symlink at
+ * path is written through: its target is replaced this way and the link
+ * stays (a dangling link is an error). */
 int rs_write_file_atomic(const char *path, const void *data, size_t len,
                          mode_t mode_if_new, rs_err_t *err);
 

@@ -73,7 +73,14 @@ int rs_write_file_atomic(const char *path, const void *data, size_t len,
   if (dfd < 0) return rs_fail_errno(err, errno, "open directory %s", dir);
 
   struct stat old;
-  bool have_old = fstatat(dfd, base, &old, 0) == 0;
+  bool have_old = fstatat(dfd, base, &old, AT_SYMLINK_NOFOLLOW) == 0;
+  if (have_old && S_ISLNK(old.st_mode)) {
+    /* a symlink is written through: its target gets the new bytes and the
+     * link stays (renaming over it would replace it with a plain file) */
+    _cleanup_free_ char *target = realpath(path, NULL);
+    if (!target) return rs_fail_errno(err, errno, "%s is a symlink whose target cannot be resolved", path);
+    return rs_write_file_atomic(target, data, len, mode_if_new, err);
+  }
   if (have_old && !S_ISREG(old.st_mode))
     return rs_fail(err, RS_E_INPUT, EINVAL, "%s: not a regular file", path);
 

@@ -109,6 +109,33 @@ Test(fileio, atomic_keeps_mode) {
   rmdir(dir);
 }
 
+Test(fileio, atomic_writes_through_a_symlink) {
+  char dir[] = "/tmp/rs-test-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  _cleanup_free_ char *real = rs_strdup_printf("%s/real.toml", dir);
+  _cleanup_free_ char *link = rs_strdup_printf("%s/config.toml", dir);
+  _cleanup_free_ char *dangling = rs_strdup_printf("%s/gone.toml", dir);
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_write_file_atomic(real, "one\n", 4, 0640, &e), 0, "%s", e.msg);
+  cr_assert_eq(symlink("real.toml", link), 0);
+  cr_assert_eq(rs_write_file_atomic(link, "two\n", 4, 0644, &e), 0, "%s", e.msg);
+  struct stat st;
+  cr_assert_eq(lstat(link, &st), 0);
+  cr_assert(S_ISLNK(st.st_mode), "the link stays a link");
+  cr_assert_eq(stat(real, &st), 0);
+  cr_assert_eq(st.st_mode & 07777, 0640, "the target keeps its mode");
+  _cleanup_free_ char *data = NULL;
+  cr_assert_eq(rs_read_file(real, 100, &data, NULL, &e), 0);
+  cr_assert_str_eq(data, "two\n");
+  cr_assert_eq(symlink("nowhere.toml", dangling), 0);
+  cr_assert_eq(rs_write_file_atomic(dangling, "x", 1, 0644, &e), -1);
+  cr_assert(strstr(e.msg, "symlink"), "%s", e.msg);
+  unlink(dangling);
+  unlink(link);
+  unlink(real);
+  rmdir(dir);
+}
+
 Test(sha256, known_digests) {
   char h[65];
   rs_sha256_hex("", 0, h);
