@@ -25,7 +25,15 @@
  *                                       below) finishes or rolls back the
  *                                       run as apply would, then removes
  *                                       the guard unit
- *   rollback  --id ID [--reason TEXT]   restores the backups and services
+ *   rollback  --id ID [--reason TEXT] [--force]
+ *                                       restores the backups and services;
+ *                                       a file edited since the switch is
+ *                                       not overwritten: exit EDITED and
+ *                                       nothing changed, unless --force
+ *                                       (then its bytes are kept in the
+ *                                       run's edited/ directory first).
+ *                                       The plugin passes --force only when
+ *                                       the user asked for it
  *   report    --id ID [--wait SECONDS]  prints the result JSON (journal
  *                                       included); with --wait, waits until
  *                                       the run reaches a final state
@@ -108,10 +116,13 @@ enum rs_helper_exit {
   RS_HX_INTEGRITY = 9,       /* the helper's sha256 is not the expected one
                                 (--expect-sha256, the run's record, or the
                                 host copy launch wrote); nothing was done */
+  RS_HX_EDITED = 10,         /* rollback: files were edited since the
+                                switch; nothing was changed (--force) */
 };
 
 /* Options */
 #define RS_HELPER_OPT_EXPECT_SHA256 "--expect-sha256"
+#define RS_HELPER_OPT_FORCE "--force"
 
 /* Host paths */
 #define RS_HELPER_STATE_DIR "/var/lib/kubectl-runtime-switch"
@@ -153,7 +164,7 @@ enum rs_helper_exit {
  * Report JSON (report stdout, result.json), one object:
  *   contract, id, state, from, to, step (last step begun), reason (or null),
  *   started (unix s), finished (unix s or null), exit_code,
- *   journal: [{time, event: "begin"|"done"|"fail"|"state"|"boot",
+ *   journal: [{time, event: "begin"|"done"|"fail"|"state"|"boot"|"force",
  *              step|state, reason?}]   ("step" holds the boot id of a
  *                                       "boot" record) */
 #define RS_JSON_CONTRACT "contract"

@@ -30,7 +30,14 @@ bool rs_host_fixture(const struct rs_host *h);
 
 /* root + abs (abs starts with '/'); heap. */
 char *rs_host_path(const struct rs_host *h, const char *abs);
-/* Read a host file; a missing file gives *ret NULL and returns 0. */
+/* The host path of abs with every symlink on the way followed inside the
+ * root, as the node's kernel resolves it on the node: an absolute target
+ * starts again at the root, ".." stops there, a missing tail is kept as it
+ * is.  More than RS_HOST_MAX_LINKS links is an error (ELOOP). */
+#define RS_HOST_MAX_LINKS 40
+int rs_host_resolve(const struct rs_host *h, const char *abs, char **ret, rs_err_t *err);
+/* Read a host file (through its symlinks, inside the root); a missing file
+ * gives *ret NULL and returns 0. */
 int rs_host_read(const struct rs_host *h, const char *abs, size_t max,
                  char **ret, size_t *ret_len, rs_err_t *err);
 /* This boot's id (/proc/sys/kernel/random/boot_id on the host). */

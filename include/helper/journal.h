@@ -6,6 +6,8 @@
  *   boot             name = the boot id apply or the guard started in: a
  *                    step done before the latest boot record may have been
  *                    undone by that boot (services do not survive it)
+ *   force            name = "rollback": the rollback may replace files
+ *                    edited since the switch (rollback --force)
  * Each line is written with one write() and fsync'd; a torn last line and
  * lines that do not parse are ignored. */
 #ifndef RS_HELPER_JOURNAL_H

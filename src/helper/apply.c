@@ -47,11 +47,15 @@ static char *staged(const struct rs_run *run, size_t i, size_t *len, rs_err_t *e
   return t;
 }
 
+/* A symlinked file (a config kept elsewhere, managed by other tools) is
+ * replaced through the link: its target gets the new bytes, the link stays,
+ * and rollback puts the target's bytes back the same way. */
 int rs_install_file(const struct rs_host *h, const char *abs, const char *data, size_t len,
                     mode_t mode, rs_err_t *err) {
-  _cleanup_free_ char *hp = rs_host_path(h, abs);
-  _cleanup_free_ char *dir = hp ? strdup(hp) : NULL;
-  if (!hp || !dir) return rs_oom(err);
+  _cleanup_free_ char *hp = NULL;
+  if (rs_host_resolve(h, abs, &hp, err) < 0) return -1;
+  _cleanup_free_ char *dir = strdup(hp);
+  if (!dir) return rs_oom(err);
   char *slash = strrchr(dir, '/');
   if (slash && slash != dir) {
     *slash = '\0';
@@ -250,6 +254,8 @@ int rs_write_result(struct rs_run *run, const struct rs_plan *plan, rs_err_t *er
 }
 
 void rs_run_cleanup(struct rs_run *run) {
+  _cleanup_free_ char *tar = rs_images_tar(run);
+  if (tar) (void)unlink(tar);
   rs_err_t e = RS_ERR_INIT;
   rs_guard_remove(run->h, run->id, &e);
   rs_err_clear(&e);
@@ -307,7 +313,7 @@ static int run_steps(struct rs_run *run, const struct rs_plan *plan, struct rs_j
       rs_err_t e2 = RS_ERR_INIT;
       rs_journal_append(run, "fail", step, reason, &e2);
       rs_err_clear(&e2);
-      return rs_rollback_run(run, plan, reason ? reason : step, err);
+      return rs_rollback_run(run, plan, reason ? reason : step, false, err);
     }
     if (rs_journal_append(run, "done", step, NULL, err) < 0) return RS_HX_FAILED;
   }
@@ -349,7 +355,7 @@ int rs_apply(const struct rs_host *h, const char *id, bool guard, rs_err_t *err)
   rs_journal_free(&j);
   if (rs_journal_read(&run, &j, err) < 0) goto out;
   if (j.state && strcmp(j.state, RS_STATE_ROLLING_BACK) == 0)
-    code = rs_rollback_run(&run, &plan, j.reason ? j.reason : "resumed", err);
+    code = rs_rollback_run(&run, &plan, j.reason ? j.reason : "resumed", false, err);
   else
     code = run_steps(&run, &plan, &j, err);
 out:

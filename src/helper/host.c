@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
@@ -51,10 +52,77 @@ char *rs_host_path(const struct rs_host *h, const char *abs) {
   return rs_strdup_printf("%s%s", h->root, abs);
 }
 
+/* Drop the last component of a resolved path ("/a/b" -> "/a"; "/a" -> ""). */
+static void pop_component(rs_buf_t *b) {
+  char *s = b->data ? strrchr(b->data, '/') : NULL;
+  if (!s) return;
+  *s = '\0';
+  b->len = (size_t)(s - b->data);
+}
+
+int rs_host_resolve(const struct rs_host *h, const char *abs, char **ret, rs_err_t *err) {
+  if (!abs || abs[0] != '/') return rs_fail(err, RS_E_INPUT, EINVAL, "%s: not an absolute path", abs ? abs : "");
+  /* done: the resolved part below the root ("" or "/a/b"); todo: the rest */
+  _cleanup_buf_ rs_buf_t done = RS_BUF_INIT(PATH_MAX);
+  _cleanup_free_ char *todo = strdup(abs);
+  if (!todo || rs_buf_reserve(&done, 0, err) < 0) return todo ? -1 : rs_oom(err);
+  int links = 0;
+  bool missing = false;
+  for (char *p = todo; *p;) {
+    while (*p == '/') p++;
+    size_t n = strcspn(p, "/");
+    if (n == 0) break;
+    if (n == 1 && p[0] == '.') {
+      p += n;
+      continue;
+    }
+    if (n == 2 && p[0] == '.' && p[1] == '.') {
+      pop_component(&done);
+      p += n;
+      continue;
+    }
+    size_t mark = done.len;
+    if (rs_buf_puts(&done, "/", err) < 0 || rs_buf_append(&done, p, n, err) < 0) return -1;
+    p += n;
+    if (missing) continue;
+    _cleanup_free_ char *full = rs_strdup_printf("%s%s", h->root, done.data);
+    if (!full) return rs_oom(err);
+    struct stat st;
+    if (lstat(full, &st) < 0) {
+      if (errno != ENOENT && errno != ENOTDIR) return rs_fail_errno(err, errno, "stat %s", full);
+      missing = true; /* the rest cannot be links: keep it as it is */
+      continue;
+    }
+    if (!S_ISLNK(st.st_mode)) continue;
+    if (++links > RS_HOST_MAX_LINKS)
+      return rs_fail(err, RS_E_INPUT, ELOOP, "%s: more than %d symbolic links", abs, RS_HOST_MAX_LINKS);
+    char target[PATH_MAX];
+    ssize_t tl = readlink(full, target, sizeof target);
+    if (tl < 0) return rs_fail_errno(err, errno, "readlink %s", full);
+    if ((size_t)tl >= sizeof target) return rs_fail(err, RS_E_LIMIT, ENAMETOOLONG, "readlink %s: too long", full);
+    _cleanup_free_ char *rest = rs_strdup_printf("%.*s/%s", (int)tl, target, p);
+    if (!rest) return rs_oom(err);
+    if (target[0] == '/') {
+      done.len = 0;
+      done.data[0] = '\0';
+    } else {
+      done.len = mark;
+      done.data[mark] = '\0';
+    }
+    free(todo);
+    todo = TAKE_PTR(rest);
+    p = todo;
+  }
+  char *r = rs_strdup_printf("%s%s", h->root, done.len ? done.data : "/");
+  if (!r) return rs_oom(err);
+  *ret = r;
+  return 0;
+}
+
 int rs_host_read(const struct rs_host *h, const char *abs, size_t max,
                  char **ret, size_t *ret_len, rs_err_t *err) {
-  _cleanup_free_ char *p = rs_host_path(h, abs);
-  if (!p) return rs_oom(err);
+  _cleanup_free_ char *p = NULL;
+  if (rs_host_resolve(h, abs, &p, err) < 0) return -1;
   struct stat st;
   if (stat(p, &st) < 0 && errno == ENOENT) {
     *ret = NULL;

@@ -20,6 +20,7 @@
 bool rs_run_id_ok(const char *id) {
   size_t n = id ? strlen(id) : 0;
   if (n == 0 || n > 40) return false;
+  if (strcmp(id, "bin") == 0) return false; /* RS_HELPER_HOST_BIN's directory */
   if (!((id[0] >= 'a' && id[0] <= 'z') || (id[0] >= '0' && id[0] <= '9'))) return false;
   for (size_t i = 0; i < n; i++)
     if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '0' && id[i] <= '9') || id[i] == '-'))
@@ -110,7 +111,7 @@ int rs_journal_read(const struct rs_run *r, struct rs_journal *ret, rs_err_t *er
 }
 
 static bool event_known(const char *ev, size_t n) {
-  static const char *const events[] = {"begin", "done", "fail", "state", "boot"};
+  static const char *const events[] = {"begin", "done", "fail", "state", "boot", "force"};
   for (size_t i = 0; i < RS_ARRAY_SIZE(events); i++)
     if (strlen(events[i]) == n && memcmp(events[i], ev, n) == 0) return true;
   return false;

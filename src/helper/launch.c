@@ -1,11 +1,7 @@
-/* launch: runs in the pod.  Back up, stage, copy the helper onto the host
- * and check the copy, install the boot guard and start `apply` outside the
- * pod, because stopping Docker kills the pod.
- *
- * Backup manifest (backup/manifest), one line per entry:
- *   file <index> <existed 0|1> <sha256|-> <mode octal> <uid> <gid> <path>
- *   dir <path>            a directory the switch creates (removed on rollback)
- * backup/<index> holds the original bytes, staged/<index> the new ones. */
+/* launch: runs in the pod.  Back up, stage (backup manifest: see
+ * helper/manifest.h), copy the helper onto the host and check the copy,
+ * install the boot guard and start `apply` outside the pod, because stopping
+ * Docker kills the pod.  Old runs' directories are pruned (helper/runs.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -26,7 +22,9 @@
 #include "helper/contract.h"
 #include "helper/guard.h"
 #include "helper/integrity.h"
+#include "helper/manifest.h"
 #include "helper/run.h"
+#include "helper/runs.h"
 #include "helper/units.h"
 
 static int write_run_file(const struct rs_run *run, const char *name, const char *data,
@@ -53,7 +51,7 @@ static int missing_dirs(const struct rs_host *h, const char *abs, char ***v, rs_
 }
 
 static int backup_and_stage(struct rs_run *run, const struct rs_plan *p, rs_err_t *err) {
-  _cleanup_buf_ rs_buf_t man = RS_BUF_INIT(1 << 20);
+  _cleanup_buf_ rs_buf_t man = RS_BUF_INIT(RS_MANIFEST_MAX);
   _cleanup_strv_ char **dirs = rs_strv_new();
   if (!dirs) return rs_oom(err);
   for (size_t i = 0; i < p->nfiles; i++) {
@@ -64,11 +62,11 @@ static int backup_and_stage(struct rs_run *run, const struct rs_plan *p, rs_err_
     struct stat st = {0};
     if (f->existed) {
       /* the bytes on disk now, not the plan's copy: they must still match */
-      _cleanup_free_ char *hp = rs_host_path(run->h, f->path);
+      _cleanup_free_ char *hp = NULL;
       _cleanup_free_ char *cur = NULL;
       size_t len = 0;
       char sha[65];
-      if (!hp) return rs_oom(err);
+      if (rs_host_resolve(run->h, f->path, &hp, err) < 0) return -1;
       if (stat(hp, &st) < 0) return rs_fail_errno(err, errno, "stat %s", hp);
       if (rs_read_file(hp, RS_MAX_CONFIG, &cur, &len, err) < 0) return -1;
       rs_sha256_hex(cur, len, sha);
@@ -79,13 +77,13 @@ static int backup_and_stage(struct rs_run *run, const struct rs_plan *p, rs_err_
       return -1;
     }
     if (write_run_file(run, sname, f->new_text, strlen(f->new_text), 0600, err) < 0) return -1;
-    if (rs_buf_printf(&man, err, "file %zu %d %s %o %u %u %s\n", i, f->existed ? 1 : 0,
-                      f->existed ? f->old_sha : "-", (unsigned)(f->existed ? st.st_mode & 07777 : f->mode),
-                      (unsigned)st.st_uid, (unsigned)st.st_gid, f->path) < 0)
-      return -1;
+    struct rs_manifest_file mf = {(unsigned)i, f->existed, "", f->existed ? st.st_mode & 07777 : f->mode,
+                                  st.st_uid, st.st_gid, f->path};
+    if (f->existed) memcpy(mf.sha, f->old_sha, sizeof mf.sha);
+    if (rs_manifest_put_file(&man, &mf, err) < 0) return -1;
   }
   for (size_t i = 0; dirs[i]; i++)
-    if (rs_buf_printf(&man, err, "dir %s\n", dirs[i]) < 0) return -1;
+    if (rs_manifest_put_dir(&man, dirs[i], err) < 0) return -1;
   _cleanup_free_ char *mname = rs_strdup_printf("%s/manifest", RS_HELPER_BACKUP_DIR);
   if (!mname) return rs_oom(err);
   return write_run_file(run, mname, man.data ? man.data : "", man.len, 0600, err);
@@ -249,12 +247,25 @@ int rs_launch(const struct rs_host *h, const struct rs_launch_opts *o, rs_err_t 
   p.deadline = (long long)time(NULL) + o->deadline_s;
   _cleanup_buf_ rs_buf_t pj = RS_BUF_INIT(8u << 20);
   int code = RS_HX_FAILED;
+  /* one switch at a time on a node: an unfinished run keeps its guard,
+   * its helper copy and its backups; it ends first */
+  _cleanup_free_ char *other = NULL;
+  if (!p.blockers[0] && rs_runs_unfinished(h, o->id, &other, err) < 0) goto out;
+  if (other && rs_strv_consume(&p.blockers, rs_strdup_printf("run %s on this node has not finished "
+                                                             "(%s/%s/journal); roll it back first", other,
+                                                             RS_HELPER_STATE_DIR, other), err) < 0)
+    goto out;
   if (rs_plan_json(&p, &pj, err) < 0) goto out;
   if (p.blockers[0]) {
     fputs(pj.data, stdout);
     code = RS_HX_BLOCKED;
     goto out;
   }
+  /* old runs go now, while nothing of this one exists yet; a failure to
+   * prune never stops a switch */
+  rs_err_t pe = RS_ERR_INIT;
+  rs_runs_prune(h, o->id, (long long)time(NULL), NULL, &pe);
+  rs_err_clear(&pe);
   if (rs_run_open(h, o->id, true, &run, err) < 0) goto out;
   if (backup_and_stage(&run, &p, err) < 0 ||
       write_run_file(&run, RS_HELPER_PLAN_FILE, pj.data, pj.len, 0600, err) < 0 ||

@@ -20,7 +20,7 @@
 struct opts {
   const char *cmd, *id, *to, *root, *exec_path, *healthz, *reason, *expect_sha;
   long deadline_s, wait_s, crash_after, kubelet_wait_s;
-  bool no_images;
+  bool no_images, force;
 };
 
 enum arg_kind { A_STR, A_LONG, A_FLAG };
@@ -36,6 +36,7 @@ static const struct arg args[] = {
     {"--deadline", A_LONG, offsetof(struct opts, deadline_s), 30, 86400},
     {"--exec-path", A_STR, offsetof(struct opts, exec_path), 0, 0},
     {"--expect-sha256", A_STR, offsetof(struct opts, expect_sha), 0, 0},
+    {"--force", A_FLAG, offsetof(struct opts, force), 0, 0},
     {"--id", A_STR, offsetof(struct opts, id), 0, 0},
     {"--kubelet-healthz", A_STR, offsetof(struct opts, healthz), 0, 0},
     {"--kubelet-wait", A_LONG, offsetof(struct opts, kubelet_wait_s), 1, 3600},
@@ -57,7 +58,7 @@ static void usage(FILE *f) {
           "                             [--kubelet-wait SECONDS]\n"
           "       rs-node-helper apply --id ID\n"
           "       rs-node-helper guard --id ID\n"
-          "       rs-node-helper rollback --id ID [--reason TEXT]\n"
+          "       rs-node-helper rollback --id ID [--reason TEXT] [--force]\n"
           "       rs-node-helper report --id ID [--wait SECONDS]\n"
           "       rs-node-helper version\n"
           "Every subcommand takes --expect-sha256 HEX: refuse to run unless this\n"
@@ -234,7 +235,8 @@ int main(int argc, char **argv) {
   else if (strcmp(o.cmd, RS_HELPER_CMD_GUARD) == 0)
     code = need(&o, true, false, &err) < 0 ? RS_HX_USAGE : rs_apply(&h, o.id, true, &err);
   else if (strcmp(o.cmd, RS_HELPER_CMD_ROLLBACK) == 0)
-    code = need(&o, true, false, &err) < 0 ? RS_HX_USAGE : rs_rollback_request(&h, o.id, o.reason, &err);
+    code = need(&o, true, false, &err) < 0 ? RS_HX_USAGE
+                                           : rs_rollback_request(&h, o.id, o.reason, o.force, &err);
   else if (strcmp(o.cmd, RS_HELPER_CMD_REPORT) == 0)
     code = need(&o, true, false, &err) < 0 ? RS_HX_USAGE : rs_report(&h, o.id, o.wait_s, &err);
   else {

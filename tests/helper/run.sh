@@ -12,7 +12,8 @@
 #   4. reboot matrix: SIGKILL after every record, then a simulated boot
 #      (tests/fakes/helper-bin/_boot): the boot guard alone finishes the
 #      switch or the rollback
-#   5. integrity: --expect-sha256, the host copy and its record
+#   5. integrity (--expect-sha256, the host copy), rollback of edited
+#      files, pruning of old runs
 #   6. the arm64 helper under qemu-user on one case
 # usage: run.sh HELPER_AMD64 HELPER_ARM64 [--update] [--quick]
 . "$(dirname "$0")/../lib/test-lib.sh"
@@ -41,16 +42,17 @@ setup() {
   cat /proc/sys/kernel/random/uuid > "$2/proc/sys/kernel/random/boot_id"
   : > "$2/.fake/log"
 }
-# tree R: every file outside the helper's state, with mode and checksum
+# tree R: every file outside the helper's state, with mode and checksum,
+# and every symlink with its target
 # (one sha256sum for all the files: the kill matrix takes a tree a run)
 tree() {
   local list t m p h
   local -A sum
   list=$(cd "$1" && find . \( -path ./.fake -o -path ./var/lib/kubectl-runtime-switch -o -path ./run -o -path ./proc \) -prune \
-     -o \( -type f -o -type d \) -printf '%y %m %p\n' | sort)
+     -o \( -type f -o -type d \) -printf '%y %m %p\n' -o -type l -printf '%y %m %p -> %l\n' | sort)
   while read -r h p; do sum[$p]=${h:0:16}; done < <(cd "$1" && sed -n 's/^f [0-7]* //p' <<<"$list" | xargs -r -d '\n' sha256sum)
   while read -r t m p; do
-    if [ "$t" = f ]; then echo "$m ${sum[$p]} $p"; else echo "$m dir $p"; fi
+    case $t in f) echo "$m ${sum[$p]} $p" ;; l) echo "link $p" ;; *) echo "$m dir $p" ;; esac
   done <<<"$list"
 }
 units() { local u l; for u in "$1"/.fake/units/*; do read -r l < "$u"; echo "${u##*/} $l"; done; }
@@ -153,6 +155,7 @@ killrun() { # case: SIGKILL apply after every record; the rerun must finish
   check "$c: files restored byte-identical" same "$(tree "$R")" "$W/$c/tree.before"
   check "$c: services restored" same "$(units "$R")" "$W/$c/units.before"
   check "$c: the reason recorded" grep -q 'rolled-back wait-kubelet: ' "$R/var/lib/kubectl-runtime-switch/t1/journal"
+  check "$c: images.tar removed" test ! -e "$R/var/lib/kubectl-runtime-switch/t1/images.tar"
   n=$(grep -vc ' launched' "$R/var/lib/kubectl-runtime-switch/t1/journal")
   # killing the rollback itself: the main paths (each failing run takes a
   # second of healthz waiting, so not every case)
@@ -170,6 +173,7 @@ killrun() { # case: SIGKILL apply after every record; the rerun must finish
 }
 for c in $CASES; do
   [ -f "$W/$c/result.json" ] || continue
+  KILL=yes; . "$here/cases/$c/case.env"; [ "$KILL" = no ] && continue
   killrun "$c"
 done
 
@@ -281,6 +285,53 @@ cp "$W/other" "$B/rs-node-helper"
 boot "$R"; rc=$?
 check "the guard with other bytes exits 9" exits 9 "$rc" "$W/boot.out"
 check "... and journals nothing" eval '[ "$(grep -vc " launched" "$R/$J")" = 0 ]'
+
+note "rollback of files edited since the switch"
+c=e2e-node-1.34; . "$here/cases/$c/case.env"; R=$W/edit/root; K=var/lib/kubelet/kubeadm-flags.env
+setup "$c" "$R"; launch "$H" "$R" "$TO" > /dev/null 2>&1; apply "$H" "$R" "$PORT" > /dev/null 2>&1
+echo 'KUBELET_EXTRA_ARGS=--v=4' >> "$R/$K"; cp "$R/$K" "$W/edited"; tree "$R" > "$W/tree.edited"
+"$H" rollback --root "$R" --exec-path "$FAKE" --id t1 > /dev/null 2> "$W/edit.err"; rc=$?
+check "a rollback over an edited file exits 10" exits 10 "$rc" "$W/edit.err"
+check "... naming the file" grep -q "/$K was changed since the switch" "$W/edit.err"
+check "... changing no file" same "$(tree "$R")" "$W/tree.edited"
+check "... and no record: the run stays done" eval '[ "$(tail -n 1 "$R/$J" | cut -d" " -f2-)" = "state done" ]'
+"$H" rollback --root "$R" --exec-path "$FAKE" --id t1 --force > /dev/null 2> "$W/edit.err"; rc=$?
+check "rollback --force exits 4" exits 4 "$rc" "$W/edit.err"
+check "... files as before the switch" same "$(tree "$R")" "$W/$c/tree.before"
+check "... services as before" same "$(units "$R")" "$W/$c/units.before"
+check "... the edited bytes kept in the run" cmp "$W/edited" "$R/var/lib/kubectl-runtime-switch/t1/edited/1"
+check "... no guard left" noguard "$R"
+# an automatic rollback (the kubelet never healthy) after an edit: that
+# file is left as it is (a copy kept), the run ends rollback-failed naming it
+setup "$c" "$R"; launch "$H" "$R" "$TO" > /dev/null 2>&1
+k=$(grep -v ' launched' "$W/$c/root/$J" | grep -n ' done install-kubelet-config' | cut -d: -f1)
+apply "$H" "$R" "$PORT" --crash-after-step "$k" > /dev/null 2>&1
+echo 'KUBELET_EXTRA_ARGS=--v=4' >> "$R/$K"; cp "$R/$K" "$W/edited"
+apply "$H" "$R" "$DEAD" > /dev/null 2> "$W/edit.err"; rc=$?
+check "an automatic rollback over an edited file exits 5 (rollback-failed)" exits 5 "$rc" "$W/edit.err"
+check "... naming the file in the run's reason" grep -q "state rollback-failed .*/$K was changed since the switch" "$R/$J"
+check "... leaving it as edited, with a copy" eval 'cmp "$W/edited" "$R/$K" && cmp "$W/edited" "$R/var/lib/kubectl-runtime-switch/t1/edited/1"'
+# a symlinked config: switched and rolled back through the link
+c=symlinked-containerd-config; . "$here/cases/$c/case.env"; R=$W/link/root
+setup "$c" "$R"; launch "$H" "$R" "$TO" > /dev/null 2>&1; apply "$H" "$R" "$PORT" > /dev/null 2>&1
+check "the switch keeps the symlinked config.toml a link" test -L "$R/etc/containerd/config.toml"
+"$H" rollback --root "$R" --exec-path "$FAKE" --id t1 > /dev/null 2> "$W/link.err"; rc=$?
+check "rolling back through the link exits 4" exits 4 "$rc" "$W/link.err"
+check "... the link and its target as before" same "$(tree "$R")" "$W/$c/tree.before"
+
+note "old runs are pruned at launch"
+c=docker-ce-containerd-io; . "$here/cases/$c/case.env"; R=$W/prune/root; S=$R/var/lib/kubectl-runtime-switch
+setup "$c" "$R"
+old=$(( $(date +%s) - 90 * 86400 ))
+for i in 1 2 3 4 5; do mkdir -p "$S/old$i"; printf '%s state launched\n%s state done\n' $((old + i)) $((old + i)) > "$S/old$i/journal"; done
+mkdir -p "$S/failed" "$S/open"; printf '%s state rollback-failed x\n' "$old" > "$S/failed/journal"
+printf '%s state launched\n%s state running\n' "$old" "$old" > "$S/open/journal"
+launch "$H" "$R" "$TO" > "$W/prune.out" 2>&1; rc=$?
+check "launch beside an unfinished run is blocked (exit 3)" exits 3 "$rc" "$W/prune.out"
+check "... naming it" grep -q 'run open on this node has not finished' "$W/prune.out"
+rm -rf "$S/open"; launch "$H" "$R" "$TO" > /dev/null 2>&1
+check "the 3 newest finished runs, the rollback-failed one and the current one stay" \
+  eval '[ "$(cd "$S" && echo *)" = "bin failed old3 old4 old5 t1" ] || { echo "left: $(cd "$S" && echo *)"; false; }'
 
 note "arm64 helper under qemu-user"
 c=docker-ce-containerd-io; R=$W/arm/root; . "$here/cases/$c/case.env"
