@@ -62,9 +62,10 @@ $(BUILD)/tests/test_helper_%: tests/unit/test_helper_%.c $(LIBHELPER) $(HELPER_C
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LDFLAGS) $(LIBHELPER) $(HELPER_COMMON_OBJ) $(CRITERION_LIBS)
 
-HELPER_FUZZ := toml envfile kubelet_yaml daemon_json
+HELPER_FUZZ := toml envfile kubelet_yaml daemon_json plan_json journal manifest systemctl_show \
+  ctr_plugins crio_conf toml_values
 HELPER_FUZZ_REPLAY := $(patsubst %,$(BUILD)/fuzz/replay_%,$(HELPER_FUZZ))
-$(HELPER_FUZZ_REPLAY): $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(LIBHELPER) $(HELPER_COMMON_OBJ)
+$(HELPER_FUZZ_REPLAY): $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c tests/fuzz/fuzz_shared.h $(LIBHELPER) $(HELPER_COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< tests/fuzz/replay_main.c $(LDFLAGS) $(LIBHELPER) $(HELPER_COMMON_OBJ)
 
@@ -82,7 +83,7 @@ helper-deps:
 	dpkg --add-architecture arm64
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-	  musl-tools musl-dev clang lld musl-dev:arm64 libclang-rt-14-dev:arm64 \
+	  musl-tools musl-dev clang lld musl-dev:arm64 libclang-rt-14-dev:arm64 libclang-rt-14-dev \
 	  qemu-user-static containerd runc python3
 
 # ---- fixtures, golden files, real containerd, kill matrix, arm64 ----

@@ -16,6 +16,7 @@
 #include "common/fileio.h"
 #include "common/sha256.h"
 #include "common/strutil.h"
+#include "helper/cmdout.h"
 #include "helper/contract.h"
 #include "helper/guard.h"
 #include "helper/integrity.h"
@@ -165,22 +166,6 @@ static int restart_runtime(struct step_ctx *c, rs_err_t *err) {
   return units_do(c, RS_ROLE_TARGET, "restart", true, err);
 }
 
-static bool cri_plugin_ok(const char *out) {
-  /* `ctr plugins ls`: TYPE ID PLATFORMS STATUS per line */
-  for (const char *l = out; l && *l;) {
-    size_t n = strcspn(l, "\n");
-    char line[512];
-    snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line - 1 ? n : sizeof line - 1), l);
-    for (size_t k = strlen(line); k > 0 && (line[k - 1] == ' ' || line[k - 1] == '\t'); k--)
-      line[k - 1] = '\0';
-    if (strstr(line, "io.containerd.grpc.v1") && strstr(line, " cri ") && rs_endswith(line, "ok"))
-      return true;
-    l += n;
-    if (*l) l++;
-  }
-  return false;
-}
-
 static int wait_runtime(struct step_ctx *c, rs_err_t *err) {
   const struct rs_host *h = c->run->h;
   long long until = rs_now_ms() + left_ms(c->plan, WAIT_RUNTIME_MS);
@@ -195,7 +180,7 @@ static int wait_runtime(struct step_ctx *c, rs_err_t *err) {
       const char *argv[] = {"ctr", "--address", sock, "plugins", "ls", NULL};
       _cleanup_free_ char *out = NULL;
       ok = rs_host_run_ok(h, argv, 20000, &out, err);
-      if (ok == 0 && !cri_plugin_ok(out))
+      if (ok == 0 && !rs_ctr_cri_ok(out))
         ok = rs_fail(err, RS_E_NODE, 0, "containerd answers but its CRI plugin is not ok");
     } else if (rs_host_has_cmd(h, "crictl")) {
       const char *argv[] = {"crictl", "--runtime-endpoint", ep, "--timeout", "10s", "version", NULL};

@@ -43,6 +43,41 @@ static int end_of_line(struct sc *s) {
 }
 
 /* A single-line string starting at s->pos; decoded into *ret if non-NULL. */
+/* \uXXXX or \UXXXXXXXX (digits hex digits at s->pos) as UTF-8 into out;
+ * the number of bytes, or -1. */
+static int scan_unicode_escape(struct sc *s, int digits, char out[4]) {
+  unsigned long cp = 0;
+  for (int i = 0; i < digits; i++) {
+    char h = s->pos < s->len ? s->t[s->pos] : '\0';
+    int v = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+    if (v < 0) return sfail(s, "bad unicode escape");
+    cp = cp * 16 + (unsigned long)v;
+    s->pos++;
+  }
+  /* a NUL could not be told from the end of the string in C */
+  if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return sfail(s, "bad unicode escape");
+  if (cp < 0x80) {
+    out[0] = (char)cp;
+    return 1;
+  }
+  if (cp < 0x800) {
+    out[0] = (char)(0xC0 | (cp >> 6));
+    out[1] = (char)(0x80 | (cp & 0x3F));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    out[0] = (char)(0xE0 | (cp >> 12));
+    out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[2] = (char)(0x80 | (cp & 0x3F));
+    return 3;
+  }
+  out[0] = (char)(0xF0 | (cp >> 18));
+  out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+  out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+  out[3] = (char)(0x80 | (cp & 0x3F));
+  return 4;
+}
+
 static int scan_string(struct sc *s, char **ret) {
   char q = s->t[s->pos++];
   _cleanup_buf_ rs_buf_t b = RS_BUF_INIT(RS_TOML_MAX_SIZE);
@@ -54,7 +89,14 @@ static int scan_string(struct sc *s, char **ret) {
     if (q == '"' && c == '\\') {
       if (s->pos >= s->len || s->t[s->pos] == '\n') return sfail(s, "bad escape");
       char e = s->t[s->pos++];
-      c = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e;
+      if (e == 'u' || e == 'U') {
+        char utf8[4];
+        int n = scan_unicode_escape(s, e == 'u' ? 4 : 8, utf8);
+        if (n < 0) return -1;
+        if (ret && rs_buf_append(&b, utf8, (size_t)n, s->err) < 0) return -1;
+        continue;
+      }
+      c = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e == 'b' ? '\b' : e == 'f' ? '\f' : e;
     }
     if (ret && rs_buf_append(&b, &c, 1, s->err) < 0) return -1;
   }
@@ -390,16 +432,19 @@ int rs_toml_decode_str_array(const char *raw, char ***ret, rs_err_t *err) {
   return 0;
 }
 
+/* TOML basic strings allow no raw control character (but tab): they are
+ * escaped, as a TOML reader (containerd's, CRI-O's) requires. */
 char *rs_toml_quote(const char *s) {
   rs_buf_t b = RS_BUF_INIT(RS_TOML_MAX_SIZE);
   int r = rs_buf_puts(&b, "\"", NULL);
   for (const char *p = s; r == 0 && *p; p++) {
-    if (*p == '"' || *p == '\\') r = rs_buf_puts(&b, "\\", NULL);
-    if (r == 0) {
-      if (*p == '\n') r = rs_buf_puts(&b, "\\n", NULL);
-      else if (*p == '\t') r = rs_buf_puts(&b, "\\t", NULL);
-      else r = rs_buf_append(&b, p, 1, NULL);
-    }
+    unsigned char c = (unsigned char)*p;
+    if (c == '"' || c == '\\') r = rs_buf_printf(&b, NULL, "\\%c", c);
+    else if (c == '\n') r = rs_buf_puts(&b, "\\n", NULL);
+    else if (c == '\r') r = rs_buf_puts(&b, "\\r", NULL);
+    else if (c == '\t') r = rs_buf_puts(&b, "\\t", NULL);
+    else if (c < 0x20 || c == 0x7f) r = rs_buf_printf(&b, NULL, "\\u%04X", c);
+    else r = rs_buf_append(&b, p, 1, NULL);
   }
   if (r == 0) r = rs_buf_puts(&b, "\"", NULL);
   if (r < 0) {

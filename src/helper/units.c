@@ -8,29 +8,11 @@
 
 #include "common/cleanup.h"
 #include "common/strutil.h"
+#include "helper/cmdout.h"
 
 bool rs_host_systemd(const struct rs_host *h) {
   /* sd_booted(): this directory exists only when systemd is PID 1 */
   return rs_host_is_dir(h, "/run/systemd/system");
-}
-
-static const char *prop(const char *out, const char *name) {
-  size_t n = strlen(name);
-  for (const char *p = out; p && *p;) {
-    if (strncmp(p, name, n) == 0 && p[n] == '=') return p + n + 1;
-    p = strchr(p, '\n');
-    if (p) p++;
-  }
-  return NULL;
-}
-
-static bool prop_is(const char *out, const char *name, const char *const *vals) {
-  const char *v = prop(out, name);
-  if (!v) return false;
-  size_t n = strcspn(v, "\n");
-  for (size_t i = 0; vals[i]; i++)
-    if (strlen(vals[i]) == n && strncmp(v, vals[i], n) == 0) return true;
-  return false;
 }
 
 int rs_unit_query(const struct rs_host *h, const char *unit,
@@ -41,13 +23,7 @@ int rs_unit_query(const struct rs_host *h, const char *unit,
                           unit, NULL};
     _cleanup_free_ char *out = NULL;
     if (rs_host_run_ok(h, argv, 30000, &out, err) < 0) return -1;
-    static const char *const loaded[] = {"loaded", NULL};
-    static const char *const active[] = {"active", "activating", "reloading", NULL};
-    static const char *const enabled[] = {"enabled", "enabled-runtime", "static",
-                                          "alias", "indirect", NULL};
-    st.loaded = prop_is(out, "LoadState", loaded);
-    st.active = prop_is(out, "ActiveState", active);
-    st.enabled = prop_is(out, "UnitFileState", enabled);
+    rs_systemctl_show_parse(out, &st);
   } else {
     /* `service NAME status`: exit 0 running, 3 stopped, 4 unknown */
     char name[128];

@@ -1,7 +1,7 @@
 /* The helper's trust and recovery pieces: files through symlinks inside a
  * root, the backup manifest, journal boot/force records and the run lock,
  * the helper's own hash against a run's record, the boot guard's unit
- * file, which old runs are pruned. */
+ * file, which old runs are pruned, the command output parsers. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,12 +16,14 @@
 #include "common/fileio.h"
 #include "common/sha256.h"
 #include "common/strutil.h"
+#include "helper/cmdout.h"
 #include "helper/contract.h"
 #include "helper/guard.h"
 #include "helper/integrity.h"
 #include "helper/journal.h"
 #include "helper/manifest.h"
 #include "helper/runs.h"
+#include "helper/toml.h"
 #include "helper/units.h"
 #include "helper_root.h"
 
@@ -276,4 +278,35 @@ Test(trust, prune_keeps_what_matters) {
   _cleanup_free_ char *other = NULL;
   cr_assert_eq(rs_runs_unfinished(&h, "current", &other, &e), 0);
   cr_assert_str_eq(other, "unfinished");
+}
+
+Test(trust, command_output) {
+  struct rs_unit_state st;
+  rs_systemctl_show_parse("LoadState=loaded\nActiveState=activating\nUnitFileState=enabled-runtime\n", &st);
+  cr_assert(st.loaded && st.active && st.enabled);
+  rs_systemctl_show_parse("LoadState=not-found\nActiveState=inactive\nUnitFileState=\n", &st);
+  cr_assert(!st.loaded && !st.active && !st.enabled);
+  rs_systemctl_show_parse("XActiveState=active\nActiveState=active2\n", &st);
+  cr_assert(!st.active);
+  cr_assert(rs_ctr_cri_ok("TYPE ID PLATFORMS STATUS\nio.containerd.grpc.v1   cri   linux/amd64   ok    \n"));
+  cr_assert(!rs_ctr_cri_ok("io.containerd.grpc.v1 cri linux/amd64 error\n"));
+  cr_assert(!rs_ctr_cri_ok("io.containerd.grpc.v1 cri-x linux/amd64 ok\n"));
+  cr_assert(!rs_ctr_cri_ok("io.containerd.grpc.v1 cri\n"));
+}
+
+Test(trust, toml_strings_escape_control_characters) {
+  _cleanup_free_ char *q = rs_toml_quote("a\"b\\c\td\r\x01\x7f\n");
+  cr_assert_str_eq(q, "\"a\\\"b\\\\c\\td\\r\\u0001\\u007F\\n\"");
+  _cleanup_free_ char *back = NULL;
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_toml_decode_str(q, &back, &e), 0);
+  cr_assert_str_eq(back, "a\"b\\c\td\r\x01\x7f\n");
+  _cleanup_free_ char *u = NULL;
+  cr_assert_eq(rs_toml_decode_str("\"\\u00e9\\U0001F600\\b\"", &u, &e), 0);
+  cr_assert_str_eq(u, "\xc3\xa9\xf0\x9f\x98\x80\b");
+  char *bad = NULL;
+  cr_assert_eq(rs_toml_decode_str("\"\\u0000\"", &bad, &e), -1);
+  rs_err_clear(&e);
+  cr_assert_eq(rs_toml_decode_str("\"\\uD800\"", &bad, &e), -1);
+  rs_err_clear(&e);
 }
