@@ -128,6 +128,9 @@ int rs_plan_from_json(const char *text, size_t len, struct rs_plan *ret, rs_err_
   if (r == 0) r = strv_from(rs_json_get(j, RS_JSON_STEPS), &p.steps, err);
   if (r == 0) r = strv_from(rs_json_get(j, RS_JSON_WARNINGS), &p.warnings, err);
   if (r == 0) r = strv_from(rs_json_get(j, RS_JSON_BLOCKERS), &p.blockers, err);
+  /* numbers are doubles: range-checked before they become integers */
+  if (r == 0 && dl && dl->type == RS_J_NUM && !(dl->num >= 0 && dl->num <= 1e12))
+    r = rs_fail(err, RS_E_INPUT, EINVAL, "plan.json: deadline %g is not a time", dl->num);
   if (r == 0 && dl && dl->type == RS_J_NUM) p.deadline = (long long)dl->num;
   if (r == 0 && (!p.id || !p.from || !p.to || !p.socket))
     r = rs_fail(err, RS_E_INPUT, EINVAL, "plan.json: id, from, to or runtime.socket missing");
@@ -146,7 +149,9 @@ int rs_plan_from_json(const char *text, size_t len, struct rs_plan *ret, rs_err_
         r = rs_fail(err, RS_E_INPUT, EINVAL, "plan.json: files[%zu].path", i);
       pf->group = grp && strcmp(grp, "kubelet") == 0 ? RS_FG_KUBELET : RS_FG_RUNTIME;
       pf->existed = act && strcmp(act, "modify") == 0;
-      pf->mode = mode && mode->type == RS_J_NUM ? (mode_t)mode->num & 07777 : 0644;
+      if (r == 0 && mode && mode->type == RS_J_NUM && !(mode->num >= 0 && mode->num <= 07777))
+        r = rs_fail(err, RS_E_INPUT, EINVAL, "plan.json: files[%zu].mode %g is not a file mode", i, mode->num);
+      pf->mode = r == 0 && mode && mode->type == RS_J_NUM ? (mode_t)mode->num : 0644;
       if (sa && strlen(sa) == 64) memcpy(pf->new_sha, sa, 65);
       if (sb && strlen(sb) == 64) memcpy(pf->old_sha, sb, 65);
     }

@@ -109,6 +109,18 @@ Test(state, plan_json_roundtrip) {
   rs_buf_free(&b);
   cr_assert_eq(rs_plan_from_json("{\"id\":\"x\"}", 10, &q, &e), -1);
   rs_err_clear(&e);
+  /* numbers out of range are refused, not cast (found by fuzz_plan_json) */
+  static const char *const bad[] = {
+      "{\"id\":\"x\",\"from\":\"docker\",\"to\":\"containerd\",\"runtime\":{\"socket\":\"/s\"},"
+      "\"files\":[{\"path\":\"/f\",\"mode\":4.2e13}]}",
+      "{\"id\":\"x\",\"from\":\"docker\",\"to\":\"containerd\",\"runtime\":{\"socket\":\"/s\"},"
+      "\"deadline\":-1e300}",
+  };
+  for (size_t i = 0; i < 2; i++) {
+    cr_assert_eq(rs_plan_from_json(bad[i], strlen(bad[i]), &q, &e), -1, "%s", bad[i]);
+    cr_assert(strstr(e.msg, "plan.json"));
+    rs_err_clear(&e);
+  }
 }
 
 Test(state, crio_files) {
