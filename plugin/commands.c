@@ -4,6 +4,7 @@
 
 static const struct rs_cmd *const commands[] = {
     &rs_cmd_status,
+    &rs_cmd_check,
     &rs_cmd_node,
     &rs_cmd_rollback,
     &rs_cmd_cordon,

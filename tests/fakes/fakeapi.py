@@ -202,9 +202,17 @@ class Handler(EveryMethod, BaseHTTPRequestHandler):
         if path == "/api/v1/pods":
             pods = [{"metadata": {"name": "dind", "namespace": "ci"},
                      "spec": {"nodeName": "node-00000", "volumes": [
-                         {"name": "s", "hostPath": {"path": "/var/run/docker.sock"}}]}},
+                         {"name": "s", "hostPath": {"path": "/var/run/docker.sock"}}],
+                         "containers": [{"name": "dind", "image": "docker:dind", "volumeMounts": [
+                             {"name": "s", "mountPath": "/var/run/docker.sock"}]}]}},
                     {"metadata": {"name": "web", "namespace": "default"},
-                     "spec": {"nodeName": "node-00001", "volumes": [{"name": "e", "emptyDir": {}}]}}]
+                     "spec": {"nodeName": "node-00001", "volumes": [{"name": "e", "emptyDir": {}}]}},
+                    # check: a DaemonSet pod that mounts /var/run, not the socket (a warning)
+                    {"metadata": {"name": "agent-x1", "namespace": "mon", "ownerReferences": [
+                        {"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent", "controller": True}]},
+                     "spec": {"nodeName": "node-00002", "volumes": [{"name": "run", "hostPath": {"path": "/var/run/"}}],
+                              "containers": [{"name": "agent", "image": "busybox", "volumeMounts": [
+                                  {"name": "run", "mountPath": "/host/run"}]}]}}]
             fs = q.get("fieldSelector", "")
             if fs.startswith("spec.nodeName="):
                 pods = [p for p in pods if p["spec"]["nodeName"] == fs.split("=", 1)[1]]

@@ -163,4 +163,22 @@ __attribute__((unused)) static rs_kube_client_t *fake_client(struct fake *f, con
   return fake_client_o(f, cluster_yaml, user_yaml, NULL, err);
 }
 
+/* Run the plugin ($RS_TEST_PLUGIN) with args against the kubeconfig at
+ * kc, in a clean environment; *r gets its status and output. */
+__attribute__((unused)) static void fake_run_plugin(const char *kc, const char *const *args,
+                                                    struct rs_proc_result *r) {
+  const char *plugin = getenv("RS_TEST_PLUGIN");
+  cr_assert(plugin, "RS_TEST_PLUGIN is not set");
+  const char *argv[32] = {plugin};
+  size_t n = 1;
+  for (size_t i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
+  argv[n] = NULL;
+  char kenv[PATH_MAX + 16];
+  snprintf(kenv, sizeof kenv, "KUBECONFIG=%s", kc);
+  const char *envp[] = {kenv, "HOME=/nonexistent", "PATH=/usr/bin:/bin", NULL};
+  struct rs_proc_opts o = {.argv = argv, .envp = envp, .timeout_ms = 60000};
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_proc_run(&o, r, &e), 0, "%s", e.msg);
+}
+
 #endif

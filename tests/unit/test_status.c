@@ -276,19 +276,7 @@ Test(pb, wire_reader_bounds) {
 static struct fake F;
 static char kc[PATH_MAX];
 
-static void run_plugin(const char *const *args, struct rs_proc_result *r) {
-  const char *plugin = getenv("RS_TEST_PLUGIN");
-  cr_assert(plugin, "RS_TEST_PLUGIN is not set");
-  const char *argv[32] = {plugin};
-  size_t n = 1;
-  for (size_t i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
-  argv[n] = NULL;
-  _cleanup_free_ char *kenv = rs_strdup_printf("KUBECONFIG=%s", kc);
-  const char *envp[] = {kenv, "HOME=/nonexistent", "PATH=/usr/bin:/bin", NULL};
-  struct rs_proc_opts o = {.argv = argv, .envp = envp, .timeout_ms = 60000};
-  rs_err_t e = RS_ERR_INIT;
-  cr_assert_eq(rs_proc_run(&o, r, &e), 0, "%s", e.msg);
-}
+static void run_plugin(const char *const *args, struct rs_proc_result *r) { fake_run_plugin(kc, args, r); }
 
 static void start(void) {
   const char *a[] = {"--nodes", "9", NULL};
