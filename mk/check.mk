@@ -9,8 +9,6 @@
 .PHONY: test-check-e2e
 
 # core code links the embedded helpers (ops/deliver.c, ops/check_preflight.c)
-FUZZ_EXTRA_check_conf = $(GEN_SRC)
-FUZZ_EXTRA_check_path = $(GEN_SRC)
 
 test-check-e2e: $(PLUGIN) cluster-build
 	tests/e2e/test_check.sh $(abspath $(PLUGIN))
