@@ -1,7 +1,6 @@
 /* The containerd settings a switch must get right, written into the
- * operator's config.toml with the TOML editor (everything else is kept),
- * and the certs.d/<host>/hosts.toml files that replace Docker's
- * registry-mirrors and insecure-registries. */
+ * operator's config.toml with the TOML editor (everything else is kept).
+ * The certs.d/<host>/hosts.toml files are in hosts_toml.h. */
 #ifndef RS_HELPER_CONTAINERD_TOML_H
 #define RS_HELPER_CONTAINERD_TOML_H
 
@@ -32,13 +31,5 @@ int rs_ctd_config_edit(const char *text, size_t len, const struct rs_ctd_want *w
  * (registry.mirrors / registry.configs), which excludes config_path. */
 int rs_ctd_has_legacy_registry(const char *text, size_t len, bool *ret,
                                rs_err_t *err);
-
-/* A registry host as Docker lists it: "host", "host:port". */
-bool rs_registry_host_ok(const char *host);
-/* hosts.toml for docker.io with the given mirrors (URLs or hosts). */
-char *rs_ctd_hosts_mirrors(char *const *mirrors);
-/* hosts.toml for an insecure registry (https without verification, then
- * plain http, as Docker tries them). */
-char *rs_ctd_hosts_insecure(const char *host);
 
 #endif

@@ -8,7 +8,7 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/strutil.h"
-#include "helper/containerd_toml.h"
+#include "helper/hosts_toml.h"
 #include "helper/toml.h"
 
 char *rs_crio_dropin(const struct rs_crio_want *w) {
@@ -19,6 +19,11 @@ char *rs_crio_dropin(const struct rs_crio_want *w) {
                         "cgroup_manager = \"%s\"\n"
                         "conmon_cgroup = \"pod\"\n",
                         w->systemd_cgroup ? "systemd" : "cgroupfs");
+  for (size_t i = 0; r == 0 && w->ulimits && w->ulimits[i]; i++) {
+    _cleanup_free_ char *q = rs_toml_quote(w->ulimits[i]);
+    r = q ? rs_buf_printf(&b, NULL, "%s%s", i ? ", " : "default_ulimits = [", q) : -1;
+    if (r == 0 && !w->ulimits[i + 1]) r = rs_buf_puts(&b, "]\n", NULL);
+  }
   if (r == 0 && w->pause_image) {
     _cleanup_free_ char *q = rs_toml_quote(w->pause_image);
     r = q ? rs_buf_printf(&b, NULL, "\n[crio.image]\npause_image = %s\n", q) : -1;

@@ -12,6 +12,7 @@
 #include "common/fileio.h"
 #include "common/sha256.h"
 #include "helper/containerd_toml.h"
+#include "helper/hosts_toml.h"
 #include "helper/crio_conf.h"
 #include "helper/kubelet_flags.h"
 #include "helper/kubelet_yaml.h"
@@ -63,7 +64,7 @@ static int add_file(struct ctx *c, const char *path, int group, const char *old,
  * under certs.d (*ret_any: at least one is written). */
 static int docker_hosts(struct ctx *c, bool *ret_any) {
   if (c->docker.mirrors[0]) {
-    char *txt = rs_ctd_hosts_mirrors(c->docker.mirrors);
+    char *txt = rs_ctd_hosts_mirrors(c->docker.mirrors, NULL);
     if (!txt) return rs_oom(c->err);
     if (rs_host_exists(c->h, CERTS_D "/docker.io/hosts.toml")) {
       free(txt);
@@ -88,7 +89,7 @@ static int docker_hosts(struct ctx *c, bool *ret_any) {
       WARN(c, "%s exists; insecure registry %s is not added", path, r);
       continue;
     }
-    char *txt = rs_ctd_hosts_insecure(r);
+    char *txt = rs_ctd_hosts_registry(r, true, NULL);
     char **ch = rs_strv_new();
     if (!txt || plan_add(&ch, c->err, "insecure registry %s from daemon.json", r) < 0 ||
         add_file(c, path, RS_FG_RUNTIME, NULL, 0, txt, 0644, ch) < 0)
@@ -178,7 +179,7 @@ int plan_containerd(struct ctx *c) {
 int plan_crio(struct ctx *c) {
   struct rs_plan *p = c->p;
   struct rs_crio_want w = {strcmp(p->cgroup_driver, "systemd") == 0, p->sandbox_image,
-                           p->cni_bin_dir, p->cni_conf_dir};
+                           p->cni_bin_dir, p->cni_conf_dir, NULL};
   _cleanup_free_ char *old = NULL, *oldr = NULL;
   size_t ol = 0, orl = 0;
   if (rs_host_read(c->h, RS_CRIO_DROPIN, RS_MAX_CONFIG, &old, &ol, c->err) < 0 ||

@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char *end = NULL, *copy = fuzz_after_flags(data, size, &end), *p = copy;
   if (!copy) return 0;
-  struct rs_crio_want w = {data[0] & 1, fuzz_field(&p, end), fuzz_field(&p, end), fuzz_field(&p, end)};
+  struct rs_crio_want w = {data[0] & 1, fuzz_field(&p, end), fuzz_field(&p, end), fuzz_field(&p, end), NULL};
   char *dropin = rs_crio_dropin(&w);
   if (!dropin) abort();
   fuzz_no_control(dropin, "\t\n"); /* what CRI-O reads must be TOML */

@@ -124,7 +124,7 @@ Test(state, plan_json_roundtrip) {
 }
 
 Test(state, crio_files) {
-  struct rs_crio_want w = {false, "registry.k8s.io/pause:3.9", "/usr/lib/cni", NULL};
+  struct rs_crio_want w = {false, "registry.k8s.io/pause:3.9", "/usr/lib/cni", NULL, NULL};
   _cleanup_free_ char *d = rs_crio_dropin(&w);
   cr_assert(strstr(d, "cgroup_manager = \"cgroupfs\""));
   cr_assert(strstr(d, "pause_image = \"registry.k8s.io/pause:3.9\""));

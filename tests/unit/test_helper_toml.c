@@ -7,6 +7,7 @@
 #include "common/fileio.h"
 #include "common/strutil.h"
 #include "helper/containerd_toml.h"
+#include "helper/hosts_toml.h"
 #include "helper/toml.h"
 
 static char *data_file(const char *name) {
@@ -150,17 +151,53 @@ Test(containerd, v3_keys) {
 
 Test(containerd, hosts_files) {
   char *m[] = {"https://mirror.example.com/", "mirror2.example.com", NULL};
-  _cleanup_free_ char *h = rs_ctd_hosts_mirrors(m);
+  _cleanup_free_ char *h = rs_ctd_hosts_mirrors(m, NULL);
   cr_assert(strstr(h, "server = \"https://registry-1.docker.io\""));
   cr_assert(strstr(h, "[host.\"https://mirror.example.com\"]\n  capabilities = [\"pull\", \"resolve\"]"));
   cr_assert(strstr(h, "[host.\"https://mirror2.example.com\"]"));
-  _cleanup_free_ char *i = rs_ctd_hosts_insecure("registry.local:5000");
+  _cleanup_free_ char *i = rs_ctd_hosts_registry("registry.local:5000", true, NULL);
   cr_assert(strstr(i, "[host.\"http://registry.local:5000\"]"));
-  cr_assert_null(rs_ctd_hosts_insecure("10.0.0.0/8"));
+  cr_assert(strstr(i, "  skip_verify = true\n"));
+  cr_assert_null(rs_ctd_hosts_registry("10.0.0.0/8", true, NULL));
+  cr_assert_null(rs_ctd_hosts_registry("registry.local", false, NULL)); /* nothing to say */
   struct rs_toml d;
   rs_err_t e = RS_ERR_INIT;
   cr_assert_eq(rs_toml_scan(h, strlen(h), &d, &e), 0);
   rs_toml_free(&d);
+  cr_assert_eq(rs_toml_scan(i, strlen(i), &d, &e), 0);
+  rs_toml_free(&d);
+}
+
+/* Docker's certs.d files named the way hosts.toml takes them: CAs as a
+ * list, client certificates as [cert, key] pairs */
+Test(containerd, hosts_tls) {
+  char *cas[] = {"/c/r/ca.crt", "/c/r/extra.crt", NULL};
+  char *certs[] = {"/c/r/client.cert", NULL}, *keys[] = {"/c/r/client.key", NULL};
+  struct rs_reg_tls t = {cas, certs, keys};
+  _cleanup_free_ char *only = rs_ctd_hosts_registry("r.example.com:5000", false, &t);
+  cr_assert_str_eq(only, "# written by kubectl runtime-switch from Docker's certs.d\n"
+                         "server = \"https://r.example.com:5000\"\n\n"
+                         "[host.\"https://r.example.com:5000\"]\n"
+                         "  capabilities = [\"pull\", \"resolve\", \"push\"]\n"
+                         "  ca = [\"/c/r/ca.crt\", \"/c/r/extra.crt\"]\n"
+                         "  client = [[\"/c/r/client.cert\", \"/c/r/client.key\"]]\n");
+  _cleanup_free_ char *both = rs_ctd_hosts_registry("r.example.com:5000", true, &t);
+  cr_assert(strstr(both, "insecure-registries and certs.d"));
+  cr_assert(strstr(both, "client.key\"]]\n  skip_verify = true\n\n[host.\"http://r.example.com:5000\"]"));
+  char *m[] = {"http://m1.example.com", "m2.example.com", NULL};
+  const struct rs_reg_tls *per[] = {NULL, &t};
+  _cleanup_free_ char *mir = rs_ctd_hosts_mirrors(m, per);
+  const char *m1 = strstr(mir, "[host.\"http://m1.example.com\"]"), *m2 = strstr(mir, "[host.\"https://m2.example.com\"]");
+  cr_assert(m1 && m2 && m1 < m2);
+  cr_assert(!strstr(m1, "ca = ") || strstr(m1, "ca = ") > m2, "the first mirror has no TLS files");
+  cr_assert(strstr(m2, "  ca = [\"/c/r/ca.crt\", \"/c/r/extra.crt\"]\n  client = [["));
+  struct rs_toml d;
+  rs_err_t e = RS_ERR_INIT;
+  const char *all[] = {only, both, mir};
+  for (size_t k = 0; k < 3; k++) {
+    cr_assert_eq(rs_toml_scan(all[k], strlen(all[k]), &d, &e), 0, "%s", e.msg ? e.msg : "");
+    rs_toml_free(&d);
+  }
 }
 
 Test(toml, duplicates_refused) {
