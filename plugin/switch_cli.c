@@ -136,6 +136,14 @@ static void print_plan(FILE *f, const json_t *p) {
             json_is_true(json_object_get(b, "active")) ? "active" : "inactive",
             json_is_true(json_object_get(b, "enabled")) ? "enabled" : "disabled");
   }
+  /* what becomes of each of Docker's settings (contract.h docker_settings) */
+  if (json_array_size(json_object_get(p, RS_JSON_DOCKER_SETTINGS))) fprintf(f, "  Docker's settings:\n");
+  json_array_foreach(json_object_get(p, RS_JSON_DOCKER_SETTINGS), i, x) {
+    const char *v = json_string_value(json_object_get(x, "value")), *to = json_string_value(json_object_get(x, "target"));
+    const char *why = json_string_value(json_object_get(x, "why"));
+    fprintf(f, "    %-8s %s%s%s%s%s%s%s\n", jstr(x, "action"), jstr(x, "key"), v ? " = " : "", v ? v : "",
+            to ? " -> " : "", to ? to : "", why ? ": " : "", why ? why : "");
+  }
   fprintf(f, "  steps:");
   json_array_foreach(json_object_get(p, RS_JSON_STEPS), i, x) fprintf(f, "%s%s", i ? ", " : " ", json_string_value(x));
   fputc('\n', f);

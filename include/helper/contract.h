@@ -160,7 +160,23 @@ enum rs_helper_exit {
  *   files: [{path, action: "modify"|"create", mode, sha256_before,
  *            sha256_after, changes: [text...]}],
  *   services: [{unit, action, before {active, enabled}}],
+ *   docker_settings: [{key, value, action: "carried"|"reported"|"dropped",
+ *            target, why}],
  *   steps: [name...], warnings: [text...], blockers: [text...]
+ * docker_settings (when the node leaves Docker Engine; [] otherwise) lists
+ *   every setting of Docker's exactly once, in this order: each key of
+ *   /etc/docker/daemon.json in the file's order ("log-opts.<opt>" and
+ *   "proxies.<name>" for the members of those two), then "certs.d/<host>"
+ *   for each directory of /etc/docker/certs.d, then "<VAR> (docker.service
+ *   environment)" for each variable docker.service gets from Environment=
+ *   (and the proxy variables of its EnvironmentFile=s).  value: short text
+ *   (credentials in URLs shown as ***, secret-looking keys "(hidden)"), or
+ *   null; target: where it went or what the new side's equivalent is, or
+ *   null; why: why it is not carried (also a note on a carried one), or
+ *   null.  "carried": the switch writes it (a file in "files") or the new
+ *   side already has it; "reported": it matters, the helper does not write
+ *   it, target names what to set by hand; "dropped": it has no meaning once
+ *   Docker no longer runs the pods.
  * Report JSON (report stdout, result.json), one object:
  *   contract, id, state, from, to, step (last step begun), reason (or null),
  *   started (unix s), finished (unix s or null), exit_code,
@@ -182,5 +198,9 @@ enum rs_helper_exit {
 #define RS_JSON_STEPS "steps"
 #define RS_JSON_WARNINGS "warnings"
 #define RS_JSON_BLOCKERS "blockers"
+#define RS_JSON_DOCKER_SETTINGS "docker_settings"
+#define RS_SETTING_CARRIED "carried"
+#define RS_SETTING_REPORTED "reported"
+#define RS_SETTING_DROPPED "dropped"
 
 #endif

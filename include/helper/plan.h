@@ -31,6 +31,20 @@ struct rs_plan_file {
   char old_sha[65], new_sha[65];
 };
 
+/* What became of one Docker setting (contract.h, "docker_settings"). */
+enum rs_setting_action {
+  RS_SET_UNDECIDED = 0, /* preflight only: not looked at yet */
+  RS_SET_CARRIED,
+  RS_SET_REPORTED,
+  RS_SET_DROPPED,
+};
+
+struct rs_docker_setting {
+  char *key, *value; /* value: short, credentials hidden; may be NULL */
+  int action;        /* enum rs_setting_action */
+  char *target, *why; /* may be NULL */
+};
+
 struct rs_plan_unit {
   char *unit;
   int role;
@@ -55,6 +69,8 @@ struct rs_plan {
   size_t nfiles;
   struct rs_plan_unit *units;
   size_t nunits;
+  struct rs_docker_setting *settings; /* leaving Docker: each of its settings */
+  size_t nsettings;
   char **steps, **warnings, **blockers;
   long long deadline; /* unix seconds, set by launch */
 };
@@ -76,8 +92,6 @@ int rs_plan_from_json(const char *text, size_t len, struct rs_plan *ret,
                       rs_err_t *err);
 bool rs_plan_has_step(const struct rs_plan *p, const char *step);
 
-
-
 /* Step names, in the order apply runs them (a plan lists those it needs). */
 #define RS_STEP_IMAGES_SAVE "images-save"
 #define RS_STEP_STOP_KUBELET "stop-kubelet"
@@ -85,6 +99,7 @@ bool rs_plan_has_step(const struct rs_plan *p, const char *step);
 #define RS_STEP_STOP_SOURCE "stop-source"
 #define RS_STEP_VALIDATE "validate-config"
 #define RS_STEP_INSTALL_RUNTIME "install-runtime-config"
+#define RS_STEP_DAEMON_RELOAD "daemon-reload" /* a unit drop-in changed */
 #define RS_STEP_RESTART_RUNTIME "restart-runtime"
 #define RS_STEP_WAIT_RUNTIME "wait-runtime"
 #define RS_STEP_IMAGES_IMPORT "images-import"

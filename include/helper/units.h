@@ -21,6 +21,8 @@ int rs_unit_query(const struct rs_host *h, const char *unit,
 /* verb: start, stop, restart, enable, disable */
 int rs_unit_do(const struct rs_host *h, const char *verb, const char *unit,
                rs_err_t *err);
+/* systemctl daemon-reload (nothing to do without systemd). */
+int rs_unit_daemon_reload(const struct rs_host *h, rs_err_t *err);
 /* Start argv as the transient unit `unit` (systemd-run --collect). */
 int rs_unit_run_transient(const struct rs_host *h, const char *unit,
                           long runtime_max_s, const char *const *argv,

@@ -216,6 +216,7 @@ static int run_step(struct step_ctx *c, const char *step, rs_err_t *err) {
   if (strcmp(step, RS_STEP_DISABLE_SOURCE) == 0) return units_do(c, RS_ROLE_SOURCE, "disable", true, err);
   if (strcmp(step, RS_STEP_VALIDATE) == 0) return validate(c, err);
   if (strcmp(step, RS_STEP_INSTALL_RUNTIME) == 0) return install_group(c, RS_FG_RUNTIME, err);
+  if (strcmp(step, RS_STEP_DAEMON_RELOAD) == 0) return rs_unit_daemon_reload(h, err);
   if (strcmp(step, RS_STEP_RESTART_RUNTIME) == 0) return restart_runtime(c, err);
   if (strcmp(step, RS_STEP_WAIT_RUNTIME) == 0) return wait_runtime(c, err);
   if (strcmp(step, RS_STEP_IMAGES_IMPORT) == 0) return rs_images_import(c->run, c->plan, err);

@@ -20,12 +20,13 @@ static void ctx_free(struct ctx *c) {
   free(c->cy_text);
   free(c->ic_text);
   rs_docker_cfg_free(&c->docker);
+  plan_docker_free(c);
 }
 
 int rs_plan_build(const struct rs_host *h, const struct rs_plan_opts *o,
                   struct rs_plan *ret, rs_err_t *err) {
   struct rs_plan p = {0};
-  struct ctx c = {h, &p, err, NULL, NULL, NULL, NULL, NULL, NULL, {0}, false, 0};
+  struct ctx c = {.h = h, .p = &p, .err = err};
   int r = 0;
   p.steps = rs_strv_new();
   p.warnings = rs_strv_new();
@@ -43,6 +44,7 @@ int rs_plan_build(const struct rs_host *h, const struct rs_plan_opts *o,
   if (r == 0 && !p.blockers[0] && p.from == p.to)
     r = BLOCK(&c, "the node already runs %s", rs_rt_name(p.to));
   if (r == 0 && !p.blockers[0]) r = plan_read_docker(&c);
+  if (r == 0 && !p.blockers[0]) r = plan_docker_sources(&c);
   if (r == 0 && !p.blockers[0]) r = plan_check_target(&c);
   if (r == 0 && !p.blockers[0]) r = plan_cgroup_driver(&c);
   if (r == 0 && !p.blockers[0]) r = plan_sandbox_image(&c);
@@ -55,6 +57,8 @@ int rs_plan_build(const struct rs_host *h, const struct rs_plan_opts *o,
     r = WARN(&c, "cri-dockerd reads CNI plugins from its own --cni-bin-dir; the node's are in %s",
              p.cni_bin_dir);
   if (r == 0 && !p.blockers[0]) r = plan_kubelet(&c);
+  if (r == 0 && !p.blockers[0]) r = plan_docker_carry(&c);
+  if (r == 0 && !p.blockers[0]) r = plan_crictl(&c);
   if (r == 0 && !p.blockers[0]) r = plan_images(&c, o->no_images);
   if (r == 0 && !p.blockers[0]) r = plan_units_and_steps(&c, p.images[0] != NULL);
   ctx_free(&c);
@@ -87,6 +91,11 @@ void rs_plan_free(struct rs_plan *p) {
   free(p->files);
   for (size_t i = 0; i < p->nunits; i++) free(p->units[i].unit);
   free(p->units);
+  for (struct rs_docker_setting *s = p->settings; s && s < p->settings + p->nsettings; s++) {
+    char *texts[] = {s->key, s->value, s->target, s->why};
+    for (size_t k = 0; k < RS_ARRAY_SIZE(texts); k++) free(texts[k]);
+  }
+  free(p->settings);
   rs_strv_free(p->images);
   rs_strv_free(p->steps);
   rs_strv_free(p->warnings);

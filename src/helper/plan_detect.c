@@ -176,7 +176,7 @@ int plan_read_docker(struct ctx *c) {
   _cleanup_free_ char *t = NULL;
   size_t len = 0;
   if (rs_host_read(c->h, DOCKER_DAEMON_JSON, RS_MAX_CONFIG, &t, &len, c->err) < 0) return -1;
-  if (!t) return 0;
+  if (!t) return rs_docker_cfg_parse("", 0, &c->docker, c->err); /* none: all empty */
   if (rs_docker_cfg_parse(t, len, &c->docker, c->err) < 0) {
     BLOCK(c, "%s: %s", DOCKER_DAEMON_JSON, c->err->msg);
     rs_err_clear(c->err);
@@ -186,9 +186,6 @@ int plan_read_docker(struct ctx *c) {
   if (c->docker.live_restore)
     WARN(c, "docker has live-restore on: the helper removes the pods' containers "
             "before stopping it");
-  if (c->docker.default_runtime && strcmp(c->docker.default_runtime, "runc") != 0)
-    WARN(c, "docker's default-runtime is %s; configure it for the new runtime by hand",
-         c->docker.default_runtime);
   return 0;
 }
 

@@ -1,7 +1,6 @@
-/* Preflight, the file changes: containerd's config.toml (and hosts.toml
- * for Docker's registries), CRI-O's drop-ins, and the kubelet's endpoint
- * and flags wherever they live.  New contents are decided here; launch
- * writes them. */
+/* Preflight, the file changes: containerd's config.toml, CRI-O's drop-in,
+ * the kubelet's endpoint and flags wherever they live, and crictl's
+ * endpoint.  New contents are decided here; launch writes them. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +11,6 @@
 #include "common/fileio.h"
 #include "common/sha256.h"
 #include "helper/containerd_toml.h"
-#include "helper/hosts_toml.h"
 #include "helper/crio_conf.h"
 #include "helper/kubelet_flags.h"
 #include "helper/kubelet_yaml.h"
@@ -23,81 +21,6 @@ static const char *const dockershim_flags[] = {
     "--docker-endpoint", "--image-pull-progress-deadline", "--network-plugin-mtu",
     "--experimental-dockershim-root-directory",
 };
-
-static int add_file(struct ctx *c, const char *path, int group, const char *old,
-                    size_t old_len, char *new_text, mode_t mode, char **changes) {
-  struct rs_plan *p = c->p;
-  if (old && strlen(new_text) == old_len && memcmp(old, new_text, old_len) == 0) {
-    free(new_text);
-    rs_strv_free(changes);
-    return 0;
-  }
-  if (p->nfiles == c->files_cap) {
-    size_t nc = c->files_cap ? c->files_cap * 2 : 8;
-    struct rs_plan_file *nf = realloc(p->files, nc * sizeof *nf);
-    if (!nf) {
-      free(new_text);
-      rs_strv_free(changes);
-      return rs_oom(c->err);
-    }
-    p->files = nf;
-    c->files_cap = nc;
-  }
-  struct rs_plan_file *f = &p->files[p->nfiles++];
-  memset(f, 0, sizeof *f);
-  f->path = strdup(path);
-  f->group = group;
-  f->existed = old != NULL;
-  f->old_text = old ? strndup(old, old_len) : NULL;
-  f->old_len = old_len;
-  f->new_text = new_text;
-  f->mode = mode;
-  f->changes = changes ? changes : rs_strv_new();
-  if (!f->path || (old && !f->old_text) || !f->changes)
-    return rs_oom(c->err);
-  if (old) rs_sha256_hex(old, old_len, f->old_sha);
-  rs_sha256_hex(new_text, strlen(new_text), f->new_sha);
-  return 0;
-}
-
-/* Docker's registry mirrors and insecure registries as hosts.toml files
- * under certs.d (*ret_any: at least one is written). */
-static int docker_hosts(struct ctx *c, bool *ret_any) {
-  if (c->docker.mirrors[0]) {
-    char *txt = rs_ctd_hosts_mirrors(c->docker.mirrors, NULL);
-    if (!txt) return rs_oom(c->err);
-    if (rs_host_exists(c->h, CERTS_D "/docker.io/hosts.toml")) {
-      free(txt);
-      WARN(c, "%s/docker.io/hosts.toml exists; docker's registry-mirrors are not added", CERTS_D);
-    } else {
-      char **ch = rs_strv_new();
-      if (plan_add(&ch, c->err, "docker.io mirrors from daemon.json registry-mirrors") < 0 ||
-          add_file(c, CERTS_D "/docker.io/hosts.toml", RS_FG_RUNTIME, NULL, 0, txt, 0644, ch) < 0)
-        return -1;
-      *ret_any = true;
-    }
-  }
-  for (size_t i = 0; c->docker.insecure[i]; i++) {
-    const char *r = c->docker.insecure[i];
-    if (!rs_registry_host_ok(r)) {
-      WARN(c, "insecure registry %s (a network range?) cannot be expressed for containerd", r);
-      continue;
-    }
-    _cleanup_free_ char *path = rs_strdup_printf("%s/%s/hosts.toml", CERTS_D, r);
-    if (!path) return rs_oom(c->err);
-    if (rs_host_exists(c->h, path)) {
-      WARN(c, "%s exists; insecure registry %s is not added", path, r);
-      continue;
-    }
-    char *txt = rs_ctd_hosts_registry(r, true, NULL);
-    char **ch = rs_strv_new();
-    if (!txt || plan_add(&ch, c->err, "insecure registry %s from daemon.json", r) < 0 ||
-        add_file(c, path, RS_FG_RUNTIME, NULL, 0, txt, 0644, ch) < 0)
-      return -1;
-    *ret_any = true;
-  }
-  return 0;
-}
 
 int plan_containerd(struct ctx *c) {
   struct rs_plan *p = c->p;
@@ -143,24 +66,19 @@ int plan_containerd(struct ctx *c) {
                               "(comments are not kept)", p->config_version) < 0)
       return -1;
   }
-  bool any_hosts = false;
-  if (c->have_docker_cfg && plan_uses_docker(p->from) && docker_hosts(c, &any_hosts) < 0) return -1;
   _cleanup_free_ char *config_path = NULL;
-  bool docker_certs = rs_host_is_dir(c->h, "/etc/docker/certs.d");
-  if (any_hosts || docker_certs) {
-    bool legacy = false;
-    if (rs_ctd_has_legacy_registry(base, strlen(base), &legacy, &e) < 0) {
-      BLOCK(c, "%s: %s", CONTAINERD_CONFIG, e.msg);
-      rs_err_clear(&e);
-      return 0;
-    }
-    if (legacy && any_hosts)
-      return BLOCK(c, "%s configures registry.mirrors/configs, which cannot be combined with "
-                      "config_path for docker's registry settings; convert it to hosts.toml first",
-                   CONTAINERD_CONFIG);
-    if (!legacy)
-      config_path = rs_strdup_printf("%s%s", CERTS_D, docker_certs ? ":/etc/docker/certs.d" : "");
+  bool legacy = false;
+  if (rs_ctd_has_legacy_registry(base, strlen(base), &legacy, &e) < 0) {
+    BLOCK(c, "%s: %s", CONTAINERD_CONFIG, e.msg);
+    rs_err_clear(&e);
+    return 0;
   }
+  bool any_hosts = false;
+  if (plan_registries_containerd(c, legacy, &any_hosts) < 0) return -1;
+  if (p->blockers[0]) return 0;
+  bool docker_certs = rs_host_is_dir(c->h, DOCKER_CERTS_D);
+  if ((any_hosts || docker_certs) && !legacy)
+    config_path = rs_strdup_printf("%s%s", CERTS_D, docker_certs ? ":" DOCKER_CERTS_D : "");
   struct rs_ctd_want w = {p->rt_major, p->rt_minor, strcmp(p->cgroup_driver, "systemd") == 0,
                           p->sandbox_image, p->cni_bin_dir, p->cni_conf_dir, config_path};
   char *out = NULL;
@@ -172,35 +90,24 @@ int plan_containerd(struct ctx *c) {
   /* stray CRI bridge config shipped by some packages hides the real CNI */
   if (rs_host_exists(c->h, "/etc/cni/net.d/10-containerd-net.conflist"))
     WARN(c, "/etc/cni/net.d/10-containerd-net.conflist exists and may shadow the cluster's CNI");
-  return add_file(c, CONTAINERD_CONFIG, RS_FG_RUNTIME, old, old_len, out, 0644,
-                  TAKE_PTR(changes));
+  return plan_add_file(c, CONTAINERD_CONFIG, RS_FG_RUNTIME, old, old_len, out, 0644,
+                       TAKE_PTR(changes));
 }
 
 int plan_crio(struct ctx *c) {
   struct rs_plan *p = c->p;
+  /* Docker's default-ulimits come along when Docker was the runtime */
+  char *const *ul = plan_uses_docker(p->from) && c->docker.ulimits && c->docker.ulimits[0] ? c->docker.ulimits : NULL;
   struct rs_crio_want w = {strcmp(p->cgroup_driver, "systemd") == 0, p->sandbox_image,
-                           p->cni_bin_dir, p->cni_conf_dir, NULL};
-  _cleanup_free_ char *old = NULL, *oldr = NULL;
-  size_t ol = 0, orl = 0;
-  if (rs_host_read(c->h, RS_CRIO_DROPIN, RS_MAX_CONFIG, &old, &ol, c->err) < 0 ||
-      rs_host_read(c->h, RS_CRIO_REGISTRIES, RS_MAX_CONFIG, &oldr, &orl, c->err) < 0)
+                           p->cni_bin_dir, p->cni_conf_dir, ul};
+  _cleanup_free_ char *old = NULL;
+  size_t ol = 0;
+  if (rs_host_read(c->h, RS_CRIO_DROPIN, RS_MAX_CONFIG, &old, &ol, c->err) < 0) return -1;
+  if (plan_add_file1(c, RS_CRIO_DROPIN, RS_FG_RUNTIME, old, ol, rs_crio_dropin(&w), 0644,
+                     "cgroup_manager, pause_image%s and CNI dirs for the node",
+                     ul ? ", default_ulimits (Docker's default-ulimits)" : "") < 0)
     return -1;
-  char *txt = rs_crio_dropin(&w);
-  char **ch = rs_strv_new();
-  if (!txt || plan_add(&ch, c->err, "cgroup_manager, pause_image and CNI dirs for the node") < 0 ||
-      add_file(c, RS_CRIO_DROPIN, RS_FG_RUNTIME, old, ol, txt, 0644, ch) < 0)
-    return -1;
-  if (c->have_docker_cfg && plan_uses_docker(p->from)) {
-    bool empty = true;
-    char *reg = rs_crio_registries(c->docker.mirrors, c->docker.insecure, &empty);
-    if (!empty) {
-      char **ch2 = rs_strv_new();
-      if (!reg || plan_add(&ch2, c->err, "docker's registry-mirrors and insecure-registries") < 0 ||
-          add_file(c, RS_CRIO_REGISTRIES, RS_FG_RUNTIME, oldr, orl, reg, 0644, ch2) < 0)
-        return -1;
-    }
-  }
-  return 0;
+  return plan_registries_crio(c);
 }
 
 static int edit_env(struct ctx *c, const char *path, const char *text, const char *var,
@@ -216,7 +123,7 @@ static int edit_env(struct ctx *c, const char *path, const char *text, const cha
     rs_err_clear(&e);
     return 0;
   }
-  return add_file(c, path, RS_FG_KUBELET, text, text ? strlen(text) : 0, out, 0644, ch);
+  return plan_add_file(c, path, RS_FG_KUBELET, text, text ? strlen(text) : 0, out, 0644, ch);
 }
 
 static int edit_yaml(struct ctx *c, const char *path, const char *text, const char *key,
@@ -225,13 +132,14 @@ static int edit_yaml(struct ctx *c, const char *path, const char *text, const ch
   char **ch = rs_strv_new();
   rs_err_t e = RS_ERR_INIT;
   if (!ch) return rs_oom(c->err);
-  if (rs_kyaml_set(text, strlen(text), key, value, &out, &ch, &e) < 0) {
+  const char *now = plan_text(c, path, text);
+  if (rs_kyaml_set(now, strlen(now), key, value, &out, &ch, &e) < 0) {
     rs_strv_free(ch);
     BLOCK(c, "%s: %s", path, e.msg);
     rs_err_clear(&e);
     return 0;
   }
-  return add_file(c, path, RS_FG_KUBELET, text, strlen(text), out, 0644, ch);
+  return plan_add_file(c, path, RS_FG_KUBELET, text, strlen(text), out, 0644, ch);
 }
 
 int plan_kubelet(struct ctx *c) {
@@ -317,4 +225,36 @@ int plan_kubelet(struct ctx *c) {
     return -1;
   if (ise && *ise) WARN(c, "config.yaml sets imageServiceEndpoint %s; it is not changed", ise);
   return 0;
+}
+
+/* /etc/crictl.yaml: crictl talks to the new runtime (an existing file is
+ * edited and kept in the backup like every file; a new one is created). */
+int plan_crictl(struct ctx *c) {
+  const char *ep = rs_rt_info(c->p->to)->endpoint;
+  _cleanup_free_ char *old = NULL, *img = NULL;
+  size_t ol = 0;
+  if (rs_host_read(c->h, CRICTL_YAML, RS_KYAML_MAX_SIZE, &old, &ol, c->err) < 0) return -1;
+  if (!old)
+    return plan_add_file1(c, CRICTL_YAML, RS_FG_KUBELET, NULL, 0,
+                          rs_strdup_printf("# written by kubectl runtime-switch\nruntime-endpoint: %s\n"
+                                           "image-endpoint: %s\n", ep, ep), 0644,
+                          "runtime-endpoint and image-endpoint: %s (there was no %s)", ep, CRICTL_YAML);
+  char **ch = rs_strv_new();
+  if (!ch) return rs_oom(c->err);
+  rs_err_t e = RS_ERR_INIT;
+  char *out = NULL, *out2 = NULL;
+  int r = rs_kyaml_get(old, ol, "image-endpoint", &img, &e);
+  if (r == 0) r = rs_kyaml_set(old, ol, "runtime-endpoint", ep, &out, &ch, &e);
+  if (r == 0 && img) {
+    r = rs_kyaml_set(out, strlen(out), "image-endpoint", ep, &out2, &ch, &e);
+    free(out);
+    out = out2;
+  }
+  if (r < 0) {
+    rs_strv_free(ch);
+    int w = WARN(c, "%s is not changed (%s): crictl may still talk to the old runtime", CRICTL_YAML, e.msg);
+    rs_err_clear(&e);
+    return w;
+  }
+  return plan_add_file(c, CRICTL_YAML, RS_FG_KUBELET, old, ol, out, 0644, ch);
 }

@@ -2,7 +2,11 @@
  * built in, the helpers its parts share, and the parts in the order
  * rs_plan_build runs them:
  *   plan_detect.c  what the node runs now and what the target is
+ *   plan_docker.c  what Docker had (daemon.json, certs.d, docker.service's
+ *                  environment)
+ *   plan_settings.c  what becomes of each of Docker's settings
  *   plan_files.c   the file changes (runtime config, kubelet settings)
+ *   plan_registries.c  Docker's registries and certificates for the target
  *   plan_steps.c   the images to carry, the services and the steps
  * and plan_ctx.c holds what they share (plan.c runs them in order). */
 #ifndef RS_HELPER_PLAN_INT_H
@@ -16,6 +20,7 @@
 #include "helper/host.h"
 #include "helper/plan.h"
 #include "helper/runtimes.h"
+#include "helper/unit_env.h"
 
 #define KUBEADM_FLAGS "/var/lib/kubelet/kubeadm-flags.env"
 #define KUBELET_CONFIG "/var/lib/kubelet/config.yaml"
@@ -23,8 +28,28 @@
 #define CONTAINERD_CONFIG "/etc/containerd/config.toml"
 #define DOCKER_DAEMON_JSON "/etc/docker/daemon.json"
 #define CERTS_D "/etc/containerd/certs.d"
+#define DOCKER_CERTS_D "/etc/docker/certs.d"
+/* docker_settings entries at most (Docker itself knows about 100 keys):
+ * the plan stays small enough for plan.json's bound */
+#define RS_SETTINGS_MAX 512
+#define RS_SETTINGS_MORE "(more)" /* the entry after them: how many more */
+#define CRICTL_YAML "/etc/crictl.yaml"
+#define DOCKER_UNIT "docker.service"
+/* how docker_settings names a variable of docker.service's environment */
+#define DOCKER_ENV_KEY " (" DOCKER_UNIT " environment)"
 #define VAR_KA "KUBELET_KUBEADM_ARGS"
 #define VAR_EXTRA "KUBELET_EXTRA_ARGS"
+
+/* One directory of /etc/docker/certs.d: its TLS files (*.crt CAs, *.cert
+ * and *.key client pairs), or why they cannot be carried. */
+struct docker_certs {
+  char *host;
+  char **names;  /* file names (strv) */
+  char **texts;  /* their contents (strv, parallel) */
+  mode_t *modes; /* their permission bits */
+  char *why;     /* NULL: usable */
+  char *note;    /* files left out, when some are usable */
+};
 
 struct ctx {
   const struct rs_host *h;
@@ -35,6 +60,11 @@ struct ctx {
   char *cy_text, *ic_text;       /* config.yaml, instance-config.yaml */
   struct rs_docker_cfg docker;
   bool have_docker_cfg;
+  struct docker_certs *certs; /* /etc/docker/certs.d, by directory name */
+  size_t ncerts;
+  struct rs_unit_env docker_env; /* docker.service's environment */
+  size_t certs_bytes;            /* read from certs.d so far */
+  size_t settings_unlisted;      /* settings past RS_SETTINGS_MAX */
   size_t files_cap;
 };
 
@@ -46,6 +76,26 @@ int plan_set_str(char **dst, const char *v, rs_err_t *err);
 int plan_kubelet_flag(struct ctx *c, const char *flag, char **ret);
 /* Query a unit and add it to the plan; a required one missing blocks. */
 int plan_add_unit(struct ctx *c, const char *unit, int role, bool required);
+/* Add a file change (new_text and changes are taken, also on failure; a
+ * new text equal to the old one is no change).  A second change of the
+ * same path replaces the first one's new text and adds its changes. */
+int plan_add_file(struct ctx *c, const char *path, int group, const char *old,
+                  size_t old_len, char *new_text, mode_t mode, char **changes);
+/* plan_add_file with one change, a formatted line (new_text is taken;
+ * NULL means out of memory). */
+int plan_add_file1(struct ctx *c, const char *path, int group, const char *old, size_t old_len,
+                   char *new_text, mode_t mode, const char *fmt, ...) RS_PRINTF(8, 9);
+/* The text a path will have: the planned new text, else old. */
+const char *plan_text(const struct ctx *c, const char *path, const char *old);
+/* A host file's permission bits, or dflt when it cannot be read. */
+mode_t plan_file_mode(const struct ctx *c, const char *abs, mode_t dflt);
+/* Record what becomes of one Docker setting (see contract.h); the first
+ * decision about a key is the one kept.  why may be NULL. */
+int plan_setting(struct ctx *c, const char *key, const char *value, int action,
+                 const char *target, const char *why, ...) RS_PRINTF(6, 7);
+/* The setting's value as daemon.json has it (shown form), or NULL. */
+const char *plan_setting_value(const struct ctx *c, const char *key);
+void plan_docker_free(struct ctx *c);
 
 static inline bool plan_uses_docker(enum rs_rt rt) {
   const struct rs_rt_info *i = rs_rt_info(rt);
@@ -60,10 +110,23 @@ int plan_check_target(struct ctx *c);
 int plan_cgroup_driver(struct ctx *c);
 int plan_sandbox_image(struct ctx *c);
 int plan_cni_dirs(struct ctx *c);
+/* plan_docker.c */
+int plan_docker_sources(struct ctx *c);
+/* The proxy variables Go programs read; [i % 3] is rs_docker_proxy_env's. */
+extern const char *const plan_proxy_vars[6];
+/* A unit's environment; *ret_bad: "path: why" for a file systemd would not
+ * take as it is (then the environment is what came before it). */
+int plan_unit_env(struct ctx *c, const char *unit, struct rs_unit_env *env, char **ret_bad);
+/* plan_settings.c */
+int plan_docker_carry(struct ctx *c);
 /* plan_files.c */
 int plan_containerd(struct ctx *c);
 int plan_crio(struct ctx *c);
 int plan_kubelet(struct ctx *c);
+int plan_crictl(struct ctx *c);
+/* plan_registries.c */
+int plan_registries_containerd(struct ctx *c, bool legacy, bool *ret_any);
+int plan_registries_crio(struct ctx *c);
 /* plan_steps.c */
 int plan_images(struct ctx *c, bool no_images);
 int plan_units_and_steps(struct ctx *c, bool carry);

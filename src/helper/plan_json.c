@@ -12,6 +12,9 @@
 static const char *const role_names[] = {"kubelet", "source", "target"};
 static const char *const role_actions[] = {"stop, then start", "stop, disable",
                                            "enable, restart"};
+/* by enum rs_setting_action (an undecided one never reaches the JSON) */
+static const char *const setting_actions[] = {RS_SETTING_REPORTED, RS_SETTING_CARRIED,
+                                              RS_SETTING_REPORTED, RS_SETTING_DROPPED};
 
 static int kv_str(rs_buf_t *b, const char *k, const char *v, bool comma, rs_err_t *err) {
   if (rs_buf_printf(b, err, "%s\"%s\":", comma ? "," : "", k) < 0) return -1;
@@ -82,6 +85,17 @@ int rs_plan_json(const struct rs_plan *p, rs_buf_t *b, rs_err_t *err) {
     if (r == 0)
       r = rs_buf_printf(b, err, ",\"before\":{\"active\":%s,\"enabled\":%s}}",
                         u->before.active ? "true" : "false", u->before.enabled ? "true" : "false");
+  }
+  if (r == 0) r = rs_buf_printf(b, err, "],\"%s\":[", RS_JSON_DOCKER_SETTINGS);
+  for (size_t i = 0; r == 0 && i < p->nsettings; i++) {
+    const struct rs_docker_setting *s = &p->settings[i];
+    r = rs_buf_puts(b, i ? ",{" : "{", err);
+    if (r == 0) r = kv_str(b, "key", s->key, false, err);
+    if (r == 0) r = kv_str(b, "value", s->value, true, err);
+    if (r == 0) r = kv_str(b, "action", setting_actions[s->action], true, err);
+    if (r == 0) r = kv_str(b, "target", s->target, true, err);
+    if (r == 0) r = kv_str(b, "why", s->why, true, err);
+    if (r == 0) r = rs_buf_puts(b, "}", err);
   }
   if (r == 0) r = rs_buf_puts(b, "]", err);
   if (r == 0) r = strv_json(b, RS_JSON_STEPS, p->steps, err);

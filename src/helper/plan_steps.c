@@ -108,9 +108,12 @@ int plan_units_and_steps(struct ctx *c, bool carry) {
     WARN(c, "containerd keeps running (Docker may need it); the kubelet no longer uses it");
   const char *steps[16];
   size_t n = 0;
-  bool rt_files = false;
-  for (size_t i = 0; i < p->nfiles; i++)
+  bool rt_files = false, dropins = false;
+  for (size_t i = 0; i < p->nfiles; i++) {
     if (p->files[i].group == RS_FG_RUNTIME) rt_files = true;
+    /* a unit's drop-in: systemd reads it again before the restart */
+    if (p->files[i].group == RS_FG_RUNTIME && rs_startswith(p->files[i].path, "/etc/systemd/system/")) dropins = true;
+  }
   if (carry) steps[n++] = RS_STEP_IMAGES_SAVE;
   steps[n++] = RS_STEP_STOP_KUBELET;
   if (plan_uses_docker(p->from) && !keep_docker) steps[n++] = RS_STEP_REMOVE_PODS;
@@ -122,6 +125,7 @@ int plan_units_and_steps(struct ctx *c, bool carry) {
   if (rt_files) {
     if (rs_rt_info(p->to)->config != RS_RT_CFG_NONE) steps[n++] = RS_STEP_VALIDATE;
     steps[n++] = RS_STEP_INSTALL_RUNTIME;
+    if (dropins) steps[n++] = RS_STEP_DAEMON_RELOAD;
   }
   steps[n++] = RS_STEP_RESTART_RUNTIME;
   steps[n++] = RS_STEP_WAIT_RUNTIME;

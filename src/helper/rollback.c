@@ -189,6 +189,9 @@ static int find_edited(struct rs_run *run, const struct rs_plan *p, rs_buf_t *b,
 
 static int units_back(struct rs_run *run, const struct rs_plan *p, int role, rs_err_t *err) {
   const struct rs_host *h = run->h;
+  /* a unit drop-in the switch wrote is gone again: systemd must know */
+  if (role == RS_ROLE_TARGET && rs_plan_has_step(p, RS_STEP_DAEMON_RELOAD) && rs_unit_daemon_reload(h, err) < 0)
+    return -1;
   /* sockets first when starting (they would start the service anyway) */
   for (int pass = 0; pass < 2; pass++)
     for (size_t i = 0; i < p->nunits; i++) {

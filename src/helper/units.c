@@ -54,6 +54,12 @@ int rs_unit_do(const struct rs_host *h, const char *verb, const char *unit,
   return rs_host_run_ok(h, argv, RS_UNIT_TIMEOUT_MS, NULL, err);
 }
 
+int rs_unit_daemon_reload(const struct rs_host *h, rs_err_t *err) {
+  if (!rs_host_systemd(h)) return 0;
+  const char *argv[] = {"systemctl", "daemon-reload", NULL};
+  return rs_host_run_ok(h, argv, RS_UNIT_TIMEOUT_MS, NULL, err);
+}
+
 int rs_unit_run_transient(const struct rs_host *h, const char *unit,
                           long runtime_max_s, const char *const *argv,
                           rs_err_t *err) {

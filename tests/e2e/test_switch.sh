@@ -133,6 +133,21 @@ case_switch() {
 	check "Docker is stopped" not matches "$(node_exec systemctl is-active docker.service)" active
 	check "Docker is disabled" not matches "$(node_exec systemctl is-enabled docker.service)" enabled
 	check "containerd is active and enabled" matches "$(node_exec systemctl is-active containerd.service) $(node_exec systemctl is-enabled containerd.service)" "active enabled"
+	# Docker's settings: each daemon.json key in the plan once, the plan shown
+	# with them, the log rotation now the kubelet's, crictl on containerd
+	node_exec cat "/var/lib/kubectl-runtime-switch/$id/plan.json" >"$WORK/plan.$id.json" 2>/dev/null
+	node_exec cat /etc/docker/daemon.json >"$WORK/daemon.json" 2>/dev/null
+	check "the plan lists each daemon.json setting of node-1 once (docker_settings)" python3 -c '
+import json, sys
+d, p = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+want = [k2 for k, v in d.items() for k2 in ([k + "." + m for m in v] if k in ("log-opts", "proxies") else [k])]
+got = [s["key"] for s in p["docker_settings"]]
+assert got == want and all(s["action"] in ("carried", "reported", "dropped") for s in p["docker_settings"]), (got, want)
+' "$WORK/daemon.json" "$WORK/plan.$id.json"
+	check "... shown with the plan" grep -q "^    carried  log-opts.max-size = 100m -> kubelet containerLogMaxSize" "$WORK/switch-to-containerd.out"
+	check "log-opts max-size 100m is the kubelet's containerLogMaxSize: 100Mi" \
+		node_exec grep -qx "containerLogMaxSize: 100Mi" /var/lib/kubelet/config.yaml
+	check "/etc/crictl.yaml names containerd" node_exec grep -qx "runtime-endpoint: unix:///run/containerd/containerd.sock" /etc/crictl.yaml
 	node_fingerprint >"$WORK/fp.containerd"
 }
 

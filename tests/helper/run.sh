@@ -121,15 +121,38 @@ cri_ok() {
     st=$($CTR --address "$d/c.sock" plugins ls 2>/dev/null | awk '$1=="io.containerd.grpc.v1" && $2=="cri" {print $4}') || true
     [ -n "$st" ] && break; sleep 0.1
   done
+  [ "$st" = ok ] && hosts_ok "$c" "$d"; st2=$?
   kill "$cpid"; wait "$cpid" 2>/dev/null
   umount -R "$d/state" 2>/dev/null
   [ "$st" = ok ] || { echo "cri plugin '$st'"; grep -m1 'level=error' "$d/log"; return 1; }
+  return $st2
+}
+# hosts_ok CASE D: the real ctr resolves through each produced certs.d/<host>
+# (its hosts.toml, CA and client pair loaded): each host it names is moved to
+# its own 127.0.0.N (N > 1) on a closed port, the paths into the case's root;
+# a request to such an address shows ctr used the file (it ignores a file it
+# cannot parse and asks 127.0.0.1, the image's registry, itself)
+hosts_ok() {
+  local c=$1 d=$2 h out R=$W/$1/root
+  for h in "$R"/etc/containerd/certs.d/*/; do
+    [ -f "$h/hosts.toml" ] || continue
+    rm -rf "$d/hosts"; mkdir -p "$d/hosts/127.0.0.1:$DEAD"
+    python3 - "$h/hosts.toml" "$R" "$DEAD" > "$d/hosts/127.0.0.1:$DEAD/hosts.toml" <<'PY'
+import re, sys
+text, root, port = open(sys.argv[1]).read(), sys.argv[2], sys.argv[3]
+hosts = {}
+text = re.sub(r'(https?://)([^"/]+)', lambda m: m.group(1) + "127.0.0.%d:%s" % (hosts.setdefault(m.group(2), len(hosts) + 2), port), text)
+print(text.replace("/etc/containerd/certs.d", root + "/etc/containerd/certs.d"), end="")
+PY
+    out=$(timeout 30 $CTR --address "$d/c.sock" images pull --hosts-dir "$d/hosts" "127.0.0.1:$DEAD/x:y" 2>&1)
+    [[ $out =~ 127\.0\.0\.([2-9]|[1-9][0-9]):$DEAD:\ connect:\ connection\ refused ]] || { echo "${h#$R}: $out" | tail -n 3; return 1; }
+  done
 }
 note "real containerd $($CTD --version | cut -d' ' -f3) accepts the produced configs"
 for c in $CASES; do
   f=$W/$c/root/etc/containerd/config.toml
   [ -f "$W/$c/result.json" ] && grep -q '^version = 2' "$f" 2>/dev/null || continue
-  check "$c: the real containerd starts with the produced config, io.containerd.grpc.v1.cri ok" cri_ok "$c" "$f"
+  check "$c: the real containerd starts with the produced config, io.containerd.grpc.v1.cri ok, its ctr reads the hosts.toml files" cri_ok "$c" "$f"
 done
 
 note "kill matrix"
