@@ -113,7 +113,10 @@ struct rs_kube_client {
   CURLM *multi;
   struct xfer *head;
   size_t running;
-  bool need_perform;       /* curl's sockets had events since it last ran */
+  bool need_perform;       /* curl has something to do (see loop.c perform) */
+  bool io;                 /* its sockets had events since it last ran */
+  bool delivered;          /* it handed data to a transfer in its last run */
+  long long check_at;      /* one more run then, after a burst; 0: none */
   long long last_perform;  /* rs_now_ms() of curl's last run */
   long long pace_ms;       /* rs_kube_set_pace() */
   size_t async_count;

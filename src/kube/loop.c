@@ -15,6 +15,7 @@
 
 #define PACE_MIN_RUNNING 16  /* transfers in flight before reads are paced */
 #define PACE_MAX_AUTO_MS 25
+#define HOLD_CHECK_MS 20     /* see perform() */
 
 int loop_init(rs_kube_client_t *c, rs_err_t *err) {
   c->multi = curl_multi_init();
@@ -271,14 +272,24 @@ static long long pace_gap(const rs_kube_client_t *c) {
 }
 
 /* Let curl run when there is something for it: new transfers, events on
- * its sockets, or a timer of its own that is due (HTTP/2 frames it has
- * read for other streams are such a timer).  Each run visits every
- * transfer, and with HTTP/2 each visit polls the connection: running it on
- * every turn made a burst of n concurrent requests cost n^2 polls. */
+ * its sockets, a timer of its own that is due, or data it holds.  Each run
+ * visits every transfer, and with HTTP/2 each visit polls the connection:
+ * running it on every turn made a burst of n concurrent requests cost n^2
+ * polls.  But libcurl 7.88 may keep HTTP/2 data it read for a transfer
+ * other than the one it was serving and set no timer for it (a stream
+ * whose buffer filled is paused, the server then waits for its window):
+ * only a later run hands it over, and nothing on the sockets asks for one
+ * (a 5,000-node status then waited until a timer of curl's, our 30 s
+ * connect timeout, fired: 8 of 270 runs on a busy machine).
+ * So a run that followed socket events or delivered data is followed by
+ * another, and the last run of such a burst by one more look HOLD_CHECK_MS
+ * later. */
 static void perform(rs_kube_client_t *c) {
   long cto = -1;
   bool added = start_ready(c);
+  bool check = false;
   if (added) c->need_perform = true;
+  if (!c->need_perform && c->check_at && rs_now_ms() >= c->check_at) c->need_perform = check = true;
   if (!c->need_perform) {
     curl_multi_timeout(c->multi, &cto);
     if (cto == 0) c->need_perform = true;
@@ -291,9 +302,13 @@ static void perform(rs_kube_client_t *c) {
   }
   if (c->need_perform) {
     int still = 0;
-    c->need_perform = false;
+    bool after_io = c->io;
+    c->need_perform = c->io = c->delivered = false;
     curl_multi_perform(c->multi, &still);
     c->last_perform = rs_now_ms();
+    c->check_at = 0;
+    if (after_io || c->delivered) c->need_perform = true;
+    else if (!check && c->running) c->check_at = c->last_perform + HOLD_CHECK_MS;
   }
 }
 
@@ -334,10 +349,14 @@ static void sleep_until_due(rs_kube_client_t *c, long long wait_ms) {
     c->need_perform = true;
     return;
   }
+  if (c->check_at) { /* perform() makes that run */
+    if (c->check_at <= now) return;
+    if (c->check_at - now < t) t = c->check_at - now;
+  }
   if (t > 1000) t = 1000;
   int events = 0;
   curl_multi_poll(c->multi, NULL, 0, (int)t, &events);
-  if (events > 0) c->need_perform = true;
+  if (events > 0) c->need_perform = c->io = true;
 }
 
 int loop_step(rs_kube_client_t *c, long long wait_ms, rs_err_t *err) {

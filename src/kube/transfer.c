@@ -94,6 +94,7 @@ void xfer_free(struct xfer *x) {
 static size_t on_header(char *buf, size_t size, size_t n, void *ud) {
   struct xfer *x = ud;
   size_t len = size * n;
+  if (x->c) x->c->delivered = true;
   if (len > 12 && strncasecmp(buf, "retry-after:", 12) == 0) {
     char tmp[32];
     size_t l = len - 12 < sizeof tmp - 1 ? len - 12 : sizeof tmp - 1;
@@ -143,6 +144,7 @@ static size_t stream_write(struct xfer *x, const char *buf, size_t len) {
 static size_t on_write(char *buf, size_t size, size_t n, void *ud) {
   struct xfer *x = ud;
   size_t len = size * n;
+  if (x->c) x->c->delivered = true;
   long status = 0;
   curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
   if (xfer_is_stream(x) && status >= 200 && status < 300) return stream_write(x, buf, len);
