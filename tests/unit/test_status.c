@@ -21,6 +21,10 @@ static const struct vcase vcases[] = {
     {"docker://24.0.5", "v1.28.5-eks-5e0fdde", NULL, RS_VERDICT_CRI_DOCKERD, RS_ACTION_RECOMMENDED},
     {"containerd://1.7.2", "v1.29.3+k3s1", NULL, RS_VERDICT_CONTAINERD, RS_ACTION_NONE},
     {"cri-o://1.28.1", "v1.28.2", NULL, RS_VERDICT_CRIO, RS_ACTION_NONE},
+    /* schemes as the runtime table spells them (CRI-O reports "cri-o") */
+    {"crio://1.28.1", "v1.28.2", NULL, RS_VERDICT_UNKNOWN, RS_ACTION_CHECK},
+    {"containerd://1.7.2", "v1.27.3", "unix:///var/run/cri-dockerd.sock", RS_VERDICT_CONTAINERD, RS_ACTION_NONE},
+    {"docker://20.10.24", "v1.27.3", "unix:///var/run/dockershim.sock", RS_VERDICT_DOCKERSHIM, RS_ACTION_REQUIRED},
     {"rkt://1.0", "v1.10.0", NULL, RS_VERDICT_UNKNOWN, RS_ACTION_CHECK},
     {NULL, "v1.27.0", NULL, RS_VERDICT_UNKNOWN, RS_ACTION_CHECK},
 };
@@ -38,6 +42,35 @@ Test(verdict, table) {
     cr_assert_eq(rs_verdict_for(&s, &s.verdict, &e), 0);
     cr_assert_eq(s.verdict.kind, vcases[i].kind, "case %zu: %s", i, s.verdict.message);
     cr_assert_eq(s.verdict.action, vcases[i].action, "case %zu", i);
+    rs_node_status_clear(&s);
+  }
+}
+
+/* The words of each verdict, as status prints them. */
+Test(verdict, messages) {
+  static const struct {
+    const char *runtime, *kubelet, *socket, *message;
+  } m[] = {
+      {"docker://20.10.24", "v1.23.17", NULL, "dockershim — must switch before upgrading kubelet to 1.24"},
+      {"docker://24.0.5", "v1.23.1", "unix:///var/run/cri-dockerd.sock",
+       "cri-dockerd — works with kubelet 1.24+; switch to containerd to drop the extra shim"},
+      {"docker://24.0.5", "v1.28.5", NULL,
+       "cri-dockerd (kubelet 1.24+ has no dockershim) — switch to containerd to drop the extra shim"},
+      {"containerd://1.7.2", "v1.29.3", NULL, "containerd — nothing to do"},
+      {"cri-o://1.28.1", "v1.28.2", NULL, "cri-o — nothing to do"},
+      {"rkt://1.0", "v1.10.0", NULL, "unknown runtime \"rkt\" — check the node"},
+      {NULL, "v1.27.0", NULL, "runtime not reported by the kubelet — check the node"},
+  };
+  for (size_t i = 0; i < sizeof m / sizeof *m; i++) {
+    json_auto_t *n = json_pack("{s:{s:s, s:{s:s?}}, s:{s:{s:s, s:s?}}}", "metadata", "name", "n",
+                               "annotations", RS_ANN_CRI_SOCKET, m[i].socket, "status",
+                               "nodeInfo", "kubeletVersion", m[i].kubelet,
+                               "containerRuntimeVersion", m[i].runtime);
+    struct rs_node_status s = {0};
+    _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+    cr_assert_eq(rs_node_status_from_json(n, &s, &e), 0, "%s", e.msg);
+    cr_assert_eq(rs_verdict_for(&s, &s.verdict, &e), 0);
+    cr_assert_str_eq(s.verdict.message, m[i].message);
     rs_node_status_clear(&s);
   }
 }
