@@ -1,8 +1,10 @@
 #include "kube/pb.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "common/cleanup.h"
 
@@ -184,4 +186,282 @@ void rs_pb_status_clear(struct rs_pb_status *s) {
   free(s->message);
   free(s->reason);
   *s = (struct rs_pb_status){0};
+}
+
+/* ---- a list read as it arrives ---- */
+
+enum { L_MAGIC, L_HEAD, L_BODY };
+
+/* A varint at p[0..n): 1 read (*used bytes), 0 cut short, -1 over ten
+ * bytes. */
+static int varint_at(const unsigned char *p, size_t n, uint64_t *ret, size_t *used) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 10; i++) {
+    if (i >= n) return 0;
+    v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+    if (!(p[i] & 0x80)) {
+      *ret = v;
+      *used = i + 1;
+      return 1;
+    }
+  }
+  return -1;
+}
+
+/* A field's header at p[0..n): its key, and the value of a VARINT or the
+ * length of a LEN field; *body: the bytes of the body that follow (a LEN's
+ * length, 8 or 4 for fixed-size values, 0 for a VARINT).  1 read, 0 cut
+ * short, -1 malformed (as rs_pb_next). */
+static int head_at(const unsigned char *p, size_t n, struct rs_pb_field *f, uint64_t *body,
+                   size_t *used) {
+  uint64_t key, v = 0;
+  size_t a, b = 0;
+  int k = varint_at(p, n, &key, &a);
+  if (k <= 0) return k;
+  if (key >> 3 == 0 || key >> 3 > 0x1fffffff) return -1;
+  *f = (struct rs_pb_field){.num = (uint32_t)(key >> 3), .wire = (int)(key & 7)};
+  switch (f->wire) {
+  case RS_PB_VARINT:
+    if ((k = varint_at(p + a, n - a, &f->v, &b)) <= 0) return k;
+    *body = 0;
+    break;
+  case RS_PB_LEN:
+    if ((k = varint_at(p + a, n - a, &v, &b)) <= 0) return k;
+    *body = v;
+    break;
+  case RS_PB_I64:
+    *body = 8;
+    break;
+  case RS_PB_I32:
+    *body = 4;
+    break;
+  default:
+    return -1;
+  }
+  *used = a + b;
+  return 1;
+}
+
+static int list_fail(struct rs_pb_list *l, rs_err_t *err, int kind, const char *fmt, ...)
+    RS_PRINTF(4, 5);
+static int list_fail(struct rs_pb_list *l, rs_err_t *err, int kind, const char *fmt, ...) {
+  va_list ap;
+  l->failed = true;
+  va_start(ap, fmt);
+  rs_failv(err, kind, kind == RS_E_SYS ? ENOMEM : 0, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+static int list_malformed(struct rs_pb_list *l, rs_err_t *err) {
+  return list_fail(l, err, RS_E_INPUT, "malformed protobuf %s", l->kind);
+}
+
+/* ListMeta: continue 3, remainingItemCount 4 (the last of each wins). */
+static int take_list_meta(struct rs_pb_list *l, const unsigned char *p, size_t n, rs_err_t *err) {
+  struct rs_pb m = rs_pb_of(p, n);
+  struct rs_pb_field g;
+  int k;
+  while ((k = rs_pb_next(&m, &g)) > 0) {
+    if (g.num == 3 && g.wire == RS_PB_LEN) {
+      char *c = NULL;
+      if (g.len && !(c = rs_pb_strdup(&g)))
+        return errno == ENOMEM ? list_fail(l, err, RS_E_SYS, "out of memory") : list_malformed(l, err);
+      free(l->cont);
+      l->cont = c;
+    } else if (g.num == 4 && g.wire == RS_PB_VARINT) {
+      l->remaining = g.v;
+    }
+  }
+  if (k < 0) return list_malformed(l, err);
+  l->have_meta = true;
+  return 0;
+}
+
+/* A body kept whole: typeMeta (kind 2) or contentEncoding at the top, the
+ * ListMeta or an item in the list. */
+static int take_body(struct rs_pb_list *l, const unsigned char *p, size_t n, rs_err_t *err) {
+  if (l->level == 1 && l->num == 1) return take_list_meta(l, p, n, err);
+  if (l->level == 1) {
+    l->items++;
+    if (l->item(l->ud, p, n, err) < 0) {
+      if (!err || err->kind == RS_E_NONE) rs_fail(err, RS_E_INPUT, 0, "an item of the %s was refused", l->kind);
+      l->failed = true;
+      return -1;
+    }
+    return 0;
+  }
+  if (l->num == 3) {
+    if (n)
+      return list_fail(l, err, RS_E_INPUT, "protobuf object with a content encoding (%.*s)",
+                       (int)(n > 32 ? 32 : n), (const char *)p);
+    return 0;
+  }
+  struct rs_pb tm = rs_pb_of(p, n);
+  struct rs_pb_field g;
+  int k;
+  while ((k = rs_pb_next(&tm, &g)) > 0)
+    if (g.num == 2 && g.wire == RS_PB_LEN) {
+      size_t c = g.len < sizeof l->seen_kind - 1 ? g.len : sizeof l->seen_kind - 1;
+      memcpy(l->seen_kind, g.data, c);
+      l->seen_kind[c] = '\0';
+    }
+  if (k < 0) return list_malformed(l, err);
+  l->seen_type = true;
+  return 0;
+}
+
+/* A field's body is read or skipped: back to a header, and out of the list
+ * once its last byte is read. */
+static void field_done(struct rs_pb_list *l) {
+  l->phase = L_HEAD;
+  if (l->level == 1 && l->raw_left == 0) l->level = 0;
+}
+
+/* A field's header was read (hlen bytes): what to do with its body. */
+static int start_field(struct rs_pb_list *l, const struct rs_pb_field *f, uint64_t body,
+                       size_t hlen, rs_err_t *err) {
+  if (l->level == 1) {
+    if (hlen > l->raw_left || body > l->raw_left - hlen) return list_malformed(l, err);
+    l->raw_left -= hlen + body;
+  }
+  l->num = f->num;
+  l->wire = f->wire;
+  l->left = body;
+  l->keep = false;
+  if (f->wire == RS_PB_LEN && l->level == 0 && f->num == 2) { /* raw: into the list */
+    if (!l->seen_type || strcmp(l->seen_kind, l->kind) != 0)
+      return list_fail(l, err, RS_E_INPUT, "expected a %s, got \"%s\"", l->kind, l->seen_kind);
+    if (l->seen_raw) return list_malformed(l, err);
+    l->seen_raw = true;
+    l->level = 1;
+    l->raw_left = body;
+    field_done(l);
+    return 0;
+  }
+  if (f->wire == RS_PB_LEN)
+    l->keep = l->level == 0 ? f->num == 1 || f->num == 3 : f->num == 1 || f->num == 2;
+  size_t max = l->max_field ? l->max_field : RS_PB_LIST_MAX_FIELD;
+  if (l->keep && body > max)
+    return list_fail(l, err, RS_E_LIMIT, "a field of %llu bytes in the %s: more than %zu",
+                     (unsigned long long)body, l->kind, max);
+  l->phase = L_BODY;
+  if (body == 0) {
+    if (l->keep && take_body(l, (const unsigned char *)"", 0, err) < 0) return -1;
+    field_done(l);
+  }
+  return 0;
+}
+
+/* A header from the bytes kept and p: the bytes of p it took (all of
+ * them while it is cut short: they are kept), -1 on failure. */
+static ssize_t read_head(struct rs_pb_list *l, const unsigned char *p, size_t len, rs_err_t *err) {
+  size_t had = l->head_len, hn = len;
+  const unsigned char *h = p;
+  if (had) {
+    size_t take = sizeof l->head - had < len ? sizeof l->head - had : len;
+    memcpy(l->head + had, p, take);
+    h = l->head;
+    hn = had + take;
+  }
+  struct rs_pb_field f;
+  uint64_t body = 0;
+  size_t used = 0;
+  int k = head_at(h, hn, &f, &body, &used);
+  if (k == 0 && hn < sizeof l->head) { /* a header is 20 bytes at most */
+    if (!had) memcpy(l->head, p, len);
+    l->head_len = hn;
+    return (ssize_t)len;
+  }
+  if (k <= 0) return list_malformed(l, err);
+  l->head_len = 0;
+  if (start_field(l, &f, body, used, err) < 0) return -1;
+  return (ssize_t)(used - had);
+}
+
+/* Some of a body: skipped, taken in place when all of it is here, or
+ * gathered.  Returns the bytes of p it took, -1 on failure. */
+static ssize_t read_body(struct rs_pb_list *l, const unsigned char *p, size_t len, rs_err_t *err) {
+  size_t take = len < l->left ? len : (size_t)l->left;
+  if (l->keep && !l->buf_len && take == l->left) {
+    if (take_body(l, p, take, err) < 0) return -1;
+  } else if (l->keep) {
+    if (!l->buf_len && l->buf_cap < l->left) { /* the whole body, once */
+      unsigned char *b = realloc(l->buf, (size_t)l->left);
+      if (!b) return list_fail(l, err, RS_E_SYS, "out of memory");
+      l->buf = b;
+      l->buf_cap = (size_t)l->left;
+    }
+    memcpy(l->buf + l->buf_len, p, take);
+    l->buf_len += take;
+    if (take == l->left) {
+      size_t n = l->buf_len;
+      l->buf_len = 0;
+      if (take_body(l, l->buf, n, err) < 0) return -1;
+    }
+  }
+  l->left -= take;
+  if (!l->left) field_done(l);
+  return (ssize_t)take;
+}
+
+int rs_pb_list_feed(struct rs_pb_list *l, const void *data, size_t len, rs_err_t *err) {
+  const unsigned char *p = data;
+  if (l->failed) return rs_fail(err, RS_E_INPUT, 0, "malformed protobuf %s", l->kind);
+  while (len) {
+    ssize_t used;
+    if (l->phase == L_MAGIC) {
+      size_t take = 4 - l->head_len < len ? 4 - l->head_len : len;
+      memcpy(l->head + l->head_len, p, take);
+      l->head_len += take;
+      used = (ssize_t)take;
+      if (l->head_len == 4) {
+        if (memcmp(l->head, RS_PB_MAGIC, 4) != 0)
+          return list_fail(l, err, RS_E_INPUT, "not a protobuf-encoded Kubernetes object");
+        l->head_len = 0;
+        l->phase = L_HEAD;
+      }
+    } else if (l->phase == L_HEAD) {
+      used = read_head(l, p, len, err);
+    } else {
+      used = read_body(l, p, len, err);
+    }
+    if (used < 0) return -1;
+    p += used;
+    len -= (size_t)used;
+  }
+  return 0;
+}
+
+int rs_pb_list_end(struct rs_pb_list *l, rs_err_t *err) {
+  if (l->failed) return rs_fail(err, RS_E_INPUT, 0, "malformed protobuf %s", l->kind);
+  if (l->phase == L_MAGIC)
+    return list_fail(l, err, RS_E_INPUT, "not a protobuf-encoded Kubernetes object");
+  if (l->phase != L_HEAD || l->head_len || l->level != 0)
+    return list_fail(l, err, RS_E_INPUT, "malformed protobuf %s: cut short", l->kind);
+  if (!l->seen_raw) return list_fail(l, err, RS_E_INPUT, "protobuf object without a body");
+  return 0;
+}
+
+void rs_pb_list_reset(struct rs_pb_list *l) {
+  free(l->cont);
+  l->cont = NULL;
+  l->remaining = 0;
+  l->have_meta = false;
+  l->items = 0;
+  l->phase = L_MAGIC;
+  l->level = 0;
+  l->raw_left = l->left = 0;
+  l->num = 0;
+  l->wire = 0;
+  l->keep = l->seen_type = l->seen_raw = l->failed = false;
+  l->seen_kind[0] = '\0';
+  l->head_len = l->buf_len = 0;
+}
+
+void rs_pb_list_clear(struct rs_pb_list *l) {
+  rs_pb_list_reset(l);
+  free(l->buf);
+  l->buf = NULL;
+  l->buf_cap = 0;
 }

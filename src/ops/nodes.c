@@ -275,57 +275,27 @@ static int reserve_rows(struct rs_nodes_report *r, size_t more) {
   return 0;
 }
 
+/* One item of a protobuf NodeList: a row more. */
+static int add_pb_item(void *ud, const void *msg, size_t len, rs_err_t *err) {
+  struct rs_nodes_report *r = ud;
+  if (reserve_rows(r, 1) < 0) return rs_oom(err);
+  if (rs_node_status_from_pb(msg, len, &r->items[r->n], err) < 0) return -1;
+  r->n++;
+  return 0;
+}
+
 int rs_nodes_add_pb_page(struct rs_nodes_report *r, const void *data, size_t len,
                          char **ret_continue, rs_err_t *err) {
-  struct rs_pb raw, scan;
-  char kind[32];
+  _cleanup_(rs_pb_list_clear) struct rs_pb_list l = {.kind = "NodeList", .item = add_pb_item, .ud = r};
+  size_t n0 = r->n;
   *ret_continue = NULL;
-  if (rs_pb_unwrap(data, len, &raw, kind, sizeof kind, err) < 0) return -1;
-  if (strcmp(kind, "NodeList") != 0)
-    return rs_fail(err, RS_E_INPUT, 0, "expected a NodeList, got \"%s\"", kind);
-  /* NodeList: metadata 1 (ListMeta: continue 3, remainingItemCount 4), items 2 */
-  struct rs_pb_field f, g;
-  unsigned long long remaining = 0;
-  size_t count = 0, n0 = r->n;
-  int k;
-  errno = 0;
-  scan = raw;
-  while ((k = rs_pb_next(&scan, &f)) > 0) {
-    if (f.num == 2) count++;
-    if (f.num != 1 || f.wire != RS_PB_LEN) continue;
-    struct rs_pb m = rs_pb_sub(&f);
-    while ((k = rs_pb_next(&m, &g)) > 0) {
-      if (g.num == 3 && pb_set(ret_continue, &g) < 0) goto fail;
-      if (g.num == 4 && g.wire == RS_PB_VARINT) remaining = g.v;
-    }
-    if (k < 0) goto fail;
+  if (rs_pb_list_feed(&l, data, len, err) < 0 || rs_pb_list_end(&l, err) < 0) {
+    /* all of the page or none of it */
+    while (r->n > n0) rs_node_status_clear(&r->items[--r->n]);
+    return -1;
   }
-  if (k < 0) goto fail;
-  /* the whole list at once when the server says how long it is */
-  if (reserve_rows(r, count + (remaining < 1000000 ? (size_t)remaining : 0)) < 0 &&
-      reserve_rows(r, count) < 0) {
-    errno = ENOMEM;
-    goto fail;
-  }
-  while ((k = rs_pb_next(&raw, &f)) > 0) {
-    if (f.num != 2 || f.wire != RS_PB_LEN) continue;
-    if (reserve_rows(r, 1) < 0) {
-      errno = ENOMEM;
-      goto fail;
-    }
-    if (rs_node_status_from_pb(f.data, f.len, &r->items[r->n], err) < 0) goto out;
-    r->n++;
-  }
-  if (k == 0) return 0;
-fail:
-  if (errno == ENOMEM) rs_oom(err);
-  else rs_fail(err, RS_E_INPUT, 0, "malformed protobuf NodeList");
-out:
-  /* all of the page or none of it */
-  while (r->n > n0) rs_node_status_clear(&r->items[--r->n]);
-  free(*ret_continue);
-  *ret_continue = NULL;
-  return -1;
+  *ret_continue = TAKE_PTR(l.cont);
+  return 0;
 }
 
 const char *rs_node_endpoint(const struct rs_node_status *n) {
