@@ -232,6 +232,37 @@ int rs_kube_list_pages(rs_kube_client_t *c, const char *path,
                        const struct rs_kube_list_opts *o, const char *accept,
                        rs_kube_page_fn fn, void *ud, rs_err_t *err);
 
+/* A list asked for in protobuf and read as it arrives (rs_kube_list_pb):
+ * each item is handed over as soon as its bytes are in, so no page is held
+ * whole (a page of 500 Nodes is some 3 MB, inflated).  Pages count from 0;
+ * as with rs_kube_list_pages, page k+1 is asked for as soon as page k's
+ * list metadata has arrived, so at most pages k and k+1 are in flight and
+ * their items may interleave. */
+struct rs_kube_pb_list_fns {
+  const char *kind;  /* the list's kind, e.g. "NodeList" */
+  /* One item of a page (its protobuf message, borrowed).  Called from
+   * inside the transfer: it must not call the client.  -1 fails the list
+   * with *err. */
+  int (*item)(void *ud, unsigned page, const void *msg, size_t len, rs_err_t *err);
+  /* The page's transfer starts (again, after a failed attempt) or is given
+   * up: forget what its items brought. */
+  void (*drop)(void *ud, unsigned page);
+  /* The page is whole (pages in order, each once); called from the loop,
+   * so it may call the client.  -1 fails the list with *err. */
+  int (*page)(void *ud, unsigned page, rs_err_t *err);
+  /* A page the server sent in another encoding (JSON: it has no protobuf
+   * for the resource), whole, in place of its items and page(): as for
+   * rs_kube_list_pages. */
+  rs_kube_page_fn other;
+};
+
+/* GET path page by page (o: selectors and page size) with Accept:
+ * RS_PB_ACCEPT (kube/pb.h); see struct rs_kube_pb_list_fns.  A malformed
+ * page fails the list (RS_E_INPUT; RS_E_LIMIT for an item over 32 MiB). */
+int rs_kube_list_pb(rs_kube_client_t *c, const char *path,
+                    const struct rs_kube_list_opts *o,
+                    const struct rs_kube_pb_list_fns *fns, void *ud, rs_err_t *err);
+
 /* ---- watches ---- */
 
 /* type: "ADDED", "MODIFIED", "DELETED" or "BOOKMARK"; object borrowed.

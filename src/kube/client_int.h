@@ -105,6 +105,12 @@ struct xfer {
   bool peek_list;
   int peeked;          /* 0: not yet, 1: peek_cont is it, -1: not to be had */
   char *peek_cont;
+  /* A 2xx body as it arrives, instead of x->resp: 1 taken, 0 keep it in
+   * x->resp after all, -1 stop the transfer (x->err says why).  Runs inside
+   * libcurl: it must not call the client.  sink_reset: an attempt starts. */
+  int (*sink)(struct xfer *x, const char *buf, size_t len);
+  void (*sink_reset)(struct xfer *x);
+  void *sink_ud;
 };
 
 struct rs_kube_client {

@@ -6,6 +6,7 @@
 
 #include "client_int.h"
 #include "common/cleanup.h"
+#include "kube/pb.h"
 
 static int list_page_path(rs_buf_t *b, const char *path, const struct rs_kube_list_opts *o,
                           const char *limit, const char *cont, rs_err_t *err) {
@@ -153,6 +154,173 @@ int rs_kube_list_pages(rs_kube_client_t *c, const char *path,
     p.cur = NULL;
     if (!cont) break;
     p.cur = p.next ? TAKE_PTR(p.next) : page_start(c, path, o, lim, accept, cont, err);
+    if (!p.cur) return -1;
+  }
+  return 0;
+}
+
+/* ---- protobuf lists read as they arrive (rs_kube_list_pb) ---- */
+
+enum { FORM_UNKNOWN, FORM_PB, FORM_OTHER };
+
+/* A page: its transfer, what it was asked with, how its body is read. */
+struct pb_page {
+  rs_kube_client_t *c;
+  struct xfer *x;
+  const char *path;            /* the collection, for messages */
+  unsigned no;
+  char *asked;                 /* its continue token; NULL: the first page */
+  int form;                    /* FORM_*: decided by the body's first byte */
+  struct rs_pb_list l;
+  const struct rs_kube_pb_list_fns *fns;
+  void *ud;
+};
+
+static int pb_item(void *ud, const void *msg, size_t len, rs_err_t *err) {
+  struct pb_page *p = ud;
+  return p->fns->item(p->ud, p->no, msg, len, err);
+}
+
+/* The body as curl hands it over (inside libcurl): protobuf is read on the
+ * spot, anything else is kept for fns->other. */
+static int pb_sink(struct xfer *x, const char *buf, size_t len) {
+  struct pb_page *p = x->sink_ud;
+  if (p->form == FORM_UNKNOWN && len) p->form = buf[0] == RS_PB_MAGIC[0] ? FORM_PB : FORM_OTHER;
+  if (p->form != FORM_PB) return 0;
+  rs_err_t e = RS_ERR_INIT;
+  if (rs_pb_list_feed(&p->l, buf, len, &e) < 0) {
+    rs_wrap(&e, "GET %s", p->path);
+    rs_err_move(&x->err, &e);
+    return -1;
+  }
+  return 1;
+}
+
+/* An attempt starts: nothing of an earlier one counts. */
+static void pb_sink_reset(struct xfer *x) {
+  struct pb_page *p = x->sink_ud;
+  p->form = FORM_UNKNOWN;
+  rs_pb_list_reset(&p->l);
+  p->fns->drop(p->ud, p->no);
+}
+
+/* Off the loop and freed; given_up: its items are dropped too. */
+static void pb_page_free(struct pb_page *p, bool given_up) {
+  if (!p) return;
+  page_drop(p->c, p->x);
+  if (given_up) p->fns->drop(p->ud, p->no);
+  rs_pb_list_clear(&p->l);
+  free(p->asked);
+  free(p);
+}
+
+static struct pb_page *pb_page_start(rs_kube_client_t *c, const char *path,
+                                     const struct rs_kube_list_opts *o, const char *limit,
+                                     const struct rs_kube_pb_list_fns *fns, void *ud,
+                                     unsigned no, const char *cont, rs_err_t *err) {
+  _cleanup_buf_ rs_buf_t b = RS_BUF_INIT(0);
+  if (list_page_path(&b, path, o, limit, cont, err) < 0) return NULL;
+  struct pb_page *p = calloc(1, sizeof *p);
+  char *asked = cont ? strdup(cont) : NULL;
+  if (!p || (cont && !asked)) {
+    free(p);
+    free(asked);
+    rs_oom(err);
+    return NULL;
+  }
+  *p = (struct pb_page){.c = c, .path = path, .no = no, .asked = asked, .fns = fns, .ud = ud,
+                        .l = {.kind = fns->kind, .item = pb_item, .ud = p}};
+  struct rs_kube_req r = {.method = RS_HTTP_GET, .path = b.data, .flags = RS_REQ_RAW,
+                          .accept = RS_PB_ACCEPT};
+  if (!(p->x = xfer_new(c, X_REQ, &r, err))) {
+    pb_page_free(p, false);
+    return NULL;
+  }
+  p->x->sync = true;
+  p->x->sink = pb_sink;
+  p->x->sink_reset = pb_sink_reset;
+  p->x->sink_ud = p;
+  loop_add(c, p->x);
+  return p;
+}
+
+/* The two pages in flight, given up together when the listing fails. */
+struct pb_pages {
+  struct pb_page *cur, *next;
+};
+
+static void pb_pages_clear(struct pb_pages *p) {
+  pb_page_free(p->next, true);
+  pb_page_free(p->cur, true);
+}
+
+/* Turn the loop until the current page is in; ask for the next one as
+ * soon as the current one's list metadata has been read. */
+static int pb_wait(struct pb_pages *p, const char *path, const struct rs_kube_list_opts *o,
+                   const char *limit, rs_err_t *err) {
+  struct pb_page *cur = p->cur;
+  rs_kube_client_t *c = cur->c;
+  for (;;) {
+    _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+    if (!p->next && cur->form == FORM_PB && cur->l.have_meta && cur->l.cont &&
+        cur->x->err.kind == RS_E_NONE) {
+      if (!(p->next = pb_page_start(c, path, o, limit, cur->fns, cur->ud, cur->no + 1,
+                                    cur->l.cont, &e)) ||
+          loop_step(c, 0, &e) < 0) { /* on its way now */
+        rs_err_move(err, &e);
+        return -1;
+      }
+    }
+    if (cur->x->state == S_DONE) break;
+    if (loop_check_stop(c, c->o.deadline_ms, &e) < 0 || loop_step(c, 200, &e) < 0) {
+      rs_err_move(err, &e);
+      return -1;
+    }
+  }
+  if (cur->x->err.kind != RS_E_NONE) {
+    rs_err_move(err, &cur->x->err);
+    return -1;
+  }
+  return 0;
+}
+
+/* The current page is whole: its items end, or its other body is read.
+ * *ret_continue: what comes next. */
+static int pb_hand_over(struct pb_page *cur, char **ret_continue, rs_err_t *err) {
+  const struct rs_kube_pb_list_fns *fns = cur->fns;
+  if (cur->form == FORM_PB) {
+    if (rs_pb_list_end(&cur->l, err) < 0) return rs_wrap(err, "GET %s", cur->path);
+    if (fns->page(cur->ud, cur->no, err) < 0) return -1;
+    *ret_continue = TAKE_PTR(cur->l.cont);
+    return 0;
+  }
+  size_t len = cur->x->result.raw_len;
+  _cleanup_free_ char *body = TAKE_PTR(cur->x->result.raw);
+  return fns->other(cur->ud, body ? body : "", body ? len : 0, ret_continue, err);
+}
+
+int rs_kube_list_pb(rs_kube_client_t *c, const char *path,
+                    const struct rs_kube_list_opts *o,
+                    const struct rs_kube_pb_list_fns *fns, void *ud, rs_err_t *err) {
+  struct rs_kube_list_opts none = {0};
+  if (!o) o = &none;
+  char lim[32];
+  snprintf(lim, sizeof lim, "%ld", o->limit > 0 ? o->limit : 500);
+  _cleanup_(pb_pages_clear) struct pb_pages p = {0};
+  if (!(p.cur = pb_page_start(c, path, o, lim, fns, ud, 0, NULL, err))) return -1;
+  while (p.cur) {
+    _cleanup_free_ char *cont = NULL;
+    if (pb_wait(&p, path, o, lim, err) < 0 || pb_hand_over(p.cur, &cont, err) < 0) return -1;
+    /* the look-ahead was asked with what this page says comes next, or it goes */
+    if (p.next && (!cont || strcmp(cont, p.next->asked) != 0)) {
+      pb_page_free(p.next, true);
+      p.next = NULL;
+    }
+    unsigned no = p.cur->no;
+    pb_page_free(p.cur, false);
+    p.cur = NULL;
+    if (!cont) break;
+    p.cur = p.next ? TAKE_PTR(p.next) : pb_page_start(c, path, o, lim, fns, ud, no + 1, cont, err);
     if (!p.cur) return -1;
   }
   return 0;

@@ -148,6 +148,11 @@ static size_t on_write(char *buf, size_t size, size_t n, void *ud) {
   long status = 0;
   curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
   if (xfer_is_stream(x) && status >= 200 && status < 300) return stream_write(x, buf, len);
+  if (x->sink && status >= 200 && status < 300) {
+    int r = x->sink(x, buf, len);
+    if (r < 0) return 0; /* curl stops the transfer; x->err says why */
+    if (r > 0) return len;
+  }
   if (rs_buf_append(&x->resp, buf, len, NULL) < 0) {
     x->overflow = true;
     return 0;
@@ -273,6 +278,7 @@ static void reset_answer(struct xfer *x) {
   x->peeked = 0;
   free(x->peek_cont);
   x->peek_cont = NULL;
+  if (x->sink_reset) x->sink_reset(x);
 }
 
 int xfer_prepare(struct xfer *x, rs_err_t *err) {

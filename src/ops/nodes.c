@@ -342,6 +342,7 @@ struct collect {
   struct cz_req **czs;    /* every request's state, freed at the end (a
                              cancelled request never sees its callback) */
   size_t nczs, czcap;
+  struct rs_nodes_report stage[2]; /* rows of the list pages in flight */
 };
 
 static int add_node(struct collect *k, const json_t *node, rs_err_t *err) {
@@ -404,19 +405,37 @@ static int get_named(struct collect *k, rs_err_t *err) {
 
 static int start_configz(struct collect *k, rs_err_t *err);
 
-/* One page of the node list: protobuf when the server chose it (it encodes
- * and we decode it several times faster than JSON, and only the fields
- * status shows are copied out: a Node's images, managedFields and the like
- * are skipped without allocating), JSON otherwise. */
-static int on_nodes_page(void *ud, const char *body, size_t len, char **ret_continue,
-                         rs_err_t *err) {
+/* The node list in protobuf, read as it arrives (rs_kube_list_pb: the
+ * API server encodes and we decode it several times faster than JSON, and
+ * only the fields status shows are copied out: a Node's images,
+ * managedFields and the like are skipped without being kept).  A page's
+ * rows wait in stage[page & 1] until the page is whole (pages k and k+1
+ * arrive together), then join the report in order. */
+static int on_pb_item(void *ud, unsigned page, const void *msg, size_t len, rs_err_t *err) {
   struct collect *k = ud;
-  if (rs_pb_is_k8s(body, len)) {
-    if (rs_nodes_add_pb_page(k->r, body, len, ret_continue, err) < 0)
-      return rs_wrap(err, "GET /api/v1/nodes");
-    /* this page's Ready nodes: /configz while the next pages arrive */
-    return k->q->configz ? start_configz(k, err) : 0;
-  }
+  return add_pb_item(&k->stage[page & 1], msg, len, err);
+}
+
+static void on_pb_drop(void *ud, unsigned page) {
+  struct rs_nodes_report *s = &((struct collect *)ud)->stage[page & 1];
+  while (s->n) rs_node_status_clear(&s->items[--s->n]);
+}
+
+static int on_pb_page(void *ud, unsigned page, rs_err_t *err) {
+  struct collect *k = ud;
+  struct rs_nodes_report *s = &k->stage[page & 1];
+  if (reserve_rows(k->r, s->n) < 0) return rs_oom(err);
+  memcpy(k->r->items + k->r->n, s->items, s->n * sizeof *s->items);
+  k->r->n += s->n;
+  s->n = 0;
+  /* this page's Ready nodes: /configz while the next pages arrive */
+  return k->q->configz ? start_configz(k, err) : 0;
+}
+
+/* A page in JSON (a server without protobuf for Nodes). */
+static int on_json_page(void *ud, const char *body, size_t len, char **ret_continue,
+                        rs_err_t *err) {
+  struct collect *k = ud;
   json_error_t je;
   json_auto_t *list = json_loadb(body, len, 0, &je);
   if (!list) return rs_fail(err, RS_E_INPUT, 0, "GET /api/v1/nodes: invalid JSON: %s", je.text);
@@ -432,10 +451,19 @@ static int on_nodes_page(void *ud, const char *body, size_t len, char **ret_cont
 }
 
 /* Every node (or -l), page by page, the next page asked for while this one
- * arrives (rs_kube_list_pages). */
+ * arrives. */
 static int list_nodes(struct collect *k, rs_err_t *err) {
+  static const struct rs_kube_pb_list_fns fns = {
+      .kind = "NodeList", .item = on_pb_item, .drop = on_pb_drop, .page = on_pb_page,
+      .other = on_json_page};
   struct rs_kube_list_opts lo = {.label_selector = k->q->selector, .limit = k->q->page_size};
-  return rs_kube_list_pages(k->c, "/api/v1/nodes", &lo, RS_PB_ACCEPT, on_nodes_page, k, err);
+  int r = rs_kube_list_pb(k->c, "/api/v1/nodes", &lo, &fns, k, err);
+  for (size_t i = 0; i < RS_ARRAY_SIZE(k->stage); i++) {
+    on_pb_drop(k, (unsigned)i);
+    free(k->stage[i].items);
+    k->stage[i] = (struct rs_nodes_report){0};
+  }
+  return r;
 }
 
 /* /configz: {"kubeletconfig": {...}} */

@@ -58,6 +58,60 @@ def node(i):
                          "architecture": "amd64", "operatingSystem": "linux"}}}
 
 
+# ---- protobuf (--protobuf: Node lists in Kubernetes' protobuf encoding
+# when the client accepts it, as the API server answers them) ----
+
+def pb_varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7f
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def pb_len(num, payload):
+    if isinstance(payload, str):
+        payload = payload.encode()
+    return pb_varint(num << 3 | 2) + pb_varint(len(payload)) + payload
+
+
+def pb_int(num, v):
+    return pb_varint(num << 3) + pb_varint(v)
+
+
+def pb_node(n):
+    """core/v1 Node (k8s.io/api generated.proto field numbers), with fields
+    status does not read (uid, managedFields, images) to be skipped."""
+    m = n["metadata"]
+    meta = pb_len(1, m["name"]) + pb_len(5, "uid-" + m["name"]) + pb_len(6, m["resourceVersion"])
+    for k, v in sorted(m.get("labels", {}).items()):
+        meta += pb_len(11, pb_len(1, k) + pb_len(2, v))
+    for k, v in sorted(m.get("annotations", {}).items()):
+        meta += pb_len(12, pb_len(1, k) + pb_len(2, v))
+    meta += pb_len(17, pb_len(1, "kubelet") + pb_len(2, "Update") + pb_len(7, b"{}" * 300))
+    spec = pb_int(4, 1) if n["spec"].get("unschedulable") else b""
+    st = n["status"]
+    status_ = b"".join(pb_len(4, pb_len(1, c["type"]) + pb_len(2, c["status"])) for c in st["conditions"])
+    status_ += b"".join(pb_len(5, pb_len(1, a["type"]) + pb_len(2, a["address"])) for a in st["addresses"])
+    i = st["nodeInfo"]
+    status_ += pb_len(7, pb_len(4, i["kernelVersion"]) + pb_len(5, i["osImage"]) +
+                      pb_len(6, i["containerRuntimeVersion"]) + pb_len(7, i["kubeletVersion"]) +
+                      pb_len(9, i["operatingSystem"]) + pb_len(10, i["architecture"]))
+    status_ += b"".join(pb_len(8, pb_len(1, "registry.example/img-%d:v1" % j) + pb_int(2, 1000 + j))
+                        for j in range(40))
+    return pb_len(1, meta) + pb_len(2, spec) + pb_len(3, status_)
+
+
+def pb_node_list(items, meta, junk=b""):
+    lm = pb_len(2, meta["resourceVersion"])
+    if "continue" in meta:
+        lm += pb_len(3, meta["continue"]) + pb_int(4, meta["remainingItemCount"])
+    raw = pb_len(1, lm) + junk + b"".join(pb_len(2, pb_node(n)) for n in items)
+    return b"k8s\0" + pb_len(1, pb_len(1, "v1") + pb_len(2, "NodeList")) + pb_len(2, raw) + pb_len(3, "") + pb_len(4, "")
+
+
 def status(code, reason, message):
     return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
             "message": message, "reason": reason, "code": code}
@@ -324,7 +378,35 @@ class Handler(EveryMethod, BaseHTTPRequestHandler):
         meta = {"resourceVersion": "4242"}
         if end < len(idx):
             meta["continue"] = str(end)
+            meta["remainingItemCount"] = len(idx) - end
+        if ARGS.protobuf and "application/vnd.kubernetes.protobuf" in (self.headers.get("Accept") or "") \
+                and sel != "test=json":
+            junk = b"\x07" if sel == "test=malformed" and start else b""  # no such wire type
+            return self.send_pb_list(pb_node_list(items, meta, junk), sel, start)
+        meta.pop("remainingItemCount", None)
         return self.send_json(200, {"kind": "NodeList", "apiVersion": "v1", "metadata": meta, "items": items})
+
+    def send_pb_list(self, body, sel, start):
+        """In small chunks, so items arrive cut; test=drop-once cuts the
+        second page's first answer short (the client asks again)."""
+        cut = False
+        if sel == "test=drop-once" and start:
+            with LOCK:
+                cut = ONCE.get("pb-drop", 0) == 0
+                ONCE["pb-drop"] = 1
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.kubernetes.protobuf")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        step = 997
+        for off in range(0, len(body), step):
+            if cut and off >= len(body) // 2:
+                self.close_connection = True
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            self.chunk(body[off:off + step])
+        self.chunk(b"")
 
     def watch(self, q):
         rv = q.get("resourceVersion", "")
@@ -367,6 +449,7 @@ def main():
     p.add_argument("--basic")
     p.add_argument("--client-ca", action="store_true")
     p.add_argument("--nodes", type=int, default=5)
+    p.add_argument("--protobuf", action="store_true", help="Node lists in protobuf when accepted")
     p.add_argument("--configz", default="ok")
     p.add_argument("--lifetime", type=float, default=300)
     p.add_argument("--drain-pods", type=int, default=0)

@@ -494,6 +494,128 @@ Test(list, pages_in_order_json_without_look_ahead, .init = start_open, .fini = s
   cr_assert_eq(r.pages, 0);
 }
 
+/* ---- protobuf lists read as they arrive (rs_kube_list_pb) ---- */
+
+static void start_pb(void) {
+  const char *a[] = {"--nodes", "5", "--protobuf", NULL};
+  fake_start(&F, a);
+}
+
+struct pbl {
+  rs_kube_client_t *c;
+  int rc;                 /* what rs_kube_list_pb returned, with e */
+  rs_err_t e;
+  char log[512];          /* "i0 i0 p0 i1 ..." as the callbacks ran */
+  int items[8];           /* items each page holds now (dropped ones gone) */
+  int pages, others, drops_with_items;
+  unsigned long requests_at[8];
+};
+
+static void pbl_log(struct pbl *p, char what, unsigned page) {
+  size_t l = strlen(p->log);
+  if (l + 4 < sizeof p->log) snprintf(p->log + l, sizeof p->log - l, "%c%u ", what, page);
+}
+
+static int pbl_item(void *ud, unsigned page, const void *msg, size_t len, rs_err_t *err) {
+  struct pbl *p = ud;
+  cr_assert(page < 8 && len > 0 && msg);
+  p->items[page]++;
+  pbl_log(p, 'i', page);
+  return 0;
+}
+
+static void pbl_drop(void *ud, unsigned page) {
+  struct pbl *p = ud;
+  if (page < 8 && p->items[page]) p->drops_with_items++;
+  if (page < 8) p->items[page] = 0;
+}
+
+static int pbl_page(void *ud, unsigned page, rs_err_t *err) {
+  struct pbl *p = ud;
+  cr_assert_eq(page, (unsigned)p->pages, "pages in order");
+  p->requests_at[p->pages++] = rs_kube_client_requests(p->c);
+  pbl_log(p, 'p', page);
+  return 0;
+}
+
+static int pbl_other(void *ud, const char *body, size_t len, char **ret_continue, rs_err_t *err) {
+  struct pbl *p = ud;
+  p->others++;
+  return on_page(&(struct pages){.c = p->c}, body, len, ret_continue, err);
+}
+
+static const struct rs_kube_pb_list_fns pbl_fns = {
+    .kind = "NodeList", .item = pbl_item, .drop = pbl_drop, .page = pbl_page, .other = pbl_other};
+
+/* A client on the protobuf fake, and the list of its nodes (with that
+ * label selector) two a page. */
+static void pb_list(const char *selector, struct pbl *p) {
+  *p = (struct pbl){.e = RS_ERR_INIT};
+  p->c = fake_client(&F, NULL, NULL, &p->e);
+  cr_assert(p->c, "%s", p->e.msg);
+  struct rs_kube_list_opts o = {.limit = 2, .label_selector = selector};
+  p->rc = rs_kube_list_pb(p->c, "/api/v1/nodes", &o, &pbl_fns, p, &p->e);
+}
+
+static void pbl_clear(struct pbl *p) {
+  if (p->c) rs_kube_client_free(p->c);
+  rs_err_clear(&p->e);
+}
+
+/* The fake's five nodes came whole: pages of 2, 2 and 1, in order. */
+static void five_in_three_pages(const struct pbl *p) {
+  cr_assert_eq(p->rc, 0, "%s", p->e.msg);
+  cr_assert_eq(p->pages, 3);
+  cr_assert(p->items[0] == 2 && p->items[1] == 2 && p->items[2] == 1, "%s", p->log);
+}
+
+Test(list, pb_items_as_they_arrive_pages_in_order, .init = start_pb, .fini = stop) {
+  _cleanup_(pbl_clear) struct pbl p;
+  pb_list(NULL, &p);
+  five_in_three_pages(&p);
+  cr_assert_eq(p.others, 0);
+  /* a page's items all come before its end */
+  cr_assert(strstr(p.log, "i0 i0 ") && strstr(p.log, "i1 i1 ") && strstr(p.log, "i2 "), "%s", p.log);
+  cr_assert(strstr(p.log, "p0") < strstr(p.log, "p1") && strstr(p.log, "p1") < strstr(p.log, "p2"), "%s", p.log);
+  /* the look-ahead: page k+1 was asked for before page k was handed over */
+  cr_assert_eq(p.requests_at[0], 2, "page 1 asked for before page 0 ended");
+  cr_assert_eq(p.requests_at[1], 3);
+  cr_assert_eq(rs_kube_client_requests(p.c), 3);
+  cr_assert_eq(rs_kube_pending(p.c), 0);
+}
+
+Test(list, pb_retried_page_drops_what_it_brought, .init = start_pb, .fini = stop) {
+  /* page 1's first answer is cut in the middle of its items */
+  _cleanup_(pbl_clear) struct pbl p;
+  pb_list("test=drop-once", &p);
+  five_in_three_pages(&p);
+  cr_assert_eq(p.drops_with_items, 1, "the cut attempt's item was dropped: %s", p.log);
+  cr_assert_eq(rs_kube_client_requests(p.c), 4);
+}
+
+Test(list, pb_malformed_page_fails_with_nothing_left, .init = start_pb, .fini = stop) {
+  _cleanup_(pbl_clear) struct pbl p;
+  pb_list("test=malformed", &p);
+  cr_assert_eq(p.rc, -1);
+  cr_assert_eq(p.e.kind, RS_E_INPUT, "%s", p.e.msg);
+  cr_assert(strstr(p.e.msg, "GET /api/v1/nodes: ") && strstr(p.e.msg, "malformed protobuf NodeList"), "%s", p.e.msg);
+  cr_assert_eq(p.pages, 1, "%s", p.log);
+  cr_assert_eq(p.items[1] + p.items[2], 0, "what the failed pages brought is dropped: %s", p.log);
+  cr_assert_eq(rs_kube_pending(p.c), 0);
+}
+
+Test(list, pb_json_answer_goes_to_other, .init = start_pb, .fini = stop) {
+  _cleanup_(pbl_clear) struct pbl p;
+  pb_list("test=json", &p);
+  cr_assert_eq(p.rc, 0, "%s", p.e.msg);
+  cr_assert_eq(p.others, 3);
+  cr_assert_eq(p.pages, 0);
+  /* an API error is typed */
+  struct rs_kube_list_opts o = {.limit = 2};
+  cr_assert_eq(rs_kube_list_pb(p.c, "/test/fail/403", &o, &pbl_fns, &p, &p.e), -1);
+  cr_assert(rs_kube_err_is(&p.e, 403), "%s", p.e.msg);
+}
+
 struct wstate {
   char types[256];
   char last_rv[32];

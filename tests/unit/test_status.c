@@ -323,6 +323,54 @@ static void start_forbidden(void) {
 }
 static void stop(void) { fake_stop(&F); }
 
+/* The same nodes from two fakes: in JSON, and in protobuf (read as it
+ * arrives, pages cut in chunks that split items). */
+static struct fake G;
+static char kc_pb[PATH_MAX];
+static void start_both(void) {
+  start();
+  const char *a[] = {"--nodes", "9", "--protobuf", NULL};
+  fake_start(&G, a);
+  fake_kubeconfig(&G, NULL, "    token: x\n", kc_pb, sizeof kc_pb);
+}
+static void stop_both(void) {
+  fake_stop(&G);
+  stop();
+}
+
+Test(cli, protobuf_and_json_lists_print_the_same, .init = start_both, .fini = stop_both) {
+  static const char *const modes[][8] = {
+      {"status", NULL},
+      {"status", "-o", "wide", NULL},
+      {"status", "-o", "json", NULL},
+      {"status", "-o", "yaml", NULL},
+      {"status", "--no-headers", "--pods", NULL},
+      {"status", "-o", "wide", "--chunk-size", "2", NULL},
+      {"status", "-o", "json", "--chunk-size", "0", NULL},
+      {"status", "-l", "node-role.kubernetes.io/control-plane", "-o", "wide", NULL},
+      {"status", "node-00003", "node-00001", "-o", "json", NULL},
+  };
+  for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+    struct rs_proc_result j = {0}, p = {0};
+    fake_run_plugin(kc, modes[i], &j);
+    fake_run_plugin(kc_pb, modes[i], &p);
+    cr_assert_eq(j.status, 0, "mode %zu: %s", i, j.errout);
+    cr_assert_eq(p.status, 0, "mode %zu: %s", i, p.errout);
+    cr_assert(j.out && p.out && strlen(p.out) > 20, "mode %zu", i);
+    cr_assert_str_eq(p.out, j.out, "mode %zu", i);
+    cr_assert_str_eq(p.errout ? p.errout : "", j.errout ? j.errout : "", "mode %zu", i);
+    rs_proc_result_free(&j);
+    rs_proc_result_free(&p);
+  }
+  /* (and the second fake did answer in protobuf) */
+  struct rs_proc_result v = {0};
+  const char *a[] = {"status", "-v", "9", NULL};
+  fake_run_plugin(kc_pb, a, &v);
+  cr_assert(v.errout && strstr(v.errout, "Response Header: Content-Type: application/vnd.kubernetes.protobuf"),
+            "%s", v.errout);
+  rs_proc_result_free(&v);
+}
+
 Test(cli, help_and_usage_errors) {
   struct rs_proc_result r = {0};
   const char *h[] = {"--help", NULL};
