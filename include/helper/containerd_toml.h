@@ -23,7 +23,8 @@ int rs_ctd_config_version(const char *text, size_t len, int *ret, rs_err_t *err)
 /* Edit the config so containerd's CRI is enabled and matches the node.
  * Version 1 files are turned into version 2 for containerd 1.x (plugin
  * sections renamed to their full IDs); containerd 2.x needs a version 3
- * file (the caller migrates with `containerd config migrate` first). */
+ * file, or 3 or 4 from 2.3 on (the caller migrates with `containerd config
+ * migrate` first; 2.3 and later migrate to 4). */
 int rs_ctd_config_edit(const char *text, size_t len, const struct rs_ctd_want *w,
                        char **ret, char ***changes, rs_err_t *err);
 

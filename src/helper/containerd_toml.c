@@ -251,6 +251,15 @@ static int fix_disabled(struct ed *e, int version_before) {
   return 0;
 }
 
+/* The newest config version a containerd reads: 2 for 1.x, 3 for 2.0 to
+ * 2.2, 4 from 2.3 on (`config default` and `config migrate` write it).
+ * Version 4 moved only the server settings (grpc, ttrpc, debug, metrics)
+ * into plugins; the CRI plugins the edit touches are where 3 has them. */
+static int max_version(const struct rs_ctd_want *w) {
+  if (w->major < 2) return 2;
+  return w->major == 2 && w->minor < 3 ? 3 : 4;
+}
+
 int rs_ctd_config_edit(const char *text, size_t len, const struct rs_ctd_want *w,
                        char **ret, char ***changes, rs_err_t *err) {
   struct ed e = {strndup(text, len), len, changes, err};
@@ -262,10 +271,10 @@ int rs_ctd_config_edit(const char *text, size_t len, const struct rs_ctd_want *w
     r = rs_fail(err, RS_E_INPUT, ENOTSUP,
                 "config.toml is version %d; containerd %d.x needs version 3", ver,
                 w->major);
-  if (r == 0 && (ver > 3 || (w->major < 2 && ver > 2)))
+  if (r == 0 && ver > max_version(w))
     r = rs_fail(err, RS_E_INPUT, ENOTSUP,
-                "config.toml version %d is not supported for containerd %d.%d",
-                ver, w->major, w->minor);
+                "config.toml is version %d; containerd %d.%d reads version %d at most",
+                ver, w->major, w->minor, max_version(w));
   if (r == 0 && w->major < 2 && ver == 1) {
     r = rename_v1_sections(&e);
     if (r == 0) r = set(&e, root, "version", "2");

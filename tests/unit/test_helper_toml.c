@@ -149,6 +149,23 @@ Test(containerd, v3_keys) {
   rs_err_clear(&e);
 }
 
+/* containerd 2.3 and later write version 4 (config default and migrate):
+ * the CRI tables are those of version 3; before 2.3 version 4 is refused */
+Test(containerd, v4_from_2_3) {
+  const char *in = "version = 4\n[plugins.'io.containerd.server.v1.grpc']\n  address = '/run/containerd/containerd.sock'\n";
+  struct rs_ctd_want w = {2, 4, false, "registry.k8s.io/pause:3.10", NULL, NULL, NULL};
+  rs_err_t e = RS_ERR_INIT;
+  _cleanup_free_ char *out = NULL;
+  cr_assert_eq(rs_ctd_config_edit(in, strlen(in), &w, &out, NULL, &e), 0, "%s", e.msg ? e.msg : "");
+  cr_assert(strstr(out, "[plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.runc.options]\n  SystemdCgroup = false\n"));
+  cr_assert(strstr(out, "address = '/run/containerd/containerd.sock'"));
+  struct rs_ctd_want w22 = {2, 2, false, NULL, NULL, NULL, NULL};
+  char *no = NULL;
+  cr_assert_eq(rs_ctd_config_edit(in, strlen(in), &w22, &no, NULL, &e), -1);
+  cr_assert(strstr(e.msg, "version 4; containerd 2.2 reads version 3 at most"), "%s", e.msg);
+  rs_err_clear(&e);
+}
+
 Test(containerd, hosts_files) {
   char *m[] = {"https://mirror.example.com/", "mirror2.example.com", NULL};
   _cleanup_free_ char *h = rs_ctd_hosts_mirrors(m, NULL);
