@@ -86,8 +86,12 @@ helper-deps:
 	  musl-tools musl-dev clang lld musl-dev:arm64 libclang-rt-14-dev:arm64 libclang-rt-14-dev \
 	  qemu-user-static containerd runc python3
 
-# ---- fixtures, golden files, real containerd, kill matrix, arm64 ----
-test-helper: $(HELPER_BLOB_FILES)
-	tests/helper/run.sh $(abspath $(HELPER_OUT)/amd64/rs-node-helper) $(abspath $(HELPER_OUT)/arm64/rs-node-helper)
+# ---- fixtures, golden files, real daemons, kill matrix, arm64 ----
+# The real daemons: Debian's containerd 1.6 and the containerd 2.x and
+# CRI-O built by runtimes-build (mk/runtimes.mk; cached, warm < 1 s).
+# Independent parts run HELPER_TEST_JOBS at a time (they mostly wait).
+HELPER_TEST_JOBS ?= 2
+test-helper: $(HELPER_BLOB_FILES) runtimes-build
+	HELPER_TEST_JOBS=$(HELPER_TEST_JOBS) tests/helper/run.sh $(abspath $(HELPER_OUT)/amd64/rs-node-helper) $(abspath $(HELPER_OUT)/arm64/rs-node-helper)
 
 -include $(HELPER_LIB_OBJ:.o=.d)

@@ -1,6 +1,7 @@
 # Real containerd 2.x and CRI-O, built from their Go modules through the module
 # proxy (issue 14): binaries for the node image variants and the real-daemon
-# checks. Root only (the checks start the daemons). Not part of `make test` yet.
+# checks. Root only (the checks start the daemons). make test-helper builds
+# them when absent and starts every produced config with them.
 #
 #   make runtimes-build  containerd, ctr, containerd-shim-runc-v2 (v2.4.2) and
 #                        crio, pinns (v1.34.0) into $(RS_CACHE)/runtimes/
