@@ -5,6 +5,7 @@
 #define RS_HELPER_CRIO_CONF_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include "common/err.h"
 
 #define RS_CRIO_DROPIN "/etc/crio/crio.conf.d/99-kubectl-runtime-switch.conf"
@@ -20,7 +21,24 @@ struct rs_crio_want {
   const char *cni_bin_dir;   /* NULL: leave */
   const char *cni_conf_dir;  /* NULL: leave */
   char *const *ulimits;      /* default_ulimits, "name=soft:hard"; NULL: leave */
+  /* default_runtime with its [crio.runtime.runtimes.<name>] runtime_path
+   * (runtime_type "oci"): for a node whose configured default runtime is
+   * not installed (CRI-O's own default is crun); NULL: leave */
+  const char *default_runtime, *runtime_path;
 };
+
+/* CRI-O's built-in default runtime, looked up in PATH when no file gives a
+ * runtime_path for it */
+#define RS_CRIO_BUILTIN_RUNTIME "crun"
+#define RS_CRIO_MAX_DROPINS 64
+
+/* The default runtime the CRI-O configuration files set, read in the order
+ * CRI-O merges them (crio.conf, then crio.conf.d/ by name; a later file
+ * wins key by key): *ret_name (RS_CRIO_BUILTIN_RUNTIME when none sets it)
+ * and *ret_path, its runtime_path (NULL when none sets one: CRI-O looks the
+ * name up in PATH). A file that is not TOML is an error naming it. */
+int rs_crio_default_runtime(const char *const *names, const char *const *texts, size_t n,
+                            char **ret_name, char **ret_path, rs_err_t *err);
 
 char *rs_crio_dropin(const struct rs_crio_want *w);
 /* NULL with *ret_empty when there is nothing to write. */

@@ -24,6 +24,17 @@ char *rs_crio_dropin(const struct rs_crio_want *w) {
     r = q ? rs_buf_printf(&b, NULL, "%s%s", i ? ", " : "default_ulimits = [", q) : -1;
     if (r == 0 && !w->ulimits[i + 1]) r = rs_buf_puts(&b, "]\n", NULL);
   }
+  if (r == 0 && w->default_runtime && w->runtime_path) {
+    _cleanup_free_ char *n = rs_toml_quote(w->default_runtime);
+    _cleanup_free_ char *rp = rs_toml_quote(w->runtime_path);
+    r = n && rp ? rs_buf_printf(&b, NULL,
+                                "default_runtime = %s\n\n"
+                                "[crio.runtime.runtimes.%s]\n"
+                                "runtime_path = %s\n"
+                                "runtime_type = \"oci\"\n",
+                                n, n, rp)
+                : -1;
+  }
   if (r == 0 && w->pause_image) {
     _cleanup_free_ char *q = rs_toml_quote(w->pause_image);
     r = q ? rs_buf_printf(&b, NULL, "\n[crio.image]\npause_image = %s\n", q) : -1;
@@ -80,4 +91,34 @@ char *rs_crio_registries(char *const *mirrors, char *const *insecure,
     return NULL;
   }
   return rs_buf_steal(&b, NULL);
+}
+
+/* The string at path in the last of the texts that sets it non-empty
+ * (*ret stays as it is when none does). */
+static int last_str(const char *const *names, const char *const *texts, size_t n,
+                    const char *const *path, char **ret, rs_err_t *err) {
+  for (size_t i = 0; i < n; i++) {
+    _cleanup_free_ char *raw = NULL, *v = NULL;
+    if (rs_toml_get_raw(texts[i], strlen(texts[i]), path, &raw, err) < 0 ||
+        (raw && rs_toml_decode_str(raw, &v, err) < 0))
+      return rs_wrap(err, "%s", names[i]);
+    if (v && *v) {
+      free(*ret);
+      *ret = TAKE_PTR(v);
+    }
+  }
+  return 0;
+}
+
+int rs_crio_default_runtime(const char *const *names, const char *const *texts, size_t n,
+                            char **ret_name, char **ret_path, rs_err_t *err) {
+  const char *const def[] = {"crio", "runtime", "default_runtime", NULL};
+  _cleanup_free_ char *name = strdup(RS_CRIO_BUILTIN_RUNTIME), *path = NULL;
+  if (!name) return rs_oom(err);
+  if (last_str(names, texts, n, def, &name, err) < 0) return -1;
+  const char *const rp[] = {"crio", "runtime", "runtimes", name, "runtime_path", NULL};
+  if (last_str(names, texts, n, rp, &path, err) < 0) return -1;
+  *ret_name = TAKE_PTR(name);
+  *ret_path = TAKE_PTR(path);
+  return 0;
 }

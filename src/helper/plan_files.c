@@ -98,14 +98,20 @@ int plan_crio(struct ctx *c) {
   struct rs_plan *p = c->p;
   /* Docker's default-ulimits come along when Docker was the runtime */
   char *const *ul = plan_uses_docker(p->from) && c->docker.ulimits && c->docker.ulimits[0] ? c->docker.ulimits : NULL;
+  _cleanup_free_ char *rt = NULL, *rt_path = NULL, *rt_note = NULL;
+  if (plan_crio_runtime(c, &rt, &rt_path) < 0) return -1;
+  if (rt && !(rt_note = rs_strdup_printf(", default_runtime %s (%s: the configured default runtime "
+                                         "is not installed)", rt, rt_path)))
+    return rs_oom(c->err);
   struct rs_crio_want w = {strcmp(p->cgroup_driver, "systemd") == 0, p->sandbox_image,
-                           p->cni_bin_dir, p->cni_conf_dir, ul};
+                           p->cni_bin_dir, p->cni_conf_dir, ul, rt, rt_path};
   _cleanup_free_ char *old = NULL;
   size_t ol = 0;
   if (rs_host_read(c->h, RS_CRIO_DROPIN, RS_MAX_CONFIG, &old, &ol, c->err) < 0) return -1;
   if (plan_add_file1(c, RS_CRIO_DROPIN, RS_FG_RUNTIME, old, ol, rs_crio_dropin(&w), 0644,
-                     "cgroup_manager, pause_image%s and CNI dirs for the node",
-                     ul ? ", default_ulimits (Docker's default-ulimits)" : "") < 0)
+                     "cgroup_manager, pause_image%s%s and CNI dirs for the node",
+                     ul ? ", default_ulimits (Docker's default-ulimits)" : "",
+                     rt_note ? rt_note : "") < 0)
     return -1;
   return plan_registries_crio(c);
 }

@@ -102,6 +102,11 @@ static inline bool plan_uses_docker(enum rs_rt rt) {
   return i && i->docker_engine;
 }
 
+/* plan_crio_rt.c: when CRI-O's configured default runtime is not
+ * installed, the runtime the drop-in makes the default instead (runc and
+ * its host path; both NULL: leave CRI-O's); neither installed blocks. */
+int plan_crio_runtime(struct ctx *c, char **ret_name, char **ret_path);
+
 /* plan_detect.c */
 int plan_read_kubelet(struct ctx *c);
 int plan_detect_source(struct ctx *c);

@@ -123,7 +123,7 @@ Test(docker_settings, ulimits_as_crio_takes_them) {
 
 Test(docker_settings, crio_dropin_ulimits) {
   char *ul[] = {"nofile=1024:2048", "nproc=10:20", NULL};
-  struct rs_crio_want w = {true, NULL, NULL, NULL, ul};
+  struct rs_crio_want w = {true, NULL, NULL, NULL, ul, NULL, NULL};
   _cleanup_free_ char *t = rs_crio_dropin(&w);
   cr_assert(strstr(t, "[crio.runtime]\ncgroup_manager = \"systemd\"\nconmon_cgroup = \"pod\"\n"
                       "default_ulimits = [\"nofile=1024:2048\", \"nproc=10:20\"]\n"), "%s", t);

@@ -123,8 +123,41 @@ Test(state, plan_json_roundtrip) {
   }
 }
 
+/* CRI-O's default runtime as its files set it, later files winning; the
+ * drop-in that makes runc the default reads back where CRI-O looks */
+Test(state, crio_default_runtime) {
+  const char *names[] = {"crio.conf", "10-crio.conf", "20-x.conf"};
+  const char *texts[] = {"[crio.runtime]\ndefault_runtime = 'kata'\n",
+                         "[crio.runtime]\ndefault_runtime = \"crun\"\n"
+                         "[crio.runtime.runtimes.crun]\nruntime_path = \"/usr/libexec/crio/crun\"\n",
+                         "[crio.runtime.runtimes.crun]\nmonitor_path = \"/x\"\n"};
+  rs_err_t e = RS_ERR_INIT;
+  _cleanup_free_ char *n = NULL, *p = NULL;
+  cr_assert_eq(rs_crio_default_runtime(names, texts, 3, &n, &p, &e), 0, "%s", e.msg ? e.msg : "");
+  cr_assert_str_eq(n, "crun");
+  cr_assert_str_eq(p, "/usr/libexec/crio/crun");
+  _cleanup_free_ char *n0 = NULL, *p0 = NULL;
+  cr_assert_eq(rs_crio_default_runtime(names, texts, 0, &n0, &p0, &e), 0);
+  cr_assert_str_eq(n0, RS_CRIO_BUILTIN_RUNTIME);
+  cr_assert_null(p0);
+  const char *bad[] = {"[crio.runtime\n"};
+  char *n1 = NULL, *p1 = NULL;
+  cr_assert_eq(rs_crio_default_runtime(names + 2, bad, 1, &n1, &p1, &e), -1);
+  cr_assert(strstr(e.msg, "20-x.conf"), "%s", e.msg);
+  rs_err_clear(&e);
+
+  struct rs_crio_want w = {true, NULL, NULL, NULL, NULL, "runc", "/usr/sbin/runc"};
+  _cleanup_free_ char *d = rs_crio_dropin(&w);
+  const char *dn[] = {"99-kubectl-runtime-switch.conf"}, *dt[] = {d};
+  _cleanup_free_ char *n2 = NULL, *p2 = NULL;
+  cr_assert_eq(rs_crio_default_runtime(dn, dt, 1, &n2, &p2, &e), 0, "%s", e.msg ? e.msg : "");
+  cr_assert_str_eq(n2, "runc");
+  cr_assert_str_eq(p2, "/usr/sbin/runc");
+  cr_assert(strstr(d, "[crio.runtime.runtimes.\"runc\"]\nruntime_path = \"/usr/sbin/runc\"\nruntime_type = \"oci\"\n"));
+}
+
 Test(state, crio_files) {
-  struct rs_crio_want w = {false, "registry.k8s.io/pause:3.9", "/usr/lib/cni", NULL, NULL};
+  struct rs_crio_want w = {false, "registry.k8s.io/pause:3.9", "/usr/lib/cni", NULL, NULL, NULL, NULL};
   _cleanup_free_ char *d = rs_crio_dropin(&w);
   cr_assert(strstr(d, "cgroup_manager = \"cgroupfs\""));
   cr_assert(strstr(d, "pause_image = \"registry.k8s.io/pause:3.9\""));
