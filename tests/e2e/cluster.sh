@@ -959,12 +959,18 @@ cmd_down() {
 		[[ -d /sys/fs/cgroup/$h/$CGROUP_PARENT ]] &&
 			find "/sys/fs/cgroup/$h/$CGROUP_PARENT" -depth -type d -exec rmdir {} + 2>/dev/null || true
 	done
-	# Keep the last logs for post-mortems, drop the rest of the state.
+	# Keep the last logs for post-mortems, drop the rest of the state: only
+	# what the cluster made (the directory may hold others' files, as locks).
 	if [[ -d $LOGS ]]; then
 		rm -rf "$RS_CACHE/last-logs"
 		cp -a "$LOGS" "$RS_CACHE/last-logs" 2>/dev/null || true
 	fi
-	rm -rf "$RS_STATE" "$NODES_DIR"
+	local e
+	for e in "${STATE_ENTRIES[@]}"; do
+		rm -rf "${RS_STATE:?}/$e"
+	done
+	rmdir "$RS_STATE" 2>/dev/null || true
+	rm -rf "$NODES_DIR"
 	[[ -n $quiet ]] || log "e2e cluster is down"
 }
 

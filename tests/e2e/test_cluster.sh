@@ -241,10 +241,13 @@ no_leftovers() {
 		echo "  leftover cgroups: $(ls -d /sys/fs/cgroup/*/"$CGROUP_PARENT")" >&2
 		bad=1
 	fi
-	if [[ -e $RS_CACHE/nodes || -e $RS_STATE ]]; then
-		echo "  leftover node or state directories" >&2
-		bad=1
-	fi
+	local e
+	for e in "$RS_CACHE/nodes" "${STATE_ENTRIES[@]/#/$RS_STATE/}"; do
+		if [[ -e $e ]]; then
+			echo "  leftover node or state directory $e" >&2
+			bad=1
+		fi
+	done
 	((bad == 0))
 }
 

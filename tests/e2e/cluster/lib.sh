@@ -4,8 +4,12 @@
 # Caches survive between runs and between clones of the repository (CI runs in
 # a fresh clone on the same machine), so they live outside the work tree.
 RS_CACHE=${RS_CACHE:-/var/cache/kubectl-runtime-switch}
-# Runtime state of one cluster: PKI, etcd data, logs, pidfiles, node rootfs copies.
+# Runtime state of one cluster: PKI, etcd data, logs, pidfiles, image tarballs
+# (the node root filesystems are in $RS_CACHE/nodes).
 RS_STATE=${RS_STATE:-/run/kubectl-runtime-switch-e2e}
+# What the cluster keeps in RS_STATE, all that `down` removes there (the
+# directory itself only once empty: it is not only ours).
+STATE_ENTRIES=(pki logs run etcd images admin.conf)
 
 # Go may be installed outside PATH (CI images): the official location.
 [[ :$PATH: == *:/usr/local/go/bin:* ]] || PATH=$PATH:/usr/local/go/bin
