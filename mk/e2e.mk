@@ -6,8 +6,12 @@
 #                        (all cached in $(RS_CACHE); a cold build takes minutes)
 #   make cluster-up      start it; then: eval "$$(tests/e2e/cluster.sh env)"
 #   make cluster-down    stop it, leaving nothing behind
-#   make test-cluster    the cluster's own tests (leave the cluster up,
-#                        node-1 back on Docker)
+#   make test-cluster    the cluster's own tests, a 4-node set with zones
+#                        among them (leave the default cluster up, seeded)
+#
+# NODES="NAME:KIND[@ZONE] ..." (on the make command line or in the
+# environment) chooses another node set for cluster-build and cluster-up
+# (tests/e2e/cluster.sh's header; kinds in tests/e2e/node/kinds/).
 
 RS_CACHE ?= /var/cache/kubectl-runtime-switch
 export RS_CACHE

@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # The e2e test cluster of kubectl-runtime-switch: a real control plane (etcd,
 # kube-apiserver, kube-controller-manager, kube-scheduler) on this machine and
-# two real systemd nodes (systemd-nspawn containers booting a Debian bookworm
-# image) on a bridge of our own:
+# real systemd nodes (systemd-nspawn containers booting a Debian bookworm
+# image) on a bridge of our own. By default (every suite of `make test`):
 #
 #   node-1  Docker 20.10 through cri-dockerd (the node the product switches)
 #   node-2  containerd 1.6 with CRI on (the bystander that hosts drained pods)
 #
-# Usage: tests/e2e/cluster.sh COMMAND
-#   build                 build kbin, cri-dockerd, the node image and helpers (cached)
+# Usage: [NODES="NAME:KIND[@ZONE] ..."] tests/e2e/cluster.sh COMMAND
+#   build                 build what `up` needs (kbin, cri-dockerd, node images,
+#                         helpers; all cached)
 #   up                    start everything and seed the workload (idempotent;
-#                         cleans leftovers of a crashed run first)
+#                         cleans leftovers of a crashed run first); a running
+#                         cluster of another node set is taken down first
 #   down                  stop everything; leaves no process, mount, veth,
 #                         bridge, cgroup or node behind
-#   status                show processes and nodes
-#   env                   print `export KUBECONFIG=...` (eval "$(cluster.sh env)")
+#   status                show the node set, processes and nodes
+#   env                   print `export KUBECONFIG=...` and, when up, the
+#                         node set as RSW_E2E_NODES (eval "$(cluster.sh env)")
 #   exec NODE -- CMD...   run CMD inside NODE (all its namespaces, its PID 1's view)
 #   pid1 NODE             print the machine PID of NODE's systemd (PID 1 inside)
 #   reset-node NODE       restore NODE from the image (fresh runtime state) and
@@ -25,12 +28,26 @@
 #                         API server does every five minutes: a fresh cluster
 #                         still has revision 1, an aged one answers 410 for it
 #
+# NODES is read by `build` and `up` only; every other command acts on the
+# running cluster (its node set is in $RS_STATE/cluster).
+#   NODES     the node set, in order: NAME:KIND[@ZONE] separated by spaces.
+#             NAME: [a-z][a-z0-9-], at most 12 characters. KIND: a file
+#             tests/e2e/node/kinds/KIND.sh (docker, containerd, ...; the
+#             interface is in that folder's README.md). ZONE: the Node's
+#             topology.kubernetes.io/zone label, default zone-a. The I-th node
+#             (from 1) gets the address 10.77.0.(10+I) and the pod CIDR
+#             10.244.I.0/24. At least one node must be of a kind that makes the
+#             seeded images (docker). The first node holds the seeded static,
+#             bare and emptyDir pods. Default: "node-1:docker node-2:containerd".
+#   e.g.  NODES="node-1:docker node-2:containerd node-3:docker@zone-b node-4:docker@zone-b" cluster.sh up
+#
 # Everything marked "MACHINE ADAPTATION" below exists because of this test
 # machine (cgroup v1 with read-only controllers in containers, a capability
 # bounding set without CAP_SYS_RESOURCE, no systemd as PID 1); none of it is
 # product behaviour.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/cluster/lib.sh"
+. "$E2E_DIR/cluster/nodeset.sh"
 
 PKI=$RS_STATE/pki
 LOGS=$RS_STATE/logs
@@ -42,10 +59,6 @@ ETCD_CLIENT=127.0.0.1:32379
 ETCD_PEER=127.0.0.1:32380
 CGROUP_HIERARCHIES=(cpu cpuacct cpuset memory devices freezer blkio pids systemd unified)
 UP_TIMEOUT=${UP_TIMEOUT:-300}
-
-# The runtime each node boots with, and its kubelet's CRI endpoint.
-declare -A NODE_ROLE=([node-1]=docker [node-2]=containerd)
-declare -A NODE_CRI=([node-1]=unix:///var/run/cri-dockerd.sock [node-2]=unix:///run/containerd/containerd.sock)
 
 kc() { "$KUBECTL" --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }
 
@@ -68,19 +81,82 @@ build_helpers() {
 	done
 }
 
+# The kinds of the node set, each once, in order.
+set_kinds() {
+	local node kind out=()
+	for node in "${NODE_NAMES[@]}"; do
+		kind=${NODE_KIND[$node]}
+		[[ " ${out[*]} " == *" $kind "* ]] || out+=("$kind")
+	done
+	echo "${out[*]}"
+}
+
+# The build scripts (relative to tests/e2e) of the set's kinds, then kbin's,
+# each once; a missing one is an error naming the kind that declares it.
+build_scripts() {
+	local kind s seen=" "
+	for kind in $(set_kinds); do
+		for s in ${KIND_BUILDS[$kind]}; do
+			[[ -f $E2E_DIR/$s ]] || die "node kind $kind: its build script tests/e2e/$s does not exist"
+			[[ $seen == *" $s "* ]] || { echo "$s"; seen+="$s "; }
+		done
+	done
+	echo cluster/build.sh
+}
+
+# The root filesystem a kind's nodes are copied from.
+image_root() {
+	local v=${KIND_IMAGE_OF[$1]}
+	if [[ $v == base ]]; then
+		echo "$RS_CACHE/rootfs/current"
+	else
+		echo "$RS_CACHE/rootfs/v-$v"
+	fi
+}
+
+# Image variants of the set's kinds (node/build-variant.sh), each once.
+build_variants() {
+	local kind v seen=" "
+	declare -A what=()
+	for kind in $(set_kinds); do
+		v=${KIND_IMAGE_OF[$kind]}
+		[[ $v == base ]] && continue
+		if [[ -n ${what[$v]:-} ]]; then
+			[[ ${what[$v]} == "${KIND_IMAGE_PKGS[$kind]}|${KIND_IMAGE_BINS[$kind]}" ]] ||
+				die "node kinds of this set declare image variant $v twice, differently (kind $kind)"
+			continue
+		fi
+		what[$v]="${KIND_IMAGE_PKGS[$kind]}|${KIND_IMAGE_BINS[$kind]}"
+		"$E2E_DIR/node/build-variant.sh" "$v" "${KIND_IMAGE_PKGS[$kind]}" "${KIND_IMAGE_BINS[$kind]}"
+	done
+}
+
 cmd_build() {
 	require_root
+	use_requested
+	log "building for nodes $NODESET"
 	mkdir -p "$RS_CACHE/bin"
 	"$E2E_DIR/node/build-image.sh"
 	build_helpers
-	"$E2E_DIR/cridockerd/build.sh"
-	"$E2E_DIR/cluster/build.sh"
+	local s
+	for s in $(build_scripts); do
+		"$E2E_DIR/$s"
+	done
+	build_variants
 }
 
 check_built() {
-	local f
-	for f in bin/kbin bin/cri-dockerd bin/pause bin/runc-adapt rootfs/current/.complete; do
-		[[ -e $RS_CACHE/$f ]] || die "$RS_CACHE/$f missing: run 'tests/e2e/cluster.sh build' (make cluster-build) first"
+	local f kind hint="run 'tests/e2e/cluster.sh build' (make cluster-build) first"
+	[[ -z ${NODES:-} ]] || hint="run 'NODES=\"$NODES\" tests/e2e/cluster.sh build' first"
+	for f in bin/kbin bin/pause bin/runc-adapt rootfs/current/.complete; do
+		[[ -e $RS_CACHE/$f ]] || die "$RS_CACHE/$f missing: $hint"
+	done
+	for kind in $(set_kinds); do
+		for f in ${KIND_BINS[$kind]} ${KIND_IMAGE_BINS[$kind]}; do
+			[[ -e $RS_CACHE/${f%%:*} ]] || die "node kind $kind needs $RS_CACHE/${f%%:*}: $hint"
+		done
+		f=$(image_root "$kind")/.complete
+		[[ -e $f ]] || die "node kind $kind needs its image variant ($f): $hint"
 	done
 }
 
@@ -148,7 +224,7 @@ make_pki() {
 	cert controller-manager "/CN=system:kube-controller-manager"
 	cert scheduler "/CN=system:kube-scheduler"
 	local n
-	for n in "${NODES[@]}"; do
+	for n in "${NODE_NAMES[@]}"; do
 		cert "$n" "/O=system:nodes/CN=system:node:$n"
 	done
 	# Service-account token signing key pair.
@@ -157,7 +233,7 @@ make_pki() {
 	kubeconfig "$KUBECONFIG_ADMIN" admin admin
 	kubeconfig "$PKI/controller-manager.conf" controller-manager system:kube-controller-manager
 	kubeconfig "$PKI/scheduler.conf" scheduler system:kube-scheduler
-	for n in "${NODES[@]}"; do
+	for n in "${NODE_NAMES[@]}"; do
 		kubeconfig "$PKI/$n.conf" "$n" "system:node:$n"
 	done
 }
@@ -262,8 +338,8 @@ start_control_plane() {
 		{ tail -n 30 "$LOGS/controller-manager.log" >&2; die "kube-controller-manager is not healthy"; }
 	wait_for scheduler 60 curl -fsSk https://127.0.0.1:10259/healthz ||
 		{ tail -n 30 "$LOGS/scheduler.log" >&2; die "kube-scheduler is not healthy"; }
-	# The namespace of the seeded workload exists before node-1's kubelet
-	# starts, so the mirror pod of its static pod appears at once.
+	# The namespace of the seeded workload exists before the first node's
+	# kubelet starts, so the mirror pod of its static pod appears at once.
 	kc create namespace demo >/dev/null
 }
 
@@ -301,13 +377,26 @@ node_exec() {
 # The machine-side cgroup (per hierarchy) that holds a node.
 node_cgroup() { echo "/sys/fs/cgroup/$1/$CGROUP_PARENT/$2"; }
 
+# kubelet_runtime_flags KIND VERSION -- the runtime flags kubeadm writes
+# into kubeadm-flags.env for a kubelet of VERSION on a node of KIND: the
+# kind's own (kind_kubelet_flags) or, for a CRI runtime, the endpoint.
+kubelet_runtime_flags() {
+	local kind=$1 version=$2 cri=${KIND_CRI_OF[$1]}
+	if kind_has "$kind" kubelet_flags; then
+		kind_call "$kind" kubelet_flags "$version" "$cri"
+	else
+		echo "--container-runtime-endpoint=$cri"
+	fi
+}
+
 write_kubelet_files() {
-	local node=$1 root=$2 role=${NODE_ROLE[$1]}
+	local node=$1 root=$2 kind=${NODE_KIND[$1]} flags
+	flags=$(kubelet_runtime_flags "$kind" "$K8S_VERSION")
 	install -d -m 755 "$root/etc/kubernetes/pki" "$root/etc/kubernetes/manifests" "$root/var/lib/kubelet"
 	install -m 644 "$PKI/ca.crt" "$root/etc/kubernetes/pki/ca.crt"
 	install -m 600 "$PKI/$node.conf" "$root/etc/kubernetes/kubelet.conf"
 	cat >"$root/var/lib/kubelet/kubeadm-flags.env" <<-EOF
-		KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=${NODE_CRI[$node]} --node-ip=${NODE_IP[$node]}"
+		KUBELET_KUBEADM_ARGS="$flags --node-ip=${NODE_IP[$node]}"
 	EOF
 	cat >"$root/var/lib/kubelet/config.yaml" <<-EOF
 		apiVersion: kubelet.config.k8s.io/v1beta1
@@ -325,7 +414,7 @@ write_kubelet_files() {
 		  webhook:
 		    cacheAuthorizedTTL: 0s
 		    cacheUnauthorizedTTL: 0s
-		cgroupDriver: cgroupfs
+		cgroupDriver: ${KIND_CGROUP[$kind]}
 		clusterDomain: cluster.local
 		failSwapOn: false
 		healthzBindAddress: 127.0.0.1
@@ -347,6 +436,7 @@ write_kubelet_files() {
 		# cgroup v1 is allowed (a warning) up to 1.34; 1.35+ would need this.
 		failCgroupV1: false
 	EOF
+	[[ -z ${KIND_KCONFIG[$kind]} ]] || printf '%s\n' "${KIND_KCONFIG[$kind]}" >>"$root/var/lib/kubelet/config.yaml"
 	# Pod network of this node: Debian's CNI plugins (bridge + host-local; the
 	# runtime adds loopback itself).
 	install -d -m 755 "$root/etc/cni/net.d"
@@ -374,7 +464,7 @@ write_kubelet_files() {
 	cat >"$root/etc/cni/net.d/99-loopback.conf" <<-EOF
 		{ "cniVersion": "1.0.0", "name": "lo", "type": "loopback" }
 	EOF
-	if [[ $role == docker ]]; then
+	if [[ $node == "$(subject_node)" ]]; then
 		# A static pod, as a kubeadm control-plane node would have.
 		cat >"$root/etc/kubernetes/manifests/static-web.yaml" <<-EOF
 			apiVersion: v1
@@ -395,12 +485,12 @@ write_kubelet_files() {
 
 # Copy the cached image to the node's own root filesystem and configure it.
 prepare_node_rootfs() {
-	local node=$1 role=${NODE_ROLE[$1]} root
+	local node=$1 kind=${NODE_KIND[$1]} root
 	root=$(node_root "$node")
 	rm -rf "$(node_dir "$node")"
 	mkdir -p "$(node_dir "$node")"
 	mkdir -p "$root.tmp"
-	cp -a --reflink=auto "$RS_CACHE/rootfs/current/." "$root.tmp/"
+	cp -a --reflink=auto "$(image_root "$kind")/." "$root.tmp/"
 	mv "$root.tmp" "$root"
 	rm -f "$root/.complete"
 	echo "$node" >"$root/etc/hostname"
@@ -411,7 +501,14 @@ prepare_node_rootfs() {
 	printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$root/etc/resolv.conf"
 
 	cp -a "$E2E_DIR/node/files/common/." "$root/"
+	local f
+	for f in ${KIND_FILES_OF[$kind]}; do
+		cp -a "$E2E_DIR/node/files/$f/." "$root/"
+	done
 	install -m 755 "$RS_CACHE/bin/kbin" "$root/usr/bin/kubelet"
+	for f in ${KIND_BINS[$kind]}; do
+		install -D -m 755 "$RS_CACHE/${f%%:*}" "$root${f#*:}"
+	done
 	# MACHINE ADAPTATION: /usr/local/sbin/runc (first in every service's PATH)
 	# fits containers to the machine's capability bounding set and oom_score_adj
 	# floor, then runs Debian's /usr/sbin/runc (see node/runc-adapt.c).
@@ -440,18 +537,12 @@ prepare_node_rootfs() {
 		WantedBy=network-online.target multi-user.target
 	EOF
 
-	local -a enable=(rsw-e2e-net.service rsw-e2e-node-adapt.service kubelet.service containerd.service)
-	local -a disable=()
+	# shellcheck disable=SC2206
+	local -a enable=(rsw-e2e-net.service rsw-e2e-node-adapt.service kubelet.service ${KIND_ENABLE_OF[$kind]})
+	# shellcheck disable=SC2206
+	local -a disable=(${KIND_DISABLE_OF[$kind]})
 	local -a mask=(apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer
 		dpkg-db-backup.timer)
-	if [[ $role == docker ]]; then
-		cp -a "$E2E_DIR/node/files/docker/." "$root/"
-		install -m 755 "$RS_CACHE/bin/cri-dockerd" "$root/usr/bin/cri-dockerd"
-		enable+=(docker.socket docker.service cri-docker.socket cri-docker.service)
-	else
-		# A containerd node: Docker is installed by the image but not in use.
-		disable+=(docker.socket docker.service)
-	fi
 	systemctl --root="$root" --quiet enable "${enable[@]}"
 	((${#disable[@]} == 0)) || systemctl --root="$root" --quiet disable "${disable[@]}"
 	systemctl --root="$root" --quiet mask "${mask[@]}"
@@ -519,7 +610,7 @@ boot_node() {
 			"--register=no --keep-unit --capability=all --network-bridge=$BRIDGE" \
 			"--resolv-conf=off --timezone=off --link-journal=no --console=read-only"
 	} >"$launcher"
-	log "booting $node (${NODE_ROLE[$node]})"
+	log "booting $node (${NODE_KIND[$node]}, ${NODE_ZONE[$node]})"
 	start_proc "node-$node" bash "$launcher"
 	# The veth's machine side (vb-<name>) must be brought up by hand here.
 	local veth=vb-$node i
@@ -561,37 +652,53 @@ wait_node_booted() {
 	die "$node did not finish booting (state: ${state:-unknown})"
 }
 
-import_images() {
-	local node=$1
-	case ${NODE_ROLE[$node]} in
-	docker)
-		# Only Docker gets the images; node-1's containerd starts with none.
-		wait_for docker 60 node_exec "$node" docker info ||
-			die "$node: docker is not answering"
-		node_exec "$node" sh -c "docker import -c 'ENTRYPOINT [\"/pause\"]' /var/lib/rsw-e2e/images/pause.tar $PAUSE_IMAGE >/dev/null &&
-			docker import -c 'CMD [\"sh\"]' /var/lib/rsw-e2e/images/busybox.tar $WORKLOAD_IMAGE >/dev/null &&
-			docker save -o /var/lib/rsw-e2e/images/images.docker.tar $PAUSE_IMAGE $WORKLOAD_IMAGE"
-		;;
-	containerd)
-		# The archive Docker wrote on node-1 (docker save), imported into the
-		# k8s.io namespace that CRI uses; pause also under Debian containerd's
-		# default sandbox name (registry.k8s.io/pause:3.6).
-		local src
-		src=$(node_root node-1)/var/lib/rsw-e2e/images/images.docker.tar
-		[[ -f $src ]] || die "no image archive from node-1 ($src)"
-		install -m 644 "$src" "$(node_root "$node")/var/lib/rsw-e2e/images/images.docker.tar"
-		wait_for containerd 60 node_exec "$node" ctr version ||
-			die "$node: containerd is not answering"
-		node_exec "$node" sh -c "ctr -n k8s.io images import /var/lib/rsw-e2e/images/images.docker.tar >/dev/null &&
-			ctr -n k8s.io images tag $PAUSE_IMAGE registry.k8s.io/pause:3.6 >/dev/null"
-		;;
-	esac
+# The docker-save archive of the seeded images that nodes of KIND_IMAGES=archive
+# kinds import: the one the first node of a KIND_IMAGES=make kind saved, kept
+# on the machine (so a reset node does not need that node to run).
+image_archive() {
+	local a=$RS_STATE/images/images.docker.tar node src
+	if [[ ! -f $a ]]; then
+		for node in "${NODE_NAMES[@]}"; do
+			[[ ${KIND_IMAGES_OF[${NODE_KIND[$node]}]} == make ]] || continue
+			src=$(node_root "$node")/var/lib/rsw-e2e/images/images.docker.tar
+			[[ -f $src ]] || continue
+			install -m 644 "$src" "$a.tmp"
+			mv "$a.tmp" "$a"
+			break
+		done
+	fi
+	[[ -f $a ]] || die "no image archive: no node of a kind that makes the images (docker) has saved one"
+	echo "$a"
 }
 
+# The seeded images into a booted node, as its kind says.
+import_images() {
+	local node=$1 kind=${NODE_KIND[$1]}
+	if [[ ${KIND_IMAGES_OF[$kind]} == archive ]]; then
+		install -m 644 "$(image_archive)" "$(node_root "$node")/var/lib/rsw-e2e/images/images.docker.tar"
+	fi
+	kind_call "$kind" import_images "$node"
+	if [[ ${KIND_IMAGES_OF[$kind]} == make ]]; then
+		[[ -f $(node_root "$node")/var/lib/rsw-e2e/images/images.docker.tar ]] ||
+			die "$node: node kind $kind did not save /var/lib/rsw-e2e/images/images.docker.tar"
+	fi
+}
+
+# Nodes of kinds that make the images first, then the ones that import them.
+nodes_in_import_order() {
+	local node
+	for node in "${NODE_NAMES[@]}"; do
+		[[ ${KIND_IMAGES_OF[${NODE_KIND[$node]}]} == make ]] && echo "$node"
+	done
+	for node in "${NODE_NAMES[@]}"; do
+		[[ ${KIND_IMAGES_OF[${NODE_KIND[$node]}]} == make ]] || echo "$node"
+	done
+}
+
+# The CRI socket as kubeadm records it on the Node object, and the node's zone.
 annotate_node() {
 	local node=$1
-	# As kubeadm records it on the Node object.
-	kc annotate --overwrite node "$node" "kubeadm.alpha.kubernetes.io/cri-socket=${NODE_CRI[$node]}" >/dev/null
+	kc patch node "$node" --type merge -p "{\"metadata\":{\"annotations\":{\"kubeadm.alpha.kubernetes.io/cri-socket\":\"${KIND_CRI_OF[${NODE_KIND[$node]}]}\"},\"labels\":{\"$ZONE_LABEL\":\"${NODE_ZONE[$node]}\"}}}" >/dev/null
 }
 
 node_ready() {
@@ -633,14 +740,6 @@ pid_of_node() {
 	[[ -n $pid && -r /proc/$pid/cmdline ]] || return 1
 	tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "--machine=$node " && return 0
 	grep -q ":/$CGROUP_PARENT/$node\(/\|$\)" "/proc/$pid/cgroup" 2>/dev/null
-}
-
-# Is PID (from a pidfile) still a control-plane process of ours?
-pid_of_control_plane() {
-	local exe
-	[[ -n $1 ]] || return 1
-	exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
-	[[ $exe == "$RS_CACHE"/bin/kbin-* ]]
 }
 
 # Stop one node: clean poweroff, then force. Leaves its cgroups empty.
@@ -695,6 +794,8 @@ stop_node() {
 # ------------------------------------------------------------- workload ---
 
 seed_workload() {
+	local subject
+	subject=$(subject_node)
 	log "seeding the demo workload"
 	# Pods are admitted only once the namespace's service account exists.
 	wait_for "demo/default" 60 kc get serviceaccount default -n demo ||
@@ -714,8 +815,8 @@ seed_workload() {
 		      labels: {app: web}
 		    spec:
 		      terminationGracePeriodSeconds: 5
-		      # Spread over both nodes; a cordoned node (tainted unschedulable)
-		      # leaves the count, so a drained node's pods fit on the other one.
+		      # Spread over the nodes; a cordoned node (tainted unschedulable)
+		      # leaves the count, so a drained node's pods fit on the others.
 		      topologySpreadConstraints:
 		      - maxSkew: 1
 		        topologyKey: kubernetes.io/hostname
@@ -765,7 +866,7 @@ seed_workload() {
 		  namespace: demo
 		  labels: {app: bare}
 		spec:
-		  nodeSelector: {kubernetes.io/hostname: node-1}
+		  nodeSelector: {kubernetes.io/hostname: $subject}
 		  terminationGracePeriodSeconds: 5
 		  containers:
 		  - name: bare
@@ -793,7 +894,7 @@ seed_workload() {
 		          - weight: 100
 		            preference:
 		              matchExpressions:
-		              - {key: kubernetes.io/hostname, operator: In, values: [node-1]}
+		              - {key: kubernetes.io/hostname, operator: In, values: [$subject]}
 		      containers:
 		      - name: scratch
 		        image: $WORKLOAD_IMAGE
@@ -810,8 +911,9 @@ seed_workload() {
 all_demo_pods_running() {
 	local out
 	out=$(kc get pods -n demo --no-headers 2>/dev/null) || return 1
-	# 3 web + 2 node-agent + bare + scratch + static-web mirror = 8
-	[[ $(grep -c ' Running ' <<<"$out") -ge 8 ]] && ! grep -qv ' Running ' <<<"$out"
+	# 3 web + a node-agent per node + bare + scratch + static-web mirror
+	# (8 on the default two nodes)
+	[[ $(grep -c ' Running ' <<<"$out") -ge $((6 + ${#NODE_NAMES[@]})) ]] && ! grep -qv ' Running ' <<<"$out"
 }
 
 wait_workload() {
@@ -829,7 +931,7 @@ healthy() {
 	for p in etcd apiserver controller-manager scheduler; do
 		proc_alive "$p" || return 1
 	done
-	for node in "${NODES[@]}"; do
+	for node in "${NODE_NAMES[@]}"; do
 		proc_alive "node-$node" && node_pid1 "$node" >/dev/null || return 1
 		node_ready "$node" || return 1
 	done
@@ -838,46 +940,62 @@ healthy() {
 cmd_up() {
 	require_root
 	require_cmd systemd-nspawn nsenter ip openssl curl setsid gcc busybox
+	use_requested
 	find_kubectl
 	check_built
-	if [[ -f $RUN/up.done ]] && healthy; then
-		log "cluster already up"
+	local down= node
+	if read_state && [[ $STATE_NODES != "$NODESET" ]]; then
+		log "the running cluster has nodes $STATE_NODES;"
+		log "asked for nodes $NODESET: taking the running one down first"
+		(cmd_down)
+		down=1
+	fi
+	if [[ -z $down && -f $RUN/up.done ]] && healthy; then
+		if [[ ! -f $STATE_FILE ]]; then
+			# (transition: brought up before node sets; see read_state)
+			write_state
+			for node in "${NODE_NAMES[@]}"; do
+				annotate_node "$node"
+			done
+		fi
+		log "cluster already up ($NODESET)"
 		cmd_env
 		return
 	fi
-	cmd_down quiet
+	[[ -n $down ]] || (cmd_down quiet)
 	local start since
 	start=$(date +%s)
 	since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	log "bringing up the cluster with nodes $NODESET"
 	mkdir -p "$PKI" "$LOGS" "$RUN" "$RS_STATE/images" "$NODES_DIR"
+	# First, so that a `down` after a failed `up` knows what to stop.
+	write_state
 	make_pki
 	setup_bridge
 	make_image_tars
 	local node
-	for node in "${NODES[@]}"; do
+	for node in "${NODE_NAMES[@]}"; do
 		prepare_node_rootfs "$node"
 	done
 	start_control_plane
-	for node in "${NODES[@]}"; do
+	for node in "${NODE_NAMES[@]}"; do
 		boot_node "$node"
 	done
-	for node in "${NODES[@]}"; do
+	for node in $(nodes_in_import_order); do
 		wait_node_booted "$node"
 		log "$node booted; importing images"
 		import_images "$node"
 	done
-	RS_READY_SINCE=$since wait_nodes_ready "${NODES[@]}"
-	log "both nodes Ready after $(($(date +%s) - start)) s"
+	RS_READY_SINCE=$since wait_nodes_ready "${NODE_NAMES[@]}"
+	log "${#NODE_NAMES[@]} nodes Ready after $(($(date +%s) - start)) s"
 	seed_workload
 	wait_workload
 	touch "$RUN/up.done"
 	log "cluster up in $(($(date +%s) - start)) s"
-	kc get nodes -o wide
+	kc get nodes -o wide -L "$ZONE_LABEL"
 	cmd_env
 }
 
-# Restart a node's container, keeping its root filesystem: a reboot of
-# the node (what runs after it is only what the node enables at boot).
 cmd_compact() {
 	local rev
 	rev=$(curl -fsS -X POST "http://$ETCD_CLIENT/v3/kv/range" -d '{"key":"AA=="}' |
@@ -889,9 +1007,19 @@ cmd_compact() {
 	log "etcd compacted to revision $rev"
 }
 
+# use_running_node COMMAND NODE -- the running cluster, and NODE one of its nodes.
+use_running_node() {
+	local cmd=$1 node=$2
+	use_running || die "the cluster is not up"
+	[[ -n $node && -n ${NODE_KIND[$node]:-} ]] ||
+		die "usage: cluster.sh $cmd NODE (the running cluster's nodes: ${NODE_NAMES[*]})"
+}
+
+# Restart a node's container, keeping its root filesystem: a reboot of
+# the node (what runs after it is only what the node enables at boot).
 cmd_restart_node() {
 	local node=${1:-} state i
-	[[ -n ${NODE_ROLE[$node]:-} ]] || die "usage: cluster.sh restart-node node-1|node-2"
+	use_running_node restart-node "$node"
 	require_root
 	find_kubectl
 	[[ -f $KUBECONFIG_ADMIN ]] || die "cluster is not up"
@@ -910,30 +1038,69 @@ cmd_restart_node() {
 
 cmd_reset_node() {
 	local node=${1:-}
-	[[ -n ${NODE_ROLE[$node]:-} ]] || die "usage: cluster.sh reset-node node-1|node-2"
+	use_running_node reset-node "$node"
 	require_root
 	find_kubectl
 	[[ -f $KUBECONFIG_ADMIN ]] || die "cluster is not up"
 	log "resetting $node from the node image"
 	local since
 	since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	# (before the node's root filesystem, which may hold it, is replaced)
+	[[ ${KIND_IMAGES_OF[${NODE_KIND[$node]}]} == make ]] || image_archive >/dev/null
 	stop_node "$node"
 	start_node "$node"
 	wait_node_booted "$node"
-	[[ ${NODE_ROLE[$node]} == docker ]] || [[ -f $(node_root node-1)/var/lib/rsw-e2e/images/images.docker.tar ]] ||
-		die "node-1 must run to provide images"
 	import_images "$node"
 	# The kubelet re-registers an existing Node object; wait for a fresh heartbeat.
 	RS_READY_SINCE=$since wait_nodes_ready "$node"
 	kc uncordon "$node" >/dev/null
 }
 
+# Nodes that may have something on the machine: the running set (state
+# file) and any trace of another (node directories, pidfiles, cgroups of a
+# crashed run).
+nodes_to_stop() {
+	local n f seen=" "
+	if read_state; then
+		for n in $STATE_NODES; do
+			seen+="${n%%:*} "
+		done
+	fi
+	for f in "$NODES_DIR"/*/ "$RUN"/node-*.pid /sys/fs/cgroup/*/"$CGROUP_PARENT"/*/; do
+		[[ -e $f ]] || continue
+		n=${f%/}
+		n=${n##*/}
+		if [[ $f == *.pid ]]; then
+			n=${n#node-}
+			n=${n%.pid}
+		fi
+		[[ $n =~ ^[a-z][a-z0-9-]{0,11}$ ]] || continue
+		[[ $seen == *" $n "* ]] || seen+="$n "
+	done
+	echo "$seen"
+}
+
+# Is PID (from a pidfile) still a control-plane process of ours?
+pid_of_control_plane() {
+	local exe
+	[[ -n $1 ]] || return 1
+	exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
+	[[ $exe == "$RS_CACHE"/bin/kbin-* ]]
+}
+
 cmd_down() {
 	local quiet=${1:-}
 	require_root
-	[[ -n $quiet ]] || log "stopping the e2e cluster"
+	# (the state file only: a down must work whatever the kinds now say)
+	if [[ -z $quiet ]]; then
+		if read_state; then
+			log "stopping the e2e cluster ($STATE_NODES)"
+		else
+			log "stopping the e2e cluster"
+		fi
+	fi
 	local node p pid
-	for node in "${NODES[@]}"; do
+	for node in $(nodes_to_stop); do
 		stop_node "$node" &
 	done
 	wait
@@ -976,6 +1143,12 @@ cmd_down() {
 
 cmd_status() {
 	local p node rc=0
+	if use_running; then
+		echo "nodes: $NODESET"
+	else
+		echo "cluster: not up"
+		rc=1
+	fi
 	for p in etcd apiserver controller-manager scheduler; do
 		if proc_alive "$p"; then
 			echo "$p: running (pid $(cat "$RUN/$p.pid"))"
@@ -984,9 +1157,9 @@ cmd_status() {
 			rc=1
 		fi
 	done
-	for node in "${NODES[@]}"; do
+	for node in "${NODE_NAMES[@]}"; do
 		if proc_alive "node-$node" && node_pid1 "$node" >/dev/null; then
-			echo "$node: running (${NODE_ROLE[$node]}, PID 1 = $(node_pid1 "$node"), $(node_exec "$node" systemctl is-system-running 2>/dev/null || true))"
+			echo "$node: running (${NODE_KIND[$node]}@${NODE_ZONE[$node]}, PID 1 = $(node_pid1 "$node"), $(node_exec "$node" systemctl is-system-running 2>/dev/null || true))"
 		else
 			echo "$node: not running"
 			rc=1
@@ -994,13 +1167,25 @@ cmd_status() {
 	done
 	if [[ -f $KUBECONFIG_ADMIN ]] && proc_alive apiserver; then
 		find_kubectl
-		kc get nodes -o wide || rc=1
+		kc get nodes -o wide -L "$ZONE_LABEL" || rc=1
 	fi
 	return $rc
 }
 
+# check_running_node NODE -- NODE is in the running cluster's set (from the
+# state file only: exec is called often).
+check_running_node() {
+	read_state || die "the cluster is not up"
+	[[ " $STATE_NODES" == *" $1:"* ]] ||
+		die "'$1' is not a node of the running cluster (nodes: $STATE_NODES)"
+}
+
+# (The state file is read, not the kinds loaded: suites call this often.)
 cmd_env() {
 	echo "export KUBECONFIG=$KUBECONFIG_ADMIN"
+	if read_state; then
+		echo "export RSW_E2E_NODES='$STATE_NODES'"
+	fi
 }
 
 # One mutating command at a time (several test suites share the cluster).
@@ -1028,9 +1213,13 @@ main() {
 		[[ ${1:-} == -- ]] && shift
 		[[ -n $node && $# -gt 0 ]] || die "usage: cluster.sh exec NODE -- CMD..."
 		require_root
+		check_running_node "$node"
 		node_exec "$node" "$@"
 		;;
-	pid1) node_pid1 "${1:-}" || die "${1:-?} is not running" ;;
+	pid1)
+		check_running_node "${1:-}"
+		node_pid1 "$1" || die "$1 is not running"
+		;;
 	reset-node) cmd_reset_node "$@" ;;
 	restart-node) cmd_restart_node "$@" ;;
 	compact) cmd_compact ;;

@@ -9,7 +9,11 @@
 #     outlives `systemctl stop docker`
 #   - the hand switch of node-1 to containerd makes it Ready on containerd://
 #   - node-1 is restored from its image (docker again), then `down` leaves
-#     nothing behind and `up` works again
+#     nothing behind
+#   - a 4-node set with zones (NODES=...) comes up: each node Ready on its
+#     runtime, zone labels, the set shown by status and env
+#   - a plain `up` then takes it down (and says so) and brings the default
+#     cluster back, leaving nothing of node-3 and node-4
 #
 # Runs as root only; a missing prerequisite is a failure, never a skip.
 # Prints "ok"/"not ok" lines and ends with "N passed, M failed".
@@ -206,10 +210,10 @@ node1_pods_on_docker() {
 }
 
 # A second `up` on a healthy cluster keeps it (same API server process).
-up_keeps_cluster() {
+up_keeps_cluster() { # [NODES]
 	local before after
 	before=$(cat "$RS_STATE/run/apiserver.pid")
-	"$CLUSTER" up >/dev/null 2>&1 || return 1
+	NODES=${1:-} "$CLUSTER" up >/dev/null 2>&1 || return 1
 	after=$(cat "$RS_STATE/run/apiserver.pid")
 	[[ $before == "$after" ]]
 }
@@ -220,7 +224,7 @@ no_leftovers() {
 	for pid in $(ls /proc | grep -E '^[0-9]+$'); do
 		exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || continue
 		cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
-		if [[ $exe == "$RS_CACHE"/bin/* || $cmdline == *"--machine=node-"[12]* ]]; then
+		if [[ $exe == "$RS_CACHE"/bin/* || $cmdline == *"--machine=node-"* ]]; then
 			echo "  leftover process $pid: $cmdline" >&2
 			bad=1
 		fi
@@ -245,6 +249,43 @@ no_leftovers() {
 	for e in "$RS_CACHE/nodes" "${STATE_ENTRIES[@]/#/$RS_STATE/}"; do
 		if [[ -e $e ]]; then
 			echo "  leftover node or state directory $e" >&2
+			bad=1
+		fi
+	done
+	((bad == 0))
+}
+
+# zones_are "NODE=ZONE ..." -- exactly these nodes, with these zone labels.
+zones_are() {
+	local got
+	got=$(kc get nodes --no-headers -o custom-columns='N:.metadata.name,Z:.metadata.labels.topology\.kubernetes\.io/zone' |
+		awk '{printf "%s%s=%s", sep, $1, $2; sep=" "}')
+	[[ $got == "$1" ]] || {
+		echo "  nodes and zones: $got (want $1)" >&2
+		return 1
+	}
+}
+
+# status and env name the running node set (their whole output read: under
+# pipefail, grep -q leaving early would fail the writer).
+set_shown() {
+	local st env
+	st=$("$CLUSTER" status 2>/dev/null) && env=$("$CLUSTER" env) &&
+		grep -qxF "nodes: $1" <<<"$st" && grep -qF "RSW_E2E_NODES='$1'" <<<"$env"
+}
+
+agents_running() { # COUNT -- the DaemonSet's pods Running, one a node
+	[[ $(kc get pods -n demo -l app=node-agent --field-selector status.phase=Running -o name | wc -l) -eq $1 ]]
+}
+
+# Nothing of NODE... on the machine or in the cluster any more.
+nodes_gone() {
+	local n bad=0
+	for n in "$@"; do
+		if kc get node "$n" >/dev/null 2>&1 || ip link show "vb-$n" >/dev/null 2>&1 ||
+			ls -d /sys/fs/cgroup/*/"$CGROUP_PARENT/$n" >/dev/null 2>&1 || [[ -e $RS_CACHE/nodes/$n ]] ||
+			pgrep -f -- "--machine=$n " >/dev/null; then
+			echo "  $n is still there" >&2
 			bad=1
 		fi
 	done
@@ -348,7 +389,7 @@ main() {
 	check "seeded pods all Running after reset" eventually 180 demo_pods_running
 	check "node-1's pods run on Docker again" eventually 120 node1_pods_on_docker
 
-	# --- down leaves nothing; up again
+	# --- down leaves nothing
 	t0=$(date +%s)
 	if "$CLUSTER" down >/dev/null; then
 		ok "cluster.sh down ($(($(date +%s) - t0)) s)"
@@ -356,14 +397,36 @@ main() {
 		not_ok "cluster.sh down"
 	fi
 	check "down leaves no process, mount, veth, bridge, cgroup or node" no_leftovers
+
+	# --- a 4-node set with zones (the fleet's), then the default set again
+	local fleet="node-1:docker node-2:containerd node-3:docker@zone-b node-4:docker@zone-b" n out
 	t0=$(date +%s)
-	if "$CLUSTER" up >/dev/null; then
-		ok "cluster.sh up again ($(($(date +%s) - t0)) s)"
+	if NODES=$fleet "$CLUSTER" up >/dev/null; then
+		ok "cluster.sh up with NODES=\"$fleet\" ($(($(date +%s) - t0)) s)"
 	else
-		not_ok "cluster.sh up again"
+		not_ok "cluster.sh up with NODES=\"$fleet\""
 	fi
+	for n in node-1 node-3 node-4; do
+		check "$n Ready on docker://20.10.x" ready_with_runtime "$n" 'docker://20.10.*'
+	done
+	check "node-2 Ready on containerd://1.6.x" ready_with_runtime node-2 'containerd://1.6.*'
+	check "zone labels: zone-a by default, zone-b as given" zones_are "node-1=zone-a node-2=zone-a node-3=zone-b node-4=zone-b"
+	check "node-4 cri-socket annotation (kubeadm)" cri_socket_annotation node-4 unix:///var/run/cri-dockerd.sock
+	check "status and env show the node set" set_shown "node-1:docker@zone-a node-2:containerd@zone-a node-3:docker@zone-b node-4:docker@zone-b"
+	check "seeded pods all Running, a node-agent on each of the 4 nodes" eventually 60 agents_running 4
+	check "... and the rest of the seeded workload" demo_pods_running
+	check "up with the same NODES keeps the running cluster" up_keeps_cluster "$fleet"
+	t0=$(date +%s)
+	if out=$("$CLUSTER" up 2>&1 >/dev/null); then
+		ok "cluster.sh up (the default set) after the 4-node set ($(($(date +%s) - t0)) s)"
+	else
+		not_ok "cluster.sh up (the default set) after the 4-node set"
+	fi
+	check "... took the 4-node cluster down first and said so" grep -q 'taking the running one down first' <<<"$out"
 	check "node-1 Ready on docker:// after up again" ready_with_runtime node-1 'docker://20.10.*'
 	check "node-2 Ready on containerd:// after up again" ready_with_runtime node-2 'containerd://1.6.*'
+	check "nothing left of node-3 and node-4" nodes_gone node-3 node-4
+	check "status and env show the default set" set_shown "node-1:docker@zone-a node-2:containerd@zone-a"
 	check "up is idempotent (second up keeps the running cluster)" up_keeps_cluster
 
 	finish

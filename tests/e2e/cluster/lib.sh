@@ -4,12 +4,12 @@
 # Caches survive between runs and between clones of the repository (CI runs in
 # a fresh clone on the same machine), so they live outside the work tree.
 RS_CACHE=${RS_CACHE:-/var/cache/kubectl-runtime-switch}
-# Runtime state of one cluster: PKI, etcd data, logs, pidfiles, image tarballs
-# (the node root filesystems are in $RS_CACHE/nodes).
+# Runtime state of one cluster: PKI, etcd data, logs, pidfiles, image tarballs,
+# its node set (the node root filesystems are in $RS_CACHE/nodes).
 RS_STATE=${RS_STATE:-/run/kubectl-runtime-switch-e2e}
 # What the cluster keeps in RS_STATE, all that `down` removes there (the
 # directory itself only once empty: it is not only ours).
-STATE_ENTRIES=(pki logs run etcd images admin.conf)
+STATE_ENTRIES=(pki logs run etcd images admin.conf cluster cluster.tmp)
 
 # Go may be installed outside PATH (CI images): the official location.
 [[ :$PATH: == *:/usr/local/go/bin:* ]] || PATH=$PATH:/usr/local/go/bin
@@ -26,9 +26,8 @@ DEBIAN_MIRROR=${DEBIAN_MIRROR:-}
 BRIDGE=rsw-e2e0
 BRIDGE_ADDR=10.77.0.1
 BRIDGE_CIDR=10.77.0.1/24
-NODES=(node-1 node-2)
-declare -A NODE_IP=([node-1]=10.77.0.11 [node-2]=10.77.0.12)
-declare -A POD_CIDR=([node-1]=10.244.1.0/24 [node-2]=10.244.2.0/24)
+# Node I (1-based position in the node set) is 10.77.0.(10+I) with pods in
+# 10.244.I.0/24 (cluster/nodeset.sh).
 SERVICE_CIDR=10.96.0.0/16
 SERVICE_IP=10.96.0.1
 # cgroup subtree (in every hierarchy) that holds the nodes: /rsw-e2e/<node>.
