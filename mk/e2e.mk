@@ -9,9 +9,10 @@
 #   make test-cluster    the cluster's own tests, a 4-node set with zones
 #                        among them (leave the default cluster up, seeded)
 #
-# NODES="NAME:KIND[@ZONE] ..." (on the make command line or in the
-# environment) chooses another node set for cluster-build and cluster-up
-# (tests/e2e/cluster.sh's header; kinds in tests/e2e/node/kinds/).
+# NODES="NAME:KIND[@ZONE] ..." and CLUSTER=FLAVOUR (on the make command line
+# or in the environment) choose another node set or flavour for cluster-build
+# and cluster-up (tests/e2e/cluster.sh's header; kinds in
+# tests/e2e/node/kinds/, flavours in tests/e2e/cluster/flavours/).
 
 RS_CACHE ?= /var/cache/kubectl-runtime-switch
 export RS_CACHE

@@ -7,17 +7,18 @@
 #   node-1  Docker 20.10 through cri-dockerd (the node the product switches)
 #   node-2  containerd 1.6 with CRI on (the bystander that hosts drained pods)
 #
-# Usage: [NODES="NAME:KIND[@ZONE] ..."] tests/e2e/cluster.sh COMMAND
+# Usage: [CLUSTER=FLAVOUR] [NODES="NAME:KIND[@ZONE] ..."] tests/e2e/cluster.sh COMMAND
 #   build                 build what `up` needs (kbin, cri-dockerd, node images,
 #                         helpers; all cached)
 #   up                    start everything and seed the workload (idempotent;
 #                         cleans leftovers of a crashed run first); a running
-#                         cluster of another node set is taken down first
+#                         cluster of another flavour or node set is taken down first
 #   down                  stop everything; leaves no process, mount, veth,
 #                         bridge, cgroup or node behind
-#   status                show the node set, processes and nodes
+#   status                show the flavour, the node set, processes and nodes
 #   env                   print `export KUBECONFIG=...` and, when up, the
-#                         node set as RSW_E2E_NODES (eval "$(cluster.sh env)")
+#                         flavour and node set as RSW_E2E_CLUSTER, RSW_E2E_NODES
+#                         (eval "$(cluster.sh env)")
 #   exec NODE -- CMD...   run CMD inside NODE (all its namespaces, its PID 1's view)
 #   pid1 NODE             print the machine PID of NODE's systemd (PID 1 inside)
 #   reset-node NODE       restore NODE from the image (fresh runtime state) and
@@ -28,8 +29,11 @@
 #                         API server does every five minutes: a fresh cluster
 #                         still has revision 1, an aged one answers 410 for it
 #
-# NODES is read by `build` and `up` only; every other command acts on the
-# running cluster (its node set is in $RS_STATE/cluster).
+# CLUSTER and NODES are read by `build` and `up` only; every other command acts
+# on the running cluster (its flavour and node set are in $RS_STATE/cluster).
+#   CLUSTER   the flavour (tests/e2e/cluster/flavours/FLAVOUR.sh: control-plane
+#             binaries and version, default node set, kubelet per node kind);
+#             default: "default" (Kubernetes v1.34.4, etcd 3.6)
 #   NODES     the node set, in order: NAME:KIND[@ZONE] separated by spaces.
 #             NAME: [a-z][a-z0-9-], at most 12 characters. KIND: a file
 #             tests/e2e/node/kinds/KIND.sh (docker, containerd, ...; the
@@ -38,7 +42,8 @@
 #             (from 1) gets the address 10.77.0.(10+I) and the pod CIDR
 #             10.244.I.0/24. At least one node must be of a kind that makes the
 #             seeded images (docker). The first node holds the seeded static,
-#             bare and emptyDir pods. Default: "node-1:docker node-2:containerd".
+#             bare and emptyDir pods. Default: the flavour's set, for
+#             "default" "node-1:docker node-2:containerd".
 #   e.g.  NODES="node-1:docker node-2:containerd node-3:docker@zone-b node-4:docker@zone-b" cluster.sh up
 #
 # Everything marked "MACHINE ADAPTATION" below exists because of this test
@@ -91,8 +96,8 @@ set_kinds() {
 	echo "${out[*]}"
 }
 
-# The build scripts (relative to tests/e2e) of the set's kinds, then kbin's,
-# each once; a missing one is an error naming the kind that declares it.
+# The build scripts (relative to tests/e2e) of the set's kinds, then of the
+# flavour, each once; a missing one is an error naming who declares it.
 build_scripts() {
 	local kind s seen=" "
 	for kind in $(set_kinds); do
@@ -101,7 +106,11 @@ build_scripts() {
 			[[ $seen == *" $s "* ]] || { echo "$s"; seen+="$s "; }
 		done
 	done
-	echo cluster/build.sh
+	for s in "${FLAVOUR_BUILD[@]}"; do
+		[[ -f $E2E_DIR/$s ]] ||
+			die "cluster flavour $FLAVOUR: its build script tests/e2e/$s does not exist yet ($FLAVOURS_DIR/$FLAVOUR.sh)"
+		[[ $seen == *" $s "* ]] || { echo "$s"; seen+="$s "; }
+	done
 }
 
 # The root filesystem a kind's nodes are copied from.
@@ -134,7 +143,7 @@ build_variants() {
 cmd_build() {
 	require_root
 	use_requested
-	log "building for nodes $NODESET"
+	log "building for cluster flavour $FLAVOUR, nodes $NODESET"
 	mkdir -p "$RS_CACHE/bin"
 	"$E2E_DIR/node/build-image.sh"
 	build_helpers
@@ -147,8 +156,8 @@ cmd_build() {
 
 check_built() {
 	local f kind hint="run 'tests/e2e/cluster.sh build' (make cluster-build) first"
-	[[ -z ${NODES:-} ]] || hint="run 'NODES=\"$NODES\" tests/e2e/cluster.sh build' first"
-	for f in bin/kbin bin/pause bin/runc-adapt rootfs/current/.complete; do
+	[[ -z ${CLUSTER:-} && -z ${NODES:-} ]] || hint="run '${CLUSTER:+CLUSTER=$CLUSTER }${NODES:+NODES=\"$NODES\" }tests/e2e/cluster.sh build' first"
+	for f in bin/pause bin/runc-adapt rootfs/current/.complete; do
 		[[ -e $RS_CACHE/$f ]] || die "$RS_CACHE/$f missing: $hint"
 	done
 	for kind in $(set_kinds); do
@@ -157,7 +166,28 @@ check_built() {
 		done
 		f=$(image_root "$kind")/.complete
 		[[ -e $f ]] || die "node kind $kind needs its image variant ($f): $hint"
+		f=$(kubelet_of "$kind")
+		f=${f%% *}
+		[[ -e $RS_CACHE/$f ]] ||
+			die "cluster flavour $FLAVOUR needs $RS_CACHE/$f (kubelet for node kind $kind): $(flavour_hint "$hint")"
 	done
+	while read -r f; do
+		[[ -e $RS_CACHE/$f ]] ||
+			die "cluster flavour $FLAVOUR needs $RS_CACHE/$f (control plane $FLAVOUR_VERSION): $(flavour_hint "$hint")"
+	done < <(flavour_control_plane)
+}
+
+# How the flavour's binaries get built: HINT, or that its build script does
+# not exist (yet).
+flavour_hint() {
+	local s
+	for s in "${FLAVOUR_BUILD[@]}"; do
+		[[ -f $E2E_DIR/$s ]] || {
+			echo "it is built by tests/e2e/$s, which does not exist yet ($FLAVOURS_DIR/$FLAVOUR.sh)"
+			return
+		}
+	done
+	echo "$1 (${FLAVOUR_BUILD[*]})"
 }
 
 # ------------------------------------------------------------------ PKI ---
@@ -285,19 +315,32 @@ wait_for() {
 	return 1
 }
 
+# The command of a control-plane component: its flavour declaration
+# (binary under RS_CACHE, subcommand...) as a command line in the named array.
+component_cmd() {
+	local -n decl=$1 out=$2
+	out=("$RS_CACHE/${decl[0]}" "${decl[@]:1}")
+}
+
+# Every flag below is taken by each supported version (v1.24 to v1.34, etcd
+# 3.5 and 3.6); what differs by version is in the flavour's FLAVOUR_*_FLAGS.
 start_control_plane() {
-	local kbin=$RS_CACHE/bin/kbin
+	local -a etcd apiserver kcm sched
+	component_cmd FLAVOUR_ETCD etcd
+	component_cmd FLAVOUR_APISERVER apiserver
+	component_cmd FLAVOUR_CONTROLLER_MANAGER kcm
+	component_cmd FLAVOUR_SCHEDULER sched
 	log "starting etcd"
-	start_proc etcd "$kbin" etcd --name rsw-e2e --data-dir "$RS_STATE/etcd" \
+	start_proc etcd "${etcd[@]}" --name rsw-e2e --data-dir "$RS_STATE/etcd" \
 		--listen-client-urls "http://$ETCD_CLIENT" --advertise-client-urls "http://$ETCD_CLIENT" \
 		--listen-peer-urls "http://$ETCD_PEER" --initial-advertise-peer-urls "http://$ETCD_PEER" \
 		--initial-cluster "rsw-e2e=http://$ETCD_PEER" --listen-metrics-urls "" \
-		--unsafe-no-fsync --log-level warn
+		"${FLAVOUR_ETCD_FLAGS[@]}"
 	wait_for etcd 60 curl -fsS "http://$ETCD_CLIENT/health" ||
 		{ tail -n 20 "$LOGS/etcd.log" >&2; die "etcd did not become healthy"; }
 
-	log "starting kube-apiserver on $APISERVER_URL"
-	start_proc apiserver "$kbin" apiserver \
+	log "starting kube-apiserver $FLAVOUR_VERSION on $APISERVER_URL"
+	start_proc apiserver "${apiserver[@]}" \
 		--advertise-address="$BRIDGE_ADDR" --bind-address="$BRIDGE_ADDR" --secure-port=6443 \
 		--etcd-servers="http://$ETCD_CLIENT" \
 		--tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
@@ -309,9 +352,9 @@ start_control_plane() {
 		--service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
 		--service-cluster-ip-range="$SERVICE_CIDR" \
 		--authorization-mode=Node,RBAC \
-		--enable-admission-plugins=NodeRestriction,PodSecurity \
 		--allow-privileged=true \
-		--profiling=false
+		--profiling=false \
+		"${FLAVOUR_APISERVER_FLAGS[@]}"
 	wait_for apiserver 120 kc get --raw /readyz ||
 		{ tail -n 30 "$LOGS/apiserver.log" >&2; die "kube-apiserver did not become ready"; }
 
@@ -320,7 +363,7 @@ start_control_plane() {
 		--clusterrole=system:kubelet-api-admin --user=kube-apiserver-kubelet-client >/dev/null
 
 	log "starting kube-controller-manager and kube-scheduler"
-	start_proc controller-manager "$kbin" controller-manager \
+	start_proc controller-manager "${kcm[@]}" \
 		--kubeconfig="$PKI/controller-manager.conf" \
 		--authentication-kubeconfig="$PKI/controller-manager.conf" \
 		--authorization-kubeconfig="$PKI/controller-manager.conf" \
@@ -328,12 +371,12 @@ start_control_plane() {
 		--controllers='*' --use-service-account-credentials --leader-elect=false \
 		--root-ca-file="$PKI/ca.crt" --service-account-private-key-file="$PKI/sa.key" \
 		--cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key" \
-		--cluster-name=rsw-e2e
-	start_proc scheduler "$kbin" scheduler \
+		--cluster-name=rsw-e2e "${FLAVOUR_CONTROLLER_MANAGER_FLAGS[@]}"
+	start_proc scheduler "${sched[@]}" \
 		--kubeconfig="$PKI/scheduler.conf" \
 		--authentication-kubeconfig="$PKI/scheduler.conf" \
 		--authorization-kubeconfig="$PKI/scheduler.conf" \
-		--bind-address=127.0.0.1 --leader-elect=false
+		--bind-address=127.0.0.1 --leader-elect=false "${FLAVOUR_SCHEDULER_FLAGS[@]}"
 	wait_for controller-manager 60 curl -fsSk https://127.0.0.1:10257/healthz ||
 		{ tail -n 30 "$LOGS/controller-manager.log" >&2; die "kube-controller-manager is not healthy"; }
 	wait_for scheduler 60 curl -fsSk https://127.0.0.1:10259/healthz ||
@@ -379,19 +422,24 @@ node_cgroup() { echo "/sys/fs/cgroup/$1/$CGROUP_PARENT/$2"; }
 
 # kubelet_runtime_flags KIND VERSION -- the runtime flags kubeadm writes
 # into kubeadm-flags.env for a kubelet of VERSION on a node of KIND: the
-# kind's own (kind_kubelet_flags) or, for a CRI runtime, the endpoint.
+# kind's own (kind_kubelet_flags) or, for a CRI runtime, the endpoint
+# (with --container-runtime=remote before v1.24, where "docker" was the default).
 kubelet_runtime_flags() {
 	local kind=$1 version=$2 cri=${KIND_CRI_OF[$1]}
 	if kind_has "$kind" kubelet_flags; then
 		kind_call "$kind" kubelet_flags "$version" "$cri"
+	elif (($(minor_of "$version") < 24)); then
+		echo "--container-runtime=remote --container-runtime-endpoint=$cri"
 	else
 		echo "--container-runtime-endpoint=$cri"
 	fi
 }
 
 write_kubelet_files() {
-	local node=$1 root=$2 kind=${NODE_KIND[$1]} flags
-	flags=$(kubelet_runtime_flags "$kind" "$K8S_VERSION")
+	local node=$1 root=$2 kind=${NODE_KIND[$1]} kubelet version flags
+	kubelet=$(kubelet_of "$kind")
+	version=${kubelet#* }
+	flags=$(kubelet_runtime_flags "$kind" "$version")
 	install -d -m 755 "$root/etc/kubernetes/pki" "$root/etc/kubernetes/manifests" "$root/var/lib/kubelet"
 	install -m 644 "$PKI/ca.crt" "$root/etc/kubernetes/pki/ca.crt"
 	install -m 600 "$PKI/$node.conf" "$root/etc/kubernetes/kubelet.conf"
@@ -433,6 +481,9 @@ write_kubelet_files() {
 		  nodefs.available: "0%"
 		  nodefs.inodesFree: "0%"
 		  memory.available: "100Mi"
+	EOF
+	# (a field of 1.31+)
+	(($(minor_of "$version") < 31)) || cat >>"$root/var/lib/kubelet/config.yaml" <<-EOF
 		# cgroup v1 is allowed (a warning) up to 1.34; 1.35+ would need this.
 		failCgroupV1: false
 	EOF
@@ -485,7 +536,7 @@ write_kubelet_files() {
 
 # Copy the cached image to the node's own root filesystem and configure it.
 prepare_node_rootfs() {
-	local node=$1 kind=${NODE_KIND[$1]} root
+	local node=$1 kind=${NODE_KIND[$1]} root kubelet
 	root=$(node_root "$node")
 	rm -rf "$(node_dir "$node")"
 	mkdir -p "$(node_dir "$node")"
@@ -505,7 +556,8 @@ prepare_node_rootfs() {
 	for f in ${KIND_FILES_OF[$kind]}; do
 		cp -a "$E2E_DIR/node/files/$f/." "$root/"
 	done
-	install -m 755 "$RS_CACHE/bin/kbin" "$root/usr/bin/kubelet"
+	kubelet=$(kubelet_of "$kind")
+	install -m 755 "$RS_CACHE/${kubelet%% *}" "$root/usr/bin/kubelet"
 	for f in ${KIND_BINS[$kind]}; do
 		install -D -m 755 "$RS_CACHE/${f%%:*}" "$root${f#*:}"
 	done
@@ -794,8 +846,14 @@ stop_node() {
 # ------------------------------------------------------------- workload ---
 
 seed_workload() {
-	local subject
+	local subject when
 	subject=$(subject_node)
+	# web's spread: a cordoned node leaves the count (nodeTaintsPolicy, on by
+	# default from v1.26); before, it counts, and ScheduleAnyway lets a
+	# drained node's pods go to the others all the same.
+	when="DoNotSchedule
+        nodeTaintsPolicy: Honor"
+	(($(minor_of "$FLAVOUR_VERSION") >= 26)) || when=ScheduleAnyway
 	log "seeding the demo workload"
 	# Pods are admitted only once the namespace's service account exists.
 	wait_for "demo/default" 60 kc get serviceaccount default -n demo ||
@@ -820,8 +878,7 @@ seed_workload() {
 		      topologySpreadConstraints:
 		      - maxSkew: 1
 		        topologyKey: kubernetes.io/hostname
-		        whenUnsatisfiable: DoNotSchedule
-		        nodeTaintsPolicy: Honor
+		        whenUnsatisfiable: $when
 		        labelSelector:
 		          matchLabels: {app: web}
 		      containers:
@@ -944,9 +1001,9 @@ cmd_up() {
 	find_kubectl
 	check_built
 	local down= node
-	if read_state && [[ $STATE_NODES != "$NODESET" ]]; then
-		log "the running cluster has nodes $STATE_NODES;"
-		log "asked for nodes $NODESET: taking the running one down first"
+	if read_state && [[ $STATE_FLAVOUR != "$FLAVOUR" || $STATE_NODES != "$NODESET" ]]; then
+		log "the running cluster is flavour $STATE_FLAVOUR with nodes $STATE_NODES;"
+		log "asked for flavour $FLAVOUR with nodes $NODESET: taking the running one down first"
 		(cmd_down)
 		down=1
 	fi
@@ -958,7 +1015,7 @@ cmd_up() {
 				annotate_node "$node"
 			done
 		fi
-		log "cluster already up ($NODESET)"
+		log "cluster already up ($FLAVOUR: $NODESET)"
 		cmd_env
 		return
 	fi
@@ -966,7 +1023,7 @@ cmd_up() {
 	local start since
 	start=$(date +%s)
 	since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-	log "bringing up the cluster with nodes $NODESET"
+	log "bringing up cluster flavour $FLAVOUR ($FLAVOUR_DESCRIPTION), nodes $NODESET"
 	mkdir -p "$PKI" "$LOGS" "$RUN" "$RS_STATE/images" "$NODES_DIR"
 	# First, so that a `down` after a failed `up` knows what to stop.
 	write_state
@@ -1080,21 +1137,28 @@ nodes_to_stop() {
 	echo "$seen"
 }
 
-# Is PID (from a pidfile) still a control-plane process of ours?
+# Is PID one of this cluster's control-plane processes: a binary under
+# RS_CACHE (of any flavour: content-keyed files, maybe deleted since) whose
+# command line names this cluster's state directory.
 pid_of_control_plane() {
 	local exe
 	[[ -n $1 ]] || return 1
 	exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
-	[[ $exe == "$RS_CACHE"/bin/kbin-* ]]
+	[[ $exe == "$RS_CACHE"/* ]] || return 1
+	local arg
+	while IFS= read -r -d '' arg; do
+		[[ $arg == "$RS_STATE"/* || $arg == --*="$RS_STATE"/* ]] && return 0
+	done <"/proc/$1/cmdline" 2>/dev/null
+	return 1
 }
 
 cmd_down() {
 	local quiet=${1:-}
 	require_root
-	# (the state file only: a down must work whatever the kinds now say)
+	# (the state file only: a down must work whatever the kinds and flavours now say)
 	if [[ -z $quiet ]]; then
 		if read_state; then
-			log "stopping the e2e cluster ($STATE_NODES)"
+			log "stopping the e2e cluster ($STATE_FLAVOUR: $STATE_NODES)"
 		else
 			log "stopping the e2e cluster"
 		fi
@@ -1111,12 +1175,9 @@ cmd_down() {
 			wait_for "$p exit" 10 bash -c "! kill -0 $pid" || kill -KILL "$pid" 2>/dev/null || true
 		fi
 	done
-	# A crash may have lost the pidfiles: our kbin processes, found by the
-	# binary they run (only this cluster's cached kbin), by id.
-	local exe
+	# A crash may have lost the pidfiles: our control-plane processes, by id.
 	for pid in $(ls /proc | grep -E '^[0-9]+$'); do
-		exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || continue
-		[[ $exe == "$RS_CACHE"/bin/kbin-* ]] && kill -KILL "$pid" 2>/dev/null || true
+		pid_of_control_plane "$pid" && kill -KILL "$pid" 2>/dev/null || true
 	done
 	if ip link show "$BRIDGE" >/dev/null 2>&1; then
 		ip link del "$BRIDGE"
@@ -1144,6 +1205,7 @@ cmd_down() {
 cmd_status() {
 	local p node rc=0
 	if use_running; then
+		echo "cluster: $FLAVOUR ($FLAVOUR_DESCRIPTION)"
 		echo "nodes: $NODESET"
 	else
 		echo "cluster: not up"
@@ -1180,11 +1242,11 @@ check_running_node() {
 		die "'$1' is not a node of the running cluster (nodes: $STATE_NODES)"
 }
 
-# (The state file is read, not the kinds loaded: suites call this often.)
+# (The state file is read, not the flavour and kinds loaded: suites call this often.)
 cmd_env() {
 	echo "export KUBECONFIG=$KUBECONFIG_ADMIN"
 	if read_state; then
-		echo "export RSW_E2E_NODES='$STATE_NODES'"
+		echo "export RSW_E2E_CLUSTER=$STATE_FLAVOUR RSW_E2E_NODES='$STATE_NODES'"
 	fi
 }
 

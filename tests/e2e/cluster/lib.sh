@@ -5,7 +5,7 @@
 # a fresh clone on the same machine), so they live outside the work tree.
 RS_CACHE=${RS_CACHE:-/var/cache/kubectl-runtime-switch}
 # Runtime state of one cluster: PKI, etcd data, logs, pidfiles, image tarballs,
-# its node set (the node root filesystems are in $RS_CACHE/nodes).
+# its flavour and node set (the node root filesystems are in $RS_CACHE/nodes).
 RS_STATE=${RS_STATE:-/run/kubectl-runtime-switch-e2e}
 # What the cluster keeps in RS_STATE, all that `down` removes there (the
 # directory itself only once empty: it is not only ours).
@@ -58,7 +58,8 @@ find_kubectl() {
 		return
 	fi
 	local c
-	for c in /usr/lib/google-cloud-sdk/bin/kubectl.1.33 "$(command -v kubectl 2>/dev/null || true)"; do
+	# (FLAVOUR_KUBECTL: the cluster flavour's choice, once one is loaded)
+	for c in "${FLAVOUR_KUBECTL:-}" /usr/lib/google-cloud-sdk/bin/kubectl.1.33 "$(command -v kubectl 2>/dev/null || true)"; do
 		if [[ -n $c && -x $c ]]; then
 			KUBECTL=$c
 			return

@@ -6,6 +6,7 @@ KIND_IMAGE=base
 KIND_CRI=unix:///run/containerd/containerd.sock
 KIND_ENABLE=(containerd.service)
 KIND_DISABLE=(docker.socket docker.service)
+KIND_KUBELET=cri
 KIND_IMAGES=archive
 
 # The archive a Docker node saved (docker save), imported into the k8s.io

@@ -8,6 +8,7 @@ KIND_BUILD=(cridockerd/build.sh)
 KIND_BINARIES=(bin/cri-dockerd:/usr/bin/cri-dockerd)
 KIND_CRI=unix:///var/run/cri-dockerd.sock
 KIND_ENABLE=(containerd.service docker.socket docker.service cri-docker.socket cri-docker.service)
+KIND_KUBELET=cri
 KIND_IMAGES=make
 
 # Only Docker gets the images (imported from the root filesystem tarballs);
