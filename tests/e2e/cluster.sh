@@ -794,14 +794,18 @@ pid_of_node() {
 	grep -q ":/$CGROUP_PARENT/$node\(/\|$\)" "/proc/$pid/cgroup" 2>/dev/null
 }
 
-# Stop one node: clean poweroff, then force. Leaves its cgroups empty.
-stop_node() {
-	local node=$1 npid pid1 i h dir
+# Stop one node (with "poweroff", a clean poweroff first), by force. Leaves
+# its cgroups empty.
+stop_node() { # NODE [poweroff]
+	local node=$1 poweroff=${2:-} npid pid1 i h dir
 	npid=$(cat "$RUN/node-$node.pid" 2>/dev/null || true)
 	pid1=$(cat "$RUN/node-$node.pid1" 2>/dev/null || true)
 	pid_of_node "$npid" "$node" || npid=
 	pid_of_node "$pid1" "$node" || pid1=
-	if [[ -n $npid ]] && kill -0 "$npid" 2>/dev/null; then
+	# A node whose root filesystem is kept (restart-node) first gets 10 s to
+	# power off; one that is thrown away (down, reset-node) is killed at
+	# once (its poweroff never ended in 10 s anyway: Docker's stop takes longer).
+	if [[ -n $poweroff && -n $npid ]] && kill -0 "$npid" 2>/dev/null; then
 		kill -TERM "$npid" 2>/dev/null || true # nspawn asks the node's systemd to power off
 		for ((i = 0; i < 20 && $(kill -0 "$npid" 2>/dev/null && echo 1 || echo 0); i++)); do
 			sleep 0.5
@@ -1081,7 +1085,7 @@ cmd_restart_node() {
 	find_kubectl
 	[[ -f $KUBECONFIG_ADMIN ]] || die "cluster is not up"
 	log "restarting $node (its root filesystem is kept)"
-	stop_node "$node"
+	stop_node "$node" poweroff
 	boot_node "$node"
 	for ((i = 0; i < 120; i++)); do
 		state=$(node_exec "$node" systemctl is-system-running 2>/dev/null || true)
@@ -1168,12 +1172,24 @@ cmd_down() {
 		stop_node "$node" &
 	done
 	wait
+	# The control plane: all asked at once, 3 s to exit, then killed (its
+	# state is thrown away; the API server's graceful shutdown can take 10 s+).
+	local -a cp=()
 	for p in scheduler controller-manager apiserver etcd; do
 		pid=$(cat "$RUN/$p.pid" 2>/dev/null || true)
-		if pid_of_control_plane "$pid"; then
-			kill -TERM "$pid" 2>/dev/null || true
-			wait_for "$p exit" 10 bash -c "! kill -0 $pid" || kill -KILL "$pid" 2>/dev/null || true
-		fi
+		pid_of_control_plane "$pid" && cp+=("$pid") && kill -TERM "$pid" 2>/dev/null || true
+	done
+	local i left
+	for ((i = 0; i < 15; i++)); do
+		left=
+		for pid in "${cp[@]}"; do
+			pid_alive "$pid" && left=1
+		done
+		[[ -n $left ]] || break
+		sleep 0.2
+	done
+	for pid in "${cp[@]}"; do
+		pid_of_control_plane "$pid" && kill -KILL "$pid" 2>/dev/null || true
 	done
 	# A crash may have lost the pidfiles: our control-plane processes, by id.
 	for pid in $(ls /proc | grep -E '^[0-9]+$'); do
