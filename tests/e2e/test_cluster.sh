@@ -316,7 +316,7 @@ main() {
 	# From a fresh cluster: one that earlier suites used (switched node-1 back
 	# and forth, drained node-1) is taken down first.
 	local st
-	st=$("$CLUSTER" status 2>/dev/null)
+	st=$("$CLUSTER" status 2>/dev/null) || true # non-zero when down
 	if grep -q '^apiserver: running' <<<"$st"; then
 		t0=$(date +%s)
 		"$CLUSTER" down >/dev/null 2>&1
