@@ -224,7 +224,8 @@ no_leftovers() {
 	for pid in $(ls /proc | grep -E '^[0-9]+$'); do
 		exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || continue
 		cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
-		if [[ $exe == "$RS_CACHE"/bin/* || $cmdline == *"--machine=node-"* ]]; then
+		# (ours only: other engineers run the same binaries on ports of their own)
+		if [[ ($exe == "$RS_CACHE"/* && $cmdline == *"$RS_STATE/"*) || $cmdline == *"--machine=node-"* ]]; then
 			echo "  leftover process $pid: $cmdline" >&2
 			bad=1
 		fi
