@@ -39,6 +39,11 @@ struct rs_crio_want {
  * name up in PATH). A file that is not TOML is an error naming it. */
 int rs_crio_default_runtime(const char *const *names, const char *const *texts, size_t n,
                             char **ret_name, char **ret_path, rs_err_t *err);
+/* The container monitor (conmon) the same files give runtime: its
+ * monitor_path, else the older [crio.runtime] conmon; NULL when neither
+ * is set (CRI-O looks "conmon" up in PATH). */
+int rs_crio_monitor_path(const char *const *names, const char *const *texts, size_t n,
+                         const char *runtime, char **ret, rs_err_t *err);
 
 char *rs_crio_dropin(const struct rs_crio_want *w);
 /* NULL with *ret_empty when there is nothing to write. */

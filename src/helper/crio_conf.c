@@ -122,3 +122,15 @@ int rs_crio_default_runtime(const char *const *names, const char *const *texts, 
   *ret_path = TAKE_PTR(path);
   return 0;
 }
+
+int rs_crio_monitor_path(const char *const *names, const char *const *texts, size_t n,
+                         const char *runtime, char **ret, rs_err_t *err) {
+  const char *const mp[] = {"crio", "runtime", "runtimes", runtime, "monitor_path", NULL};
+  const char *const old[] = {"crio", "runtime", "conmon", NULL};
+  _cleanup_free_ char *path = NULL;
+  if (last_str(names, texts, n, mp, &path, err) < 0 ||
+      (!path && last_str(names, texts, n, old, &path, err) < 0))
+    return -1;
+  *ret = TAKE_PTR(path);
+  return 0;
+}

@@ -61,35 +61,65 @@ static char *find_in_path(struct ctx *c, const char *name) {
   return NULL;
 }
 
-int plan_crio_runtime(struct ctx *c, char **ret_name, char **ret_path) {
-  *ret_name = *ret_path = NULL;
-  _cleanup_strv_ char **names = NULL, **texts = rs_strv_new();
-  _cleanup_strv_ char **files = rs_strv_new();
-  if (!texts || !files) return rs_oom(c->err);
-  if (rs_strv_push(&files, CRIO_CONF, c->err) < 0 || dropin_names(c, &names) < 0) return -1;
-  for (size_t i = 0; names[i]; i++)
-    if (rs_strv_push(&files, names[i], c->err) < 0) return -1;
-  _cleanup_strv_ char **read = rs_strv_new();
-  if (!read) return rs_oom(c->err);
+/* CRI-O's files that exist, in the order it merges them: *ret_names and
+ * *ret_texts side by side. */
+static int read_confs(struct ctx *c, char ***ret_names, char ***ret_texts) {
+  _cleanup_strv_ char **dropins = NULL, **files = rs_strv_new();
+  _cleanup_strv_ char **names = rs_strv_new(), **texts = rs_strv_new();
+  if (!files || !names || !texts) return rs_oom(c->err);
+  if (rs_strv_push(&files, CRIO_CONF, c->err) < 0 || dropin_names(c, &dropins) < 0) return -1;
+  for (size_t i = 0; dropins[i]; i++)
+    if (rs_strv_push(&files, dropins[i], c->err) < 0) return -1;
   for (size_t i = 0; files[i]; i++) {
     _cleanup_free_ char *t = NULL;
     size_t len = 0;
     if (rs_host_read(c->h, files[i], RS_MAX_CONFIG, &t, &len, c->err) < 0) return -1;
     if (!t) continue;
-    if (memchr(t, '\0', len)) return BLOCK(c, "%s contains NUL bytes", files[i]);
-    if (rs_strv_push(&texts, t, c->err) < 0 || rs_strv_push(&read, files[i], c->err) < 0)
+    if (memchr(t, '\0', len))
+      return rs_fail(c->err, RS_E_INPUT, EINVAL, "%s contains NUL bytes", files[i]);
+    if (rs_strv_push(&texts, t, c->err) < 0 || rs_strv_push(&names, files[i], c->err) < 0)
       return -1;
   }
+  *ret_names = TAKE_PTR(names);
+  *ret_texts = TAKE_PTR(texts);
+  return 0;
+}
+
+/* conmon for runtime: its monitor_path (or the older conmon) must exist,
+ * else "conmon" in PATH; crio exits at start without it. */
+static int check_conmon(struct ctx *c, char **names, char **texts, const char *runtime) {
   rs_err_t e = RS_ERR_INIT;
+  _cleanup_free_ char *mon = NULL, *inpath = NULL;
+  if (rs_crio_monitor_path((const char *const *)names, (const char *const *)texts,
+                           rs_strv_len(texts), runtime, &mon, &e) < 0) {
+    BLOCK(c, "cri-o's configuration: %s", e.msg);
+    rs_err_clear(&e);
+    return 0;
+  }
+  if (mon ? rs_host_exists(c->h, mon) : (inpath = find_in_path(c, "conmon")) != NULL) return 0;
+  return BLOCK(c, "conmon, cri-o's container monitor for runtime %s, is not installed (%s)",
+               runtime, mon ? mon : "not in PATH");
+}
+
+int plan_crio_runtime(struct ctx *c, char **ret_name, char **ret_path) {
+  *ret_name = *ret_path = NULL;
+  _cleanup_strv_ char **names = NULL, **texts = NULL;
+  rs_err_t e = RS_ERR_INIT;
+  if (read_confs(c, &names, &texts) < 0) {
+    if (c->err->kind != RS_E_INPUT) return -1;
+    BLOCK(c, "%s", c->err->msg); /* a file crio would refuse too */
+    rs_err_clear(c->err);
+    return 0;
+  }
   _cleanup_free_ char *name = NULL, *path = NULL;
-  if (rs_crio_default_runtime((const char *const *)read, (const char *const *)texts,
+  if (rs_crio_default_runtime((const char *const *)names, (const char *const *)texts,
                               rs_strv_len(texts), &name, &path, &e) < 0) {
     BLOCK(c, "cri-o's configuration: %s", e.msg);
     rs_err_clear(&e);
     return 0;
   }
   bool found = path ? rs_host_exists(c->h, path) : (path = find_in_path(c, name)) != NULL;
-  if (found) return 0;
+  if (found) return check_conmon(c, names, texts, name);
   _cleanup_free_ char *runc = find_in_path(c, "runc");
   if (!runc)
     return BLOCK(c, "cri-o's default runtime %s is not installed (%s) and neither is runc",
@@ -97,5 +127,5 @@ int plan_crio_runtime(struct ctx *c, char **ret_name, char **ret_path) {
   *ret_name = strdup("runc");
   if (!*ret_name) return rs_oom(c->err);
   *ret_path = TAKE_PTR(runc);
-  return 0;
+  return check_conmon(c, names, texts, "runc");
 }

@@ -42,6 +42,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (w.default_runtime && w.runtime_path && *w.default_runtime && *w.runtime_path &&
       (strcmp(rn, w.default_runtime) != 0 || !rp || strcmp(rp, w.runtime_path) != 0))
     abort(); /* written where CRI-O reads it */
+  char *mp = NULL;
+  if (rs_crio_monitor_path(&name, &text, 1, rn, &mp, &e) != 0 || mp) abort(); /* we write none */
+  free(mp);
   free(rn);
   free(rp);
   free(dropin);

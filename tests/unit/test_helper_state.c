@@ -140,6 +140,15 @@ Test(state, crio_default_runtime) {
   cr_assert_eq(rs_crio_default_runtime(names, texts, 0, &n0, &p0, &e), 0);
   cr_assert_str_eq(n0, RS_CRIO_BUILTIN_RUNTIME);
   cr_assert_null(p0);
+  /* conmon: the runtime's monitor_path, else the older conmon, else none */
+  _cleanup_free_ char *m = NULL, *m2 = NULL, *m3 = NULL;
+  cr_assert_eq(rs_crio_monitor_path(names, texts, 3, "crun", &m, &e), 0);
+  cr_assert_str_eq(m, "/x");
+  const char *old[] = {"[crio.runtime]\nconmon = \"/usr/local/bin/conmon\"\n"};
+  cr_assert_eq(rs_crio_monitor_path(names, old, 1, "runc", &m2, &e), 0);
+  cr_assert_str_eq(m2, "/usr/local/bin/conmon");
+  cr_assert_eq(rs_crio_monitor_path(names, texts, 2, "crun", &m3, &e), 0);
+  cr_assert_null(m3);
   const char *bad[] = {"[crio.runtime\n"};
   char *n1 = NULL, *p1 = NULL;
   cr_assert_eq(rs_crio_default_runtime(names + 2, bad, 1, &n1, &p1, &e), -1);
