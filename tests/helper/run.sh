@@ -157,13 +157,14 @@ cri_ok() {
   [ "$st" = ok ] || { echo "cri plugin '$st'"; grep -m1 'level=error' "$d/log"; return 1; }
   return $st2
 }
-# hosts_ok CASE D: the real ctr resolves through each produced certs.d/<host>
+# hosts_ok CASE D [CTR]: the real ctr (Debian's, or CTR: containerd 2.x's,
+# whose daemon resolves for it) resolves through each produced certs.d/<host>
 # (its hosts.toml, CA and client pair loaded): each host it names is moved to
 # its own 127.0.0.N (N > 1) on a closed port, the paths into the case's root;
 # a request to such an address shows ctr used the file (it ignores a file it
 # cannot parse and asks 127.0.0.1, the image's registry, itself)
 hosts_ok() {
-  local c=$1 d=$2 h out R=$W/$1/root
+  local c=$1 d=$2 ctr=${3:-$CTR} h out R=$W/$1/root
   for h in "$R"/etc/containerd/certs.d/*/; do
     [ -f "$h/hosts.toml" ] || continue
     rm -rf "$d/hosts"; mkdir -p "$d/hosts/127.0.0.1:$DEAD"
@@ -174,14 +175,15 @@ hosts = {}
 text = re.sub(r'(https?://)([^"/]+)', lambda m: m.group(1) + "127.0.0.%d:%s" % (hosts.setdefault(m.group(2), len(hosts) + 2), port), text)
 print(text.replace("/etc/containerd/certs.d", root + "/etc/containerd/certs.d"), end="")
 PY
-    out=$(timeout 30 $CTR --address "$d/c.sock" images pull --hosts-dir "$d/hosts" "127.0.0.1:$DEAD/x:y" 2>&1)
+    out=$(timeout 30 "$ctr" --address "$d/c.sock" images pull --hosts-dir "$d/hosts" "127.0.0.1:$DEAD/x:y" 2>&1)
     [[ $out =~ 127\.0\.0\.([2-9]|[1-9][0-9]):$DEAD:\ connect:\ connection\ refused ]] || { echo "${h#$R}: $out" | tail -n 3; return 1; }
   done
 }
 # cri2_ok CASE CONFIG: the built containerd 2.x reads a version 3 or 4
 # CONFIG where it looks for what the helper set (SystemdCgroup as the
 # kubelet's cgroup driver; no key of ours ignored as unknown) and, started
-# with it, lists the CRI image and runtime plugins and the CRI service ok
+# with it, lists the CRI image and runtime plugins and the CRI service ok,
+# and its ctr resolves through the produced hosts.toml files
 cri2_ok() {
   local c=$1 f=$2 d=$W/ctd2-$1 p st bad=0 drv
   mkdir -p "$d"
@@ -201,7 +203,9 @@ got = runc.get("options", {}).get("SystemdCgroup", False)
 if got != want:
     sys.exit("the default runtime's SystemdCgroup is %s as containerd reads it; the kubelet's cgroup driver is %s" % (got, sys.argv[2]))
 PY
-  ctd_start "$CTD2" "$f" "$d"; ctd_plugins "$CTD2" "$d"; ctd_stop
+  ctd_start "$CTD2" "$f" "$d"; ctd_plugins "$CTD2" "$d"
+  hosts_ok "$c" "$d" "$CTD2/ctr" || bad=1
+  ctd_stop
   for p in "io.containerd.cri.v1 images" "io.containerd.cri.v1 runtime" "io.containerd.grpc.v1 cri"; do
     # shellcheck disable=SC2086 # TYPE and ID
     st=$(plugin_status "$d/plugins" $p)
@@ -233,7 +237,7 @@ real_check() {
   v=$(sed -n 's/^version *= *\([0-9]*\).*/\1/p' "$f" 2>/dev/null)
   case $v in
     2) check "$c: Debian's containerd starts with the produced config, io.containerd.grpc.v1.cri ok, its ctr reads the hosts.toml files" cri_ok "$c" "$f" ;;
-    3|4) check "$c: containerd 2.x reads the produced config version $v and starts with it, CRI ok" cri2_ok "$c" "$f" ;;
+    3|4) check "$c: containerd 2.x reads the produced config version $v and starts with it, CRI ok, its ctr reads the hosts.toml files" cri2_ok "$c" "$f" ;;
   esac
   if compgen -G "$W/$c/root/etc/crio/crio.conf.d/*.conf" > /dev/null; then
     check "$c: crio config and crio version accept the produced CRI-O configuration" crio_ok "$c"
