@@ -28,6 +28,10 @@ int rs_ctd_config_version(const char *text, size_t len, int *ret, rs_err_t *err)
 int rs_ctd_config_edit(const char *text, size_t len, const struct rs_ctd_want *w,
                        char **ret, char ***changes, rs_err_t *err);
 
+/* The files the config imports (its top-level `imports`, glob patterns
+ * containerd merges over it, later winning); an empty list when none. */
+int rs_ctd_imports(const char *text, size_t len, char ***ret, rs_err_t *err);
+
 /* Whether the file already configures registries the old way
  * (registry.mirrors / registry.configs), which excludes config_path. */
 int rs_ctd_has_legacy_registry(const char *text, size_t len, bool *ret,

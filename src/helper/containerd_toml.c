@@ -51,6 +51,18 @@ int rs_ctd_config_version(const char *text, size_t len, int *ret, rs_err_t *err)
   return 0;
 }
 
+int rs_ctd_imports(const char *text, size_t len, char ***ret, rs_err_t *err) {
+  const char *const path[] = {"imports", NULL};
+  _cleanup_free_ char *raw = NULL;
+  if (rs_toml_get_raw(text, len, path, &raw, err) < 0) return -1;
+  if (!raw) {
+    *ret = rs_strv_new();
+    return *ret ? 0 : rs_oom(err);
+  }
+  if (rs_toml_decode_str_array(raw, ret, err) < 0) return rs_wrap(err, "config.toml: imports");
+  return 0;
+}
+
 int rs_ctd_has_legacy_registry(const char *text, size_t len, bool *ret,
                                rs_err_t *err) {
   struct rs_toml d;

@@ -1,6 +1,7 @@
 /* Preflight, the file changes: containerd's config.toml, CRI-O's drop-in,
  * the kubelet's endpoint and flags wherever they live, and crictl's
  * endpoint.  New contents are decided here; launch writes them. */
+#include <glob.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,35 @@ static const char *const dockershim_flags[] = {
     "--docker-endpoint", "--image-pull-progress-deadline", "--network-plugin-mtu",
     "--experimental-dockershim-root-directory",
 };
+
+/* containerd merges the files config.toml imports over it (2.3+ writes
+ * imports = ['/etc/containerd/conf.d/<any>.toml'] in `config default` and
+ * `config migrate`): one there can undo what the switch sets. */
+static int warn_imports(struct ctx *c, const char *config) {
+  _cleanup_strv_ char **pats = NULL;
+  rs_err_t e = RS_ERR_INIT;
+  if (rs_ctd_imports(config, strlen(config), &pats, &e) < 0) {
+    BLOCK(c, "%s: %s", CONTAINERD_CONFIG, e.msg);
+    rs_err_clear(&e);
+    return 0;
+  }
+  size_t shown = 0;
+  for (size_t i = 0; pats[i] && shown < 16; i++) {
+    _cleanup_free_ char *hp = pats[i][0] == '/' ? rs_host_path(c->h, pats[i]) : NULL;
+    glob_t g = {0};
+    if (!hp) continue; /* relative to the config's directory: not followed */
+    if (glob(hp, 0, NULL, &g) == 0)
+      for (size_t k = 0; k < g.gl_pathc && shown < 16; k++, shown++)
+        if (WARN(c, "%s, imported by %s, is merged over it and can undo what the switch sets "
+                    "(SystemdCgroup, the sandbox image, CNI, registries, disabled_plugins)",
+                 g.gl_pathv[k] + strlen(c->h->root), CONTAINERD_CONFIG) < 0) {
+          globfree(&g);
+          return -1;
+        }
+    globfree(&g);
+  }
+  return 0;
+}
 
 int plan_containerd(struct ctx *c) {
   struct rs_plan *p = c->p;
@@ -86,6 +116,10 @@ int plan_containerd(struct ctx *c) {
     BLOCK(c, "%s: %s", CONTAINERD_CONFIG, e.msg);
     rs_err_clear(&e);
     return 0;
+  }
+  if (warn_imports(c, out) < 0) {
+    free(out);
+    return -1;
   }
   /* stray CRI bridge config shipped by some packages hides the real CNI */
   if (rs_host_exists(c->h, "/etc/cni/net.d/10-containerd-net.conflist"))

@@ -53,6 +53,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (w.cni_bin_dir) fuzz_must_read_back(out, bin, w.cni_bin_dir, v2 && w.minor != 0);
     if (w.cni_conf_dir) fuzz_must_read_back(out, conf, w.cni_conf_dir, false);
     if (w.config_path) fuzz_must_read_back(out, reg, w.config_path, false);
+    /* the imports the plan warns about, read from any edited file */
+    rs_err_t e = RS_ERR_INIT;
+    char **imports = NULL;
+    if (rs_ctd_imports(out, strlen(out), &imports, &e) == 0) {
+      if (!imports) abort();
+      rs_strv_free(imports);
+    } else {
+      rs_err_clear(&e);
+    }
     free(out);
   }
   free(copy);

@@ -166,6 +166,23 @@ Test(containerd, v4_from_2_3) {
   rs_err_clear(&e);
 }
 
+/* what a 2.3+ config imports (containerd merges those files over it) */
+Test(containerd, imports) {
+  const char *in = "version = 4\nimports = ['/etc/containerd/conf.d/*.toml', \"/x.toml\"]\n";
+  rs_err_t e = RS_ERR_INIT;
+  _cleanup_strv_ char **v = NULL, **none = NULL;
+  cr_assert_eq(rs_ctd_imports(in, strlen(in), &v, &e), 0, "%s", e.msg ? e.msg : "");
+  cr_assert_eq(rs_strv_len(v), 2);
+  cr_assert_str_eq(v[0], "/etc/containerd/conf.d/*.toml");
+  cr_assert_str_eq(v[1], "/x.toml");
+  cr_assert_eq(rs_ctd_imports("version = 3\n", 12, &none, &e), 0);
+  cr_assert_eq(rs_strv_len(none), 0);
+  char **bad = NULL;
+  cr_assert_eq(rs_ctd_imports("imports = 3\n", 12, &bad, &e), -1);
+  cr_assert(strstr(e.msg, "imports"), "%s", e.msg);
+  rs_err_clear(&e);
+}
+
 Test(containerd, hosts_files) {
   char *m[] = {"https://mirror.example.com/", "mirror2.example.com", NULL};
   _cleanup_free_ char *h = rs_ctd_hosts_mirrors(m, NULL);
