@@ -35,6 +35,7 @@ static int run(struct sw *s, rs_err_t *err) {
   if (sw_phase_check(s, err) < 0 || sw_phase_deliver(s, err) < 0) return -1;
   if (!rb && (sw_phase_preflight(s, err) < 0 || sw_phase_plan(s, err) < 0)) return -1;
   if (s->res->outcome == RS_SW_DRY_RUN) return 0;
+  if (rb && sw_rollback_precheck(s, err) < 0) return -1;
   if (rb && s->o->dry_run) {
     if (sw_cleanup_objects(s, RS_PH_PLAN, false, err) < 0) return -1;
     s->res->outcome = RS_SW_DRY_RUN;

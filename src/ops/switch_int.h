@@ -113,6 +113,7 @@ int sw_phase_check(struct sw *s, rs_err_t *err);
 int sw_phase_deliver(struct sw *s, rs_err_t *err);
 int sw_phase_preflight(struct sw *s, rs_err_t *err);
 int sw_phase_plan(struct sw *s, rs_err_t *err);
+int sw_rollback_precheck(struct sw *s, rs_err_t *err);
 int sw_phase_confirm(struct sw *s, rs_err_t *err);
 int sw_phase_cordon(struct sw *s, rs_err_t *err);
 int sw_phase_drain(struct sw *s, rs_err_t *err);

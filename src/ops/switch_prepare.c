@@ -267,6 +267,28 @@ static int drain_precheck(struct sw *s, rs_err_t *err) {
   return rc;
 }
 
+/* The drain's blockers, found before anything changes; a refusal (not
+ * with --dry-run, which shows them in the plan) ends the phase (-1: no
+ * phase event). */
+static int drain_refuses(struct sw *s, int phase, rs_err_t *err) {
+  if (drain_precheck(s, err) < 0) return -1;
+  if (!s->drain_blockers || !s->drain_blockers[0] || s->o->dry_run) return 0;
+  _cleanup_buf_ rs_buf_t b = RS_BUF_INIT(1 << 16);
+  for (size_t i = 0; s->drain_blockers[i]; i++) rs_buf_printf(&b, NULL, "\n  %s", s->drain_blockers[i]);
+  if (phase >= 0) sw_phase_end(&s->ev, phase, RS_SW_FAILED, NULL, "the drain would refuse");
+  rs_fail(err, RS_E_INPUT, 0, "the drain of node %s would refuse (nothing was changed):%s\nadd the drain "
+          "flags that allow it, as for kubectl drain", s->o->node, b.data ? b.data : "");
+  return sw_fail_refused(s, err);
+}
+
+/* rollback: the same check before its confirm and cordon (a rollback
+ * that cordoned and then found a pod without a controller left the node
+ * cordoned); not again once the run has cordoned. */
+int sw_rollback_precheck(struct sw *s, rs_err_t *err) {
+  if (s->resume >= rs_sw_record_rank(RS_REC_CORDONED)) return 0;
+  return drain_refuses(s, -1, err);
+}
+
 /* A run stopped after it recorded "drained" may have sent its launch Job
  * without hearing back (killed, connection lost while the API server
  * created it): the Job's existence, not the record, says whether the node
@@ -340,15 +362,7 @@ int sw_phase_preflight(struct sw *s, rs_err_t *err) {
   _cleanup_free_ char *job = rs_deliver_job_name(s->id, RS_JOB_PREFLIGHT);
   if (!job) return rs_oom(err);
   if (rs_deliver_delete_job(s->c, s->spec.ns, job, err) < 0) return -1;
-  if (drain_precheck(s, err) < 0) return -1;
-  if (s->drain_blockers && s->drain_blockers[0] && !s->o->dry_run) {
-    _cleanup_buf_ rs_buf_t b = RS_BUF_INIT(1 << 16);
-    for (size_t i = 0; s->drain_blockers[i]; i++) rs_buf_printf(&b, NULL, "\n  %s", s->drain_blockers[i]);
-    sw_phase_end(&s->ev, RS_PH_PREFLIGHT, RS_SW_FAILED, NULL, "the drain would refuse");
-    rs_fail(err, RS_E_INPUT, 0, "the drain of node %s would refuse (nothing was changed):%s\nadd the drain "
-            "flags that allow it, as for kubectl drain", s->o->node, b.data ? b.data : "");
-    return sw_fail_refused(s, err);
-  }
+  if (drain_refuses(s, RS_PH_PREFLIGHT, err) < 0) return -1;
   sw_phase_end(&s->ev, RS_PH_PREFLIGHT, RS_SW_DONE, NULL, "node %s can switch from %s to %s", s->o->node,
             from ? from : "?", s->want);
   return 0;

@@ -22,6 +22,7 @@
 #include "ops/deliver.h"
 #include "ops/nodes.h"
 #include "ops/switch.h"
+#include "ops/switch_record.h"
 
 struct fake {
   pid_t pid;
@@ -239,6 +240,38 @@ Test(switch_flow, refuses_pod_security, .timeout = 60) {
 Test(switch_flow, refuses_what_drain_refuses, .timeout = 60) {
   refused(&(struct refusal){"bare", "cannot delete Pods that declare no controller (use --force to override): demo/bare",
                             false});
+}
+
+/* rollback node finds the drain's blockers before its cordon (it had
+ * cordoned and only then refused, leaving the node cordoned) */
+Test(switch_flow, rollback_refuses_what_drain_refuses, .timeout = 60) {
+  struct fake f;
+  fake_start(&f, "bare");
+  rs_kube_client_t *c = client(&f);
+  rs_err_t e = RS_ERR_INIT;
+  struct rs_sw_record done = {.id = "20260101t000000-abcd", .op = RS_OP_SWITCH, .from = "docker",
+                              .to = "containerd", .ns = "kube-system", .cordoned = true, .started = 1};
+  cr_assert_eq(rs_sw_record_save(c, "node-1", &done, RS_REC_DONE, &e), 0, "%s", e.msg);
+  free(done.phase); /* the saved phase is the record's */
+  json_auto_t *before = get(c, "/api/v1/nodes/node-1");
+  struct rec r = {RS_BUF_INIT(1 << 20)};
+  struct rs_switch_opts o = opts(&r);
+  o.op = RS_OP_ROLLBACK;
+  o.to = NULL;
+  struct rs_switch_result res;
+  cr_assert_eq(rs_switch_run(c, &o, &res, &e), -1, "%s", r.lines.data);
+  cr_assert_eq(res.outcome, RS_SW_REFUSED, "%s", e.msg);
+  cr_assert(strstr(e.msg, "cannot delete Pods that declare no controller (use --force to override): demo/bare"),
+            "%s", e.msg);
+  json_auto_t *node = get(c, "/api/v1/nodes/node-1");
+  cr_assert_null(json_object_get(json_object_get(node, "spec"), "unschedulable"), "not cordoned");
+  cr_assert_str_eq(node_ann(node, RS_ANN_RUN), node_ann(before, RS_ANN_RUN), "the record as it was");
+  cr_assert_eq(ours_left(c), 0, "nothing left");
+  rs_err_clear(&e);
+  rs_switch_result_clear(&res);
+  rs_buf_free(&r.lines);
+  rs_kube_client_free(c);
+  fake_stop(&f);
 }
 
 Test(switch_flow, priority_fallback_and_verify_image_fallback, .timeout = 60) {
