@@ -36,6 +36,10 @@ int rs_drain_flags_read(const struct rs_cli *cli, bool step, struct rs_drain_opt
 /* The -o given, checked against the command's values as kubectl's
  * printers do; *ret is NULL when none was given. */
 int rs_cli_output(const struct rs_cli *cli, const char **ret, rs_err_t *err);
+/* Node names asked for that do not exist, as kubectl get ends: one error
+ * line each on stderr after the first, which becomes *err (404 NotFound).
+ * 0 when missing is empty. */
+int rs_cli_nodes_not_found(struct rs_cli *cli, char *const *missing, rs_err_t *err);
 
 /* ---- client.c ---- */
 

@@ -187,12 +187,7 @@ static int cmd_check(struct rs_cli *cli, rs_err_t *err) {
   } else if (r.nnodes) {
     rc = print_table(cli, &r, out && strcmp(out, "wide") == 0, err);
   }
-  if (rc == 0 && r.missing[0]) {
-    for (size_t i = 1; r.missing[i]; i++)
-      fprintf(cli->errf, "Error from server (NotFound): nodes \"%s\" not found\n", r.missing[i]);
-    rc = rs_fail(err, RS_E_API, 404, "nodes \"%s\" not found", r.missing[0]);
-    rs_err_set_reason(err, "NotFound");
-  }
+  if (rc == 0) rc = rs_cli_nodes_not_found(cli, r.missing, err);
   int worst = rs_check_worst(&r);
   rs_check_report_clear(&r);
   if (rc < 0) return -1;

@@ -113,13 +113,8 @@ static int cmd_status(struct rs_cli *cli, rs_err_t *err) {
     rc = print_table(cli, &r, out && strcmp(out, "wide") == 0, !rs_cli_bool(cli, "no-headers"),
                      q.pods, err);
   }
-  if (rc == 0 && r.missing[0]) {
-    /* kubectl get prints what it found, then one error per missing name. */
-    for (size_t i = 1; r.missing[i]; i++)
-      fprintf(cli->errf, "Error from server (NotFound): nodes \"%s\" not found\n", r.missing[i]);
-    rc = rs_fail(err, RS_E_API, 404, "nodes \"%s\" not found", r.missing[0]);
-    rs_err_set_reason(err, "NotFound");
-  }
+  /* kubectl get prints what it found, then one error per missing name. */
+  if (rc == 0) rc = rs_cli_nodes_not_found(cli, r.missing, err);
   rs_nodes_report_clear(&r);
   return rc;
 }

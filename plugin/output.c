@@ -229,3 +229,12 @@ out:
   yaml_emitter_delete(&e);
   return r;
 }
+
+int rs_cli_nodes_not_found(struct rs_cli *cli, char *const *missing, rs_err_t *err) {
+  if (!missing || !missing[0]) return 0;
+  for (size_t i = 1; missing[i]; i++)
+    fprintf(cli->errf, "Error from server (NotFound): nodes \"%s\" not found\n", missing[i]);
+  rs_fail(err, RS_E_API, 404, "nodes \"%s\" not found", missing[0]);
+  rs_err_set_reason(err, "NotFound");
+  return -1;
+}

@@ -92,6 +92,12 @@ bool rs_path_is_docker_socket(const char *path);
 
 /* GET /api/v1/nodes/<name>. */
 int rs_node_get(rs_kube_client_t *c, const char *name, json_t **ret, rs_err_t *err);
+
+/* The nodes a command names (a GET each, a name given twice once; names
+ * that do not exist are pushed to *missing), else those the label selector
+ * matches (one list; NULL: every node): fn on each. */
+int rs_nodes_select(rs_kube_client_t *c, const char *const *names, const char *selector, long page_size,
+                    rs_kube_item_fn fn, void *ud, char ***missing, rs_err_t *err);
 /* Cordon (true) or uncordon with a strategic-merge patch, as kubectl; sets
  * *ret_changed (may be NULL) to false when it was already so. */
 int rs_node_set_unschedulable(rs_kube_client_t *c, const char *name, bool on,

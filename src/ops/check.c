@@ -82,24 +82,7 @@ static int on_node(void *ud, json_t *node, rs_err_t *err) {
 
 static int read_nodes(struct run *x) {
   const struct rs_check_opts *o = x->o;
-  if (o->names && o->names[0]) {
-    for (size_t i = 0; o->names[i]; i++) {
-      bool dup = false;
-      for (size_t k = 0; k < x->r->nnodes; k++) dup = dup || strcmp(x->r->nodes[k].name, o->names[i]) == 0;
-      if (dup) continue;
-      json_auto_t *node = NULL;
-      if (rs_node_get(x->c, o->names[i], &node, x->err) < 0) {
-        if (!rs_kube_is_not_found(x->err)) return -1;
-        rs_err_clear(x->err);
-        if (rs_strv_push(&x->r->missing, o->names[i], x->err) < 0) return -1;
-        continue;
-      }
-      if (add_node(x, node) < 0) return -1;
-    }
-    return 0;
-  }
-  struct rs_kube_list_opts lo = {.label_selector = o->selector, .limit = o->page_size};
-  return rs_kube_list(x->c, "/api/v1/nodes", &lo, on_node, x, NULL, x->err);
+  return rs_nodes_select(x->c, o->names, o->selector, o->page_size, on_node, x, &x->r->missing, x->err);
 }
 
 static const struct rs_check_node *leaving(const struct run *x, const char *name) {

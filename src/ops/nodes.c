@@ -357,6 +357,28 @@ int rs_node_get(rs_kube_client_t *c, const char *name, json_t **ret, rs_err_t *e
   return rs_kube_get(c, path, ret, err);
 }
 
+int rs_nodes_select(rs_kube_client_t *c, const char *const *names, const char *selector, long page_size,
+                    rs_kube_item_fn fn, void *ud, char ***missing, rs_err_t *err) {
+  if (!names || !names[0]) {
+    struct rs_kube_list_opts lo = {.label_selector = selector, .limit = page_size};
+    return rs_kube_list(c, "/api/v1/nodes", &lo, fn, ud, NULL, err);
+  }
+  for (size_t i = 0; names[i]; i++) {
+    bool dup = false;
+    for (size_t k = 0; k < i; k++) dup = dup || strcmp(names[k], names[i]) == 0;
+    if (dup) continue;
+    json_auto_t *node = NULL;
+    if (rs_node_get(c, names[i], &node, err) < 0) {
+      if (!rs_kube_is_not_found(err)) return -1;
+      rs_err_clear(err);
+      if (rs_strv_push(missing, names[i], err) < 0) return -1;
+      continue;
+    }
+    if (fn(ud, node, err) < 0) return -1;
+  }
+  return 0;
+}
+
 int rs_node_set_unschedulable(rs_kube_client_t *c, const char *name, bool on,
                               bool *ret_changed, rs_err_t *err) {
   json_auto_t *node = NULL;
