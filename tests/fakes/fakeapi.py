@@ -373,6 +373,8 @@ class Handler(EveryMethod, BaseHTTPRequestHandler):
         idx = list(range(ARGS.nodes))
         if sel == "node-role.kubernetes.io/control-plane":
             idx = [0]
+        elif sel == "node-role.kubernetes.io/master":
+            idx = []
         end = len(idx) if not limit else min(len(idx), start + limit)
         items = [node(i) for i in idx[start:end]]
         meta = {"resourceVersion": "4242"}

@@ -283,7 +283,17 @@ static const struct check_case checks[] = {
     /* --to through its values */
     {"node n1 --to docker", RS_E_USAGE, "--to must be containerd, cri-o or cri-dockerd (got \"docker\")"},
     {"node n1", RS_E_USAGE, "--to is required: containerd, cri-o or cri-dockerd"},
-    {"node a b --to containerd", RS_E_USAGE, "one node at a time, please (got 2)"},
+    /* several nodes: the rollout's selection and flags */
+    {"node a -l x=y --to containerd", RS_E_USAGE, "cannot specify both a node name and a --selector option"},
+    {"node a --all --to containerd", RS_E_USAGE,
+     "--all selects every node: give no node name and no --selector with it"},
+    {"node --canary 2 --to containerd", RS_E_USAGE, "which nodes? name them, or use -l SELECTOR or --all"},
+    {"node a b", RS_E_USAGE, "--to is required: containerd, cri-o or cri-dockerd"},
+    {"node a b --to containerd --max-unavailable 0", RS_E_USAGE,
+     "invalid --max-unavailable \"0\" (a count of nodes 1..100000, or P%)"},
+    {"node --all --to containerd --max-unavailable 101%", RS_E_USAGE, "invalid --max-unavailable \"101%\" (1%..100%)"},
+    {"node --all --to containerd --canary x", RS_E_USAGE,
+     "invalid argument \"x\" for \"--canary\" flag: a number 0..100000 is expected"},
     {"rollback nod n1", RS_E_USAGE, "usage: rollback node NAME"},
     {"help nope", RS_E_USAGE, "unknown help topic \"nope\""},
 };

@@ -1,0 +1,78 @@
+/* The rollout's plan from the cluster (issue 12, part 1): select the nodes
+ * (names, -l, --all), read what the planner needs, and find, before
+ * anything changes, every node's blockers: the helper's preflight (one
+ * per node, concurrently, as `check` runs it; skipped on request) and the
+ * drain's (pods that need --force or --delete-emptydir-data, a
+ * PodDisruptionBudget that allows no disruption at all).  Reads only, but
+ * for the preflight's objects, which it removes.  Library code: never
+ * prints.  The batches come from ops/rollout_plan.h. */
+#ifndef RS_OPS_ROLLOUT_H
+#define RS_OPS_ROLLOUT_H
+
+#include <stdbool.h>
+#include <jansson.h>
+
+#include "common/err.h"
+#include "kube/client.h"
+#include "ops/drain.h"
+#include "ops/rollout_plan.h"
+
+struct rs_rollout_opts {
+  const char *const *names;   /* nodes; NULL/empty with selector or all */
+  const char *selector;       /* -l */
+  bool all;                   /* --all */
+  const char *to;
+  bool preflight;             /* false: --skip-preflight */
+  const char *ns;             /* working namespace of the preflights */
+  const char *image;          /* their image; NULL: borrowed per node */
+  struct rs_drain_opts drain; /* the drain's flags (its filters) */
+  struct rs_ro_opts plan;
+  long page_size;             /* list chunks; 0: 500 */
+};
+
+struct rs_rollout_node {
+  char *name;
+  char *zone;
+  char *runtime;              /* containerRuntimeVersion */
+  bool control_plane, ready, on_target;
+  int preflight;              /* enum rs_preflight_state (ops/check.h); -1: not asked */
+  char *preflight_note;
+  char **blockers;            /* the helper's and the node's own (NULL-terminated) */
+  char **drain_blockers;      /* kubectl's grouped reasons (NULL-terminated) */
+  struct rs_ro_evict *evict;  /* evictions per budget */
+  size_t nevict;
+  long pods;                  /* pods the drain would evict */
+};
+
+struct rs_rollout_plan {
+  char *to;
+  struct rs_rollout_node *nodes;
+  size_t nnodes;
+  struct rs_ro_pdb *pdbs;     /* ns and name owned */
+  size_t npdbs;
+  char **cp_not_ready;        /* NotReady control-plane nodes outside the selection */
+  size_t cluster_control_plane;
+  struct rs_ro_plan plan;
+  char **notes;               /* what could not be read (NULL-terminated) */
+  char **missing;             /* names asked for that do not exist */
+  bool preflight;
+};
+void rs_rollout_plan_clear(struct rs_rollout_plan *p);
+
+int rs_rollout_plan(rs_kube_client_t *c, const struct rs_rollout_opts *o, struct rs_rollout_plan *ret,
+                    rs_err_t *err);
+
+/* Nodes with blockers (the rollout cannot start). */
+size_t rs_rollout_blocked(const struct rs_rollout_plan *p);
+
+/* The plan as -o json prints it (NULL on OOM):
+ * {"kind":"RolloutPlan","to":..,"maxUnavailable":N,"preflight":bool,
+ *  "batches":[{"batch":1,"kind":"canary|workers|control-plane","nodes":[..],
+ *              "want":N,"note":..}],
+ *  "nodes":[{"name","zone","role","runtime","state","batch","reason",
+ *            "preflight","preflightNote","blockers":[..],"drainBlockers":[..],
+ *            "evictions":N}],
+ *  "notes":[..]} */
+json_t *rs_rollout_plan_to_json(const struct rs_rollout_plan *p);
+
+#endif

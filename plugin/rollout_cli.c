@@ -1,0 +1,175 @@
+/* `node NODE... | -l SELECTOR | --all --to T` with the rollout's flags: the
+ * plan (ops/rollout.h), printed before anything changes, as a table or as
+ * one JSON document on one line (-o json); confirmed once (or --yes);
+ * --dry-run stops there. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "common/cleanup.h"
+#include "common/strutil.h"
+#include "helper/runtimes.h"
+#include "ops/check.h"
+#include "ops/rollout.h"
+#include "rollout_cli.h"
+#include "switch_cli.h"
+
+static const char *const rollout_flag_names[] = {"all", "all-control-plane", "canary", "max-unavailable",
+                                                 "max-zones", "selector", "skip-preflight"};
+
+bool rs_rollout_cli_wanted(const struct rs_cli *cli) {
+  if (rs_strv_len(cli->args) > 1) return true;
+  for (size_t i = 0; i < RS_ARRAY_SIZE(rollout_flag_names); i++)
+    if (rs_cli_str(cli, rollout_flag_names[i])) return true;
+  return false;
+}
+
+/* ---- options ---- */
+
+static int long_opt(const struct rs_cli *cli, const char *name, long min, long max, long def, long *ret,
+                    rs_err_t *err) {
+  const char *v = rs_cli_str(cli, name);
+  *ret = def;
+  if (!v) return 0;
+  if (rs_parse_long(v, min, max, ret) < 0)
+    return rs_fail(err, RS_E_USAGE, 0, "invalid argument \"%s\" for \"--%s\" flag: a number %ld..%ld is expected",
+                   v, name, min, max);
+  return 0;
+}
+
+static int read_opts(struct rs_cli *cli, struct rs_rollout_opts *o, rs_err_t *err) {
+  const char *sel = rs_cli_str(cli, "selector");
+  bool all = rs_cli_bool(cli, "all");
+  bool names = cli->args && cli->args[0];
+  if (names && sel && *sel)
+    return rs_fail(err, RS_E_USAGE, 0, "cannot specify both a node name and a --selector option");
+  if (all && (names || (sel && *sel)))
+    return rs_fail(err, RS_E_USAGE, 0, "--all selects every node: give no node name and no --selector with it");
+  if (!names && !all && !(sel && *sel))
+    return rs_fail(err, RS_E_USAGE, 0, "which nodes? name them, or use -l SELECTOR or --all");
+  const char *to = rs_cli_str(cli, "to");
+  if (!to || !*to) return rs_fail(err, RS_E_USAGE, 0, "--to is required: " RS_RUNTIME_TARGETS);
+  if (rs_rt_target(to) == RS_RT_NONE)
+    return rs_fail(err, RS_E_USAGE, 0, "--to must be " RS_RUNTIME_TARGETS " (got \"%s\")", to);
+  struct rs_switch_opts so = {.op = RS_OP_SWITCH, .to = to};
+  if (rs_switch_cli_opts(cli, &so, err) < 0) return -1;
+  *o = (struct rs_rollout_opts){.names = names ? (const char *const *)cli->args : NULL,
+                                .selector = sel && *sel ? sel : NULL, .all = all, .to = to,
+                                .preflight = !rs_cli_bool(cli, "skip-preflight"), .ns = so.ns, .image = so.image,
+                                .drain = so.drain};
+  const char *mu = rs_cli_str(cli, "max-unavailable");
+  o->plan.max_unavailable = 1;
+  o->plan.max_unavailable_pct = -1;
+  if (mu && rs_ro_parse_max_unavailable(mu, &o->plan.max_unavailable, &o->plan.max_unavailable_pct, err) < 0)
+    return -1;
+  if (long_opt(cli, "canary", 0, RS_RO_MAX_NODES, 1, &o->plan.canary, err) < 0 ||
+      long_opt(cli, "max-zones", 0, 1000, 1, &o->plan.max_zones, err) < 0)
+    return -1;
+  o->plan.allow_all_control_plane = rs_cli_bool(cli, "all-control-plane");
+  return 0;
+}
+
+/* ---- the table ---- */
+
+static const char *dash(const char *s) { return s && *s ? s : "-"; }
+
+static int print_batches(struct rs_cli *cli, const struct rs_rollout_plan *p, rs_err_t *err) {
+  static const char *const head[] = {"BATCH", "NODE", "ZONE", "ROLE", "RUNTIME", "PREFLIGHT", "EVICTIONS"};
+  struct rs_table *t = rs_table_new(RS_ARRAY_SIZE(head));
+  if (!t) return rs_oom(err);
+  int rc = rs_table_add(t, head);
+  for (size_t b = 0; rc == 0 && b < p->plan.nbatches; b++) {
+    const struct rs_ro_batch *x = &p->plan.batches[b];
+    for (size_t k = 0; rc == 0 && k < x->n; k++) {
+      const struct rs_rollout_node *n = &p->nodes[p->plan.order[x->start + k]];
+      char bn[32], ev[24];
+      snprintf(bn, sizeof bn, "%zu%s", b + 1, x->kind == RS_RO_BATCH_CANARY ? " (canary)" : "");
+      snprintf(ev, sizeof ev, "%ld", n->pods);
+      const char *cells[] = {bn, n->name, dash(n->zone), n->control_plane ? "control-plane" : "worker",
+                             dash(n->runtime), n->preflight >= 0 ? rs_preflight_state_name(n->preflight) : "skipped",
+                             ev};
+      rc = rs_table_add(t, cells);
+    }
+  }
+  if (rc == 0) rs_table_print(t, cli->out);
+  rs_table_free(t);
+  return rc < 0 ? rs_oom(err) : 0;
+}
+
+static void print_others(struct rs_cli *cli, const struct rs_rollout_plan *p) {
+  for (size_t b = 0; b < p->plan.nbatches; b++)
+    if (p->plan.batches[b].note) fprintf(cli->out, "batch %zu: %s\n", b + 1, p->plan.batches[b].note);
+  for (int st = RS_RO_SKIPPED; st < _RS_RO_STATE_MAX; st++) {
+    for (size_t i = 0; i < p->nnodes; i++) {
+      const struct rs_rollout_node *n = &p->nodes[i];
+      if (p->plan.state[i] != st) continue;
+      if (st == RS_RO_SKIPPED) {
+        fprintf(cli->out, "skipped: node %s already runs %s (%s)\n", n->name, p->to, dash(n->runtime));
+      } else if (st == RS_RO_HELD) {
+        fprintf(cli->out, "held: node %s: %s\n", n->name, dash(p->plan.reason[i]));
+      } else {
+        fprintf(cli->out, "blocked: node %s:\n", n->name);
+        for (size_t k = 0; n->blockers && n->blockers[k]; k++) fprintf(cli->out, "  - %s\n", n->blockers[k]);
+        for (size_t k = 0; n->drain_blockers && n->drain_blockers[k]; k++)
+          fprintf(cli->out, "  - the drain would refuse: %s\n", n->drain_blockers[k]);
+      }
+    }
+  }
+}
+
+static size_t count_state(const struct rs_rollout_plan *p, int st) {
+  size_t n = 0;
+  for (size_t i = 0; i < p->nnodes; i++) n += p->plan.state[i] == st;
+  return n;
+}
+
+static int print_text(struct rs_cli *cli, const struct rs_rollout_plan *p, rs_err_t *err) {
+  size_t planned = p->plan.norder;
+  fprintf(cli->out, "Rollout to %s: %zu node(s) in %zu batch(es), at most %ld unavailable at a time; %zu skipped, "
+          "%zu blocked, %zu held%s\n", p->to, planned, p->plan.nbatches, p->plan.max_unavailable,
+          count_state(p, RS_RO_SKIPPED), count_state(p, RS_RO_BLOCKED), count_state(p, RS_RO_HELD),
+          p->preflight ? "" : " (preflights skipped)");
+  if (planned && print_batches(cli, p, err) < 0) return -1;
+  print_others(cli, p);
+  return 0;
+}
+
+int rs_rollout_cli_run(struct rs_cli *cli, rs_err_t *err) {
+  struct rs_rollout_opts o;
+  if (read_opts(cli, &o, err) < 0) return -1;
+  const char *out = NULL;
+  if (rs_cli_output(cli, &out, err) < 0) return -1;
+  bool json = out && strcmp(out, "json") == 0;
+  bool dry = rs_cli_bool(cli, "dry-run");
+  _cleanup_kube_client_ rs_kube_client_t *c = NULL;
+  if (rs_cli_client(cli, &c, err) < 0) return -1;
+  struct rs_rollout_plan p = {0};
+  if (rs_rollout_plan(c, &o, &p, err) < 0) return -1;
+  for (size_t i = 0; p.notes[i]; i++) rs_cli_warn(cli, "%s", p.notes[i]);
+  int rc = 0;
+  if (json) {
+    json_auto_t *doc = rs_rollout_plan_to_json(&p);
+    if (!doc) rc = rs_oom(err);
+    else if (json_dumpf(doc, cli->out, JSON_COMPACT | JSON_SORT_KEYS) < 0 || fputc('\n', cli->out) == EOF)
+      rc = rs_fail_errno(err, errno, "writing the plan");
+  } else {
+    rc = print_text(cli, &p, err);
+  }
+  fflush(cli->out);
+  size_t blocked = rs_rollout_blocked(&p), planned = p.plan.norder;
+  if (rc == 0) rc = rs_cli_nodes_not_found(cli, p.missing, err);
+  rs_rollout_plan_clear(&p);
+  if (rc < 0) return -1;
+  if (blocked) {
+    rs_fail(err, RS_E_INPUT, 0, "%zu node(s) have blockers (above); nothing was changed", blocked);
+    cli->exit_code = RS_SWX_REFUSED;
+    return -1;
+  }
+  if (dry || !planned) return 0;
+  cli->exit_code = RS_SWX_REFUSED;
+  return rs_fail(err, RS_E_INPUT, 0, "running a rollout of several nodes is not in this build yet (issue 12, "
+                 "part 2): the plan above changed nothing; switch its nodes one at a time with `kubectl "
+                 "runtime-switch node NAME --to %s`", o.to);
+}
