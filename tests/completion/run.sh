@@ -123,8 +123,8 @@ expect "status NODE <TAB>: names already typed are left out" $'node-00000\nnode-
   "KUBECONFIG=$work/kubeconfig comp status node-00001 '' | names_of"
 expect "a prefix filters node names" "node-00002" \
   "KUBECONFIG=$work/kubeconfig comp status node-00002 | names_of"
-expect "node NAME: one node only" ":4" \
-  "KUBECONFIG=$work/kubeconfig comp node node-00000 ''"
+expect "node NAME <TAB>: more nodes for a rollout, names already typed left out" $'node-00001\nnode-00002' \
+  "KUBECONFIG=$work/kubeconfig comp node node-00000 '' | names_of"
 expect "rollback node <TAB>: node names" $'node-00000\nnode-00001\nnode-00002' \
   "KUBECONFIG=$work/kubeconfig comp rollback node '' | names_of"
 expect "drain <TAB> after flags: node names" $'node-00000\nnode-00001\nnode-00002' \
