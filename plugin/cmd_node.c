@@ -71,9 +71,10 @@ const struct rs_cmd rs_cmd_node = {
     .usage = "node NAME... | -l SELECTOR | --all --to containerd|cri-o|cri-dockerd [flags]",
     .description =
         "Move one node to another container runtime, through the API only (no SSH):\n"
-        "read the node and refuse what cannot work; deliver the node helper (in a ConfigMap\n"
-        "in the working namespace, -n, default kube-system) and run its read-only preflight in\n"
-        "a privileged pod pinned to the node; show the plan (--dry-run stops here, printing\n"
+        "read the node and refuse what cannot work; deliver the node helper (in an immutable\n"
+        "ConfigMap in the working namespace: the plugin's own, kubectl-runtime-switch, created\n"
+        "when absent; another with -n) and run its read-only preflight in a privileged pod\n"
+        "pinned to the node; show the plan (--dry-run stops here, printing\n"
         "the manifests too); ask (unless --yes); cordon; drain (kubectl drain's flags;\n"
         "--ignore-daemonsets is implied); launch the switch, which goes on as a host unit\n"
         "when the old runtime takes the pod down; follow the node NotReady -> Ready; verify\n"

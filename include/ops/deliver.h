@@ -17,7 +17,13 @@
 #include "kube/client.h"
 #include "ops/helper_blob.h"
 
-#define RS_DELIVER_DEFAULT_NS "kube-system"
+/* The working namespace: the plugin's own, created when absent (with the
+ * Pod Security labels its privileged pods need), holding nothing but the
+ * carrier and the Jobs.  Any other (kube-system ...) only with -n. */
+#define RS_DELIVER_DEFAULT_NS "kubectl-runtime-switch"
+/* Where an admin finds it as a manifest (for users who may not create
+ * namespaces). */
+#define RS_DELIVER_NS_MANIFEST "rbac/namespace.yaml"
 /* Where the helper file is mounted in the Job's container. */
 #define RS_DELIVER_MOUNT_DIR "/opt/kubectl-runtime-switch"
 #define RS_DELIVER_FILE "rs-node-helper"
@@ -103,10 +109,18 @@ int rs_deliver_pick_node_image(const json_t *node, char **ret, rs_err_t *err);
 
 /* ---- API calls ---- */
 
+/* The Namespace object of the default working namespace (what
+ * RS_DELIVER_NS_MANIFEST holds): Pod Security enforce/audit/warn
+ * "privileged" and our managed-by label. */
+json_t *rs_deliver_namespace(rs_err_t *err);
+
 /* GET the namespace and check its labels (above).  A missing namespace is
- * an error naming it. */
-int rs_deliver_check_namespace(rs_kube_client_t *c, const char *ns,
-                               char **ret_warning, rs_err_t *err);
+ * created (rs_deliver_namespace) when create is set (the default one;
+ * *ret_created says so), else an error naming it; a user who may not
+ * create namespaces is told which manifest an admin applies. */
+int rs_deliver_check_namespace(rs_kube_client_t *c, const char *ns, bool create,
+                               bool *ret_created, char **ret_warning,
+                               rs_err_t *err);
 
 /* Ask the API server (dryRun=All) whether the pod of this Job would be
  * admitted: Pod Security, quotas on the priority class.  When only the

@@ -89,7 +89,7 @@ struct rs_switch_opts {
   int op;                       /* enum rs_sw_op */
   const char *node;
   const char *to;               /* switch: containerd, cri-o, cri-dockerd */
-  const char *ns;               /* working namespace; NULL: kube-system */
+  const char *ns;               /* working namespace; NULL: RS_DELIVER_DEFAULT_NS */
   const char *image;            /* --image; NULL: borrow one from the node */
   const char *id;               /* rollback: run id (NULL: the node's last) */
   bool dry_run;

@@ -400,7 +400,7 @@ int rs_check_preflight(rs_kube_client_t *c, const struct rs_check_opts *o, struc
     rc = skip_rest(&x, "not run (--preflight=false)");
     goto out;
   }
-  if (rs_deliver_check_namespace(c, x.ns, &warning, &e) < 0) {
+  if (rs_deliver_check_namespace(c, x.ns, strcmp(x.ns, RS_DELIVER_DEFAULT_NS) == 0, NULL, &warning, &e) < 0) {
     if (fatal(&e)) {
       rs_err_move(err, &e);
       rc = -1;

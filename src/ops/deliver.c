@@ -155,7 +155,11 @@ static int backoff_limit(int role) {
   }
 }
 
-/* The pod template; also the body of the admission probe. */
+/* The pod template; also the body of the admission probe.  It runs as the
+ * namespace's default service account without a token: the helper needs
+ * no API access, and a pod of ours must never lend the user another
+ * identity (in kube-system, `pods create` let the user run pods as any of
+ * its service accounts, the controllers' among them). */
 static json_t *pod_spec(const struct rs_deliver_spec *s, int role, rs_err_t *err) {
   _cleanup_strv_ char **argv = rs_deliver_helper_argv(s, role, err);
   if (!argv) return NULL;
@@ -173,14 +177,14 @@ static json_t *pod_spec(const struct rs_deliver_spec *s, int role, rs_err_t *err
                     : json_pack("{s:s, s:{s:s, s:i}}", "name", "helper", "configMap", "name",
                                 carrier, "defaultMode", 0755);
   json_t *spec = json_pack(
-      "{s:s, s:b, s:b, s:s, s:b, s:b, s:i, s:[{s:s}],"
+      "{s:s, s:b, s:b, s:s, s:s, s:b, s:b, s:i, s:[{s:s}],"
       " s:[{s:s, s:s, s:s, s:o, s:s,"
       "     s:{s:b, s:i, s:i},"
       "     s:[{s:s, s:s, s:b}],"
       "     s:{s:{s:s, s:s}}}],"
       " s:[o]}",
       "nodeName", s->node, "hostPID", 1, "hostNetwork", 1, "restartPolicy", "Never",
-      "automountServiceAccountToken", 0, "enableServiceLinks", 0,
+      "serviceAccountName", "default", "automountServiceAccountToken", 0, "enableServiceLinks", 0,
       "terminationGracePeriodSeconds", 10, "tolerations", "operator", "Exists",
       "containers", "name", RS_DELIVER_CONTAINER, "image", s->image, "imagePullPolicy", "Never",
       "command", cmd, "terminationMessagePolicy", "FallbackToLogsOnError",
@@ -261,16 +265,55 @@ int rs_deliver_psa_check(const json_t *ns_obj, char **ret_warning, rs_err_t *err
   return 0;
 }
 
-int rs_deliver_check_namespace(rs_kube_client_t *c, const char *ns, char **ret_warning,
-                               rs_err_t *err) {
+json_t *rs_deliver_namespace(rs_err_t *err) {
+  json_t *o = json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s, s:s, s:s, s:s}}}", "apiVersion", "v1", "kind",
+                        "Namespace", "metadata", "name", RS_DELIVER_DEFAULT_NS, "labels", RS_LABEL_MANAGED_BY,
+                        RS_MANAGED_BY, "pod-security.kubernetes.io/enforce", "privileged",
+                        "pod-security.kubernetes.io/enforce-version", "latest",
+                        "pod-security.kubernetes.io/audit", "privileged",
+                        "pod-security.kubernetes.io/warn", "privileged");
+  if (!o) rs_oom(err);
+  return o;
+}
+
+/* Create the default working namespace; 409 (another run made it first)
+ * is fine, a 403 says which manifest an admin can apply instead. */
+static int create_namespace(rs_kube_client_t *c, rs_err_t *err) {
+  json_auto_t *ns = rs_deliver_namespace(err);
+  if (!ns) return -1;
+  if (rs_kube_post(c, "/api/v1/namespaces?fieldValidation=Strict", ns, NULL, err) == 0) return 0;
+  if (rs_kube_is_conflict(err)) {
+    rs_err_clear(err);
+    return 0;
+  }
+  if (rs_kube_err_is(err, 403)) {
+    _cleanup_free_ char *why = rs_strdup0(err->msg);
+    return rs_fail(err, RS_E_CONFIG, 403,
+                   "the working namespace %s does not exist and you may not create it (%s); ask an admin "
+                   "to `kubectl apply -f %s` (it creates %s with the Pod Security labels the helper's "
+                   "privileged pods need), or pass -n NAMESPACE",
+                   RS_DELIVER_DEFAULT_NS, why ? why : "forbidden", RS_DELIVER_NS_MANIFEST,
+                   RS_DELIVER_DEFAULT_NS);
+  }
+  return rs_wrap(err, "creating namespace %s", RS_DELIVER_DEFAULT_NS);
+}
+
+int rs_deliver_check_namespace(rs_kube_client_t *c, const char *ns, bool create, bool *ret_created,
+                               char **ret_warning, rs_err_t *err) {
   _cleanup_free_ char *en = rs_kube_escape(ns);
   _cleanup_free_ char *path = en ? rs_strdup_printf("/api/v1/namespaces/%s", en) : NULL;
   if (!path) return rs_oom(err);
+  if (ret_created) *ret_created = false;
   json_auto_t *obj = NULL;
   if (rs_kube_get(c, path, &obj, err) < 0) {
-    if (rs_kube_is_not_found(err))
-      return rs_fail(err, RS_E_CONFIG, 404, "namespace %s does not exist (choose one with -n)", ns);
-    return rs_wrap(err, "reading namespace %s", ns);
+    if (!rs_kube_is_not_found(err)) return rs_wrap(err, "reading namespace %s", ns);
+    if (!create)
+      return rs_fail(err, RS_E_CONFIG, 404, "namespace %s does not exist (choose one with -n, or leave -n "
+                     "out for the plugin's own, %s)", ns, RS_DELIVER_DEFAULT_NS);
+    rs_err_clear(err);
+    if (create_namespace(c, err) < 0) return -1;
+    if (ret_created) *ret_created = true;
+    if (rs_kube_get(c, path, &obj, err) < 0) return rs_wrap(err, "reading namespace %s", ns);
   }
   return rs_deliver_psa_check(obj, ret_warning, err);
 }

@@ -165,8 +165,13 @@ int sw_phase_deliver(struct sw *s, rs_err_t *err) {
                                      .use_secret = s->rec.secret, .priority = true,
                                      .no_images = o->no_images, .helper_deadline_s = o->helper_deadline_s};
   _cleanup_free_ char *warning = NULL;
-  if (rs_deliver_check_namespace(s->c, s->spec.ns, &warning, err) < 0)
+  bool created = false;
+  if (rs_deliver_check_namespace(s->c, s->spec.ns, strcmp(s->spec.ns, RS_DELIVER_DEFAULT_NS) == 0, &created,
+                                 &warning, err) < 0)
     return err->kind == RS_E_CONFIG ? sw_fail_refused(s, err) : -1;
+  if (created)
+    sw_emit(&s->ev, RS_SW_EV_INFO, RS_PH_DELIVER, "created the working namespace %s (Pod Security: privileged)",
+            s->spec.ns);
   if (warning) sw_emit(&s->ev, RS_SW_EV_WARNING, RS_PH_DELIVER, "%s", warning);
   const char *img = o->image ? o->image : s->rec.image;
   if (img) {

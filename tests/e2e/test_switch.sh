@@ -49,7 +49,7 @@ case_refusals() {
 	check "... naming the bare pod" grep -q "no controller (use --force to override): demo/bare" <<<"$out"
 	check "... and the emptyDir pod" grep -q "local storage (use --delete-emptydir-data to override)" <<<"$out"
 	check "... the node is not cordoned" not node_unschedulable
-	check "... nothing left in kube-system" [ -z "$(leftovers)" ]
+	check "... nothing left in $WORK_NS" [ -z "$(leftovers)" ]
 	check "... no record on the node" [ -z "$(node_annotation runtime-switch.kubectl.dev/state)" ]
 	check "... still on Docker" on_runtime docker
 }
@@ -67,7 +67,7 @@ case_dry_run() {
 	check "... prints the switch Job (launch)" grep -q -- "- launch" <<<"$out"
 	check "... prints the verify Job (report)" grep -q -- "- report" <<<"$out"
 	check "... node files unchanged" [ "$before" = "$after" ]
-	check "... nothing left in kube-system" [ -z "$(leftovers)" ]
+	check "... nothing left in $WORK_NS" [ -z "$(leftovers)" ]
 	check "... not cordoned" not node_unschedulable
 	check "... no record on the node" [ -z "$(node_annotation runtime-switch.kubectl.dev/state)" ]
 }
@@ -110,6 +110,11 @@ case_switch() {
 	v=$(runtime_of)
 	check "after: containerd://1.6.x ($v)" matches "$v" "containerd://1.6.*"
 	check_after_switch containerd to-containerd
+	# the working namespace: created by the plugin as rbac/namespace.yaml says, holding nothing else
+	check "the plugin created namespace $WORK_NS with the labels of rbac/namespace.yaml" \
+		[ "$(k get namespace "$WORK_NS" -o json | jq -S '.metadata.labels | del(.["kubernetes.io/metadata.name"])')" = \
+		  "$(k create --dry-run=client -o json -f rbac/namespace.yaml | jq -S .metadata.labels)" ]
+	check "... and it holds nothing else" [ -z "$(k get all,configmaps,secrets,leases -n "$WORK_NS" -o name 2>/dev/null | grep -v -e '^configmap/kube-root-ca.crt$' -e '^serviceaccount/')" ]
 	check "kubeadm's cri-socket annotation names containerd" \
 		[ "$(node_annotation kubeadm.alpha.kubernetes.io/cri-socket)" = unix:///run/containerd/containerd.sock ]
 	# the node's containerd: CRI on, the kubelet's cgroup driver
@@ -197,7 +202,7 @@ case_rollback() {
 	check "... back on Docker, Ready" on_runtime docker
 	check "... every node file byte-identical to before that switch" diff <(grep -v '^kubelet.service' "$want") <(node_fingerprint | grep -v '^kubelet.service')
 	check "... uncordoned" not node_unschedulable
-	check "... nothing left in kube-system" [ -z "$(leftovers)" ]
+	check "... nothing left in $WORK_NS" [ -z "$(leftovers)" ]
 	check "... the PDB was never violated" pdb_never_violated
 	check "... seeded pods Running on Docker" wait_until 180 demo_running_on docker
 }
@@ -219,7 +224,7 @@ case_failure() {
 	check "... a clear message: rolled back, with the helper's reason" grep -q "failed and was rolled back: " <<<"$out"
 	check "... the node stays cordoned" node_unschedulable
 	check "... with the command to uncordon it" grep -q 'kubectl uncordon node-1' <<<"$out"
-	check "... nothing left in kube-system" [ -z "$(leftovers)" ]
+	check "... nothing left in $WORK_NS" [ -z "$(leftovers)" ]
 	check "... the PDB was never violated" pdb_never_violated
 	node_exec rm -f /etc/systemd/system/containerd.service.d/99-rsw-e2e-fail.conf /run/rsw-e2e-fail-once
 	node_exec systemctl daemon-reload
@@ -288,7 +293,7 @@ case_resume() {
 		[[ $to == cri-dockerd ]] && rt=docker
 		check "[$tag] on $rt and Ready" on_runtime "$rt"
 		check "[$tag] uncordoned" not node_unschedulable
-		check "[$tag] nothing left in kube-system" [ -z "$(leftovers)" ]
+		check "[$tag] nothing left in $WORK_NS" [ -z "$(leftovers)" ]
 		id=$(node_annotation runtime-switch.kubectl.dev/state | cut -d' ' -f1)
 		check "[$tag] the record says done ($(node_annotation runtime-switch.kubectl.dev/state))" \
 			matches "$(node_annotation runtime-switch.kubectl.dev/state)" "* done"
@@ -338,6 +343,8 @@ case_interrupt() {
 CASES=("$@")
 [[ ${#CASES[@]} -gt 0 ]] || CASES=(refusals dry_run switch reboot roundtrip rollback failure resume interrupt)
 restore_seeded
+# the plugin makes its working namespace itself (case_switch checks it)
+k delete namespace "$WORK_NS" --ignore-not-found --wait=true --timeout=120s >/dev/null 2>&1
 for c in "${CASES[@]}"; do
 	note "== $c"
 	"case_$c"
@@ -346,6 +353,7 @@ done
 # the node from its image, for the suites after this one
 cluster reset-node "$NODE" >/dev/null 2>&1 || note "reset-node $NODE failed"
 restore_seeded
+k delete namespace "$WORK_NS" --ignore-not-found --wait=false >/dev/null 2>&1
 echo "1..$((PASSED + FAILED + SKIPPED))"
 note "passed $PASSED, failed $FAILED, skipped $SKIPPED"
 [[ $FAILED -eq 0 ]]

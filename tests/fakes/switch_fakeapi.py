@@ -29,6 +29,7 @@ RV = [100]
 STORE = {}          # (kind, ns, name) -> object
 REQUESTS = []       # "METHOD path" for the test to inspect (GET /test/requests)
 NODE = "node-1"
+WORK_NS = "kubectl-runtime-switch"
 
 
 def next_rv():
@@ -83,10 +84,12 @@ def seed():
                       "status": {"conditions": [{"type": "Ready", "status": "True"}],
                                  "nodeInfo": {"containerRuntimeVersion": "containerd://1.6.20",
                                               "kubeletVersion": "v1.34.4", "architecture": "amd64"}}})
-        labels = {"kubernetes.io/metadata.name": "kube-system"}
+        put("namespaces", {"kind": "Namespace", "metadata": {"name": "kube-system", "labels": {
+            "kubernetes.io/metadata.name": "kube-system"}}})
+        # the working namespace: created by the plugin, except here
         if ARGS.scenario == "psa":
-            labels["pod-security.kubernetes.io/enforce"] = "baseline"
-        put("namespaces", {"kind": "Namespace", "metadata": {"name": "kube-system", "labels": labels}})
+            put("namespaces", {"kind": "Namespace", "metadata": {"name": WORK_NS, "labels": {
+                "kubernetes.io/metadata.name": WORK_NS, "pod-security.kubernetes.io/enforce": "baseline"}}})
         put("daemonsets", {"kind": "DaemonSet", "metadata": {"name": "agent", "namespace": "demo"}})
         put("pods", running_pod("agent-x", "demo", "localhost/busybox:1", owner=("DaemonSet", "agent")))
         put("pods", running_pod("static-web-node-1", "demo", "localhost/busybox:1", mirror=True))
@@ -382,9 +385,10 @@ class Handler(EveryMethod, BaseHTTPRequestHandler):
                     return self.send_json(403, status(403, "Forbidden", 'pods "x" is forbidden: violates PodSecurity '
                                                       '"baseline:latest": host namespaces'))
                 return self.send_json(201, obj)
-            obj["metadata"]["namespace"] = ns
+            if ns is not None:
+                obj["metadata"]["namespace"] = ns
             with LOCK:
-                if (kind, ns, obj["metadata"]["name"]) in STORE:
+                if (kind, ns or "", obj["metadata"]["name"]) in STORE:
                     return self.send_json(409, status(409, "AlreadyExists", "exists"))
                 put(kind, obj)
             if kind == "jobs":

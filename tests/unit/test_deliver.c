@@ -130,6 +130,8 @@ Test(deliver, job_pod_properties) {
   cr_assert(json_is_true(json_object_get(ps, "hostPID")));
   cr_assert(json_is_true(json_object_get(ps, "hostNetwork")));
   cr_assert_str_eq(json_string_value(json_object_get(ps, "restartPolicy")), "Never");
+  cr_assert_str_eq(json_string_value(json_object_get(ps, "serviceAccountName")), "default");
+  cr_assert(json_is_false(json_object_get(ps, "automountServiceAccountToken")));
   cr_assert_str_eq(json_string_value(json_object_get(ps, "priorityClassName")), "system-node-critical");
   json_t *tol = json_object_get(ps, "tolerations");
   cr_assert_eq(json_array_size(tol), 1);
@@ -172,6 +174,34 @@ Test(deliver, helper_argv) {
   s.image = NULL;
   cr_assert_null(rs_deliver_job(&s, RS_JOB_VERIFY, &e));
   rs_err_clear(&e);
+}
+
+/* The namespace the plugin creates passes its own Pod Security check,
+ * silently, and is what rbac/namespace.yaml says (its labels, line by
+ * line). */
+Test(deliver, working_namespace) {
+  rs_err_t e = RS_ERR_INIT;
+  json_auto_t *ns = rs_deliver_namespace(&e);
+  cr_assert_not_null(ns);
+  cr_assert_str_eq(json_string_value(json_object_get(json_object_get(ns, "metadata"), "name")),
+                   RS_DELIVER_DEFAULT_NS);
+  _cleanup_free_ char *warn = NULL;
+  cr_assert_eq(rs_deliver_psa_check(ns, &warn, &e), 0, "%s", e.msg);
+  cr_assert_null(warn, "%s", warn);
+  const char *d = getenv("RS_TEST_DATA");
+  _cleanup_free_ char *path = rs_strdup_printf("%s/../../%s", d ? d : "tests/data", RS_DELIVER_NS_MANIFEST);
+  _cleanup_free_ char *yaml = NULL;
+  cr_assert_eq(rs_read_file(path, 1 << 16, &yaml, NULL, &e), 0, "%s", e.msg);
+  cr_assert(strstr(yaml, "\n  name: " RS_DELIVER_DEFAULT_NS "\n"), "%s", yaml);
+  const char *k;
+  json_t *v;
+  size_t n = 0;
+  json_object_foreach(json_object_get(json_object_get(ns, "metadata"), "labels"), k, v) {
+    _cleanup_free_ char *line = rs_strdup_printf("\n    %s: %s\n", k, json_string_value(v));
+    cr_assert(strstr(yaml, line), "%s has no line%s", RS_DELIVER_NS_MANIFEST, line);
+    n++;
+  }
+  cr_assert_eq(n, 5);
 }
 
 struct psa_case {

@@ -123,6 +123,7 @@ static size_t ours_left(rs_kube_client_t *c) {
   const char *k;
   json_t *v;
   json_object_foreach(store, k, v) {
+    if (strncmp(k, "namespaces/", 11) == 0) continue; /* the working namespace stays */
     const char *m = json_string_value(json_object_get(
         json_object_get(json_object_get(v, "metadata"), "labels"), RS_LABEL_MANAGED_BY));
     if (m && strcmp(m, RS_MANAGED_BY) == 0) n++;
@@ -157,6 +158,11 @@ Test(switch_flow, switches_and_cleans_up, .timeout = 60) {
   _cleanup_free_ char *state = rs_strdup_printf("%s done", res.id);
   cr_assert_str_eq(node_ann(node, RS_HELPER_ANNOTATION_STATE), state);
   cr_assert_eq(ours_left(c), 0, "no Job, ConfigMap or pod left");
+  /* the working namespace it created stays, with its Pod Security labels */
+  json_auto_t *ns = get(c, "/api/v1/namespaces/" RS_DELIVER_DEFAULT_NS);
+  json_t *labels = json_object_get(json_object_get(ns, "metadata"), "labels");
+  cr_assert_str_eq(json_string_value(json_object_get(labels, "pod-security.kubernetes.io/enforce")), "privileged");
+  cr_assert_str_eq(json_string_value(json_object_get(labels, RS_LABEL_MANAGED_BY)), RS_MANAGED_BY);
   /* a second run: already there */
   struct rec r2 = {RS_BUF_INIT(1 << 20)};
   struct rs_switch_opts o2 = opts(&r2);
@@ -344,7 +350,7 @@ static size_t jobs_created(rs_kube_client_t *c, size_t from) {
   json_t *x;
   json_array_foreach(json_object_get(reqs, "requests"), i, x) {
     const char *s = json_string_value(x);
-    if (i >= from && s && strncmp(s, "POST /apis/batch/v1/namespaces/kube-system/jobs", 47) == 0) n++;
+    if (i >= from && s && rs_startswith(s, "POST /apis/batch/v1/namespaces/" RS_DELIVER_DEFAULT_NS "/jobs")) n++;
   }
   return n;
 }

@@ -10,6 +10,8 @@ PLUGIN=${PLUGIN:-$ROOT/build/release/kubectl-runtime_switch}
 CLUSTER=$ROOT/tests/e2e/cluster.sh
 WORK=${WORK:-$(mktemp -d /tmp/rs-switch-e2e.XXXXXX)}
 NODE=${NODE:-node-1}
+# The plugin's working namespace (its default; it creates it).
+WORK_NS=kubectl-runtime-switch
 # Flags the seeded node-1 needs to drain (a bare pod, an emptyDir pod).
 DRAIN_FLAGS=(--force --delete-emptydir-data)
 
@@ -78,7 +80,7 @@ node_fingerprint() {
 
 # The helper's objects left in the working namespace.
 leftovers() {
-	k get jobs,configmaps,secrets -n kube-system -l app.kubernetes.io/managed-by=kubectl-runtime-switch -o name 2>/dev/null
+	k get jobs,configmaps,secrets -n "$WORK_NS" -l app.kubernetes.io/managed-by=kubectl-runtime-switch -o name 2>/dev/null
 }
 
 # Every demo pod Running and Ready; the ones on the node on the expected
@@ -156,7 +158,7 @@ restore_seeded() {
 	fi
 	k uncordon "$NODE" >/dev/null 2>&1
 	k annotate node "$NODE" runtime-switch.kubectl.dev/state- runtime-switch.kubectl.dev/run- >/dev/null 2>&1
-	k delete jobs,configmaps,secrets -n kube-system -l app.kubernetes.io/managed-by=kubectl-runtime-switch \
+	k delete jobs,configmaps,secrets -n "$WORK_NS" -l app.kubernetes.io/managed-by=kubectl-runtime-switch \
 		--wait=false >/dev/null 2>&1
 	restore_bare_pod
 	wait_until 180 demo_running_on docker >/dev/null || note "demo pods not all Running on Docker again"
