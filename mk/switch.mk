@@ -1,4 +1,4 @@
-# kubectl runtime-switch node / rollback node (src/ops/switch*.c, deliver.c,
+# kubectl runtime-switch node / rollback node (src/ops/switch*.c, deliver.c, carrier.c,
 # plugin/cmd_node.c, plugin/cmd_rollback.c).
 #   make test-switch   the switch's unit tests under release, ASan and UBSan
 #                      (they also run in test-unit-all)
@@ -12,8 +12,8 @@
 
 test-switch:
 	@set -e; for v in release asan; do \
-	  $(MAKE) --no-print-directory VARIANT=$$v build/$$v/tests/test_deliver build/$$v/tests/test_switch build/$$v/tests/test_switch_flow; \
-	  for t in deliver switch switch_flow; do echo "== build/$$v/tests/test_$$t"; \
+	  $(MAKE) --no-print-directory VARIANT=$$v build/$$v/tests/test_carrier build/$$v/tests/test_deliver build/$$v/tests/test_switch build/$$v/tests/test_switch_flow; \
+	  for t in carrier deliver switch switch_flow; do echo "== build/$$v/tests/test_$$t"; \
 	    RS_TEST_DATA=$(abspath tests/data) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 build/$$v/tests/test_$$t --jobs 2; done; done
 

@@ -1,8 +1,9 @@
-/* Delivering the node helper: the ConfigMap (or Secret) that carries the
- * helper binary for the node's architecture, and the Jobs that run it on
- * the node (nodeName-pinned, hostPID, hostNetwork, privileged, tolerating
- * every taint, system-node-critical where allowed, an image the node
- * already has, never pulled).
+/* Delivering the node helper: the Jobs that run it on the node
+ * (nodeName-pinned, hostPID, privileged, tolerating every taint,
+ * system-node-critical where allowed, an image the node already has, never
+ * pulled), mounting the carrier of its bytes (ops/carrier.h: what is
+ * checked where so that only the plugin's own bytes run as root), and the
+ * working namespace they run in.
  *
  * The manifest builders are pure (JSON in, JSON out) so tests and --dry-run
  * see exactly what is sent.  The API calls below them create, wait for and
@@ -36,6 +37,7 @@
 #define RS_LABEL_ID "runtime-switch.kubectl.dev/id"
 #define RS_LABEL_ROLE "runtime-switch.kubectl.dev/role"
 #define RS_ANN_NODE "runtime-switch.kubectl.dev/node"
+/* for people reading the carrier; never trusted (its bytes are compared) */
 #define RS_ANN_HELPER_SHA "runtime-switch.kubectl.dev/helper-sha256"
 
 /* A run id: what the helper accepts ([a-z0-9][a-z0-9-]{0,39}). */
@@ -56,6 +58,7 @@ struct rs_deliver_spec {
   const char *id;        /* run id */
   const char *to;        /* target runtime (preflight, switch) */
   const char *image;     /* container image; must be on the node already */
+  const char *carrier;   /* the carrier's name (ops/carrier.h) */
   bool use_secret;       /* carry the helper in a Secret, not a ConfigMap */
   bool priority;         /* priorityClassName system-node-critical */
   bool no_images;        /* helper --no-images */
@@ -69,15 +72,14 @@ struct rs_deliver_spec {
 int rs_run_id_new(char ret[RS_RUN_ID_MAX + 1], rs_err_t *err);
 bool rs_run_id_valid(const char *id);
 
-/* Object names: "rsw-<id>" for the ConfigMap/Secret, "rsw-<id>-<role>"
- * for Jobs (at most 63 characters, a valid label value). */
-char *rs_deliver_carrier_name(const char *id);
+/* Job names: "rsw-<id>-<role>" (at most 63 characters, a valid label
+ * value). */
 char *rs_deliver_job_name(const char *id, int role);
 const char *rs_job_role_name(int role);
 
-/* The ConfigMap (binaryData) or Secret (data) holding blob. */
-json_t *rs_deliver_carrier(const struct rs_deliver_spec *s,
-                           const struct rs_helper_blob *blob, rs_err_t *err);
+/* "<group_prefix>/namespaces/<ns>/<plural>[/<name>]", escaped (heap). */
+char *rs_deliver_path(const char *group_prefix, const char *ns,
+                      const char *plural, const char *name);
 /* The batch/v1 Job for one role. */
 json_t *rs_deliver_job(const struct rs_deliver_spec *s, int role, rs_err_t *err);
 /* The helper's argv for a role (NULL-terminated, heap strings). */
@@ -129,9 +131,6 @@ int rs_deliver_check_namespace(rs_kube_client_t *c, const char *ns, bool create,
 int rs_deliver_probe(rs_kube_client_t *c, struct rs_deliver_spec *s,
                      char **ret_note, rs_err_t *err);
 
-/* Create (or find, with the same helper digest) the carrier. */
-int rs_deliver_put_carrier(rs_kube_client_t *c, const struct rs_deliver_spec *s,
-                           const struct rs_helper_blob *blob, rs_err_t *err);
 /* Create the Job; an existing Job of the same name is kept (resume) and
  * *ret_existed (may be NULL) says so. */
 int rs_deliver_put_job(rs_kube_client_t *c, const struct rs_deliver_spec *s,
@@ -148,13 +147,11 @@ int rs_deliver_job_pod(rs_kube_client_t *c, const char *ns, const char *job,
 int rs_deliver_job_failed_create(rs_kube_client_t *c, const char *ns,
                                  const char *job, char **ret, rs_err_t *err);
 
-/* Delete one object of ours (404 is fine); Jobs with their pods. */
+/* Delete a Job of ours (404 is fine) with its pods. */
 int rs_deliver_delete_job(rs_kube_client_t *c, const char *ns, const char *job,
                           rs_err_t *err);
-int rs_deliver_delete_carrier(rs_kube_client_t *c, const char *ns,
-                              const char *id, bool secret, rs_err_t *err);
-/* Delete every object labelled with this run id (Jobs, ConfigMaps,
- * Secrets); *ret_count (may be NULL) gets how many. */
+/* Delete every object labelled with this run id (Jobs; the carriers of
+ * earlier versions, one per run); *ret_count (may be NULL) gets how many. */
 int rs_deliver_cleanup(rs_kube_client_t *c, const char *ns, const char *id,
                        int *ret_count, rs_err_t *err);
 

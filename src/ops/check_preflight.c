@@ -20,6 +20,7 @@
 #include "common/signals.h"
 #include "common/strutil.h"
 #include "helper/contract.h"
+#include "ops/carrier.h"
 #include "ops/check.h"
 #include "ops/deliver.h"
 #include "ops/helper_blob.h"
@@ -38,8 +39,10 @@ struct pf {
   char id[RS_RUN_ID_MAX + 1];
   char *image;
   char *job;
+  char *cname;         /* its carrier's name */
   int stage;
   bool created;        /* objects of ours may exist: remove them */
+  struct rs_carrier *car; /* the carrier it joined (NULL: none yet) */
   long long t0;
 };
 
@@ -50,6 +53,7 @@ struct run {
   const char *ns;
   struct pf *v;
   size_t n;
+  struct rs_carrier *cars; /* one per embedded helper (rs_helper_blobs) */
   rs_err_t *err;
 };
 
@@ -91,6 +95,7 @@ static int remove_objects(struct run *x, struct pf *p) {
   if (!p->created) return 0;
   rs_err_t e = RS_ERR_INIT;
   int r = rs_deliver_cleanup(x->c, x->ns, p->id, NULL, &e);
+  if (r == 0 && p->car) r = rs_carrier_release(x->c, p->car, p->id, NULL, &e);
   if (r < 0 && fatal(&e)) {
     rs_err_move(x->err, &e);
     return -1;
@@ -155,8 +160,20 @@ static int prepare(struct run *x, struct pf *p, size_t k, const char *base, cons
       return s < 0 ? rs_oom(x->err) : 0;
     }
   }
+  const struct rs_helper_blob *blob = rs_helper_blob_for(n->arch);
+  if (blob && !(p->cname = rs_carrier_name(blob))) return rs_oom(x->err);
   p->spec = (struct rs_deliver_spec){.ns = x->ns, .node = n->name, .id = p->id, .to = x->r->to,
-                                     .image = p->image, .priority = true};
+                                     .image = p->image, .priority = true, .carrier = p->cname};
+  return 0;
+}
+
+/* The carrier for blob, made or joined for run p (the nodes share one per
+ * architecture; each preflight holds its own reference). */
+static int join_carrier(struct run *x, struct pf *p, const struct rs_helper_blob *blob, rs_err_t *err) {
+  struct rs_carrier *car = &x->cars[blob - rs_helper_blobs];
+  if (!car->name && rs_carrier_init(car, x->ns, false, blob, err) < 0) return -1;
+  if (rs_carrier_acquire(x->c, car, p->id, p->n->name, err) < 0) return -1;
+  p->car = car;
   return 0;
 }
 
@@ -172,7 +189,8 @@ static int start(struct run *x, struct pf *p) {
   rs_err_t e = RS_ERR_INIT;
   p->created = true;
   p->t0 = rs_now_ms();
-  int r = rs_deliver_put_carrier(x->c, &p->spec, blob, &e);
+  int r = join_carrier(x, p, blob, &e);
+  if (r == 0) r = rs_carrier_verify(x->c, p->car, &e);
   if (r == 0) r = rs_deliver_put_job(x->c, &p->spec, RS_JOB_PREFLIGHT, NULL, &e);
   if (r == 0) {
     p->stage = PF_RUNNING;
@@ -374,6 +392,7 @@ static int cleanup_all(struct run *x, int rc) {
     if (remove_objects(x, &x->v[i]) < 0) rs_err_clear(x->err);
   }
   if (any) wait_pods_gone(x);
+  for (size_t i = 0; x->cars && i < rs_helper_blobs_count; i++) rs_carrier_clear(&x->cars[i]);
   if (was) rs_cancelled = was;
   if (rc < 0) rs_err_move(x->err, &keep);
   return rc;
@@ -386,8 +405,10 @@ int rs_check_preflight(rs_kube_client_t *c, const struct rs_check_opts *o, struc
   if (!n) return 0;
   struct run x = {.c = c, .o = o, .r = r, .ns = o->ns ? o->ns : RS_DELIVER_DEFAULT_NS, .err = err};
   _cleanup_free_ struct pf *v = calloc(n, sizeof *v);
-  if (!v) return rs_oom(err);
+  _cleanup_free_ struct rs_carrier *cars = calloc(rs_helper_blobs_count, sizeof *cars);
+  if (!v || !cars) return rs_oom(err);
   x.v = v;
+  x.cars = cars;
   for (size_t i = 0, k = 0; i < r->nnodes; i++)
     if (r->nodes[i].preflight_wanted) v[k++].n = &r->nodes[i];
   x.n = n;
@@ -421,7 +442,7 @@ int rs_check_preflight(rs_kube_client_t *c, const struct rs_check_opts *o, struc
   }
   for (size_t k = 0; rc == 0 && k < n; k++) {
     rc = prepare(&x, &v[k], k, base, pods);
-    if (rc == 0 && v[k].stage == PF_QUEUED && !probe) probe = &v[k].spec;
+    if (rc == 0 && v[k].stage == PF_QUEUED && v[k].cname && !probe) probe = &v[k].spec;
   }
   if (rc < 0 || !probe) goto out;
   /* Pod Security and the priority class, asked once (dryRun): the answer
@@ -458,6 +479,7 @@ out:
   for (size_t k = 0; k < n; k++) {
     free(v[k].image);
     free(v[k].job);
+    free(v[k].cname);
   }
   return rc;
 }

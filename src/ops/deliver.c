@@ -1,5 +1,7 @@
-/* The helper's carrier (ConfigMap or Secret) and the Jobs that run it on
- * the node.  See include/ops/deliver.h. */
+/* The Jobs that run the helper on the node, the working namespace, the
+ * image they borrow, and what the helper's pods tell.  See
+ * include/ops/deliver.h; the carrier of the helper's bytes, and what is
+ * checked where so that only those bytes run as root, is ops/carrier.c. */
 #include "ops/deliver.h"
 
 #include <errno.h>
@@ -49,8 +51,6 @@ int rs_run_id_new(char ret[RS_RUN_ID_MAX + 1], rs_err_t *err) {
   return 0;
 }
 
-char *rs_deliver_carrier_name(const char *id) { return rs_strdup_printf("rsw-%s", id); }
-
 char *rs_deliver_job_name(const char *id, int role) {
   return rs_strdup_printf("rsw-%s-%s", id, rs_job_role_name(role));
 }
@@ -61,25 +61,6 @@ static json_t *labels_for(const struct rs_deliver_spec *s, const char *role) {
   json_t *l = json_pack("{s:s, s:s}", RS_LABEL_MANAGED_BY, RS_MANAGED_BY, RS_LABEL_ID, s->id);
   if (l && role) json_object_set_new(l, RS_LABEL_ROLE, json_string(role));
   return l;
-}
-
-json_t *rs_deliver_carrier(const struct rs_deliver_spec *s, const struct rs_helper_blob *blob,
-                           rs_err_t *err) {
-  _cleanup_free_ char *name = rs_deliver_carrier_name(s->id);
-  _cleanup_free_ char *b64 = rs_base64_encode(blob->data, blob->size);
-  if (!name || !b64) {
-    rs_oom(err);
-    return NULL;
-  }
-  json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s, s:o, s:{s:s, s:s}}, s:{s:s}}",
-                        "apiVersion", "v1", "kind", s->use_secret ? "Secret" : "ConfigMap",
-                        "metadata", "name", name, "namespace", s->ns, "labels",
-                        labels_for(s, "helper"), "annotations", RS_ANN_NODE, s->node,
-                        RS_ANN_HELPER_SHA, blob->sha256,
-                        s->use_secret ? "data" : "binaryData", RS_DELIVER_FILE, b64);
-  if (o && s->use_secret) json_object_set_new(o, "type", json_string("Opaque"));
-  if (!o) rs_oom(err);
-  return o;
 }
 
 static int push_long(char ***v, const char *flag, long n, rs_err_t *err) {
@@ -163,10 +144,13 @@ static int backoff_limit(int role) {
 static json_t *pod_spec(const struct rs_deliver_spec *s, int role, rs_err_t *err) {
   _cleanup_strv_ char **argv = rs_deliver_helper_argv(s, role, err);
   if (!argv) return NULL;
-  _cleanup_free_ char *carrier = rs_deliver_carrier_name(s->id);
+  const char *carrier = s->carrier;
+  if (!carrier) {
+    rs_fail(err, RS_E_USAGE, EINVAL, "no carrier for the %s Job", rs_job_role_name(role));
+    return NULL;
+  }
   json_t *cmd = json_array();
-  if (!carrier || !cmd) {
-    json_decref(cmd);
+  if (!cmd) {
     rs_oom(err);
     return NULL;
   }
@@ -431,7 +415,7 @@ int rs_deliver_pick_node_image(const json_t *node, char **ret, rs_err_t *err) {
 
 /* ---- API calls ---- */
 
-static char *ns_path(const char *group_prefix, const char *ns, const char *plural, const char *name) {
+char *rs_deliver_path(const char *group_prefix, const char *ns, const char *plural, const char *name) {
   _cleanup_free_ char *en = rs_kube_escape(ns);
   _cleanup_free_ char *nn = name ? rs_kube_escape(name) : NULL;
   if (!en || (name && !nn)) return NULL;
@@ -447,7 +431,7 @@ static bool mentions_priority(const char *msg) {
 
 int rs_deliver_probe(rs_kube_client_t *c, struct rs_deliver_spec *s, char **ret_note,
                      rs_err_t *err) {
-  _cleanup_free_ char *path = ns_path("/api/v1", s->ns, "pods", NULL);
+  _cleanup_free_ char *path = rs_deliver_path("/api/v1", s->ns, "pods", NULL);
   _cleanup_free_ char *full = path ? rs_strdup_printf("%s?dryRun=All&fieldValidation=Strict", path) : NULL;
   _cleanup_free_ char *name = rs_strdup_printf("rsw-%s-probe", s->id);
   if (!full || !name) return rs_oom(err);
@@ -490,37 +474,11 @@ static const char *ann(const json_t *obj, const char *key) {
                                                            "annotations"), key));
 }
 
-int rs_deliver_put_carrier(rs_kube_client_t *c, const struct rs_deliver_spec *s,
-                           const struct rs_helper_blob *blob, rs_err_t *err) {
-  const char *plural = s->use_secret ? "secrets" : "configmaps";
-  json_auto_t *obj = rs_deliver_carrier(s, blob, err);
-  if (!obj) return -1;
-  _cleanup_free_ char *name = rs_deliver_carrier_name(s->id);
-  _cleanup_free_ char *coll = ns_path("/api/v1", s->ns, plural, NULL);
-  _cleanup_free_ char *post = coll ? rs_strdup_printf("%s?fieldValidation=Strict", coll) : NULL;
-  _cleanup_free_ char *item = name ? ns_path("/api/v1", s->ns, plural, name) : NULL;
-  if (!post || !item) return rs_oom(err);
-  if (rs_kube_post(c, post, obj, NULL, err) == 0) return 0;
-  if (!rs_kube_is_conflict(err))
-    return rs_wrap(err, "creating %s %s/%s", s->use_secret ? "Secret" : "ConfigMap", s->ns, name);
-  /* Already there from an earlier attempt: keep it if it holds this
-   * helper, else replace it. */
-  rs_err_clear(err);
-  json_auto_t *cur = NULL;
-  if (rs_kube_get(c, item, &cur, err) < 0) return rs_wrap(err, "reading %s/%s", s->ns, name);
-  const char *sha = ann(cur, RS_ANN_HELPER_SHA);
-  if (sha && strcmp(sha, blob->sha256) == 0) return 0;
-  json_t *rv = json_object_get(json_object_get(cur, "metadata"), "resourceVersion");
-  json_object_set(json_object_get(obj, "metadata"), "resourceVersion", rv);
-  if (rs_kube_put(c, item, obj, NULL, err) < 0) return rs_wrap(err, "replacing %s/%s", s->ns, name);
-  return 0;
-}
-
 int rs_deliver_put_job(rs_kube_client_t *c, const struct rs_deliver_spec *s, int role,
                        bool *ret_existed, rs_err_t *err) {
   json_auto_t *job = rs_deliver_job(s, role, err);
   if (!job) return -1;
-  _cleanup_free_ char *coll = ns_path("/apis/batch/v1", s->ns, "jobs", NULL);
+  _cleanup_free_ char *coll = rs_deliver_path("/apis/batch/v1", s->ns, "jobs", NULL);
   _cleanup_free_ char *post = coll ? rs_strdup_printf("%s?fieldValidation=Strict", coll) : NULL;
   if (!post) return rs_oom(err);
   if (rs_kube_post(c, post, job, NULL, err) == 0) {
@@ -544,7 +502,7 @@ static const char *created(const json_t *o) {
 int rs_deliver_job_exists(rs_kube_client_t *c, const char *ns, const char *job, bool *ret,
                           rs_err_t *err) {
   *ret = false;
-  _cleanup_free_ char *path = ns_path("/apis/batch/v1", ns, "jobs", job);
+  _cleanup_free_ char *path = rs_deliver_path("/apis/batch/v1", ns, "jobs", job);
   if (!path) return rs_oom(err);
   json_auto_t *obj = NULL;
   if (rs_kube_get(c, path, &obj, err) < 0) {
@@ -558,7 +516,7 @@ int rs_deliver_job_exists(rs_kube_client_t *c, const char *ns, const char *job, 
 
 int rs_deliver_job_pod(rs_kube_client_t *c, const char *ns, const char *job, json_t **ret,
                        rs_err_t *err) {
-  _cleanup_free_ char *path = ns_path("/api/v1", ns, "pods", NULL);
+  _cleanup_free_ char *path = rs_deliver_path("/api/v1", ns, "pods", NULL);
   _cleanup_free_ char *sel = rs_kube_escape(job);
   _cleanup_free_ char *full =
       path && sel ? rs_strdup_printf("%s?labelSelector=job-name%%3D%s", path, sel) : NULL;
@@ -576,7 +534,7 @@ int rs_deliver_job_pod(rs_kube_client_t *c, const char *ns, const char *job, jso
 
 int rs_deliver_job_failed_create(rs_kube_client_t *c, const char *ns, const char *job,
                                  char **ret, rs_err_t *err) {
-  _cleanup_free_ char *path = ns_path("/api/v1", ns, "events", NULL);
+  _cleanup_free_ char *path = rs_deliver_path("/api/v1", ns, "events", NULL);
   _cleanup_free_ char *j = rs_kube_escape(job);
   _cleanup_free_ char *full =
       path && j ? rs_strdup_printf("%s?fieldSelector=involvedObject.kind%%3DJob%%2CinvolvedObject.name%%3D%s"
@@ -615,19 +573,9 @@ static int delete_path(rs_kube_client_t *c, const char *path, const char *what, 
 }
 
 int rs_deliver_delete_job(rs_kube_client_t *c, const char *ns, const char *job, rs_err_t *err) {
-  _cleanup_free_ char *path = ns_path("/apis/batch/v1", ns, "jobs", job);
+  _cleanup_free_ char *path = rs_deliver_path("/apis/batch/v1", ns, "jobs", job);
   _cleanup_free_ char *what = rs_strdup_printf("Job %s/%s", ns, job);
   if (!path || !what) return rs_oom(err);
-  return delete_path(c, path, what, err);
-}
-
-int rs_deliver_delete_carrier(rs_kube_client_t *c, const char *ns, const char *id, bool secret,
-                              rs_err_t *err) {
-  _cleanup_free_ char *name = rs_deliver_carrier_name(id);
-  _cleanup_free_ char *path = name ? ns_path("/api/v1", ns, secret ? "secrets" : "configmaps", name) : NULL;
-  if (!path) return rs_oom(err);
-  _cleanup_free_ char *what = rs_strdup_printf("%s %s/%s", secret ? "Secret" : "ConfigMap", ns, name);
-  if (!what) return rs_oom(err);
   return delete_path(c, path, what, err);
 }
 
@@ -646,7 +594,7 @@ static int cleanup_selected(rs_kube_client_t *c, const char *ns, const char *sel
   if (!esel) return rs_oom(err);
   int count = 0;
   for (size_t k = 0; k < RS_ARRAY_SIZE(kinds); k++) {
-    _cleanup_free_ char *coll = ns_path(kinds[k].prefix, ns, kinds[k].plural, NULL);
+    _cleanup_free_ char *coll = rs_deliver_path(kinds[k].prefix, ns, kinds[k].plural, NULL);
     _cleanup_free_ char *full = coll ? rs_strdup_printf("%s?labelSelector=%s", coll, esel) : NULL;
     if (!full) return rs_oom(err);
     json_auto_t *list = NULL;
@@ -662,7 +610,7 @@ static int cleanup_selected(rs_kube_client_t *c, const char *ns, const char *sel
         const char *oid = json_string_value(json_object_get(json_object_get(meta, "labels"), RS_LABEL_ID));
         if (!on || strcmp(on, node) != 0 || (oid && keep_id && strcmp(oid, keep_id) == 0)) continue;
       }
-      _cleanup_free_ char *item = ns_path(kinds[k].prefix, ns, kinds[k].plural, name);
+      _cleanup_free_ char *item = rs_deliver_path(kinds[k].prefix, ns, kinds[k].plural, name);
       _cleanup_free_ char *what = rs_strdup_printf("%s %s/%s", kinds[k].kind, ns, name);
       if (!item || !what) return rs_oom(err);
       if (delete_path(c, item, what, err) < 0) return -1;

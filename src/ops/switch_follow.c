@@ -60,7 +60,7 @@ int sw_phase_launch(struct sw *s, rs_err_t *err) {
   if (sw_watch_node(s, phase, err) < 0) return -1;
   struct rs_deliver_spec spec = s->spec;
   spec.reason = "requested with kubectl runtime-switch rollback";
-  if (rs_deliver_put_job(s->c, &spec, role, NULL, err) < 0) return -1;
+  if (sw_put_job(s, &spec, role, NULL, err) < 0) return sw_carrier_refused(s, phase, err);
   if (!again && sw_record_save(s, RS_REC_LAUNCHED, err) < 0) return -1;
   json_auto_t *pod = NULL;
   long long to = s->o->pod_start_timeout_ms ? s->o->pod_start_timeout_ms : SW_DEFAULT_POD_START_MS;
@@ -216,12 +216,11 @@ static bool image_problem(const char *why) {
                  strstr(why, "ErrImagePull") || strstr(why, "ImagePullBackOff") || strstr(why, "pull"));
 }
 
-static int put_verify_job(struct sw *s, rs_err_t *err) {
+static int put_verify_job(struct sw *s, bool *ret_existed, rs_err_t *err) {
   struct rs_deliver_spec vs = s->spec;
   vs.image = s->verify_image ? s->verify_image : s->image;
-  long long to = s->o->node_timeout_ms ? s->o->node_timeout_ms : SW_DEFAULT_NODE_TIMEOUT_MS;
-  vs.wait_s = (long)(to / 1000);
-  return rs_deliver_put_job(s->c, &vs, RS_JOB_VERIFY, NULL, err);
+  vs.wait_s = (long)(sw_node_timeout(s) / 1000);
+  return sw_put_job(s, &vs, RS_JOB_VERIFY, ret_existed, err);
 }
 
 /* The verify pod cannot start because its image is not on the new
@@ -240,11 +239,7 @@ static int verify_other_image(struct sw *s, struct follow *f, const char *why, r
   if (rs_deliver_delete_job(s->c, s->spec.ns, job, err) < 0) return -1;
   for (int i = 0; i < 120; i++) {
     bool existed = true;
-    struct rs_deliver_spec vs = s->spec;
-    vs.image = s->verify_image;
-    long long to = s->o->node_timeout_ms ? s->o->node_timeout_ms : SW_DEFAULT_NODE_TIMEOUT_MS;
-    vs.wait_s = (long)(to / 1000);
-    if (rs_deliver_put_job(s->c, &vs, RS_JOB_VERIFY, &existed, err) < 0) return -1;
+    if (put_verify_job(s, &existed, err) < 0) return -1;
     if (!existed) return 0;
     if (sw_nap(s, 500, err) < 0) return -1;
   }
@@ -331,16 +326,17 @@ int sw_phase_restart(struct sw *s, json_t **ret_verify_pod, rs_err_t *err) {
     if (r == 0) {
       f.until_rt = NULL;
       f.want_verify = true;
-      r = put_verify_job(s, err);
+      r = put_verify_job(s, NULL, err);
       if (r == 0) r = follow_node(s, &f, deadline - rs_now_ms(), err);
     }
   } else {
-    r = put_verify_job(s, err);
+    r = put_verify_job(s, NULL, err);
     f.want_verify = true;
     if (r == 0) r = follow_node(s, &f, deadline - rs_now_ms(), err);
   }
   if (r < 0) {
     json_decref(f.verify_pod);
+    if (s->car.trip != RS_CARRIER_OK) return sw_carrier_refused(s, RS_PH_RESTART, err);
     if (err->kind != RS_E_INTERRUPTED) {
       s->res->outcome = RS_SW_NEEDS_HUMAN;
       sw_phase_end(&s->ev, RS_PH_RESTART, RS_SW_FAILED, NULL, "%s", err->msg ? err->msg : "failed");

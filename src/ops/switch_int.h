@@ -19,6 +19,7 @@
 
 #include "common/err.h"
 #include "kube/client.h"
+#include "ops/carrier.h"
 #include "ops/deliver.h"
 #include "ops/drain.h"
 #include "ops/helper_blob.h"
@@ -46,6 +47,7 @@ struct sw {
   struct rs_sw_record rec;
   struct rs_deliver_spec spec;
   const struct rs_helper_blob *blob;
+  struct rs_carrier car;   /* the carrier of blob (ops/carrier.h) */
   json_t *node;            /* the node as last read */
   char id[RS_RUN_ID_MAX + 1];
   char *image;             /* preflight, switch, rollback pods */
@@ -91,7 +93,12 @@ int sw_wait_pod(struct sw *s, int phase, int role, bool until_exit, long long ti
 int sw_pod_log(struct sw *s, const char *pod, char **ret, size_t *ret_len, rs_err_t *err);
 /* Stream a pod's log (helper lines become events) until it ends. */
 int sw_follow_log(struct sw *s, int phase, const char *pod, char **ret_log, rs_err_t *err);
-/* Delete the run's Jobs and carrier; wait for their pods when asked. */
+/* Create the Job of a role, once the carrier holds the helper's bytes. */
+int sw_put_job(struct sw *s, const struct rs_deliver_spec *spec, int role, bool *ret_existed, rs_err_t *err);
+/* The carrier failed its check (s->car.trip): end the run as the phase
+ * allows (nothing ran from it); returns -1 with *err. */
+int sw_carrier_refused(struct sw *s, int phase, rs_err_t *err);
+/* Delete the run's Jobs, release the carrier; wait for the pods when asked. */
 int sw_cleanup_objects(struct sw *s, int phase, bool wait, rs_err_t *err);
 struct rs_drain_opts sw_drain_opts(struct sw *s);
 /* Mark the outcome "refused" and return -1 (*err holds why). */

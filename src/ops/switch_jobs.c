@@ -57,7 +57,7 @@ int sw_wait_pod(struct sw *s, int phase, int role, bool until_exit, long long ti
         if (rs_deliver_delete_job(s->c, s->spec.ns, job, err) < 0) return -1;
         for (int i = 0; i < 60; i++) {
           bool existed = true;
-          if (rs_deliver_put_job(s->c, &s->spec, role, &existed, err) < 0) return -1;
+          if (sw_put_job(s, &s->spec, role, &existed, err) < 0) return -1;
           if (!existed) break;
           if (sw_nap(s, 1000, err) < 0) return -1;
         }
@@ -133,9 +133,32 @@ long long sw_node_timeout(const struct sw *s) {
   return s->o->node_timeout_ms ? s->o->node_timeout_ms : SW_DEFAULT_NODE_TIMEOUT_MS;
 }
 
+int sw_put_job(struct sw *s, const struct rs_deliver_spec *spec, int role, bool *ret_existed, rs_err_t *err) {
+  if (rs_carrier_verify(s->c, &s->car, err) < 0) return -1;
+  return rs_deliver_put_job(s->c, spec, role, ret_existed, err);
+}
+
+int sw_carrier_refused(struct sw *s, int phase, rs_err_t *err) {
+  if (s->car.trip == RS_CARRIER_OK) return -1; /* another error: *err says it */
+  sw_phase_end(&s->ev, phase, RS_SW_FAILED, NULL, "the helper's carrier failed its check");
+  if (phase == RS_PH_PREFLIGHT) return sw_fail_refused(s, err);
+  if (phase == RS_PH_LAUNCH || phase == RS_PH_ROLLBACK) return sw_abort_unchanged(s, phase, err);
+  /* the switch ran; only its proof is missing: a rerun verifies */
+  free(s->res->hint);
+  s->res->hint = rs_strdup_printf("node %s was switched by run %s but not verified: remove the object named above "
+                                  "(after looking at it), then rerun the same command", s->o->node, s->id);
+  return -1;
+}
+
+/* The carrier of this run, released (the last user deletes it). */
+static int release_carrier(struct sw *s, rs_err_t *err) {
+  if (!s->car.name || !s->car.uid) return 0; /* never acquired */
+  return rs_carrier_release(s->c, &s->car, s->id, NULL, err);
+}
+
 int sw_cleanup_objects(struct sw *s, int phase, bool wait, rs_err_t *err) {
   int n = 0;
-  if (rs_deliver_cleanup(s->c, s->spec.ns, s->id, &n, err) < 0) return -1;
+  if (rs_deliver_cleanup(s->c, s->spec.ns, s->id, &n, err) < 0 || release_carrier(s, err) < 0) return -1;
   if (!wait) return 0;
   /* The Jobs' pods go with them (background deletion): wait a little so
    * that nothing of ours is left when we say we are done. */

@@ -155,6 +155,44 @@ static int pods_on_node(struct sw *s, json_t **ret, rs_err_t *err) {
   return rs_kube_get(s->c, path, ret, err);
 }
 
+/* The image the helper's pods borrow: --image, the record's, or one a
+ * container on the node runs (else the smallest the node lists). */
+static int choose_image(struct sw *s, rs_err_t *err) {
+  const struct rs_switch_opts *o = s->o;
+  const char *img = o->image ? o->image : s->rec.image;
+  if (img) return (s->image = strdup(img)) ? 0 : rs_oom(err);
+  json_auto_t *pods = NULL;
+  if (pods_on_node(s, &pods, err) < 0) return rs_wrap(err, "listing the pods of node %s", o->node);
+  rs_err_t e = RS_ERR_INIT;
+  if (rs_deliver_pick_image(json_object_get(pods, "items"), &s->image, &e) == 0) return 0;
+  rs_err_clear(&e);
+  if (rs_deliver_pick_node_image(s->node, &s->image, err) < 0)
+    return rs_wrap(err, "choosing an image for the helper's pods on node %s", o->node);
+  sw_emit(&s->ev, RS_SW_EV_INFO, RS_PH_DELIVER, "no container runs on node %s: the helper's pods use %s, the "
+          "smallest image the node lists", o->node, s->image);
+  return 0;
+}
+
+/* The carrier: what killed runs on this node left first, then create or
+ * join it (ops/carrier.h).  One under our name with other bytes refuses
+ * the run. */
+static int deliver_carrier(struct sw *s, rs_err_t *err) {
+  if (s->resume < 0) {
+    /* what earlier runs on this node left (killed before they recorded
+     * anything) */
+    int n = 0, refs = 0;
+    if (rs_deliver_cleanup_stale(s->c, s->spec.ns, s->o->node, s->id, &n, err) < 0 ||
+        rs_carrier_release_stale(s->c, s->spec.ns, s->o->node, s->id, &refs, err) < 0)
+      return -1;
+    if (n + refs)
+      sw_emit(&s->ev, RS_SW_EV_INFO, RS_PH_DELIVER, "removed %d object(s) and %d carrier reference(s) that "
+              "earlier runs left in %s", n, refs, s->spec.ns);
+  }
+  if (rs_carrier_acquire(s->c, &s->car, s->id, s->o->node, err) < 0)
+    return err->kind == RS_E_INPUT ? sw_fail_refused(s, err) : -1;
+  return 0;
+}
+
 int sw_phase_deliver(struct sw *s, rs_err_t *err) {
   sw_phase_begin(&s->ev);
   const struct rs_switch_opts *o = s->o;
@@ -173,44 +211,23 @@ int sw_phase_deliver(struct sw *s, rs_err_t *err) {
     sw_emit(&s->ev, RS_SW_EV_INFO, RS_PH_DELIVER, "created the working namespace %s (Pod Security: privileged)",
             s->spec.ns);
   if (warning) sw_emit(&s->ev, RS_SW_EV_WARNING, RS_PH_DELIVER, "%s", warning);
-  const char *img = o->image ? o->image : s->rec.image;
-  if (img) {
-    if (!(s->image = strdup(img))) return rs_oom(err);
-  } else {
-    json_auto_t *pods = NULL;
-    if (pods_on_node(s, &pods, err) < 0) return rs_wrap(err, "listing the pods of node %s", o->node);
-    rs_err_t e = RS_ERR_INIT;
-    if (rs_deliver_pick_image(json_object_get(pods, "items"), &s->image, &e) < 0) {
-      rs_err_clear(&e);
-      if (rs_deliver_pick_node_image(s->node, &s->image, err) < 0)
-        return rs_wrap(err, "choosing an image for the helper's pods on node %s", o->node);
-      sw_emit(&s->ev, RS_SW_EV_INFO, RS_PH_DELIVER, "no container runs on node %s: the helper's pods use %s, "
-              "the smallest image the node lists", o->node, s->image);
-    }
-  }
+  if (choose_image(s, err) < 0) return -1;
   s->spec.image = s->image;
   if (!s->rec.image && !(s->rec.image = strdup(s->image))) return rs_oom(err);
+  if (rs_carrier_init(&s->car, s->spec.ns, s->spec.use_secret, s->blob, err) < 0) return -1;
+  s->spec.carrier = s->car.name;
   _cleanup_free_ char *note = NULL;
   if (rs_deliver_probe(s->c, &s->spec, &note, err) < 0)
     return err->kind == RS_E_CONFIG ? sw_fail_refused(s, err) : -1;
   if (note) sw_emit(&s->ev, RS_SW_EV_WARNING, RS_PH_DELIVER, "%s", note);
-  if (s->resume < 0) {
-    /* what earlier runs on this node left (killed before they recorded
-     * anything) */
-    int n = 0;
-    if (rs_deliver_cleanup_stale(s->c, s->spec.ns, o->node, s->id, &n, err) < 0) return -1;
-    if (n) sw_emit(&s->ev, RS_SW_EV_INFO, RS_PH_DELIVER, "removed %d object(s) that earlier runs left in %s", n,
-                   s->spec.ns);
-  }
-  if (rs_deliver_put_carrier(s->c, &s->spec, s->blob, err) < 0) return -1;
-  _cleanup_free_ char *cname = rs_deliver_carrier_name(s->id);
-  json_t *data = json_pack("{s:s, s:s?, s:s, s:s, s:I, s:s, s:b}", "namespace", s->spec.ns, "carrier",
-                           cname, "image", s->image, "architecture", s->blob->arch, "bytes",
-                           (json_int_t)s->blob->size, "sha256", s->blob->sha256, "priority",
+  if (deliver_carrier(s, err) < 0) return -1;
+  json_t *data = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:b}", "namespace", s->spec.ns, "carrier",
+                           s->car.name, "uid", s->car.uid, "image", s->image, "architecture", s->blob->arch,
+                           "bytes", (json_int_t)s->blob->size, "sha256", s->blob->sha256, "priority",
                            s->spec.priority);
-  sw_phase_end(&s->ev, RS_PH_DELIVER, RS_SW_DONE, data, "helper %s (%zu bytes, sha256 %.12s) in %s %s/%s; pods use image %s",
-            s->blob->arch, s->blob->size, s->blob->sha256, s->spec.use_secret ? "Secret" : "ConfigMap",
-            s->spec.ns, cname ? cname : "?", s->image);
+  sw_phase_end(&s->ev, RS_PH_DELIVER, RS_SW_DONE, data, "helper %s (%zu bytes, sha256 %.12s) in %s %s/%s, "
+               "immutable, compared byte for byte; pods use image %s", s->blob->arch, s->blob->size,
+               s->blob->sha256, s->spec.use_secret ? "Secret" : "ConfigMap", s->spec.ns, s->car.name, s->image);
   return 0;
 }
 
@@ -322,7 +339,7 @@ int sw_phase_preflight(struct sw *s, rs_err_t *err) {
     sw_phase_end(&s->ev, RS_PH_PREFLIGHT, RS_SW_RESUMED, NULL, "the switch was launched already");
     return 0;
   }
-  if (rs_deliver_put_job(s->c, &s->spec, RS_JOB_PREFLIGHT, NULL, err) < 0) return -1;
+  if (sw_put_job(s, &s->spec, RS_JOB_PREFLIGHT, NULL, err) < 0) return sw_carrier_refused(s, RS_PH_PREFLIGHT, err);
   json_auto_t *pod = NULL;
   long long to = s->o->pod_start_timeout_ms ? s->o->pod_start_timeout_ms : SW_DEFAULT_POD_START_MS;
   if (sw_wait_pod(s, RS_PH_PREFLIGHT, RS_JOB_PREFLIGHT, true, to, &pod, err) < 0)
@@ -377,7 +394,7 @@ int sw_phase_preflight(struct sw *s, rs_err_t *err) {
  * replaced by a note: 150 kB of base64 helps no one). */
 static int build_manifests(struct sw *s, rs_err_t *err) {
   json_auto_t *arr = json_array();
-  json_t *carrier = rs_deliver_carrier(&s->spec, s->blob, err);
+  json_t *carrier = rs_carrier_manifest(&s->car, s->id, s->o->node, err);
   if (!arr || !carrier) {
     json_decref(carrier);
     return arr ? -1 : rs_oom(err);

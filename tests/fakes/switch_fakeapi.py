@@ -9,12 +9,22 @@ and plays the node: a Job's pod runs the helper role its command names
 runtime (or, in the failure scenarios, comes back on the old one).
 
 usage: switch_fakeapi.py --port-file F --scenario NAME [--lifetime S]
+                         [--swap REGEX]
 Scenarios: ok rolledback blocked psa priority noimage (the carried image is
 missing on the new runtime) bare slow
+
+--swap REGEX: on the first request whose "METHOD path" matches, before
+handling it, play an attacker who may update, delete and create ConfigMaps:
+the helper's carrier loses its finalizer, is deleted and made again under
+its name with other bytes (a new UID, not immutable).  Each helper pod
+records the UID of the carrier it was started from (annotation
+fake/carrier-uid): what "the kubelet read".
 """
 import argparse
+import base64
 import copy
 import json
+import re
 import sys
 import threading
 import time
@@ -233,6 +243,35 @@ def run_pod(job, pod):
         update(phase="Succeeded" if code == 0 else "Failed", runtime=rt, exit_code=code)
 
 
+SWAPPED = []
+STARTED = []        # every helper pod: {"pod", "carrier": the carrier UID it read}
+
+
+def swap_carrier():
+    """Replace the carrier (ConfigMap or Secret labelled as the helper's)."""
+    for (kind, ns, name), o in list(STORE.items()):
+        labels = o["metadata"].get("labels", {})
+        if kind not in ("configmaps", "secrets") or labels.get("runtime-switch.kubectl.dev/role") != "helper":
+            continue
+        delete(kind, ns, name)
+        evil = {"kind": o["kind"], "apiVersion": "v1",
+                "metadata": {"name": name, "namespace": ns, "labels": dict(labels)}}
+        evil["binaryData" if kind == "configmaps" else "data"] = {
+            "rs-node-helper": base64.b64encode(b"\x7fELF not the helper").decode()}
+        put(kind, evil)
+        SWAPPED.append(evil["metadata"]["uid"])
+
+
+def carrier_uid(pod):
+    for v in pod["spec"].get("volumes", []):
+        ref = (v.get("configMap") or {}).get("name") or (v.get("secret") or {}).get("secretName")
+        kind = "configmaps" if v.get("configMap") else "secrets"
+        o = STORE.get((kind, pod["metadata"]["namespace"], ref))
+        if o is not None:
+            return o["metadata"]["uid"]
+    return None
+
+
 def start_job(job):
     ns = job["metadata"]["namespace"]
     jname = job["metadata"]["name"]
@@ -244,6 +283,8 @@ def start_job(job):
                                              "controller": True, "uid": job["metadata"]["uid"]}]},
            "spec": copy.deepcopy(tmpl["spec"])}
     pod_status(pod, "Pending")
+    pod["metadata"]["annotations"] = {"fake/carrier-uid": carrier_uid(pod) or ""}
+    STARTED.append({"pod": pod["metadata"]["name"], "carrier": carrier_uid(pod)})
     put("pods", pod)
     threading.Thread(target=run_pod, args=(job, copy.deepcopy(pod)), daemon=True).start()
 
@@ -303,6 +344,13 @@ def matches(obj, q, ns):
     return True
 
 
+def immutable_changed(cur, new):
+    """An immutable ConfigMap/Secret: data and the flag cannot change."""
+    if not cur.get("immutable"):
+        return False
+    return any(cur.get(k) != new.get(k) for k in ("data", "binaryData", "immutable"))
+
+
 def merge(dst, patch):
     for k, v in patch.items():
         if v is None:
@@ -337,8 +385,13 @@ class Handler(EveryMethod, BaseHTTPRequestHandler):
         q = urllib.parse.parse_qs(u.query)
         with LOCK:
             REQUESTS.append("%s %s" % (method, self.path))
+            if ARGS.swap and not SWAPPED and re.search(ARGS.swap, "%s %s" % (method, self.path)):
+                swap_carrier()
         if u.path == "/test/requests":
             return self.send_json(200, {"requests": REQUESTS})
+        if u.path == "/test/started":
+            with LOCK:
+                return self.send_json(200, {"started": STARTED, "swapped": SWAPPED})
         if u.path == "/test/store":
             with LOCK:
                 return self.send_json(200, {"%s/%s/%s" % k: v for k, v in STORE.items()})
@@ -391,13 +444,16 @@ class Handler(EveryMethod, BaseHTTPRequestHandler):
                 if (kind, ns or "", obj["metadata"]["name"]) in STORE:
                     return self.send_json(409, status(409, "AlreadyExists", "exists"))
                 put(kind, obj)
-            if kind == "jobs":
+            if kind == "jobs" and not obj["spec"].get("suspend"):
                 with LOCK:
                     start_job(obj)
             return self.send_json(201, obj)
         if method == "PUT":
             obj = self.body()
             with LOCK:
+                cur = STORE.get(key)
+                if cur is not None and immutable_changed(cur, obj):
+                    return self.send_json(422, status(422, "Invalid", "field is immutable when `immutable` is set"))
                 put(kind, obj)
             return self.send_json(200, obj)
         if method == "PATCH":
@@ -406,12 +462,32 @@ class Handler(EveryMethod, BaseHTTPRequestHandler):
                 o = STORE.get(key)
                 if o is None:
                     return self.send_json(404, status(404, "NotFound", "not found"))
-                o = copy.deepcopy(o)
-                merge(o, patch)
-                put(kind, o)
-                return self.send_json(200, o)
+                want_rv = (patch.get("metadata") or {}).get("resourceVersion")
+                if want_rv is not None and want_rv != o["metadata"]["resourceVersion"]:
+                    return self.send_json(409, status(409, "Conflict", "the object has been modified"))
+                n = copy.deepcopy(o)
+                merge(n, patch)
+                if immutable_changed(o, n):
+                    return self.send_json(422, status(422, "Invalid", "field is immutable when `immutable` is set"))
+                if n["metadata"].get("deletionTimestamp") and not n["metadata"].get("finalizers"):
+                    delete(kind, ns or "", name)
+                    return self.send_json(200, n)
+                put(kind, n)
+                if kind == "jobs" and o["spec"].get("suspend") and not n["spec"].get("suspend"):
+                    start_job(n)
+                return self.send_json(200, n)
         if method == "DELETE":
+            opts = self.body() or {}
+            pre = opts.get("preconditions") or {}
             with LOCK:
+                o = STORE.get(key)
+                if o is not None and any(pre.get(k) not in (None, o["metadata"].get(k)) for k in ("uid", "resourceVersion")):
+                    return self.send_json(409, status(409, "Conflict", "Precondition failed"))
+                if o is not None and o["metadata"].get("finalizers"):
+                    o = copy.deepcopy(o)
+                    o["metadata"].setdefault("deletionTimestamp", now_iso())
+                    put(kind, o)
+                    return self.send_json(200, o)
                 o = delete(kind, ns or "", name)
                 if o is None:
                     return self.send_json(404, status(404, "NotFound", "not found"))
@@ -463,6 +539,7 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--scenario", default="ok")
     ap.add_argument("--lifetime", type=float, default=120)
+    ap.add_argument("--swap", default="")
     ARGS = ap.parse_args()
     seed()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -302,7 +302,9 @@ declare -a REMOVALS=(
 #     back to listing again (slower, still correct);
 #   clusterrole pods get: drain re-reads a pod after a refused eviction
 #     (429 from a PodDisruptionBudget), as kubectl does;
-#   role configmaps/secrets get+update: a resumed run finding an old carrier;
+#   role configmaps/secrets get+patch: read before each pod, a run's
+#     reference added and removed (a dry run's own carrier is deleted by its
+#     DELETE, which the removal of delete covers);
 #   role events list: a Job whose pod is refused (FailedCreate);
 #   role secrets list/delete: as configmaps, with --use-secret.
 quick="nodes:list nodes:patch nodes/proxy:get pods:list pods/eviction:create daemonsets:get pods:delete jobs:create configmaps:create pods/log:get namespaces:get"

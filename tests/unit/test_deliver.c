@@ -1,6 +1,7 @@
-/* ops/deliver: the helper's carrier and Job manifests (against JSON
- * fixtures in tests/data/switch), Pod Security labels, the image choice,
- * pod states and the helper's JSON inside a log. */
+/* ops/deliver: the Job manifests (against JSON fixtures in
+ * tests/data/switch), the working namespace, Pod Security labels, the
+ * image choice, pod states and the helper's JSON inside a log.  The
+ * carrier: test_carrier.c. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,13 +13,10 @@
 #include "kube/kubeconfig.h"
 #include "ops/deliver.h"
 
-static const unsigned char blob_bytes[] = "\x7f" "ELF pretend helper \x00\x01\x02\xff";
-static const struct rs_helper_blob blob = {"amd64", blob_bytes, sizeof blob_bytes - 1,
-                                           "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"};
-
 static struct rs_deliver_spec spec(void) {
   return (struct rs_deliver_spec){.ns = "kube-system", .node = "node-1", .id = "20261126-101500-ab12",
                                   .to = "containerd", .image = "localhost/busybox:1", .priority = true,
+                                  .carrier = "rsw-helper-amd64-0123456789abcdef",
                                   .helper_deadline_s = 600, .wait_s = 1200};
 }
 
@@ -66,40 +64,19 @@ Test(deliver, names_fit_labels) {
     _cleanup_free_ char *n = rs_deliver_job_name(id, r);
     cr_assert_leq(strlen(n), 63, "%s", n);
   }
-  _cleanup_free_ char *c = rs_deliver_carrier_name("x1");
-  cr_assert_str_eq(c, "rsw-x1");
   _cleanup_free_ char *j = rs_deliver_job_name("x1", RS_JOB_VERIFY);
   cr_assert_str_eq(j, "rsw-x1-verify");
-}
-
-Test(deliver, configmap_carries_the_blob) {
-  struct rs_deliver_spec s = spec();
-  rs_err_t e = RS_ERR_INIT;
-  json_auto_t *cm = rs_deliver_carrier(&s, &blob, &e);
-  cr_assert_not_null(cm, "%s", e.msg);
-  golden(cm, "configmap.json");
-  const char *b64 = json_string_value(json_object_get(json_object_get(cm, "binaryData"), RS_DELIVER_FILE));
-  struct rs_bytes out = {0};
-  cr_assert_eq(rs_base64_decode(b64, strlen(b64), &out, &e), 0);
-  cr_assert_eq(out.len, blob.size);
-  cr_assert_eq(memcmp(out.data, blob.data, blob.size), 0);
-  free(out.data);
 }
 
 Test(deliver, secret_variant) {
   struct rs_deliver_spec s = spec();
   s.use_secret = true;
   rs_err_t e = RS_ERR_INIT;
-  json_auto_t *sec = rs_deliver_carrier(&s, &blob, &e);
-  cr_assert_str_eq(json_string_value(json_object_get(sec, "kind")), "Secret");
-  cr_assert_str_eq(json_string_value(json_object_get(sec, "type")), "Opaque");
-  cr_assert_not_null(json_object_get(json_object_get(sec, "data"), RS_DELIVER_FILE));
-  cr_assert_null(json_object_get(sec, "binaryData"));
   json_auto_t *job = rs_deliver_job(&s, RS_JOB_SWITCH, &e);
   json_t *vol = json_array_get(json_object_get(json_object_get(json_object_get(json_object_get(
                                    job, "spec"), "template"), "spec"), "volumes"), 0);
   cr_assert_str_eq(json_string_value(json_object_get(json_object_get(vol, "secret"), "secretName")),
-                   "rsw-20261126-101500-ab12");
+                   "rsw-helper-amd64-0123456789abcdef");
 }
 
 Test(deliver, jobs_match_fixtures) {

@@ -19,7 +19,9 @@
 #include "helper/contract.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
+#include "ops/carrier.h"
 #include "ops/deliver.h"
+#include "ops/helper_blob.h"
 #include "ops/nodes.h"
 #include "ops/switch.h"
 #include "ops/switch_record.h"
@@ -30,7 +32,12 @@ struct fake {
   char kubeconfig[128];
 };
 
-static void fake_start(struct fake *f, const char *scenario) {
+static void fake_start_swap(struct fake *f, const char *scenario, const char *swap);
+static void fake_start(struct fake *f, const char *scenario) { fake_start_swap(f, scenario, NULL); }
+
+/* The fake, playing an attacker who swaps the carrier on the first
+ * request that matches swap (see test_switch_fakeapi.py). */
+static void fake_start_swap(struct fake *f, const char *scenario, const char *swap) {
   snprintf(f->dir, sizeof f->dir, "/tmp/rs-switch-flow-%d-XXXXXX", (int)getpid());
   cr_assert(mkdtemp(f->dir));
   const char *data = getenv("RS_TEST_DATA");
@@ -43,7 +50,7 @@ static void fake_start(struct fake *f, const char *scenario) {
   cr_assert(f->pid >= 0);
   if (f->pid == 0) {
     execlp("python3", "python3", script, "--port-file", portfile, "--scenario", scenario, "--lifetime", "90",
-           (char *)NULL);
+           "--swap", swap ? swap : "", (char *)NULL);
     _exit(127);
   }
   char *port = NULL;
@@ -399,4 +406,182 @@ Test(switch_flow, resumes_a_launch_it_never_recorded, .timeout = 60) {
   cr_assert_eq(ours_left(c), 0);
   rs_kube_client_free(c);
   fake_stop(&f);
+}
+
+/* ---- the carrier (ops/carrier.h) against the fake ---- */
+
+static struct rs_carrier carrier(void) {
+  struct rs_carrier car;
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_carrier_init(&car, RS_DELIVER_DEFAULT_NS, false, rs_helper_blob_for("amd64"), &e), 0);
+  return car;
+}
+
+static json_t *carrier_obj(rs_kube_client_t *c, const struct rs_carrier *car) {
+  _cleanup_free_ char *p = rs_strdup_printf("/api/v1/namespaces/%s/configmaps/%s", car->ns, car->name);
+  json_t *j = NULL;
+  rs_err_t e = RS_ERR_INIT;
+  if (rs_kube_get(c, p, &j, &e) < 0) rs_err_clear(&e);
+  return j;
+}
+
+/* Two runs share one carrier; the last to release it deletes it. */
+Test(switch_flow, carrier_shared_then_released, .timeout = 60) {
+  struct fake f;
+  fake_start(&f, "ok");
+  rs_kube_client_t *c = client(&f);
+  struct rs_carrier a = carrier(), b = carrier();
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_carrier_acquire(c, &a, "run-a", "node-1", &e), 0, "%s", e.msg);
+  cr_assert_eq(rs_carrier_acquire(c, &b, "run-b", "node-2", &e), 0, "%s", e.msg);
+  cr_assert_str_eq(a.uid, b.uid, "joined, not made twice");
+  json_auto_t *o = carrier_obj(c, &a);
+  json_t *ann = json_object_get(json_object_get(o, "metadata"), "annotations");
+  cr_assert_str_eq(json_string_value(json_object_get(ann, RS_CARRIER_REF_PREFIX "run-a")), "node-1");
+  cr_assert_str_eq(json_string_value(json_object_get(ann, RS_CARRIER_REF_PREFIX "run-b")), "node-2");
+  cr_assert_eq(json_array_size(json_object_get(json_object_get(o, "metadata"), "finalizers")), 1);
+  cr_assert_eq(rs_carrier_verify(c, &a, &e), 0, "%s", e.msg);
+  bool gone = true;
+  cr_assert_eq(rs_carrier_release(c, &a, "run-a", &gone, &e), 0, "%s", e.msg);
+  cr_assert_not(gone, "run-b still uses it");
+  cr_assert_eq(rs_carrier_release(c, &b, "run-b", &gone, &e), 0, "%s", e.msg);
+  cr_assert(gone);
+  json_auto_t *after = carrier_obj(c, &a);
+  cr_assert_null(after, "deleted, finalizer and all");
+  rs_carrier_clear(&a);
+  rs_carrier_clear(&b);
+  rs_kube_client_free(c);
+  fake_stop(&f);
+}
+
+/* A killed run's reference (and a DELETE that only marked the carrier):
+ * the next run on the node drops the reference, which lets it go, and
+ * makes a new one. */
+Test(switch_flow, carrier_stale_reference_and_deletion_mark, .timeout = 60) {
+  struct fake f;
+  fake_start(&f, "ok");
+  rs_kube_client_t *c = client(&f);
+  struct rs_carrier old = carrier(), now = carrier();
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_carrier_acquire(c, &old, "killed", "node-1", &e), 0, "%s", e.msg);
+  _cleanup_free_ char *p = rs_strdup_printf("/api/v1/namespaces/%s/configmaps/%s", old.ns, old.name);
+  cr_assert_eq(rs_kube_delete(c, p, NULL, NULL, &e), 0, "%s", e.msg);
+  json_auto_t *marked = carrier_obj(c, &old);
+  cr_assert_not_null(json_object_get(json_object_get(marked, "metadata"), "deletionTimestamp"),
+                     "the finalizer keeps it");
+  int n = 0;
+  cr_assert_eq(rs_carrier_release_stale(c, RS_DELIVER_DEFAULT_NS, "node-2", "next", &n, &e), 0, "%s", e.msg);
+  cr_assert_eq(n, 0, "another node's runs are not stale here");
+  cr_assert_eq(rs_carrier_release_stale(c, RS_DELIVER_DEFAULT_NS, "node-1", "next", &n, &e), 0, "%s", e.msg);
+  cr_assert_eq(n, 1);
+  json_auto_t *gone = carrier_obj(c, &old);
+  cr_assert_null(gone);
+  cr_assert_eq(rs_carrier_acquire(c, &now, "next", "node-1", &e), 0, "%s", e.msg);
+  cr_assert_str_neq(now.uid, old.uid);
+  /* one marked for deletion, used by no other run, is let go and made again */
+  cr_assert_eq(rs_kube_delete(c, p, NULL, NULL, &e), 0, "%s", e.msg);
+  char *was = strdup(now.uid);
+  cr_assert_eq(rs_carrier_acquire(c, &now, "next", "node-1", &e), 0, "%s", e.msg);
+  cr_assert_str_neq(now.uid, was);
+  free(was);
+  cr_assert_eq(rs_carrier_verify(c, &now, &e), 0, "%s", e.msg);
+  cr_assert_eq(rs_carrier_verify(c, &old, &e), -1, "the old object's UID is not the one there");
+  cr_assert_eq(old.trip, RS_CARRIER_REPLACED);
+  rs_err_clear(&e);
+  rs_carrier_clear(&old);
+  rs_carrier_clear(&now);
+  rs_kube_client_free(c);
+  fake_stop(&f);
+}
+
+/* No helper pod was started from a carrier the fake's attacker made. */
+static void nothing_ran_from_swapped(rs_kube_client_t *c) {
+  json_auto_t *st = get(c, "/test/started");
+  size_t i, j;
+  json_t *p, *u;
+  json_array_foreach(json_object_get(st, "started"), i, p) {
+    const char *cu = json_string_value(json_object_get(p, "carrier"));
+    json_array_foreach(json_object_get(st, "swapped"), j, u)
+      cr_assert(!cu || strcmp(cu, json_string_value(u)) != 0, "pod %s was started from the swapped carrier",
+                json_string_value(json_object_get(p, "pod")));
+  }
+  cr_assert_gt(json_array_size(json_object_get(st, "swapped")), 0, "the attacker did swap it");
+}
+
+/* A ConfigMap under the carrier's name with other bytes: refused, neither
+ * used nor deleted. */
+Test(switch_flow, carrier_with_other_bytes_is_refused, .timeout = 60) {
+  struct fake f;
+  fake_start(&f, "ok");
+  rs_kube_client_t *c = client(&f);
+  struct rs_carrier car = carrier();
+  _cleanup_free_ char *coll = rs_strdup_printf("/api/v1/namespaces/%s/configmaps", car.ns);
+  json_auto_t *foreign = json_pack("{s:s, s:s, s:{s:s}, s:b, s:{s:s}}", "apiVersion", "v1", "kind", "ConfigMap",
+                                   "metadata", "name", car.name, "immutable", 1, "binaryData", RS_DELIVER_FILE,
+                                   "f0VMRiBub3QgdGhlIGhlbHBlcg==");
+  json_auto_t *made = NULL;
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_kube_post(c, coll, foreign, &made, &e), 0, "%s", e.msg);
+  struct rec r = {RS_BUF_INIT(1 << 20)};
+  struct rs_switch_opts o = opts(&r);
+  struct rs_switch_result res;
+  cr_assert_eq(rs_switch_run(c, &o, &res, &e), -1);
+  cr_assert_eq(res.outcome, RS_SW_REFUSED, "%s", e.msg);
+  cr_assert(strstr(e.msg, "not made by this plugin, or was tampered with; it is neither used nor deleted"), "%s",
+            e.msg);
+  json_auto_t *still = carrier_obj(c, &car);
+  cr_assert_str_eq(json_string_value(json_object_get(json_object_get(still, "metadata"), "uid")),
+                   json_string_value(json_object_get(json_object_get(made, "metadata"), "uid")), "left alone");
+  json_auto_t *st = get(c, "/test/started");
+  cr_assert_eq(json_array_size(json_object_get(st, "started")), 0, "no helper pod at all");
+  json_auto_t *node = get(c, "/api/v1/nodes/node-1");
+  cr_assert_null(json_object_get(json_object_get(node, "spec"), "unschedulable"));
+  rs_err_clear(&e);
+  rs_switch_result_clear(&res);
+  rs_buf_free(&r.lines);
+  rs_carrier_clear(&car);
+  rs_kube_client_free(c);
+  fake_stop(&f);
+}
+
+struct swap_case {
+  const char *trigger;  /* the request before which the attacker swaps */
+  int outcome;
+  bool cordoned;        /* the node stays cordoned */
+  const char *hint;     /* in the hint, or NULL */
+};
+
+static void swapped(const struct swap_case *k) {
+  struct fake f;
+  fake_start_swap(&f, "ok", k->trigger);
+  rs_kube_client_t *c = client(&f);
+  struct rec r = {RS_BUF_INIT(1 << 20)};
+  struct rs_switch_opts o = opts(&r);
+  struct rs_switch_result res;
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_switch_run(c, &o, &res, &e), -1, "%s: switched\n%s", k->trigger, r.lines.data);
+  cr_assert_eq(res.outcome, k->outcome, "%s: outcome %d: %s", k->trigger, res.outcome, e.msg);
+  cr_assert(strstr(e.msg, "refusing to run it as root"), "%s: %s", k->trigger, e.msg);
+  nothing_ran_from_swapped(c);
+  json_auto_t *node = get(c, "/api/v1/nodes/node-1");
+  cr_assert_eq(json_is_true(json_object_get(json_object_get(node, "spec"), "unschedulable")), k->cordoned,
+               "%s", k->trigger);
+  if (k->hint) cr_assert(res.hint && strstr(res.hint, k->hint), "%s: %s", k->trigger, res.hint ? res.hint : "-");
+  rs_err_clear(&e);
+  rs_switch_result_clear(&res);
+  rs_buf_free(&r.lines);
+  rs_kube_client_free(c);
+  fake_stop(&f);
+}
+
+/* Swapped after delivery, before the launch Job: refused before it, the
+ * node given back. */
+Test(switch_flow, carrier_swapped_before_launch, .timeout = 60) {
+  swapped(&(struct swap_case){"^PATCH /api/v1/nodes/node-1", RS_SW_REFUSED, false, NULL});
+}
+
+/* Swapped after the launch, before the verify Job: the node switched, its
+ * proof refused; a rerun verifies once the object is removed. */
+Test(switch_flow, carrier_swapped_before_verify, .timeout = 60) {
+  swapped(&(struct swap_case){"^GET .*-switch-p[0-9]+/log", RS_SW_ERROR, true, "rerun the same command"});
 }

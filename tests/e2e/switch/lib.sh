@@ -158,6 +158,9 @@ restore_seeded() {
 	fi
 	k uncordon "$NODE" >/dev/null 2>&1
 	k annotate node "$NODE" runtime-switch.kubectl.dev/state- runtime-switch.kubectl.dev/run- >/dev/null 2>&1
+	# (the carrier's finalizer first: a killed run leaves it on)
+	k get configmaps,secrets -n "$WORK_NS" -l app.kubernetes.io/managed-by=kubectl-runtime-switch -o name 2>/dev/null |
+		xargs -r -n1 "$KUBECTL" patch -n "$WORK_NS" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
 	k delete jobs,configmaps,secrets -n "$WORK_NS" -l app.kubernetes.io/managed-by=kubectl-runtime-switch \
 		--wait=false >/dev/null 2>&1
 	restore_bare_pod

@@ -1,0 +1,456 @@
+/* The helper's carrier: created or joined, compared byte for byte, guarded
+ * by a watch, released.  The design, and what it leaves open, is in
+ * include/ops/carrier.h. */
+#include "ops/carrier.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/sha256.h"
+#include "common/strutil.h"
+#include "kube/kubeconfig.h"
+#include "ops/deliver.h"
+
+/* Conflicting writers (runs joining or leaving at once) are retried. */
+#define CARRIER_TRIES 8
+/* How long a carrier being deleted may take to go (finalizers of others). */
+#define CARRIER_GONE_POLLS 50
+#define CARRIER_GONE_POLL_MS 200
+
+static const char *kind_of(bool secret) { return secret ? "Secret" : "ConfigMap"; }
+static const char *plural_of(bool secret) { return secret ? "secrets" : "configmaps"; }
+
+static const json_t *meta_of(const json_t *o) { return json_object_get(o, "metadata"); }
+static const char *meta_str(const json_t *o, const char *key) {
+  return json_string_value(json_object_get(meta_of(o), key));
+}
+
+char *rs_carrier_name(const struct rs_helper_blob *blob) {
+  return rs_strdup_printf("rsw-helper-%s-%.16s", blob->arch, blob->sha256);
+}
+
+int rs_carrier_init(struct rs_carrier *car, const char *ns, bool secret, const struct rs_helper_blob *blob,
+                    rs_err_t *err) {
+  *car = (struct rs_carrier){.secret = secret, .blob = blob};
+  car->ns = strdup(ns);
+  car->name = rs_carrier_name(blob);
+  car->selector = car->name ? rs_strdup_printf("metadata.name=%s", car->name) : NULL;
+  if (!car->ns || !car->name || !car->selector) {
+    rs_carrier_clear(car);
+    return rs_oom(err);
+  }
+  return 0;
+}
+
+void rs_carrier_clear(struct rs_carrier *car) {
+  free(car->ns);
+  free(car->name);
+  free(car->uid);
+  free(car->rv);
+  free(car->trip_why);
+  free(car->selector);
+  *car = (struct rs_carrier){0};
+}
+
+static char *item_path(const struct rs_carrier *car) {
+  return rs_deliver_path("/api/v1", car->ns, plural_of(car->secret), car->name);
+}
+
+static char *ref_key(const char *id) { return rs_strdup_printf("%s%s", RS_CARRIER_REF_PREFIX, id); }
+
+json_t *rs_carrier_manifest(const struct rs_carrier *car, const char *id, const char *node, rs_err_t *err) {
+  _cleanup_free_ char *b64 = rs_base64_encode(car->blob->data, car->blob->size);
+  _cleanup_free_ char *ref = id ? ref_key(id) : NULL;
+  if (!b64 || (id && !ref)) {
+    rs_oom(err);
+    return NULL;
+  }
+  json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s, s:s}, s:{s:s}, s:[s]}, s:b, s:{s:s}}",
+                        "apiVersion", "v1", "kind", kind_of(car->secret), "metadata", "name", car->name,
+                        "namespace", car->ns, "labels", RS_LABEL_MANAGED_BY, RS_MANAGED_BY, RS_LABEL_ROLE,
+                        "helper", RS_LABEL_ARCH, car->blob->arch, "annotations", RS_ANN_HELPER_SHA,
+                        car->blob->sha256, "finalizers", RS_CARRIER_FINALIZER, "immutable", 1,
+                        car->secret ? "data" : "binaryData", RS_DELIVER_FILE, b64);
+  if (o && car->secret) json_object_set_new(o, "type", json_string("Opaque"));
+  if (o && ref && node)
+    json_object_set_new(json_object_get(json_object_get(o, "metadata"), "annotations"), ref, json_string(node));
+  if (!o) rs_oom(err);
+  return o;
+}
+
+/* The one key's bytes, compared with the blob. */
+static int check_bytes(const char *b64, size_t len, const struct rs_helper_blob *blob, rs_err_t *err) {
+  /* bounded before decoding: base64 of n bytes is 4*ceil(n/3) characters */
+  if (len > (blob->size / 3 + 2) * 4 + 64)
+    return rs_fail(err, RS_E_INPUT, 0, "it holds about %zu bytes, not the helper's %zu", len / 4 * 3, blob->size);
+  struct rs_bytes got = {0};
+  rs_err_t e = RS_ERR_INIT;
+  if (rs_base64_decode(b64, len, &got, &e) < 0) {
+    rs_fail(err, RS_E_INPUT, 0, "its %s is not base64 (%s)", RS_DELIVER_FILE, e.msg ? e.msg : "?");
+    rs_err_clear(&e);
+    return -1;
+  }
+  _cleanup_free_ unsigned char *data = got.data;
+  if (got.len == blob->size && memcmp(got.data, blob->data, blob->size) == 0) return 0;
+  char sha[65];
+  rs_sha256_hex(got.data, got.len, sha);
+  return rs_fail(err, RS_E_INPUT, 0, "it holds %zu bytes with sha256 %s, not the plugin's helper (%zu bytes, "
+                 "sha256 %s)", got.len, sha, blob->size, blob->sha256);
+}
+
+int rs_carrier_check_object(const json_t *obj, bool secret, const struct rs_helper_blob *blob, int *ret_trip,
+                            rs_err_t *err) {
+  if (ret_trip) *ret_trip = RS_CARRIER_CHANGED;
+  const json_t *data = json_object_get(obj, secret ? "data" : "binaryData");
+  const json_t *other = json_object_get(obj, secret ? "stringData" : "data");
+  const json_t *val = json_object_get(data, RS_DELIVER_FILE);
+  if (!json_is_true(json_object_get(obj, "immutable")))
+    return rs_fail(err, RS_E_INPUT, 0, "it is not immutable");
+  if (json_object_size(other) || json_object_size(data) != 1 || !json_is_string(val))
+    return rs_fail(err, RS_E_INPUT, 0, "it does not hold exactly one key, %s", RS_DELIVER_FILE);
+  if (check_bytes(json_string_value(val), json_string_length(val), blob, err) < 0) return -1;
+  if (json_object_get(meta_of(obj), "deletionTimestamp")) {
+    if (ret_trip) *ret_trip = RS_CARRIER_DELETING;
+    return rs_fail(err, RS_E_INPUT, 0, "it is marked for deletion");
+  }
+  if (ret_trip) *ret_trip = RS_CARRIER_OK;
+  return 0;
+}
+
+/* ---- the guard's state ---- */
+
+static void trip(struct rs_carrier *car, int kind, const char *why) {
+  if (car->trip != RS_CARRIER_OK) return;
+  car->trip = kind;
+  free(car->trip_why);
+  car->trip_why = rs_strdup0(why);
+  if (car->on_trip) car->on_trip(car->ud, car);
+}
+
+int rs_carrier_trip_error(const struct rs_carrier *car, rs_err_t *err) {
+  static const char *const what[] = {
+      [RS_CARRIER_OK] = "was checked", [RS_CARRIER_DELETED] = "was deleted",
+      [RS_CARRIER_REPLACED] = "was replaced", [RS_CARRIER_DELETING] = "was marked for deletion",
+      [RS_CARRIER_CHANGED] = "changed", [RS_CARRIER_UNWATCHED] = "could not be watched"};
+  int t = car->trip >= 0 && car->trip <= RS_CARRIER_UNWATCHED ? car->trip : RS_CARRIER_CHANGED;
+  return rs_fail(err, RS_E_INPUT, 0, "%s %s/%s, the helper's carrier, %s between verification and pod start (%s): "
+                 "refusing to run it as root; the run's Jobs were deleted (their pods with grace 0)",
+                 kind_of(car->secret), car->ns, car->name, what[t], car->trip_why ? car->trip_why : "?");
+}
+
+static int set_seen(struct rs_carrier *car, const json_t *obj, rs_err_t *err) {
+  const char *uid = meta_str(obj, "uid"), *rv = meta_str(obj, "resourceVersion");
+  if (!uid || !rv) return rs_fail(err, RS_E_INPUT, 0, "%s %s/%s: no uid or resourceVersion in the answer",
+                                  kind_of(car->secret), car->ns, car->name);
+  char *u = strdup(uid), *r = strdup(rv);
+  if (!u || !r) {
+    free(u);
+    free(r);
+    return rs_oom(err);
+  }
+  free(car->uid);
+  free(car->rv);
+  car->uid = u;
+  car->rv = r;
+  return 0;
+}
+
+/* ---- reading ---- */
+
+static int get_carrier(rs_kube_client_t *c, const struct rs_carrier *car, bool metadata_only, json_t **ret,
+                       rs_err_t *err) {
+  _cleanup_free_ char *path = item_path(car);
+  if (!path) return rs_oom(err);
+  struct rs_kube_req r = {.method = RS_HTTP_GET, .path = path, .accept = metadata_only ? RS_ACCEPT_METADATA : NULL};
+  return rs_kube_request(c, &r, ret, err);
+}
+
+/* Same object, not deleting: the check of the guard on a read. */
+static int same_object(struct rs_carrier *car, const json_t *obj, rs_err_t *err) {
+  const char *uid = meta_str(obj, "uid");
+  if (!uid || !car->uid || strcmp(uid, car->uid) != 0) {
+    _cleanup_free_ char *why = rs_strdup_printf("another object (uid %s) holds its name; this run's was %s",
+                                                uid ? uid : "?", car->uid ? car->uid : "?");
+    trip(car, RS_CARRIER_REPLACED, why);
+  } else if (json_object_get(meta_of(obj), "deletionTimestamp")) {
+    trip(car, RS_CARRIER_DELETING, "deletionTimestamp is set");
+  }
+  return car->trip == RS_CARRIER_OK ? 0 : rs_carrier_trip_error(car, err);
+}
+
+int rs_carrier_verify(rs_kube_client_t *c, struct rs_carrier *car, rs_err_t *err) {
+  if (car->trip != RS_CARRIER_OK) return rs_carrier_trip_error(car, err);
+  json_auto_t *obj = NULL;
+  if (get_carrier(c, car, false, &obj, err) < 0) {
+    if (!rs_kube_is_not_found(err)) return rs_wrap(err, "reading %s %s/%s", kind_of(car->secret), car->ns, car->name);
+    rs_err_clear(err);
+    trip(car, RS_CARRIER_DELETED, "it is gone");
+    return rs_carrier_trip_error(car, err);
+  }
+  int kind;
+  rs_err_t e = RS_ERR_INIT;
+  if (rs_carrier_check_object(obj, car->secret, car->blob, &kind, &e) < 0) {
+    trip(car, kind, e.msg);
+    rs_err_clear(&e);
+    return rs_carrier_trip_error(car, err);
+  }
+  if (same_object(car, obj, err) < 0) return -1;
+  return set_seen(car, obj, err);
+}
+
+int rs_carrier_still(rs_kube_client_t *c, struct rs_carrier *car, rs_err_t *err) {
+  if (car->trip != RS_CARRIER_OK) return rs_carrier_trip_error(car, err);
+  json_auto_t *obj = NULL;
+  if (get_carrier(c, car, true, &obj, err) < 0) {
+    if (!rs_kube_is_not_found(err)) return rs_wrap(err, "reading %s %s/%s", kind_of(car->secret), car->ns, car->name);
+    rs_err_clear(err);
+    trip(car, RS_CARRIER_DELETED, "it is gone");
+    return rs_carrier_trip_error(car, err);
+  }
+  return same_object(car, obj, err);
+}
+
+/* ---- writing: create, join, release ---- */
+
+/* A merge patch of metadata that applies only to the object as it was read
+ * (its resourceVersion inside the patch: another writer in between makes
+ * it a 409).  *ret (may be NULL) gets the object after. */
+static int patch_meta(rs_kube_client_t *c, const struct rs_carrier *car, const char *rv, json_t *meta,
+                      json_t **ret, rs_err_t *err) {
+  _cleanup_free_ char *path = item_path(car);
+  if (!meta || !path || json_object_set_new(meta, "resourceVersion", json_string(rv)) < 0) {
+    json_decref(meta);
+    return rs_oom(err);
+  }
+  json_auto_t *patch = json_pack("{s:o}", "metadata", meta);
+  if (!patch) return rs_oom(err);
+  return rs_kube_patch(c, path, RS_PATCH_MERGE, patch, ret, err);
+}
+
+/* The finalizers of obj plus (add) or minus (!add) ours. */
+static json_t *finalizers_with(const json_t *obj, bool add) {
+  json_t *out = json_array();
+  size_t i;
+  json_t *f;
+  json_array_foreach(json_object_get(meta_of(obj), "finalizers"), i, f)
+    if (out && !(json_is_string(f) && strcmp(json_string_value(f), RS_CARRIER_FINALIZER) == 0))
+      json_array_append(out, f);
+  if (out && add) json_array_append_new(out, json_string(RS_CARRIER_FINALIZER));
+  return out;
+}
+
+/* The runs that reference obj, other than skip_id (NULL: none). */
+static size_t refs_other_than(const json_t *obj, const char *skip_id) {
+  size_t n = 0;
+  const char *k;
+  json_t *v;
+  json_object_foreach(json_object_get(meta_of(obj), "annotations"), k, v) {
+    if (!rs_startswith(k, RS_CARRIER_REF_PREFIX)) continue;
+    if (skip_id && strcmp(k + strlen(RS_CARRIER_REF_PREFIX), skip_id) == 0) continue;
+    n++;
+  }
+  return n;
+}
+
+static bool is_conflict_or_gone(rs_err_t *err) {
+  if (!rs_kube_is_conflict(err) && !rs_kube_is_not_found(err)) return false;
+  rs_err_clear(err);
+  return true;
+}
+
+static int nap_tick(void *ud, rs_err_t *err) { return 1; }
+
+/* Wait, turning the client's loop (Ctrl-C ends it). */
+static int nap(rs_kube_client_t *c, long long ms, rs_err_t *err) {
+  struct rs_kube_run_opts ro = {.tick = nap_tick, .tick_ms = ms, .until_stopped = true};
+  return rs_kube_run(c, &ro, err);
+}
+
+/* Ours (its bytes), being deleted, used by no other run: take our
+ * finalizer off and wait until it is gone. */
+static int let_go(rs_kube_client_t *c, struct rs_carrier *car, const json_t *cur, const char *id, rs_err_t *err) {
+  if (refs_other_than(cur, id))
+    return rs_fail(err, RS_E_INPUT, 0, "%s %s/%s is being deleted while other runs use it; retry when it is gone",
+                   kind_of(car->secret), car->ns, car->name);
+  json_t *meta = json_pack("{s:o}", "finalizers", finalizers_with(cur, false));
+  if (patch_meta(c, car, meta_str(cur, "resourceVersion"), meta, NULL, err) < 0 && !is_conflict_or_gone(err))
+    return rs_wrap(err, "letting %s %s/%s go", kind_of(car->secret), car->ns, car->name);
+  for (int i = 0; i < CARRIER_GONE_POLLS; i++) {
+    json_auto_t *o = NULL;
+    if (get_carrier(c, car, true, &o, err) < 0) {
+      if (!rs_kube_is_not_found(err)) return -1;
+      rs_err_clear(err);
+      return 0;
+    }
+    if (!json_object_get(meta_of(o), "deletionTimestamp")) return 0; /* another run made it again */
+    if (nap(c, CARRIER_GONE_POLL_MS, err) < 0) return -1;
+  }
+  return rs_fail(err, RS_E_TIMEOUT, 0, "%s %s/%s is being deleted and still there after %d s (finalizers of "
+                 "others?)", kind_of(car->secret), car->ns, car->name, CARRIER_GONE_POLLS * CARRIER_GONE_POLL_MS / 1000);
+}
+
+/* The object under our name when the create said 409: 0 joined, 1 try the
+ * create again, -1 refused or failed. */
+static int join(rs_kube_client_t *c, struct rs_carrier *car, const json_t *cur, const char *id, const char *node,
+                rs_err_t *err) {
+  int kind;
+  rs_err_t e = RS_ERR_INIT;
+  if (rs_carrier_check_object(cur, car->secret, car->blob, &kind, &e) < 0) {
+    if (kind == RS_CARRIER_DELETING) {
+      rs_err_clear(&e);
+      return let_go(c, car, cur, id, err) < 0 ? -1 : 1;
+    }
+    rs_fail(err, RS_E_INPUT, 0, "%s %s/%s is under the name of the plugin's helper carrier but %s: it was not made "
+            "by this plugin, or was tampered with; it is neither used nor deleted.  Look at it, then remove it: "
+            "`kubectl -n %s delete %s %s`", kind_of(car->secret), car->ns, car->name, e.msg ? e.msg : "differs",
+            car->ns, car->secret ? "secret" : "configmap", car->name);
+    rs_err_clear(&e);
+    return -1;
+  }
+  _cleanup_free_ char *ref = ref_key(id);
+  json_t *meta = ref ? json_pack("{s:{s:s}, s:o}", "annotations", ref, node, "finalizers", finalizers_with(cur, true))
+                     : NULL;
+  json_auto_t *after = NULL;
+  if (patch_meta(c, car, meta_str(cur, "resourceVersion"), meta, &after, err) < 0) {
+    if (is_conflict_or_gone(err)) return 1;
+    return rs_wrap(err, "joining %s %s/%s", kind_of(car->secret), car->ns, car->name);
+  }
+  return set_seen(car, after, err);
+}
+
+int rs_carrier_acquire(rs_kube_client_t *c, struct rs_carrier *car, const char *id, const char *node, rs_err_t *err) {
+  json_auto_t *obj = rs_carrier_manifest(car, id, node, err);
+  if (!obj) return -1;
+  _cleanup_free_ char *coll = rs_deliver_path("/api/v1", car->ns, plural_of(car->secret), NULL);
+  _cleanup_free_ char *post = coll ? rs_strdup_printf("%s?fieldValidation=Strict", coll) : NULL;
+  if (!post) return rs_oom(err);
+  for (int i = 0; i < CARRIER_TRIES; i++) {
+    json_auto_t *made = NULL;
+    if (rs_kube_post(c, post, obj, &made, err) == 0) return set_seen(car, made, err);
+    if (!rs_kube_is_conflict(err))
+      return rs_wrap(err, "creating %s %s/%s", kind_of(car->secret), car->ns, car->name);
+    rs_err_clear(err);
+    json_auto_t *cur = NULL;
+    if (get_carrier(c, car, false, &cur, err) < 0) {
+      if (!rs_kube_is_not_found(err)) return rs_wrap(err, "reading %s %s/%s", kind_of(car->secret), car->ns, car->name);
+      rs_err_clear(err);
+      continue;
+    }
+    int r = join(c, car, cur, id, node, err);
+    if (r <= 0) return r;
+  }
+  return rs_fail(err, RS_E_API, 409, "%s %s/%s kept changing while this run joined it", kind_of(car->secret),
+                 car->ns, car->name);
+}
+
+/* The last user: DELETE (only the object as read: a run that joins in
+ * between changes its resourceVersion and keeps it), then our finalizer
+ * off.  0 done, 1 read it again and retry. */
+static int delete_last(rs_kube_client_t *c, struct rs_carrier *car, const json_t *cur, rs_err_t *err) {
+  const char *rv = meta_str(cur, "resourceVersion"), *uid = meta_str(cur, "uid");
+  _cleanup_free_ char *path = item_path(car);
+  if (!path) return rs_oom(err);
+  json_auto_t *marked = NULL;
+  if (!json_object_get(meta_of(cur), "deletionTimestamp")) {
+    json_auto_t *opts = json_pack("{s:s, s:s, s:{s:s?, s:s?}}", "apiVersion", "v1", "kind", "DeleteOptions",
+                                  "preconditions", "uid", uid, "resourceVersion", rv);
+    if (!opts) return rs_oom(err);
+    if (rs_kube_delete(c, path, opts, &marked, err) < 0) {
+      if (rs_kube_is_not_found(err)) {
+        rs_err_clear(err);
+        return 0;
+      }
+      return is_conflict_or_gone(err) ? 1 : rs_wrap(err, "deleting %s %s/%s", kind_of(car->secret), car->ns, car->name);
+    }
+    /* gone at once (no finalizer left), or marked */
+    if (!meta_str(marked, "resourceVersion") || !json_object_get(meta_of(marked), "deletionTimestamp")) return 0;
+    cur = marked;
+  }
+  json_t *meta = json_pack("{s:o}", "finalizers", finalizers_with(cur, false));
+  if (patch_meta(c, car, meta_str(cur, "resourceVersion"), meta, NULL, err) < 0)
+    return is_conflict_or_gone(err) ? 1 : rs_wrap(err, "removing the finalizer of %s %s/%s", kind_of(car->secret),
+                                                  car->ns, car->name);
+  return 0;
+}
+
+int rs_carrier_release(rs_kube_client_t *c, struct rs_carrier *car, const char *id, bool *ret_deleted, rs_err_t *err) {
+  if (ret_deleted) *ret_deleted = false;
+  if (!car->uid) return 0; /* nothing this run created or joined */
+  _cleanup_free_ char *ref = ref_key(id);
+  if (!ref) return rs_oom(err);
+  for (int i = 0; i < CARRIER_TRIES; i++) {
+    json_auto_t *cur = NULL;
+    if (get_carrier(c, car, true, &cur, err) < 0) {
+      if (!rs_kube_is_not_found(err)) return rs_wrap(err, "reading %s %s/%s", kind_of(car->secret), car->ns, car->name);
+      rs_err_clear(err);
+      if (ret_deleted) *ret_deleted = true;
+      return 0;
+    }
+    const char *uid = meta_str(cur, "uid");
+    if (!uid || strcmp(uid, car->uid) != 0) return 0; /* not the object this run used */
+    if (json_object_get(json_object_get(meta_of(cur), "annotations"), ref)) {
+      json_t *meta = json_pack("{s:{s:n}}", "annotations", ref);
+      json_t *after = NULL;
+      if (patch_meta(c, car, meta_str(cur, "resourceVersion"), meta, &after, err) < 0) {
+        if (is_conflict_or_gone(err)) continue;
+        return rs_wrap(err, "releasing %s %s/%s", kind_of(car->secret), car->ns, car->name);
+      }
+      json_decref(cur);
+      cur = after;
+    }
+    if (refs_other_than(cur, id)) return 0;
+    int r = delete_last(c, car, cur, err);
+    if (r < 0) return -1;
+    if (r == 0) {
+      if (ret_deleted) *ret_deleted = true;
+      return 0;
+    }
+  }
+  return rs_fail(err, RS_E_API, 409, "%s %s/%s kept changing while this run released it", kind_of(car->secret),
+                 car->ns, car->name);
+}
+
+/* The stale references of one carrier (a list item): those of node's runs
+ * other than keep_id. */
+static int release_item(rs_kube_client_t *c, const char *ns, bool secret, const json_t *item, const char *node,
+                        const char *keep_id, int *count, rs_err_t *err) {
+  const char *name = meta_str(item, "name"), *uid = meta_str(item, "uid");
+  if (!name || !uid) return 0;
+  struct rs_carrier car = {.ns = (char *)ns, .secret = secret, .name = (char *)name, .uid = (char *)uid};
+  const char *k;
+  json_t *v;
+  json_object_foreach(json_object_get(meta_of(item), "annotations"), k, v) {
+    const char *id = rs_startswith(k, RS_CARRIER_REF_PREFIX) ? k + strlen(RS_CARRIER_REF_PREFIX) : NULL;
+    const char *on = json_string_value(v);
+    if (!id || !on || strcmp(on, node) != 0 || (keep_id && strcmp(id, keep_id) == 0)) continue;
+    if (rs_carrier_release(c, &car, id, NULL, err) < 0) return -1;
+    (*count)++;
+  }
+  return 0;
+}
+
+int rs_carrier_release_stale(rs_kube_client_t *c, const char *ns, const char *node, const char *keep_id,
+                             int *ret_count, rs_err_t *err) {
+  _cleanup_free_ char *sel = rs_strdup_printf("%s=%s,%s=helper", RS_LABEL_MANAGED_BY, RS_MANAGED_BY, RS_LABEL_ROLE);
+  _cleanup_free_ char *esel = sel ? rs_kube_escape(sel) : NULL;
+  if (!esel) return rs_oom(err);
+  int count = 0;
+  for (int secret = 0; secret < 2; secret++) {
+    _cleanup_free_ char *coll = rs_deliver_path("/api/v1", ns, plural_of(secret), NULL);
+    _cleanup_free_ char *path = coll ? rs_strdup_printf("%s?labelSelector=%s", coll, esel) : NULL;
+    if (!path) return rs_oom(err);
+    struct rs_kube_req r = {.method = RS_HTTP_GET, .path = path, .accept = RS_ACCEPT_METADATA};
+    json_auto_t *list = NULL;
+    if (rs_kube_request(c, &r, &list, err) < 0) return rs_wrap(err, "listing the %s in %s", plural_of(secret), ns);
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(list, "items"), i, item)
+      if (release_item(c, ns, secret, item, node, keep_id, &count, err) < 0) return -1;
+  }
+  if (ret_count) *ret_count = count;
+  return 0;
+}
