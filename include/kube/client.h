@@ -194,6 +194,10 @@ int rs_kube_run(rs_kube_client_t *c, const struct rs_kube_run_opts *o,
 long long rs_kube_set_pace(rs_kube_client_t *c, long long ms);
 /* Drop every queued and running asynchronous transfer (no callbacks). */
 void rs_kube_cancel_all(rs_kube_client_t *c);
+/* Drop the asynchronous transfers (requests, watches, log streams) started
+ * with callback data ud, and only those (no callbacks): how one owner ends
+ * its watch while others' go on. */
+void rs_kube_cancel_ud(rs_kube_client_t *c, const void *ud);
 /* Asynchronous transfers (requests, watches, log streams) not yet done. */
 size_t rs_kube_pending(const rs_kube_client_t *c);
 

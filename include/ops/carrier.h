@@ -112,6 +112,7 @@ struct rs_carrier {
   void *ud;
   char *selector;
   rs_kube_client_t *client;        /* the watch's (borrowed) */
+  rs_err_t watch_err;              /* the API refused the watch (403 ...) */
 };
 
 /* "rsw-helper-<arch>-<16 hex>" (heap). */
@@ -153,8 +154,14 @@ int rs_carrier_verify(rs_kube_client_t *c, struct rs_carrier *car,
 int rs_carrier_still(rs_kube_client_t *c, struct rs_carrier *car,
                      rs_err_t *err);
 
+/* Open the watch (once) from car->rv; events trip the guard as above and
+ * call car->on_trip.  It lives in the client's loop until _stop. */
+int rs_carrier_guard_start(rs_kube_client_t *c, struct rs_carrier *car,
+                           rs_err_t *err);
+void rs_carrier_guard_stop(rs_kube_client_t *c, struct rs_carrier *car);
 /* The error of a tripped guard (RS_E_INPUT), naming the carrier. */
 int rs_carrier_trip_error(const struct rs_carrier *car, rs_err_t *err);
+
 
 /* Remove run id's reference; the last user deletes the carrier (and
  * removes the finalizer).  Only the object car->uid names (none: nothing

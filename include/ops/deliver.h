@@ -131,10 +131,17 @@ int rs_deliver_check_namespace(rs_kube_client_t *c, const char *ns, bool create,
 int rs_deliver_probe(rs_kube_client_t *c, struct rs_deliver_spec *s,
                      char **ret_note, rs_err_t *err);
 
-/* Create the Job; an existing Job of the same name is kept (resume) and
- * *ret_existed (may be NULL) says so. */
+/* Create the Job, suspended (spec.suspend: the Job controller makes no
+ * pod until rs_deliver_unsuspend_job).  *ret_job (may be NULL) gets the
+ * Job as the API server answered; an existing Job of the same name is
+ * returned instead (a resumed run; *ret_existed, may be NULL, says so). */
 int rs_deliver_put_job(rs_kube_client_t *c, const struct rs_deliver_spec *s,
-                       int role, bool *ret_existed, rs_err_t *err);
+                       int role, json_t **ret_job, bool *ret_existed,
+                       rs_err_t *err);
+/* Let the Job with this uid make its pod (spec.suspend=false; a JSON
+ * patch that tests the uid first). */
+int rs_deliver_unsuspend_job(rs_kube_client_t *c, const char *ns,
+                             const char *job, const char *uid, rs_err_t *err);
 
 /* Whether Job `job` exists in `ns` (a 404 is false, not an error). */
 int rs_deliver_job_exists(rs_kube_client_t *c, const char *ns, const char *job,

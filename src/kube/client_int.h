@@ -91,7 +91,7 @@ struct xfer {
   struct rs_kube_result result;
   rs_err_t err;
   rs_kube_done_fn done_fn;
-  void *ud;
+  void *ud;            /* the owner's callback data (rs_kube_cancel_ud) */
   /* watch */
   char *base_path;
   char *rv;

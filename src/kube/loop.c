@@ -433,11 +433,12 @@ int rs_kube_run(rs_kube_client_t *c, const struct rs_kube_run_opts *o,
   }
 }
 
-void rs_kube_cancel_all(rs_kube_client_t *c) {
+/* Drop the asynchronous transfers of one owner (ud NULL: all). */
+static void cancel_matching(rs_kube_client_t *c, const void *ud) {
   struct xfer *x = c->head;
   while (x) {
     struct xfer *next = x->next;
-    if (!x->sync) {
+    if (!x->sync && (!ud || x->ud == ud)) {
       x->cancelled = true;
       if (!x->busy) {
         loop_detach(c, x);
@@ -447,6 +448,12 @@ void rs_kube_cancel_all(rs_kube_client_t *c) {
     }
     x = next;
   }
+}
+
+void rs_kube_cancel_all(rs_kube_client_t *c) { cancel_matching(c, NULL); }
+
+void rs_kube_cancel_ud(rs_kube_client_t *c, const void *ud) {
+  if (ud) cancel_matching(c, ud);
 }
 
 size_t rs_kube_pending(const rs_kube_client_t *c) { return c->async_count; }

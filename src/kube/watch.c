@@ -137,6 +137,7 @@ static struct xfer *watch_new(rs_kube_client_t *c, const char *path,
   if (!x) return NULL;
   x->method = RS_HTTP_GET;
   x->wo = *o;
+  x->ud = o->ud; /* its owner, for rs_kube_cancel_ud */
   x->base_path = strdup(path);
   x->rv = rs_strdup0(o->resource_version);
   x->label = rs_strdup0(o->label_selector);

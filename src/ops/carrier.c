@@ -53,6 +53,7 @@ void rs_carrier_clear(struct rs_carrier *car) {
   free(car->rv);
   free(car->trip_why);
   free(car->selector);
+  rs_err_clear(&car->watch_err);
   *car = (struct rs_carrier){0};
 }
 
@@ -142,6 +143,13 @@ int rs_carrier_trip_error(const struct rs_carrier *car, rs_err_t *err) {
                  kind_of(car->secret), car->ns, car->name, what[t], car->trip_why ? car->trip_why : "?");
 }
 
+/* The watch was refused: its error, as a check's. */
+static int watch_failed(const struct rs_carrier *car, rs_err_t *err) {
+  rs_fail(err, car->watch_err.kind, car->watch_err.code, "%s", car->watch_err.msg);
+  if (car->watch_err.reason) rs_err_set_reason(err, car->watch_err.reason);
+  return -1;
+}
+
 static int set_seen(struct rs_carrier *car, const json_t *obj, rs_err_t *err) {
   const char *uid = meta_str(obj, "uid"), *rv = meta_str(obj, "resourceVersion");
   if (!uid || !rv) return rs_fail(err, RS_E_INPUT, 0, "%s %s/%s: no uid or resourceVersion in the answer",
@@ -211,7 +219,74 @@ int rs_carrier_still(rs_kube_client_t *c, struct rs_carrier *car, rs_err_t *err)
     trip(car, RS_CARRIER_DELETED, "it is gone");
     return rs_carrier_trip_error(car, err);
   }
-  return same_object(car, obj, err);
+  if (same_object(car, obj, err) < 0) return -1;
+  return car->watch_err.kind != RS_E_NONE ? watch_failed(car, err) : 0;
+}
+
+/* ---- the watch ---- */
+
+static int on_event(void *ud, const char *type, json_t *obj, rs_err_t *err) {
+  struct rs_carrier *car = ud;
+  if (strcmp(type, "BOOKMARK") == 0) return 0;
+  if (car->trip != RS_CARRIER_OK) return 1;
+  if (strcmp(type, "DELETED") == 0) {
+    trip(car, RS_CARRIER_DELETED, "a DELETED event");
+    return 1;
+  }
+  /* a reference added or removed (same UID, same bytes) is no change */
+  int kind;
+  rs_err_t e = RS_ERR_INIT;
+  if (same_object(car, obj, &e) == 0 && rs_carrier_check_object(obj, car->secret, car->blob, &kind, &e) < 0) {
+    _cleanup_free_ char *why = rs_strdup_printf("a %s event: %s", type, e.msg ? e.msg : "?");
+    trip(car, kind, why);
+  }
+  rs_err_clear(&e);
+  return car->trip == RS_CARRIER_OK ? 0 : 1;
+}
+
+/* 410 Gone: its history was compacted; read it again and go on from there
+ * if it is still ours. */
+static int on_gone(void *ud, char **ret_rv, rs_err_t *err) {
+  struct rs_carrier *car = ud;
+  if (rs_carrier_verify(car->client, car, err) < 0) return -1;
+  return (*ret_rv = strdup(car->rv)) ? 0 : rs_oom(err);
+}
+
+/* The watch ended (an error the client could not retry, or it tripped):
+ * the next rs_carrier_guard_start opens it again after a read. */
+static int on_end(void *ud, const struct rs_kube_result *res, rs_err_t *err) {
+  struct rs_carrier *car = ud;
+  car->watching = false;
+  if (err->kind == RS_E_INTERRUPTED) return -1;
+  /* refused (RBAC ...): without its watch the guard cannot stop a pod in
+   * time, so the run may not go on; kept for the next check to say */
+  if (err->kind == RS_E_API && car->watch_err.kind == RS_E_NONE) {
+    rs_fail(&car->watch_err, RS_E_API, err->code, "watching %s %s/%s: %s", kind_of(car->secret), car->ns,
+            car->name, err->msg ? err->msg : "?");
+    if (err->reason) rs_err_set_reason(&car->watch_err, err->reason);
+  }
+  return 0;
+}
+
+
+int rs_carrier_guard_start(rs_kube_client_t *c, struct rs_carrier *car, rs_err_t *err) {
+  if (car->trip != RS_CARRIER_OK) return rs_carrier_trip_error(car, err);
+  if (car->watch_err.kind != RS_E_NONE) return watch_failed(car, err);
+  if (car->watching) return 0;
+  _cleanup_free_ char *coll = rs_deliver_path("/api/v1", car->ns, plural_of(car->secret), NULL);
+  if (!coll) return rs_oom(err);
+  car->client = c;
+  struct rs_kube_watch_opts wo = {.field_selector = car->selector, .resource_version = car->rv,
+                                  .timeout_seconds = 300, .on_event = on_event, .on_gone = on_gone,
+                                  .on_end = on_end, .ud = car};
+  if (rs_kube_watch_start(c, coll, &wo, err) < 0) return -1;
+  car->watching = true;
+  return 0;
+}
+
+void rs_carrier_guard_stop(rs_kube_client_t *c, struct rs_carrier *car) {
+  if (car->watching) rs_kube_cancel_ud(c, car);
+  car->watching = false;
 }
 
 /* ---- writing: create, join, release ---- */

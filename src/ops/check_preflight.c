@@ -1,8 +1,10 @@
 /* The helper's read-only preflight on every node that leaves Docker, as
- * `node --dry-run` runs it on one: the helper in a ConfigMap, a Job pinned
- * to the node, the plan read from its log, every object removed after.
- * The nodes go at once (at most o->parallel Jobs at a time); one list of
- * our preflight pods a second follows them all.
+ * `node --dry-run` runs it on one: the helper's carrier (one per
+ * architecture, shared by the nodes' runs: ops/carrier.h), a Job pinned to
+ * the node started the guarded way, the plan read from its log, every
+ * object removed after.  The nodes go at once (at most o->parallel Jobs at
+ * a time); one list of our preflight pods a second follows them all, the
+ * carriers' watches read meanwhile.
  *
  * What the user may not do is not a failure: without the rights to read
  * the working namespace or to create the ConfigMap, the Job or the pod
@@ -42,6 +44,7 @@ struct pf {
   char *cname;         /* its carrier's name */
   int stage;
   bool created;        /* objects of ours may exist: remove them */
+  bool started;        /* its Job was let start; its pod not yet checked */
   struct rs_carrier *car; /* the carrier it joined (NULL: none yet) */
   long long t0;
 };
@@ -167,11 +170,54 @@ static int prepare(struct run *x, struct pf *p, size_t k, const char *base, cons
   return 0;
 }
 
+/* ---- the carriers ---- */
+
+/* Its carrier changed: every preflight that runs from it stops now. */
+static void on_trip(void *ud, const struct rs_carrier *car) {
+  struct run *x = ud;
+  rs_err_t why = RS_ERR_INIT;
+  rs_carrier_trip_error(car, &why);
+  for (size_t i = 0; i < x->n; i++) {
+    struct pf *p = &x->v[i];
+    if (p->car != car || p->stage != PF_RUNNING) continue;
+    rs_err_t e = RS_ERR_INIT;
+    rs_deliver_cleanup(x->c, x->ns, p->id, NULL, &e);
+    rs_err_clear(&e);
+    /* a pod let start after the last good check may have read the others */
+    if (state(p->n, RS_PF_FAILED, "%s%s", why.msg ? why.msg : "the helper's carrier changed",
+              p->started ? "; its pod had been let start: if it started, this node ran other bytes as root "
+                           "(treat it as compromised)" : "") < 0)
+      rs_oom(x->err);
+    p->stage = PF_FINISHED;
+  }
+  rs_err_clear(&why);
+}
+
+/* The preflight Job the guarded way: the carrier compared, its watch open,
+ * the Job created suspended, the carrier read again, then started. */
+static int start_job(struct run *x, struct pf *p, bool *ret_started, rs_err_t *err) {
+  if (rs_carrier_verify(x->c, p->car, err) < 0 || rs_carrier_guard_start(x->c, p->car, err) < 0) return -1;
+  json_auto_t *job = NULL;
+  if (rs_deliver_put_job(x->c, &p->spec, RS_JOB_PREFLIGHT, &job, NULL, err) < 0) return -1;
+  const json_t *meta = json_object_get(job, "metadata");
+  if (rs_carrier_still(x->c, p->car, err) < 0) return -1;
+  *ret_started = true;
+  if (rs_deliver_unsuspend_job(x->c, x->ns, json_string_value(json_object_get(meta, "name")),
+                               json_string_value(json_object_get(meta, "uid")), err) == 0)
+    return 0;
+  if (rs_kube_is_not_found(err)) *ret_started = false;
+  return -1;
+}
+
 /* The carrier for blob, made or joined for run p (the nodes share one per
  * architecture; each preflight holds its own reference). */
 static int join_carrier(struct run *x, struct pf *p, const struct rs_helper_blob *blob, rs_err_t *err) {
   struct rs_carrier *car = &x->cars[blob - rs_helper_blobs];
-  if (!car->name && rs_carrier_init(car, x->ns, false, blob, err) < 0) return -1;
+  if (!car->name) {
+    if (rs_carrier_init(car, x->ns, false, blob, err) < 0) return -1;
+    car->on_trip = on_trip;
+    car->ud = x;
+  }
   if (rs_carrier_acquire(x->c, car, p->id, p->n->name, err) < 0) return -1;
   p->car = car;
   return 0;
@@ -189,12 +235,16 @@ static int start(struct run *x, struct pf *p) {
   rs_err_t e = RS_ERR_INIT;
   p->created = true;
   p->t0 = rs_now_ms();
+  p->stage = PF_RUNNING; /* a trip while it starts must find it */
+  p->started = true;
+  bool started = false;
   int r = join_carrier(x, p, blob, &e);
-  if (r == 0) r = rs_carrier_verify(x->c, p->car, &e);
-  if (r == 0) r = rs_deliver_put_job(x->c, &p->spec, RS_JOB_PREFLIGHT, NULL, &e);
-  if (r == 0) {
-    p->stage = PF_RUNNING;
-    return 0;
+  if (r == 0) r = start_job(x, p, &started, &e);
+  p->started = started;
+  if (r == 0) return 0;
+  if (p->stage == PF_FINISHED) { /* the guard stopped it, and said why */
+    rs_err_clear(&e);
+    return remove_objects(x, p);
   }
   if (fatal(&e)) {
     rs_err_move(x->err, &e);
@@ -272,6 +322,18 @@ static int follow(struct run *x, struct pf *p, const json_t *items) {
     struct rs_pod_view v;
     rs_pod_view(pod, &v);
     if (v.state == RS_POD_EXITED) {
+      /* it ran: from the carrier checked before its Job */
+      rs_err_t e = RS_ERR_INIT;
+      if (rs_carrier_still(x->c, p->car, &e) < 0) {
+        if (fatal(&e)) {
+          rs_err_move(x->err, &e);
+          return -1;
+        }
+        int st = p->stage == PF_FINISHED ? 0 : state(p->n, RS_PF_FAILED, "%s", e.msg ? e.msg : "?");
+        rs_err_clear(&e);
+        return st < 0 ? rs_oom(x->err) : finish(x, p);
+      }
+      p->started = false;
       if (read_plan(x, p, &v) < 0) return -1;
       return finish(x, p);
     }
@@ -306,12 +368,11 @@ static int follow(struct run *x, struct pf *p, const json_t *items) {
   return 0;
 }
 
-static int nap(long long ms, rs_err_t *err) {
-  for (long long t = 0; t < ms; t += 100) {
-    if (rs_cancelled) return rs_fail(err, RS_E_INTERRUPTED, 0, "interrupted");
-    nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
-  }
-  return 0;
+static int nap_tick(void *ud, rs_err_t *err) { return 1; }
+
+static int nap(struct run *x, long long ms) {
+  struct rs_kube_run_opts ro = {.tick = nap_tick, .tick_ms = ms, .until_stopped = true};
+  return rs_kube_run(x->c, &ro, x->err);
 }
 
 static char *our_pods_path(const char *ns, const char *role) {
@@ -335,7 +396,7 @@ static int loop(struct run *x) {
     }
     for (size_t i = 0; i < x->n; i++) queued += x->v[i].stage == PF_QUEUED;
     if (!running && !queued) return 0;
-    if (nap(1000, x->err) < 0) return -1;
+    if (nap(x, 1000) < 0) return -1; /* the carriers' watches are read */
     json_auto_t *list = NULL;
     if (rs_kube_get(x->c, path, &list, x->err) < 0) {
       if (fatal(x->err)) return -1;
@@ -353,6 +414,18 @@ static int loop(struct run *x) {
     const json_t *items = json_object_get(list, "items");
     for (size_t i = 0; i < x->n; i++)
       if (x->v[i].stage == PF_RUNNING && follow(x, &x->v[i], items) < 0) return -1;
+    /* a guard that tripped has stopped its preflights; the others' watch
+     * is opened again when it ended */
+    for (size_t i = 0; i < x->n; i++) {
+      struct rs_carrier *car = x->v[i].car;
+      rs_err_t e = RS_ERR_INIT;
+      if (car && x->v[i].stage == PF_RUNNING && car->trip == RS_CARRIER_OK &&
+          rs_carrier_guard_start(x->c, car, &e) < 0 && fatal(&e)) {
+        rs_err_move(x->err, &e);
+        return -1;
+      }
+      rs_err_clear(&e);
+    }
   }
 }
 
@@ -392,7 +465,10 @@ static int cleanup_all(struct run *x, int rc) {
     if (remove_objects(x, &x->v[i]) < 0) rs_err_clear(x->err);
   }
   if (any) wait_pods_gone(x);
-  for (size_t i = 0; x->cars && i < rs_helper_blobs_count; i++) rs_carrier_clear(&x->cars[i]);
+  for (size_t i = 0; x->cars && i < rs_helper_blobs_count; i++) {
+    rs_carrier_guard_stop(x->c, &x->cars[i]);
+    rs_carrier_clear(&x->cars[i]);
+  }
   if (was) rs_cancelled = was;
   if (rc < 0) rs_err_move(x->err, &keep);
   return rc;

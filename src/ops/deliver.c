@@ -199,10 +199,10 @@ json_t *rs_deliver_job(const struct rs_deliver_spec *s, int role, rs_err_t *err)
   }
   json_t *job = json_pack(
       "{s:s, s:s, s:{s:s, s:s, s:o, s:{s:s}},"
-      " s:{s:i, s:i, s:i, s:{s:{s:o}, s:o}}}",
+      " s:{s:b, s:i, s:i, s:i, s:{s:{s:o}, s:o}}}",
       "apiVersion", "batch/v1", "kind", "Job", "metadata", "name", name, "namespace", s->ns,
       "labels", labels_for(s, rs_job_role_name(role)), "annotations", RS_ANN_NODE, s->node,
-      "spec", "backoffLimit", backoff_limit(role), "activeDeadlineSeconds",
+      "spec", "suspend", 1, "backoffLimit", backoff_limit(role), "activeDeadlineSeconds",
       (json_int_t)active_deadline(s, role), "ttlSecondsAfterFinished", 86400, "template",
       "metadata", "labels", labels_for(s, rs_job_role_name(role)), "spec", spec);
   if (!job) rs_oom(err);
@@ -474,24 +474,41 @@ static const char *ann(const json_t *obj, const char *key) {
                                                            "annotations"), key));
 }
 
-int rs_deliver_put_job(rs_kube_client_t *c, const struct rs_deliver_spec *s, int role,
+int rs_deliver_put_job(rs_kube_client_t *c, const struct rs_deliver_spec *s, int role, json_t **ret_job,
                        bool *ret_existed, rs_err_t *err) {
   json_auto_t *job = rs_deliver_job(s, role, err);
   if (!job) return -1;
+  const char *name = json_string_value(json_object_get(json_object_get(job, "metadata"), "name"));
   _cleanup_free_ char *coll = rs_deliver_path("/apis/batch/v1", s->ns, "jobs", NULL);
   _cleanup_free_ char *post = coll ? rs_strdup_printf("%s?fieldValidation=Strict", coll) : NULL;
-  if (!post) return rs_oom(err);
-  if (rs_kube_post(c, post, job, NULL, err) == 0) {
-    if (ret_existed) *ret_existed = false;
-    return 0;
-  }
-  if (rs_kube_is_conflict(err)) {
+  _cleanup_free_ char *item = name ? rs_deliver_path("/apis/batch/v1", s->ns, "jobs", name) : NULL;
+  if (!post || !item) return rs_oom(err);
+  json_auto_t *got = NULL;
+  bool existed = false;
+  if (rs_kube_post(c, post, job, &got, err) < 0) {
+    if (!rs_kube_is_conflict(err)) return rs_wrap(err, "creating Job %s/%s", s->ns, name);
     rs_err_clear(err);
-    if (ret_existed) *ret_existed = true;
-    return 0;
+    existed = true;
+    if (rs_kube_get(c, item, &got, err) < 0) return rs_wrap(err, "reading Job %s/%s", s->ns, name);
   }
-  const char *name = json_string_value(json_object_get(json_object_get(job, "metadata"), "name"));
-  return rs_wrap(err, "creating Job %s/%s", s->ns, name ? name : "?");
+  if (!json_is_object(got) || !json_string_value(json_object_get(json_object_get(got, "metadata"), "uid")))
+    return rs_fail(err, RS_E_INPUT, 0, "Job %s/%s: no uid in the API server's answer", s->ns, name);
+  if (ret_existed) *ret_existed = existed;
+  if (ret_job) *ret_job = TAKE_PTR(got);
+  return 0;
+}
+
+int rs_deliver_unsuspend_job(rs_kube_client_t *c, const char *ns, const char *job, const char *uid,
+                             rs_err_t *err) {
+  _cleanup_free_ char *item = rs_deliver_path("/apis/batch/v1", ns, "jobs", job);
+  if (!item) return rs_oom(err);
+  /* a JSON patch whose test fails leaves another Job of that name alone */
+  json_auto_t *patch = json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:b}]", "op", "test", "path", "/metadata/uid",
+                                 "value", uid, "op", "replace", "path", "/spec/suspend", "value", 0);
+  if (!patch) return rs_oom(err);
+  if (rs_kube_patch(c, item, RS_PATCH_JSON, patch, NULL, err) < 0)
+    return rs_wrap(err, "starting Job %s/%s (spec.suspend=false)", ns, job);
+  return 0;
 }
 
 static const char *created(const json_t *o) {

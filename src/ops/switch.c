@@ -76,7 +76,9 @@ int rs_switch_run(rs_kube_client_t *c, const struct rs_switch_opts *o, struct rs
                                 s.rec.phase ? s.rec.phase : "none");
   }
   json_decref(s.node);
+  rs_carrier_guard_stop(c, &s.car);
   rs_carrier_clear(&s.car);
+  rs_strv_free(s.job_uids);
   rs_sw_record_clear(&s.rec);
   free(s.image);
   free(s.verify_image);

@@ -28,6 +28,86 @@ static void plan_from_log(struct sw *s, const char *log) {
   else json_decref(p);
 }
 
+/* A resumed run that launched before: the plan from the launch pod's log,
+ * and whether that pod has still to run (then it is followed as a first
+ * run's).  1: nothing to do (the phase ended), 0: launch. */
+static int launched_before(struct sw *s, int phase, const char *job) {
+  json_auto_t *old = NULL;
+  rs_err_t e = RS_ERR_INIT;
+  struct rs_pod_view v = {.state = RS_POD_GONE};
+  if (rs_deliver_job_pod(s->c, s->spec.ns, job, &old, &e) == 0 && old) rs_pod_view(old, &v);
+  if (s->o->op == RS_OP_SWITCH && !s->res->plan && old && v.name) {
+    _cleanup_free_ char *log = NULL;
+    size_t len = 0;
+    if (sw_pod_log(s, v.name, &log, &len, &e) == 0) plan_from_log(s, log);
+  }
+  rs_err_clear(&e);
+  bool again = old && (v.state == RS_POD_PENDING || v.state == RS_POD_RUNNING) && rs_sw_node_ready(s->node) &&
+               !rs_sw_runtime_is(s->node, s->want);
+  if (again) return 0;
+  sw_phase_end(&s->ev, phase, RS_SW_RESUMED, NULL, "launched before");
+  return 1;
+}
+
+/* The launch pod's log: read once when it exited already (a courtesy: the
+ * kubelet that serves it may be stopping), else streamed while it lives. */
+static int launch_log(struct sw *s, int phase, const struct rs_pod_view *v, char **ret, rs_err_t *err) {
+  if (v->state != RS_POD_EXITED) return sw_follow_log(s, phase, v->name, ret, err);
+  size_t len = 0;
+  rs_err_t le = RS_ERR_INIT;
+  if (sw_pod_log(s, v->name, ret, &len, &le) < 0) {
+    if (le.kind == RS_E_INTERRUPTED) {
+      rs_err_move(err, &le);
+      return -1;
+    }
+    sw_emit(&s->ev, RS_SW_EV_INFO, phase, "the log of pod %s is not available: %s", v->name, le.msg ? le.msg : "?");
+    rs_err_clear(&le);
+  }
+  for (char *l = *ret, *nl; l && *l; l = nl ? nl + 1 : NULL) {
+    nl = strchr(l, '\n');
+    if (*l != '{') sw_emit(&s->ev, RS_SW_EV_HELPER, phase, "%.*s", (int)(nl ? nl - l : (long)strlen(l)), l);
+    if (!nl) break;
+  }
+  return 0;
+}
+
+/* What became of the launch pod (it exited, or its runtime went away under
+ * it: then the API still shows it running, its kubelet being down). */
+static int launch_outcome(struct sw *s, int phase, const struct rs_pod_view *v, const char *log, rs_err_t *err) {
+  bool rb = s->o->op == RS_OP_ROLLBACK;
+  bool exited = v->state == RS_POD_EXITED;
+  if (exited && v->exit_code == RS_HX_BLOCKED) {
+    sw_phase_end(&s->ev, phase, RS_SW_FAILED, NULL, "the helper found blockers; nothing was changed");
+    rs_fail(err, RS_E_INPUT, RS_HX_BLOCKED, "the helper on node %s refused to start: %s", s->o->node,
+            log && *log ? log : "(no output)");
+    return sw_abort_unchanged(s, phase, err);
+  }
+  if (exited && v->exit_code == RS_HX_NOT_FOUND) {
+    sw_phase_end(&s->ev, phase, RS_SW_FAILED, NULL, "no run %s on the node", s->id);
+    rs_fail(err, RS_E_INPUT, RS_HX_NOT_FOUND, "node %s has no run %s to roll back (%s)", s->o->node, s->id,
+            RS_HELPER_STATE_DIR);
+    return sw_abort_unchanged(s, phase, err);
+  }
+  if (exited && rb && v->exit_code == RS_HX_FAILED && log && strstr(log, "still running")) {
+    sw_phase_end(&s->ev, phase, RS_SW_FAILED, NULL, "the switch is still running on the node");
+    s->res->outcome = RS_SW_REFUSED;
+    return rs_fail(err, RS_E_INPUT, 0, "the switch of run %s is still running on node %s; follow it with "
+                   "`kubectl runtime-switch node %s --to %s`", s->id, s->o->node, s->o->node,
+                   s->rec.from ? s->rec.from : "RUNTIME");
+  }
+  json_t *data = json_pack("{s:s?, s:s}", "pod", v->name, "state", exited ? "exited" : "running");
+  if (data && exited) json_object_set_new(data, "exitCode", json_integer(v->exit_code));
+  if (exited)
+    sw_phase_end(&s->ev, phase, RS_SW_DONE, data, "helper %s (exit %d); it goes on as a host unit on node %s",
+                 rb ? "rollback ran" : "launched", v->exit_code, s->o->node);
+  else if (rb)
+    sw_phase_end(&s->ev, phase, RS_SW_DONE, data, "the helper rolls node %s back (its kubelet is stopped)", s->o->node);
+  else
+    sw_phase_end(&s->ev, phase, RS_SW_DONE, data, "the helper's pod went away with the old runtime; the switch goes "
+                 "on as a host unit on node %s", s->o->node);
+  return 0;
+}
+
 /* launch (or rollback): the Job whose pod starts the helper's work on the
  * node; its log is streamed while the pod lives. */
 int sw_phase_launch(struct sw *s, rs_err_t *err) {
@@ -37,109 +117,40 @@ int sw_phase_launch(struct sw *s, rs_err_t *err) {
   sw_phase_begin(&s->ev);
   _cleanup_free_ char *job = rs_deliver_job_name(s->id, role);
   if (!job) return rs_oom(err);
-  bool again = false; /* a resumed run whose launch pod has not run yet */
-  if (s->resume >= rs_sw_record_rank(RS_REC_LAUNCHED)) {
-    json_auto_t *old = NULL;
-    rs_err_t e = RS_ERR_INIT;
-    struct rs_pod_view v = {.state = RS_POD_GONE};
-    if (rs_deliver_job_pod(s->c, s->spec.ns, job, &old, &e) == 0 && old) rs_pod_view(old, &v);
-    if (!rb && !s->res->plan && old && v.name) {
-      _cleanup_free_ char *log = NULL;
-      size_t len = 0;
-      if (sw_pod_log(s, v.name, &log, &len, &e) == 0) plan_from_log(s, log);
-    }
-    rs_err_clear(&e);
-    again = old && (v.state == RS_POD_PENDING || v.state == RS_POD_RUNNING) && rs_sw_node_ready(s->node) &&
-            !rs_sw_runtime_is(s->node, s->want);
-    if (!again) {
-      sw_phase_end(&s->ev, phase, RS_SW_RESUMED, NULL, "launched before");
-      return 0;
-    }
-  }
+  bool again = s->resume >= rs_sw_record_rank(RS_REC_LAUNCHED);
+  if (again && launched_before(s, phase, job)) return 0;
   /* watched from now on: the node may be back before the pod is seen */
   if (sw_watch_node(s, phase, err) < 0) return -1;
   struct rs_deliver_spec spec = s->spec;
   spec.reason = "requested with kubectl runtime-switch rollback";
-  if (sw_put_job(s, &spec, role, NULL, err) < 0) return sw_carrier_refused(s, phase, err);
+  if (sw_put_job(s, &spec, role, NULL, err) < 0) return sw_carrier_refused(s, phase, false, err);
   if (!again && sw_record_save(s, RS_REC_LAUNCHED, err) < 0) return -1;
   json_auto_t *pod = NULL;
   long long to = s->o->pod_start_timeout_ms ? s->o->pod_start_timeout_ms : SW_DEFAULT_POD_START_MS;
   rs_err_t we = RS_ERR_INIT;
   if (sw_wait_pod(s, phase, role, false, to, &pod, &we) < 0) {
-    if (we.kind == RS_E_INTERRUPTED || !pod) {
-      rs_err_move(err, &we);
-      return rs_wrap(err, "%s on node %s", rs_sw_phase_name(phase), s->o->node);
-    }
+    rs_err_move(err, &we);
+    if (s->car.trip != RS_CARRIER_OK) return sw_carrier_refused(s, phase, true, err);
+    if (err->kind == RS_E_INTERRUPTED || !pod) return rs_wrap(err, "%s on node %s", rs_sw_phase_name(phase), s->o->node);
     /* The helper may have done its part so fast that its pod was never
      * seen running: the kubelet on the new runtime starts it again and it
      * may not start there (no image).  The helper's report tells. */
     sw_phase_end(&s->ev, phase, RS_SW_DONE, NULL, "its pod was not seen running (%s); the helper's report will tell",
-                 we.msg ? we.msg : "?");
-    rs_err_clear(&we);
+                 err->msg ? err->msg : "?");
+    rs_err_clear(err);
     return 0;
   }
+  /* the container started: from the carrier checked before the Job */
+  if (sw_pod_started(s, role, true, err) < 0) return sw_carrier_refused(s, phase, true, err);
   struct rs_pod_view v;
   rs_pod_view(pod, &v);
-  _cleanup_free_ char *pod_name = strdup(v.name ? v.name : "");
   _cleanup_free_ char *log = NULL;
-  if (!pod_name) return rs_oom(err);
-  if (v.state == RS_POD_EXITED) {
-    /* its log is a courtesy: the kubelet that serves it may be stopping */
-    size_t len = 0;
-    rs_err_t le = RS_ERR_INIT;
-    if (sw_pod_log(s, pod_name, &log, &len, &le) < 0) {
-      if (le.kind == RS_E_INTERRUPTED) {
-        rs_err_move(err, &le);
-        return -1;
-      }
-      sw_emit(&s->ev, RS_SW_EV_INFO, phase, "the log of pod %s is not available: %s", pod_name, le.msg ? le.msg : "?");
-      rs_err_clear(&le);
-    }
-    for (char *l = log, *nl; l && *l; l = nl ? nl + 1 : NULL) {
-      nl = strchr(l, '\n');
-      if (*l != '{') sw_emit(&s->ev, RS_SW_EV_HELPER, phase, "%.*s", (int)(nl ? nl - l : (long)strlen(l)), l);
-      if (!nl) break;
-    }
-  } else if (sw_follow_log(s, phase, pod_name, &log, err) < 0) {
-    return -1;
-  }
+  if (launch_log(s, phase, &v, &log, err) < 0) return -1;
   plan_from_log(s, log);
-  /* What became of the pod: it exited, or its runtime went away under it
-   * (then the API still shows it running, its kubelet being down). */
   json_auto_t *after = NULL;
   if (rs_deliver_job_pod(s->c, s->spec.ns, job, &after, err) < 0) return -1;
   rs_pod_view(after ? after : pod, &v);
-  if (v.state == RS_POD_EXITED && v.exit_code == RS_HX_BLOCKED) {
-    sw_phase_end(&s->ev, phase, RS_SW_FAILED, NULL, "the helper found blockers; nothing was changed");
-    rs_fail(err, RS_E_INPUT, RS_HX_BLOCKED, "the helper on node %s refused to start: %s", s->o->node,
-            log && *log ? log : "(no output)");
-    return sw_abort_unchanged(s, phase, err);
-  }
-  if (v.state == RS_POD_EXITED && v.exit_code == RS_HX_NOT_FOUND) {
-    sw_phase_end(&s->ev, phase, RS_SW_FAILED, NULL, "no run %s on the node", s->id);
-    rs_fail(err, RS_E_INPUT, RS_HX_NOT_FOUND, "node %s has no run %s to roll back (%s)", s->o->node, s->id,
-            RS_HELPER_STATE_DIR);
-    return sw_abort_unchanged(s, phase, err);
-  }
-  if (v.state == RS_POD_EXITED && rb && v.exit_code == RS_HX_FAILED && log && strstr(log, "still running")) {
-    sw_phase_end(&s->ev, phase, RS_SW_FAILED, NULL, "the switch is still running on the node");
-    s->res->outcome = RS_SW_REFUSED;
-    return rs_fail(err, RS_E_INPUT, 0, "the switch of run %s is still running on node %s; follow it with "
-                   "`kubectl runtime-switch node %s --to %s`", s->id, s->o->node, s->o->node,
-                   s->rec.from ? s->rec.from : "RUNTIME");
-  }
-  json_t *data = json_pack("{s:s, s:s}", "pod", pod_name, "state",
-                           v.state == RS_POD_EXITED ? "exited" : "running");
-  if (data && v.state == RS_POD_EXITED) json_object_set_new(data, "exitCode", json_integer(v.exit_code));
-  if (v.state == RS_POD_EXITED)
-    sw_phase_end(&s->ev, phase, RS_SW_DONE, data, "helper %s (exit %d); it goes on as a host unit on node %s",
-              rb ? "rollback ran" : "launched", v.exit_code, s->o->node);
-  else if (rb)
-    sw_phase_end(&s->ev, phase, RS_SW_DONE, data, "the helper rolls node %s back (its kubelet is stopped)", s->o->node);
-  else
-    sw_phase_end(&s->ev, phase, RS_SW_DONE, data, "the helper's pod went away with the old runtime; the switch goes "
-              "on as a host unit on node %s", s->o->node);
-  return 0;
+  return launch_outcome(s, phase, &v, log, err);
 }
 
 /* ---- following the node ---- */
@@ -265,6 +276,8 @@ static bool launch_settled(struct sw *s) {
 static int on_tick(void *ud, rs_err_t *err) {
   struct follow *f = ud;
   struct sw *s = f->s;
+  /* the carrier's guard: tripped, or its watch to open again */
+  if (rs_carrier_guard_start(s->c, &s->car, err) < 0) return -1;
   if (f->until_rt && s->node && rs_sw_node_ready(s->node) && rs_sw_runtime_is(s->node, f->until_rt)) return 1;
   if (f->want_verify) {
     _cleanup_free_ char *job = rs_deliver_job_name(s->id, RS_JOB_VERIFY);
@@ -278,6 +291,9 @@ static int on_tick(void *ud, rs_err_t *err) {
     if (pod && v.state == RS_POD_EXITED && v.exit_code != RS_HX_RUNNING && v.exit_code < 128 &&
         !(v.why && strstr(v.why, "ContainerStatusUnknown")) &&
         (v.exit_code != RS_HX_NOT_FOUND || launch_settled(s))) {
+      /* it ran: from the carrier checked before its Job (the Job may
+       * still make pods: not settled) */
+      if (sw_pod_started(s, RS_JOB_VERIFY, false, err) < 0) return -1;
       f->verify_pod = TAKE_PTR(pod);
       return 1;
     }
@@ -336,7 +352,7 @@ int sw_phase_restart(struct sw *s, json_t **ret_verify_pod, rs_err_t *err) {
   }
   if (r < 0) {
     json_decref(f.verify_pod);
-    if (s->car.trip != RS_CARRIER_OK) return sw_carrier_refused(s, RS_PH_RESTART, err);
+    if (s->car.trip != RS_CARRIER_OK) return sw_carrier_refused(s, RS_PH_RESTART, true, err);
     if (err->kind != RS_E_INTERRUPTED) {
       s->res->outcome = RS_SW_NEEDS_HUMAN;
       sw_phase_end(&s->ev, RS_PH_RESTART, RS_SW_FAILED, NULL, "%s", err->msg ? err->msg : "failed");

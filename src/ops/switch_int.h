@@ -48,6 +48,10 @@ struct sw {
   struct rs_deliver_spec spec;
   const struct rs_helper_blob *blob;
   struct rs_carrier car;   /* the carrier of blob (ops/carrier.h) */
+  unsigned live_jobs;      /* roles (bits) of Jobs un-suspended whose pods may still start */
+  bool trip_live;          /* live_jobs when the carrier's guard tripped */
+  int job_phase;           /* the phase that made the last Job */
+  char **job_uids;         /* the run's Jobs (created or found): the drain skips their pods */
   json_t *node;            /* the node as last read */
   char id[RS_RUN_ID_MAX + 1];
   char *image;             /* preflight, switch, rollback pods */
@@ -93,11 +97,22 @@ int sw_wait_pod(struct sw *s, int phase, int role, bool until_exit, long long ti
 int sw_pod_log(struct sw *s, const char *pod, char **ret, size_t *ret_len, rs_err_t *err);
 /* Stream a pod's log (helper lines become events) until it ends. */
 int sw_follow_log(struct sw *s, int phase, const char *pod, char **ret_log, rs_err_t *err);
-/* Create the Job of a role, once the carrier holds the helper's bytes. */
+/* Create the Job of a role the guarded way (ops/carrier.h): the carrier
+ * compared byte for byte, its watch open, the Job created suspended, the
+ * carrier read again, then the Job un-suspended.  An existing Job (a
+ * resumed run) is followed as it is. */
 int sw_put_job(struct sw *s, const struct rs_deliver_spec *spec, int role, bool *ret_existed, rs_err_t *err);
+/* The pod of role's Job has started (or ended): the carrier is still the
+ * object checked before (the kubelet read no other). */
+int sw_pod_started(struct sw *s, int role, bool settled, rs_err_t *err);
 /* The carrier failed its check (s->car.trip): end the run as the phase
- * allows (nothing ran from it); returns -1 with *err. */
-int sw_carrier_refused(struct sw *s, int phase, rs_err_t *err);
+ * allows (ran: our helper may have acted on the node already) and say
+ * whether a pod may have run other bytes; returns -1 with *err.  Any
+ * other error: -1, *err as it was. */
+int sw_carrier_refused(struct sw *s, int phase, bool ran, rs_err_t *err);
+/* Called by the carrier's guard when it trips: the run's Jobs, then their
+ * pods with grace 0. */
+void sw_on_carrier_trip(void *ud, const struct rs_carrier *car);
 /* Delete the run's Jobs, release the carrier; wait for the pods when asked. */
 int sw_cleanup_objects(struct sw *s, int phase, bool wait, rs_err_t *err);
 struct rs_drain_opts sw_drain_opts(struct sw *s);

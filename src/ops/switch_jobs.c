@@ -29,6 +29,8 @@ int sw_wait_pod(struct sw *s, int phase, int role, bool until_exit, long long ti
   long long start = rs_now_ms(), end = start + timeout_ms;
   bool told = false;
   for (;;) {
+    if (s->car.trip != RS_CARRIER_OK) return rs_carrier_trip_error(&s->car, err);
+    if (rs_carrier_guard_start(s->c, &s->car, err) < 0) return -1; /* again, if its watch ended */
     json_auto_t *pod = NULL;
     if (rs_deliver_job_pod(s->c, s->spec.ns, job, &pod, err) < 0) return -1;
     if (pod) {
@@ -133,20 +135,131 @@ long long sw_node_timeout(const struct sw *s) {
   return s->o->node_timeout_ms ? s->o->node_timeout_ms : SW_DEFAULT_NODE_TIMEOUT_MS;
 }
 
-int sw_put_job(struct sw *s, const struct rs_deliver_spec *spec, int role, bool *ret_existed, rs_err_t *err) {
-  if (rs_carrier_verify(s->c, &s->car, err) < 0) return -1;
-  return rs_deliver_put_job(s->c, spec, role, ret_existed, err);
+/* ---- the guarded start of a Job (ops/carrier.h) ---- */
+
+static const char *job_carrier(const json_t *job) {
+  const json_t *vol = json_array_get(json_object_get(json_object_get(json_object_get(json_object_get(
+      job, "spec"), "template"), "spec"), "volumes"), 0);
+  const char *n = json_string_value(json_object_get(json_object_get(vol, "configMap"), "name"));
+  return n ? n : json_string_value(json_object_get(json_object_get(vol, "secret"), "secretName"));
 }
 
-int sw_carrier_refused(struct sw *s, int phase, rs_err_t *err) {
+static int note_job(struct sw *s, const char *uid, rs_err_t *err) {
+  if (!s->job_uids && !(s->job_uids = rs_strv_new())) return rs_oom(err);
+  return rs_strv_contains(s->job_uids, uid) ? 0 : rs_strv_push(&s->job_uids, uid, err);
+}
+
+/* A Job that was never started and names another carrier (an earlier
+ * version's run): deleted, so that it is made again. */
+static int drop_unstarted(struct sw *s, const char *name, rs_err_t *err) {
+  if (rs_deliver_delete_job(s->c, s->spec.ns, name, err) < 0) return -1;
+  for (int i = 0; i < 60; i++) {
+    bool there = true;
+    if (rs_deliver_job_exists(s->c, s->spec.ns, name, &there, err) < 0) return -1;
+    if (!there) return 0;
+    if (sw_nap(s, 500, err) < 0) return -1;
+  }
+  return rs_fail(err, RS_E_TIMEOUT, 0, "Job %s/%s was not deleted in time", s->spec.ns, name);
+}
+
+int sw_put_job(struct sw *s, const struct rs_deliver_spec *spec, int role, bool *ret_existed, rs_err_t *err) {
+  static const int phase_of[_RS_JOB_MAX] = {RS_PH_PREFLIGHT, RS_PH_LAUNCH, RS_PH_RESTART, RS_PH_ROLLBACK};
+  s->job_phase = role >= 0 && role < _RS_JOB_MAX ? phase_of[role] : RS_PH_CHECK;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    if (rs_carrier_verify(s->c, &s->car, err) < 0 || rs_carrier_guard_start(s->c, &s->car, err) < 0) return -1;
+    json_auto_t *job = NULL;
+    bool existed = false;
+    if (rs_deliver_put_job(s->c, spec, role, &job, &existed, err) < 0) return -1;
+    const json_t *meta = json_object_get(job, "metadata");
+    const char *uid = json_string_value(json_object_get(meta, "uid"));
+    const char *name = json_string_value(json_object_get(meta, "name"));
+    if (note_job(s, uid, err) < 0) return -1;
+    if (ret_existed) *ret_existed = existed;
+    bool suspended = json_is_true(json_object_get(json_object_get(job, "spec"), "suspend"));
+    if (!suspended) {
+      s->live_jobs |= 1u << role; /* a resumed run's Job, started by it */
+      return rs_carrier_still(s->c, &s->car, err);
+    }
+    const char *jc = job_carrier(job);
+    if (existed && (!jc || strcmp(jc, s->car.name) != 0)) {
+      if (drop_unstarted(s, name, err) < 0) return -1;
+      continue;
+    }
+    /* the Job exists, no pod yet: the carrier must still be the object
+     * compared above (the watch has seen nothing), then its pod may start */
+    if (rs_carrier_still(s->c, &s->car, err) < 0) return -1;
+    s->live_jobs |= 1u << role;
+    return rs_deliver_unsuspend_job(s->c, spec->ns, name, uid, err);
+  }
+  return rs_fail(err, RS_E_API, 409, "the %s Job of run %s kept coming back", rs_job_role_name(role), s->id);
+}
+
+int sw_pod_started(struct sw *s, int role, bool settled, rs_err_t *err) {
+  if (rs_carrier_still(s->c, &s->car, err) < 0) return -1;
+  if (settled) s->live_jobs &= ~(1u << role);
+  return 0;
+}
+
+/* The run's pods (label run id) as the API lists them now. */
+static int run_pods(struct sw *s, json_t **ret, rs_err_t *err) {
+  _cleanup_free_ char *sel = rs_strdup_printf("%s=%s", RS_LABEL_ID, s->id);
+  _cleanup_free_ char *esel = sel ? rs_kube_escape(sel) : NULL;
+  _cleanup_free_ char *coll = rs_deliver_path("/api/v1", s->spec.ns, "pods", NULL);
+  _cleanup_free_ char *path = esel && coll ? rs_strdup_printf("%s?labelSelector=%s", coll, esel) : NULL;
+  if (!path) return rs_oom(err);
+  return rs_kube_get(s->c, path, ret, err);
+}
+
+/* Pods whose work is done or must not happen: gone now, not after their
+ * grace period. */
+static void delete_pods_now(struct sw *s, const json_t *items) {
+  json_auto_t *now = json_pack("{s:s, s:s, s:i}", "apiVersion", "v1", "kind", "DeleteOptions",
+                               "gracePeriodSeconds", 0);
+  size_t k;
+  json_t *pod;
+  json_array_foreach(items, k, pod) {
+    const char *name = json_string_value(json_object_get(json_object_get(pod, "metadata"), "name"));
+    _cleanup_free_ char *pp = name ? rs_deliver_path("/api/v1", s->spec.ns, "pods", name) : NULL;
+    rs_err_t e = RS_ERR_INIT;
+    if (pp && now) rs_kube_delete(s->c, pp, now, NULL, &e);
+    rs_err_clear(&e);
+  }
+}
+
+void sw_on_carrier_trip(void *ud, const struct rs_carrier *car) {
+  struct sw *s = ud;
+  s->trip_live = s->live_jobs != 0;
+  /* the Jobs first (a Job being deleted makes no new pod), then the pods */
+  rs_err_t e = RS_ERR_INIT;
+  json_auto_t *pods = NULL;
+  if (rs_deliver_cleanup(s->c, s->spec.ns, s->id, NULL, &e) == 0 && run_pods(s, &pods, &e) == 0)
+    delete_pods_now(s, json_object_get(pods, "items"));
+  rs_err_clear(&e);
+  s->live_jobs = 0;
+  sw_emit(&s->ev, RS_SW_EV_WARNING, s->job_phase, "%s %s/%s, the helper's carrier, %s: the Jobs of run %s and their pods "
+          "were deleted", car->secret ? "Secret" : "ConfigMap", car->ns, car->name,
+          car->trip_why ? car->trip_why : "changed", s->id);
+}
+
+int sw_carrier_refused(struct sw *s, int phase, bool ran, rs_err_t *err) {
   if (s->car.trip == RS_CARRIER_OK) return -1; /* another error: *err says it */
   sw_phase_end(&s->ev, phase, RS_SW_FAILED, NULL, "the helper's carrier failed its check");
-  if (phase == RS_PH_PREFLIGHT) return sw_fail_refused(s, err);
-  if (phase == RS_PH_LAUNCH || phase == RS_PH_ROLLBACK) return sw_abort_unchanged(s, phase, err);
-  /* the switch ran; only its proof is missing: a rerun verifies */
   free(s->res->hint);
-  s->res->hint = rs_strdup_printf("node %s was switched by run %s but not verified: remove the object named above "
-                                  "(after looking at it), then rerun the same command", s->o->node, s->id);
+  s->res->hint = NULL;
+  if (s->trip_live) {
+    /* a pod of ours was let start after the last good check */
+    s->res->outcome = RS_SW_NEEDS_HUMAN;
+    s->res->hint = rs_strdup_printf("a pod of run %s was allowed to start before the change was seen: if it "
+                                    "started, node %s ran other bytes as root; treat it as compromised (who "
+                                    "changed the carrier: the API server's audit log)", s->id, s->o->node);
+    return -1;
+  }
+  if (!ran) return phase == RS_PH_PREFLIGHT ? sw_fail_refused(s, err) : sw_abort_unchanged(s, phase, err);
+  /* our helper acted on the node; only the proof is missing: a rerun
+   * resumes there */
+  s->res->hint = rs_strdup_printf("the %s of node %s (run %s) ran but was not verified: remove the object named "
+                                  "above (after looking at it), then rerun the same command",
+                                  s->o->op == RS_OP_ROLLBACK ? "rollback" : "switch", s->o->node, s->id);
   return -1;
 }
 
@@ -158,37 +271,22 @@ static int release_carrier(struct sw *s, rs_err_t *err) {
 
 int sw_cleanup_objects(struct sw *s, int phase, bool wait, rs_err_t *err) {
   int n = 0;
-  if (rs_deliver_cleanup(s->c, s->spec.ns, s->id, &n, err) < 0 || release_carrier(s, err) < 0) return -1;
+  if (rs_deliver_cleanup(s->c, s->spec.ns, s->id, &n, err) < 0) return -1;
+  /* no Job of the run is left to start a pod: the guard may end */
+  s->live_jobs = 0;
+  rs_carrier_guard_stop(s->c, &s->car);
+  if (release_carrier(s, err) < 0) return -1;
   if (!wait) return 0;
   /* The Jobs' pods go with them (background deletion): wait a little so
    * that nothing of ours is left when we say we are done. */
-  _cleanup_free_ char *sel = rs_strdup_printf("%s=%s", RS_LABEL_ID, s->id);
-  _cleanup_free_ char *esel = sel ? rs_kube_escape(sel) : NULL;
-  _cleanup_free_ char *ens = rs_kube_escape(s->spec.ns);
-  _cleanup_free_ char *path = esel && ens ? rs_strdup_printf("/api/v1/namespaces/%s/pods?labelSelector=%s",
-                                                             ens, esel) : NULL;
-  if (!path) return rs_oom(err);
   for (int i = 0; i < 60; i++) {
     json_auto_t *list = NULL;
-    if (rs_kube_get(s->c, path, &list, err) < 0) return -1;
+    if (run_pods(s, &list, err) < 0) return -1;
     json_t *items = json_object_get(list, "items");
     if (json_array_size(items) == 0) return 0;
-    if (i == 4) {
-      /* Pods whose containers lived in the old runtime wait for a kubelet
-       * that cannot find them any more: their work is done, remove them. */
-      json_auto_t *now = json_pack("{s:s, s:s, s:i}", "apiVersion", "v1", "kind", "DeleteOptions",
-                                   "gracePeriodSeconds", 0);
-      size_t k;
-      json_t *pod;
-      json_array_foreach(items, k, pod) {
-        const char *name = json_string_value(json_object_get(json_object_get(pod, "metadata"), "name"));
-        _cleanup_free_ char *en = name ? rs_kube_escape(name) : NULL;
-        _cleanup_free_ char *pp = en ? rs_strdup_printf("/api/v1/namespaces/%s/pods/%s", ens, en) : NULL;
-        rs_err_t e = RS_ERR_INIT;
-        if (pp && now) rs_kube_delete(s->c, pp, now, NULL, &e);
-        rs_err_clear(&e);
-      }
-    }
+    /* Pods whose containers lived in the old runtime wait for a kubelet
+     * that cannot find them any more: their work is done, remove them. */
+    if (i == 4) delete_pods_now(s, items);
     if (sw_nap(s, 500, err) < 0) return -1;
   }
   sw_emit(&s->ev, RS_SW_EV_WARNING, phase, "pods of run %s are still terminating in namespace %s", s->id, s->spec.ns);

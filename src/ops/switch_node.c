@@ -22,8 +22,8 @@
 static int nap_tick(void *ud, rs_err_t *err) { return 1; }
 
 int sw_nap(struct sw *s, long long ms, rs_err_t *err) {
-  if (s && s->watching) {
-    /* turn the loop: the node watch keeps being read */
+  if (s && (s->watching || s->car.watching)) {
+    /* turn the loop: the node's and the carrier's watches keep being read */
     struct rs_kube_run_opts ro = {.tick = nap_tick, .tick_ms = ms, .until_stopped = true};
     return rs_kube_run(s->c, &ro, err);
   }

@@ -215,6 +215,8 @@ int sw_phase_deliver(struct sw *s, rs_err_t *err) {
   s->spec.image = s->image;
   if (!s->rec.image && !(s->rec.image = strdup(s->image))) return rs_oom(err);
   if (rs_carrier_init(&s->car, s->spec.ns, s->spec.use_secret, s->blob, err) < 0) return -1;
+  s->car.on_trip = sw_on_carrier_trip;
+  s->car.ud = s;
   s->spec.carrier = s->car.name;
   _cleanup_free_ char *note = NULL;
   if (rs_deliver_probe(s->c, &s->spec, &note, err) < 0)
@@ -339,11 +341,15 @@ int sw_phase_preflight(struct sw *s, rs_err_t *err) {
     sw_phase_end(&s->ev, RS_PH_PREFLIGHT, RS_SW_RESUMED, NULL, "the switch was launched already");
     return 0;
   }
-  if (sw_put_job(s, &s->spec, RS_JOB_PREFLIGHT, NULL, err) < 0) return sw_carrier_refused(s, RS_PH_PREFLIGHT, err);
+  if (sw_put_job(s, &s->spec, RS_JOB_PREFLIGHT, NULL, err) < 0)
+    return sw_carrier_refused(s, RS_PH_PREFLIGHT, false, err);
   json_auto_t *pod = NULL;
   long long to = s->o->pod_start_timeout_ms ? s->o->pod_start_timeout_ms : SW_DEFAULT_POD_START_MS;
   if (sw_wait_pod(s, RS_PH_PREFLIGHT, RS_JOB_PREFLIGHT, true, to, &pod, err) < 0)
-    return rs_wrap(err, "preflight on node %s", s->o->node);
+    return s->car.trip ? sw_carrier_refused(s, RS_PH_PREFLIGHT, false, err)
+                       : rs_wrap(err, "preflight on node %s", s->o->node);
+  /* it ran and ended: from the carrier checked before its Job */
+  if (sw_pod_started(s, RS_JOB_PREFLIGHT, true, err) < 0) return sw_carrier_refused(s, RS_PH_PREFLIGHT, false, err);
   struct rs_pod_view v;
   rs_pod_view(pod, &v);
   _cleanup_free_ char *log = NULL;
@@ -384,6 +390,8 @@ int sw_phase_preflight(struct sw *s, rs_err_t *err) {
   _cleanup_free_ char *job = rs_deliver_job_name(s->id, RS_JOB_PREFLIGHT);
   if (!job) return rs_oom(err);
   if (rs_deliver_delete_job(s->c, s->spec.ns, job, err) < 0) return -1;
+  /* no Job of ours is left to start a pod until the launch */
+  rs_carrier_guard_stop(s->c, &s->car);
   if (drain_refuses(s, RS_PH_PREFLIGHT, err) < 0) return -1;
   sw_phase_end(&s->ev, RS_PH_PREFLIGHT, RS_SW_DONE, NULL, "node %s can switch from %s to %s", s->o->node,
             from ? from : "?", s->want);

@@ -9,11 +9,12 @@ and plays the node: a Job's pod runs the helper role its command names
 runtime (or, in the failure scenarios, comes back on the old one).
 
 usage: switch_fakeapi.py --port-file F --scenario NAME [--lifetime S]
-                         [--swap REGEX]
+                         [--swap REGEX [--swap-nth N]]
 Scenarios: ok rolledback blocked psa priority noimage (the carried image is
 missing on the new runtime) bare slow
 
---swap REGEX: on the first request whose "METHOD path" matches, before
+--swap REGEX (--swap-nth N): on the first (N-th) request whose "METHOD
+path" matches, before
 handling it, play an attacker who may update, delete and create ConfigMaps:
 the helper's carrier loses its finalizer, is deleted and made again under
 its name with other bytes (a new UID, not immutable).  Each helper pod
@@ -244,6 +245,7 @@ def run_pod(job, pod):
 
 
 SWAPPED = []
+SWAP_SEEN = []
 STARTED = []        # every helper pod: {"pod", "carrier": the carrier UID it read}
 
 
@@ -351,6 +353,23 @@ def immutable_changed(cur, new):
     return any(cur.get(k) != new.get(k) for k in ("data", "binaryData", "immutable"))
 
 
+def json_patch(obj, ops):
+    """RFC 6902, the parts the plugin sends (test, replace, add, remove)."""
+    for op in ops:
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in op["path"].split("/")[1:]]
+        parent = obj
+        for p in parts[:-1]:
+            parent = parent.setdefault(p, {})
+        last = parts[-1]
+        if op["op"] == "test" and parent.get(last) != op["value"]:
+            return False
+        if op["op"] in ("replace", "add"):
+            parent[last] = op["value"]
+        if op["op"] == "remove":
+            parent.pop(last, None)
+    return True
+
+
 def merge(dst, patch):
     for k, v in patch.items():
         if v is None:
@@ -386,7 +405,9 @@ class Handler(EveryMethod, BaseHTTPRequestHandler):
         with LOCK:
             REQUESTS.append("%s %s" % (method, self.path))
             if ARGS.swap and not SWAPPED and re.search(ARGS.swap, "%s %s" % (method, self.path)):
-                swap_carrier()
+                SWAP_SEEN.append(1)
+                if len(SWAP_SEEN) == ARGS.swap_nth:
+                    swap_carrier()
         if u.path == "/test/requests":
             return self.send_json(200, {"requests": REQUESTS})
         if u.path == "/test/started":
@@ -462,11 +483,16 @@ class Handler(EveryMethod, BaseHTTPRequestHandler):
                 o = STORE.get(key)
                 if o is None:
                     return self.send_json(404, status(404, "NotFound", "not found"))
-                want_rv = (patch.get("metadata") or {}).get("resourceVersion")
-                if want_rv is not None and want_rv != o["metadata"]["resourceVersion"]:
-                    return self.send_json(409, status(409, "Conflict", "the object has been modified"))
                 n = copy.deepcopy(o)
-                merge(n, patch)
+                if isinstance(patch, list):
+                    if not json_patch(n, patch):
+                        return self.send_json(422, status(422, "Invalid", "the server rejected our request due "
+                                                          "to an error in our request (test failed)"))
+                else:
+                    want_rv = (patch.get("metadata") or {}).get("resourceVersion")
+                    if want_rv is not None and want_rv != o["metadata"]["resourceVersion"]:
+                        return self.send_json(409, status(409, "Conflict", "the object has been modified"))
+                    merge(n, patch)
                 if immutable_changed(o, n):
                     return self.send_json(422, status(422, "Invalid", "field is immutable when `immutable` is set"))
                 if n["metadata"].get("deletionTimestamp") and not n["metadata"].get("finalizers"):
@@ -540,6 +566,7 @@ def main():
     ap.add_argument("--scenario", default="ok")
     ap.add_argument("--lifetime", type=float, default=120)
     ap.add_argument("--swap", default="")
+    ap.add_argument("--swap-nth", type=int, default=1)
     ARGS = ap.parse_args()
     seed()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -286,6 +286,8 @@ declare -a REMOVALS=(
   "role|namespaces|get|node"
   "role|pods|create|node"
   "role|configmaps|create|node"
+  "role|configmaps|watch|node"
+  "role|jobs|patch|node"
   "role|configmaps|list|node"
   "role|configmaps|delete|node"
   "role|secrets|create|node-secret"

@@ -797,6 +797,27 @@ Test(async, paced_reads_lose_nothing, .init = start_open, .fini = stop) {
   cr_assert_eq(rs_kube_get(c, "/version", NULL, &e), 0, "%s", e.msg);
 }
 
+/* rs_kube_cancel_ud: one owner's watch goes, the other transfers stay
+ * and finish. */
+Test(async, cancel_one_owner, .init = start_open, .fini = stop) {
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);
+  cr_assert(c, "%s", e.msg);
+  struct batch b = {0}, nobody = {0};
+  struct wstate w = {.stop_after = 1000};
+  queue_gets_and_watch(c, 10, 4, &b, &w);
+  cr_assert_eq(rs_kube_pending(c), 11);
+  rs_kube_cancel_ud(c, &nobody);
+  rs_kube_cancel_ud(c, NULL);
+  cr_assert_eq(rs_kube_pending(c), 11, "neither owns anything");
+  rs_kube_cancel_ud(c, &w);
+  cr_assert_eq(rs_kube_pending(c), 10);
+  cr_assert_eq(rs_kube_run(c, NULL, &e), 0, "%s", e.msg);
+  cr_assert_eq(b.done, 10);
+  cr_assert_str_eq(w.types, "", "the watch was dropped before its first event");
+  cr_assert_eq(rs_kube_pending(c), 0);
+}
+
 Test(async, keep_alive_sequential, .init = start_open, .fini = stop) {
   _cleanup_err_ rs_err_t e = RS_ERR_INIT;
   _cleanup_kube_client_ rs_kube_client_t *c = fake_client(&F, NULL, NULL, &e);

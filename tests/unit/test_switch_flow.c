@@ -32,12 +32,12 @@ struct fake {
   char kubeconfig[128];
 };
 
-static void fake_start_swap(struct fake *f, const char *scenario, const char *swap);
-static void fake_start(struct fake *f, const char *scenario) { fake_start_swap(f, scenario, NULL); }
+static void fake_start_swap(struct fake *f, const char *scenario, const char *swap, int nth);
+static void fake_start(struct fake *f, const char *scenario) { fake_start_swap(f, scenario, NULL, 1); }
 
 /* The fake, playing an attacker who swaps the carrier on the first
  * request that matches swap (see test_switch_fakeapi.py). */
-static void fake_start_swap(struct fake *f, const char *scenario, const char *swap) {
+static void fake_start_swap(struct fake *f, const char *scenario, const char *swap, int nth) {
   snprintf(f->dir, sizeof f->dir, "/tmp/rs-switch-flow-%d-XXXXXX", (int)getpid());
   cr_assert(mkdtemp(f->dir));
   const char *data = getenv("RS_TEST_DATA");
@@ -49,8 +49,10 @@ static void fake_start_swap(struct fake *f, const char *scenario, const char *sw
   f->pid = fork();
   cr_assert(f->pid >= 0);
   if (f->pid == 0) {
+    char n[16];
+    snprintf(n, sizeof n, "%d", nth);
     execlp("python3", "python3", script, "--port-file", portfile, "--scenario", scenario, "--lifetime", "90",
-           "--swap", swap ? swap : "", (char *)NULL);
+           "--swap", swap ? swap : "", "--swap-nth", n, (char *)NULL);
     _exit(127);
   }
   char *port = NULL;
@@ -546,6 +548,7 @@ Test(switch_flow, carrier_with_other_bytes_is_refused, .timeout = 60) {
 
 struct swap_case {
   const char *trigger;  /* the request before which the attacker swaps */
+  int nth;              /* its n-th match (0: the first) */
   int outcome;
   bool cordoned;        /* the node stays cordoned */
   const char *hint;     /* in the hint, or NULL */
@@ -553,7 +556,7 @@ struct swap_case {
 
 static void swapped(const struct swap_case *k) {
   struct fake f;
-  fake_start_swap(&f, "ok", k->trigger);
+  fake_start_swap(&f, "ok", k->trigger, k->nth ? k->nth : 1);
   rs_kube_client_t *c = client(&f);
   struct rec r = {RS_BUF_INIT(1 << 20)};
   struct rs_switch_opts o = opts(&r);
@@ -562,7 +565,14 @@ static void swapped(const struct swap_case *k) {
   cr_assert_eq(rs_switch_run(c, &o, &res, &e), -1, "%s: switched\n%s", k->trigger, r.lines.data);
   cr_assert_eq(res.outcome, k->outcome, "%s: outcome %d: %s", k->trigger, res.outcome, e.msg);
   cr_assert(strstr(e.msg, "refusing to run it as root"), "%s: %s", k->trigger, e.msg);
-  nothing_ran_from_swapped(c);
+  if (k->outcome == RS_SW_NEEDS_HUMAN) {
+    /* the race the design leaves open: seen and said, not silent */
+    cr_assert(res.hint && strstr(res.hint, "treat it as compromised"), "%s", res.hint ? res.hint : "-");
+  } else {
+    nothing_ran_from_swapped(c);
+  }
+  json_auto_t *jobs = get(c, "/apis/batch/v1/namespaces/" RS_DELIVER_DEFAULT_NS "/jobs");
+  cr_assert_eq(json_array_size(json_object_get(jobs, "items")), 0, "%s: the run's Jobs were deleted", k->trigger);
   json_auto_t *node = get(c, "/api/v1/nodes/node-1");
   cr_assert_eq(json_is_true(json_object_get(json_object_get(node, "spec"), "unschedulable")), k->cordoned,
                "%s", k->trigger);
@@ -577,11 +587,32 @@ static void swapped(const struct swap_case *k) {
 /* Swapped after delivery, before the launch Job: refused before it, the
  * node given back. */
 Test(switch_flow, carrier_swapped_before_launch, .timeout = 60) {
-  swapped(&(struct swap_case){"^PATCH /api/v1/nodes/node-1", RS_SW_REFUSED, false, NULL});
+  swapped(&(struct swap_case){"^PATCH /api/v1/nodes/node-1", 0, RS_SW_REFUSED, false, NULL});
 }
 
 /* Swapped after the launch, before the verify Job: the node switched, its
  * proof refused; a rerun verifies once the object is removed. */
 Test(switch_flow, carrier_swapped_before_verify, .timeout = 60) {
-  swapped(&(struct swap_case){"^GET .*-switch-p[0-9]+/log", RS_SW_ERROR, true, "rerun the same command"});
+  swapped(&(struct swap_case){"^GET .*-switch-p[0-9]+/log", 0, RS_SW_ERROR, true, "rerun the same command"});
+}
+
+/* Swapped while a Job exists, suspended (between the check and the Job's
+ * creation, seen by the watch or the read after it): the Job is deleted
+ * before any pod; preflight (1st Job), launch (2nd), verify (3rd). */
+#define JOB_POST "^POST /apis/batch/v1/namespaces/[^/]+/jobs"
+Test(switch_flow, carrier_swapped_at_the_preflight_job, .timeout = 60) {
+  swapped(&(struct swap_case){JOB_POST, 1, RS_SW_REFUSED, false, NULL});
+}
+Test(switch_flow, carrier_swapped_at_the_launch_job, .timeout = 60) {
+  swapped(&(struct swap_case){JOB_POST, 2, RS_SW_REFUSED, false, NULL});
+}
+Test(switch_flow, carrier_swapped_at_the_verify_job, .timeout = 60) {
+  swapped(&(struct swap_case){JOB_POST, 3, RS_SW_ERROR, true, "rerun the same command"});
+}
+
+/* Swapped at the very moment the Job is let start: its pod may read the
+ * other bytes (the race left open).  It is seen, the pod deleted, and the
+ * run ends saying the node may have run them. */
+Test(switch_flow, carrier_swapped_as_the_pod_starts, .timeout = 60) {
+  swapped(&(struct swap_case){"^PATCH /apis/batch/v1/namespaces/[^/]+/jobs/", 1, RS_SW_NEEDS_HUMAN, false, NULL});
 }
