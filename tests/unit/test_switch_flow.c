@@ -36,7 +36,7 @@ static void fake_start_swap(struct fake *f, const char *scenario, const char *sw
 static void fake_start(struct fake *f, const char *scenario) { fake_start_swap(f, scenario, NULL, 1); }
 
 /* The fake, playing an attacker who swaps the carrier on the first
- * request that matches swap (see test_switch_fakeapi.py). */
+ * request that matches swap (see switch_fakeapi.py). */
 static void fake_start_swap(struct fake *f, const char *scenario, const char *swap, int nth) {
   snprintf(f->dir, sizeof f->dir, "/tmp/rs-switch-flow-%d-XXXXXX", (int)getpid());
   cr_assert(mkdtemp(f->dir));
