@@ -15,6 +15,11 @@
 #include "kube/kubeconfig.h"
 #include "ops/deliver.h"
 
+/* A list of metadata only (the carriers' bytes are not needed to drop a
+ * reference). */
+#define ACCEPT_METADATA_LIST \
+  "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+
 /* Conflicting writers (runs joining or leaving at once) are retried. */
 #define CARRIER_TRIES 8
 /* How long a carrier being deleted may take to go (finalizers of others). */
@@ -518,7 +523,7 @@ int rs_carrier_release_stale(rs_kube_client_t *c, const char *ns, const char *no
     _cleanup_free_ char *coll = rs_deliver_path("/api/v1", ns, plural_of(secret), NULL);
     _cleanup_free_ char *path = coll ? rs_strdup_printf("%s?labelSelector=%s", coll, esel) : NULL;
     if (!path) return rs_oom(err);
-    struct rs_kube_req r = {.method = RS_HTTP_GET, .path = path, .accept = RS_ACCEPT_METADATA};
+    struct rs_kube_req r = {.method = RS_HTTP_GET, .path = path, .accept = ACCEPT_METADATA_LIST};
     json_auto_t *list = NULL;
     if (rs_kube_request(c, &r, &list, err) < 0) return rs_wrap(err, "listing the %s in %s", plural_of(secret), ns);
     size_t i;

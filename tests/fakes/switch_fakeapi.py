@@ -426,6 +426,10 @@ class Handler(EveryMethod, BaseHTTPRequestHandler):
         if method == "GET" and name is None and q.get("watch"):
             return self.watch(kind, ns, q)
         if method == "GET" and name is None:
+            if "as=PartialObjectMetadata;" in (self.headers.get("Accept") or ""):
+                # as kube-apiserver: a list is only ever PartialObjectMetadataList
+                return self.send_json(406, status(406, "NotAcceptable", "you requested PartialObjectMetadata, "
+                                                  "but the requested object is a list"))
             with LOCK:
                 items = [copy.deepcopy(o) for (k, n2, _), o in sorted(STORE.items()) if k == kind and matches(o, q, ns)]
                 return self.send_json(200, {"kind": "List", "metadata": {"resourceVersion": str(RV[0])},
@@ -537,7 +541,13 @@ class Handler(EveryMethod, BaseHTTPRequestHandler):
 
         end = time.time() + min(float(q.get("timeoutSeconds", ["30"])[0]), 30)
         seen = {}
-        ndel = len(DELETED)
+        # deletions after the resourceVersion asked for are told too (a pod
+        # evicted between a list and its watch)
+        since = int((q.get("resourceVersion") or ["0"])[0] or 0)
+        with LOCK:
+            ndel = len(DELETED)
+            while since and ndel > 0 and int(DELETED[ndel - 1][1]["metadata"]["resourceVersion"]) > since:
+                ndel -= 1
         try:
             while time.time() < end:
                 with LOCK:
