@@ -136,7 +136,11 @@ static int backoff_limit(int role) {
   }
 }
 
-/* The pod template; also the body of the admission probe.  It runs as the
+/* The pod template; also the body of the admission probe.  The verify
+ * pod alone uses the pod network: it must prove that a pod, sandbox and
+ * CNI included, runs on the new runtime (on the host's network a broken
+ * CNI carry-over would pass); it reads the helper's report all the same
+ * (the helper enters PID 1's namespaces).  Every pod runs as the
  * namespace's default service account without a token: the helper needs
  * no API access, and a pod of ours must never lend the user another
  * identity (in kube-system, `pods create` let the user run pods as any of
@@ -167,7 +171,7 @@ static json_t *pod_spec(const struct rs_deliver_spec *s, int role, rs_err_t *err
       "     s:[{s:s, s:s, s:b}],"
       "     s:{s:{s:s, s:s}}}],"
       " s:[o]}",
-      "nodeName", s->node, "hostPID", 1, "hostNetwork", 1, "restartPolicy", "Never",
+      "nodeName", s->node, "hostPID", 1, "hostNetwork", role != RS_JOB_VERIFY, "restartPolicy", "Never",
       "serviceAccountName", "default", "automountServiceAccountToken", 0, "enableServiceLinks", 0,
       "terminationGracePeriodSeconds", 10, "tolerations", "operator", "Exists",
       "containers", "name", RS_DELIVER_CONTAINER, "image", s->image, "imagePullPolicy", "Never",

@@ -124,6 +124,10 @@ Test(deliver, job_pod_properties) {
   json_auto_t *vjob = rs_deliver_job(&s, RS_JOB_VERIFY, &e);
   cr_assert_geq(json_integer_value(json_object_get(json_object_get(vjob, "spec"), "backoffLimit")), 1,
                 "the verify Job needs retries: its first pod may die with the old runtime");
+  json_t *vps = json_object_get(json_object_get(json_object_get(vjob, "spec"), "template"), "spec");
+  cr_assert(json_is_false(json_object_get(vps, "hostNetwork")),
+            "the verify pod proves the pod network (CNI) on the new runtime");
+  cr_assert(json_is_true(json_object_get(json_object_get(vjob, "spec"), "suspend")), "created suspended");
   s.priority = false;
   json_auto_t *nop = rs_deliver_job(&s, RS_JOB_SWITCH, &e);
   cr_assert_null(json_object_get(json_object_get(json_object_get(json_object_get(nop, "spec"), "template"),
