@@ -143,6 +143,9 @@ int rs_deliver_put_job(rs_kube_client_t *c, const struct rs_deliver_spec *s,
 int rs_deliver_unsuspend_job(rs_kube_client_t *c, const char *ns,
                              const char *job, const char *uid, rs_err_t *err);
 
+/* The UID of Job `job` in `ns` (heap; NULL *ret when there is none). */
+int rs_deliver_job_uid(rs_kube_client_t *c, const char *ns, const char *job,
+                       char **ret, rs_err_t *err);
 /* Whether Job `job` exists in `ns` (a 404 is false, not an error). */
 int rs_deliver_job_exists(rs_kube_client_t *c, const char *ns, const char *job,
                           bool *ret, rs_err_t *err);

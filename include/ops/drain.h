@@ -83,6 +83,11 @@ struct rs_drain_opts {
   long long retry_delay_ms;     /* kubectl's EvictErrorRetryDelay; 0: 5000 */
   rs_drain_event_fn on_event;   /* NULL: no events */
   void *ud;
+  /* The caller's own pods, left alone (the switch's helper pods): those in
+   * own_ns whose controller is a batch/v1 Job with one of these UIDs --
+   * what the caller created, never a label anyone can set.  NULL: none. */
+  const char *own_ns;
+  char *const *own_job_uids;
 };
 #define RS_DRAIN_OPTS_INIT {.grace_period = -1}
 
@@ -179,7 +184,8 @@ struct rs_drain_filter_result {
  * kind DaemonSet in apps/v1), or NULL. */
 const char *rs_drain_pod_daemonset(const json_t *pod);
 
-/* kubectl's filter chain for one pod: skipDeleted, daemonSet, mirror,
+/* kubectl's filter chain for one pod, after the caller's own pods (skipped
+ * silently, see own_job_uids): skipDeleted, daemonSet, mirror,
  * localStorage, unreplicated; the first non-delete verdict stops it and the
  * last evaluated status wins.  ds_state/ds_message describe the DaemonSet
  * GET for pods rs_drain_pod_daemonset() names (ds_message: the API's

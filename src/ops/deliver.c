@@ -520,9 +520,8 @@ static const char *created(const json_t *o) {
   return t ? t : "";
 }
 
-int rs_deliver_job_exists(rs_kube_client_t *c, const char *ns, const char *job, bool *ret,
-                          rs_err_t *err) {
-  *ret = false;
+int rs_deliver_job_uid(rs_kube_client_t *c, const char *ns, const char *job, char **ret, rs_err_t *err) {
+  *ret = NULL;
   _cleanup_free_ char *path = rs_deliver_path("/apis/batch/v1", ns, "jobs", job);
   if (!path) return rs_oom(err);
   json_auto_t *obj = NULL;
@@ -531,8 +530,17 @@ int rs_deliver_job_exists(rs_kube_client_t *c, const char *ns, const char *job, 
     rs_err_clear(err);
     return 0;
   }
-  *ret = true;
-  return 0;
+  const char *uid = json_string_value(json_object_get(json_object_get(obj, "metadata"), "uid"));
+  if (!uid) return rs_fail(err, RS_E_INPUT, 0, "Job %s/%s has no uid", ns, job);
+  return (*ret = strdup(uid)) ? 0 : rs_oom(err);
+}
+
+int rs_deliver_job_exists(rs_kube_client_t *c, const char *ns, const char *job, bool *ret,
+                          rs_err_t *err) {
+  _cleanup_free_ char *uid = NULL;
+  int r = rs_deliver_job_uid(c, ns, job, &uid, err);
+  *ret = uid != NULL;
+  return r;
 }
 
 int rs_deliver_job_pod(rs_kube_client_t *c, const char *ns, const char *job, json_t **ret,

@@ -103,6 +103,23 @@ struct fctx {
   long long now_s;
 };
 
+/* A pod of the caller's own Jobs (by namespace and Job UID). */
+static res_t f_own(const struct fctx *f) {
+  if (!f->o->own_ns || !f->o->own_job_uids) return OKAY;
+  const json_t *meta = json_object_get(f->pod, "metadata");
+  const char *ns = json_string_value(json_object_get(meta, "namespace"));
+  const json_t *ref = controller_of(f->pod);
+  const char *kind = json_string_value(json_object_get(ref, "kind"));
+  const char *av = json_string_value(json_object_get(ref, "apiVersion"));
+  const char *uid = json_string_value(json_object_get(ref, "uid"));
+  if (!ns || strcmp(ns, f->o->own_ns) != 0 || !kind || strcmp(kind, "Job") != 0 || !av ||
+      strcmp(av, "batch/v1") != 0 || !uid || !*uid)
+    return OKAY;
+  for (char *const *u = f->o->own_job_uids; *u; u++)
+    if (strcmp(*u, uid) == 0) return (res_t){RS_DRAIN_SKIP, NULL};
+  return OKAY;
+}
+
 static res_t f_skip_deleted(const struct fctx *f) {
   if (deleted_long_ago(f->pod, f->o->skip_wait_for_delete_timeout, f->now_s))
     return (res_t){RS_DRAIN_SKIP, NULL};
@@ -145,7 +162,7 @@ struct rs_drain_filter_result rs_drain_filter_pod(const json_t *pod,
                                                   int ds_state,
                                                   const char *ds_message,
                                                   long long now_s) {
-  static res_t (*const chain[])(const struct fctx *) = {f_skip_deleted, f_daemonset, f_mirror,
+  static res_t (*const chain[])(const struct fctx *) = {f_own, f_skip_deleted, f_daemonset, f_mirror,
                                                         f_local_storage, f_unreplicated};
   struct fctx f = {pod, o, ds_state, ds_message, now_s};
   res_t st = OKAY;

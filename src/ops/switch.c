@@ -86,7 +86,6 @@ int rs_switch_run(rs_kube_client_t *c, const struct rs_switch_opts *o, struct rs
   free(s.endpoint_before);
   free(s.want_buf);
   rs_strv_free(s.drain_blockers);
-  free(s.drain_selector);
   if (s.watching) rs_kube_cancel_all(c);
   free(s.watch_selector);
   free(s.node_shown);

@@ -63,7 +63,6 @@ struct sw {
   int resume;              /* rank of the recorded phase; -1: a fresh run */
   bool owns_record;        /* rec is this run's (not another run's we refused) */
   char **drain_blockers;   /* kubectl drain's refusals, found in preflight */
-  char *drain_selector;    /* the drain's pod selector: the user's, minus our pods */
   /* the restart phase */
   long long t_notready_wall, t_ready_wall;
   bool seen_away;           /* the node was seen not Ready on the target */
@@ -110,6 +109,9 @@ int sw_pod_started(struct sw *s, int role, bool settled, rs_err_t *err);
  * whether a pod may have run other bytes; returns -1 with *err.  Any
  * other error: -1, *err as it was. */
 int sw_carrier_refused(struct sw *s, int phase, bool ran, rs_err_t *err);
+/* Note the UIDs of the run's Jobs that exist (an earlier process's too):
+ * the drain leaves their pods alone. */
+int sw_note_run_jobs(struct sw *s, rs_err_t *err);
 /* Called by the carrier's guard when it trips: the run's Jobs, then their
  * pods with grace 0. */
 void sw_on_carrier_trip(void *ud, const struct rs_carrier *car);

@@ -194,6 +194,17 @@ int sw_put_job(struct sw *s, const struct rs_deliver_spec *spec, int role, bool 
   return rs_fail(err, RS_E_API, 409, "the %s Job of run %s kept coming back", rs_job_role_name(role), s->id);
 }
 
+int sw_note_run_jobs(struct sw *s, rs_err_t *err) {
+  for (int role = 0; role < _RS_JOB_MAX; role++) {
+    _cleanup_free_ char *job = rs_deliver_job_name(s->id, role);
+    _cleanup_free_ char *uid = NULL;
+    if (!job) return rs_oom(err);
+    if (rs_deliver_job_uid(s->c, s->spec.ns, job, &uid, err) < 0) return -1;
+    if (uid && note_job(s, uid, err) < 0) return -1;
+  }
+  return 0;
+}
+
 int sw_pod_started(struct sw *s, int role, bool settled, rs_err_t *err) {
   if (rs_carrier_still(s->c, &s->car, err) < 0) return -1;
   if (settled) s->live_jobs &= ~(1u << role);

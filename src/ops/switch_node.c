@@ -51,13 +51,12 @@ const char *sw_node_runtime_raw(const json_t *node) {
 
 struct rs_drain_opts sw_drain_opts(struct sw *s) {
   struct rs_drain_opts d = s->o->drain;
-  /* never our own helper pods (a resumed run's verify pod, ...) */
-  if (!s->drain_selector) {
-    const char *user = d.pod_selector && *d.pod_selector ? d.pod_selector : NULL;
-    s->drain_selector = user ? rs_strdup_printf("%s,%s!=%s", user, RS_LABEL_MANAGED_BY, RS_MANAGED_BY)
-                             : rs_strdup_printf("%s!=%s", RS_LABEL_MANAGED_BY, RS_MANAGED_BY);
-  }
-  if (s->drain_selector) d.pod_selector = s->drain_selector;
+  /* never our own helper pods (a resumed run's verify pod, ...): the pods
+   * of the Jobs this run created or found, by UID -- not a label, which
+   * anyone may set to have a pod skipped here and then force-removed by
+   * the helper without its PodDisruptionBudget */
+  d.own_ns = s->spec.ns;
+  d.own_job_uids = s->job_uids;
   d.ignore_daemonsets = true;
   d.dry_run = RS_DRY_RUN_NONE;
   d.on_event = sw_forward_drain;

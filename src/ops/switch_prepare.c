@@ -512,6 +512,7 @@ int sw_phase_drain(struct sw *s, rs_err_t *err) {
     sw_phase_end(&s->ev, RS_PH_DRAIN, RS_SW_RESUMED, NULL, "node %s was drained before", s->o->node);
     return 0;
   }
+  if (sw_note_run_jobs(s, err) < 0) return -1;
   struct rs_drain_opts d = sw_drain_opts(s);
   struct rs_drain_report rep = {0};
   int r = rs_drain_pods(s->c, s->o->node, &d, &rep, err);

@@ -106,6 +106,47 @@ Test(drain, filters) {
   }
 }
 
+/* The switch's own helper pods are skipped by what it created (namespace
+ * and Job UID), never by a label anyone can set. */
+Test(drain, own_pods_by_job_uid) {
+  static char *const uids[] = {"u-ours", NULL};
+  struct rs_drain_opts o = RS_DRAIN_OPTS_INIT;
+  o.own_ns = "kubectl-runtime-switch";
+  o.own_job_uids = uids;
+  static const struct {
+    const char *pod;
+    int verdict;
+  } cases[] = {
+      /* ours: in our namespace, controlled by our Job */
+      {"{\"metadata\":{\"namespace\":\"kubectl-runtime-switch\",\"ownerReferences\":[{\"apiVersion\":"
+       "\"batch/v1\",\"kind\":\"Job\",\"name\":\"rsw-x-verify\",\"uid\":\"u-ours\",\"controller\":true}]}}",
+       RS_DRAIN_SKIP},
+      /* our label, no owner: kubectl's filters as for any pod */
+      {"{\"metadata\":{\"namespace\":\"kubectl-runtime-switch\",\"labels\":{\"app.kubernetes.io/managed-by\":"
+       "\"kubectl-runtime-switch\"}}}", RS_DRAIN_ERROR},
+      /* our Job's UID from another namespace */
+      {"{\"metadata\":{\"namespace\":\"demo\",\"ownerReferences\":[{\"apiVersion\":\"batch/v1\",\"kind\":"
+       "\"Job\",\"name\":\"j\",\"uid\":\"u-ours\",\"controller\":true}]}}", RS_DRAIN_DELETE},
+      /* another Job in our namespace */
+      {"{\"metadata\":{\"namespace\":\"kubectl-runtime-switch\",\"ownerReferences\":[{\"apiVersion\":"
+       "\"batch/v1\",\"kind\":\"Job\",\"name\":\"j\",\"uid\":\"u-other\",\"controller\":true}]}}",
+       RS_DRAIN_DELETE},
+      /* our UID, but not as a batch/v1 Job's */
+      {"{\"metadata\":{\"namespace\":\"kubectl-runtime-switch\",\"ownerReferences\":[{\"apiVersion\":"
+       "\"apps/v1\",\"kind\":\"ReplicaSet\",\"name\":\"r\",\"uid\":\"u-ours\",\"controller\":true}]}}",
+       RS_DRAIN_DELETE},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    json_auto_t *p = pod(cases[i].pod);
+    struct rs_drain_filter_result r = rs_drain_filter_pod(p, &o, RS_DRAIN_DS_FOUND, NULL, NOW);
+    cr_assert_eq(r.verdict, cases[i].verdict, "case %zu: verdict %d", i, r.verdict);
+  }
+  /* without the caller's Jobs nothing is skipped for being ours */
+  o.own_job_uids = NULL;
+  json_auto_t *p = pod(cases[0].pod);
+  cr_assert_eq(rs_drain_filter_pod(p, &o, RS_DRAIN_DS_FOUND, NULL, NOW).verdict, RS_DRAIN_DELETE);
+}
+
 Test(drain, daemonset_name) {
   json_auto_t *p = pod("{\"metadata\":{" RS_OWNER("DaemonSet", "apps/v1", "kube-proxy") "}}");
   cr_assert_str_eq(rs_drain_pod_daemonset(p), "kube-proxy");

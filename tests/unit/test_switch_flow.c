@@ -616,3 +616,35 @@ Test(switch_flow, carrier_swapped_at_the_verify_job, .timeout = 60) {
 Test(switch_flow, carrier_swapped_as_the_pod_starts, .timeout = 60) {
   swapped(&(struct swap_case){"^PATCH /apis/batch/v1/namespaces/[^/]+/jobs/", 1, RS_SW_NEEDS_HUMAN, false, NULL});
 }
+
+/* A pod that wears our label is drained like any other (the drain skips
+ * only the pods of the run's own Jobs, by UID). */
+Test(switch_flow, our_label_does_not_exempt_a_pod, .timeout = 60) {
+  struct fake f;
+  fake_start(&f, "ok");
+  rs_kube_client_t *c = client(&f);
+  json_auto_t *pod = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:{s:s, s:[{s:s, s:s}]}, s:{s:s}}", "apiVersion",
+                               "v1", "kind", "Pod", "metadata", "name", "disguised", "namespace", "demo", "labels",
+                               RS_LABEL_MANAGED_BY, RS_MANAGED_BY, "spec", "nodeName", "node-1", "containers",
+                               "name", "c", "image", "localhost/busybox:1", "status", "phase", "Running");
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_kube_post(c, "/api/v1/namespaces/demo/pods", pod, NULL, &e), 0, "%s", e.msg);
+  struct rec r = {RS_BUF_INIT(1 << 20)};
+  struct rs_switch_opts o = opts(&r);
+  o.drain.force = true;
+  o.node_timeout_ms = 15000;
+  o.drain.timeout_ms = 10000;
+  struct rs_switch_result res;
+  int rc = rs_switch_run(c, &o, &res, &e);
+  json_auto_t *reqs = get(c, "/test/requests");
+  _cleanup_free_ char *rt = json_dumps(reqs, JSON_INDENT(1));
+  cr_assert_eq(rc, 0, "%s\n%s\n%s", e.msg, r.lines.data, rt);
+  json_auto_t *gone = NULL;
+  cr_assert_eq(rs_kube_get(c, "/api/v1/namespaces/demo/pods/disguised", &gone, &e), -1, "it was evicted");
+  cr_assert(rs_kube_is_not_found(&e));
+  rs_err_clear(&e);
+  rs_switch_result_clear(&res);
+  rs_buf_free(&r.lines);
+  rs_kube_client_free(c);
+  fake_stop(&f);
+}
