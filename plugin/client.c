@@ -16,7 +16,7 @@ void rs_cli_warn(struct rs_cli *cli, const char *fmt, ...) {
   va_start(ap, fmt);
   if (cli->err_is_tty) fputs("\033[33;1m", cli->errf);
   fputs("Warning: ", cli->errf);
-  vfprintf(cli->errf, fmt, ap);
+  rs_term_vprintf(cli->errf, fmt, ap);
   if (cli->err_is_tty) fputs("\033[0m", cli->errf);
   fputc('\n', cli->errf);
   va_end(ap);
@@ -34,7 +34,7 @@ static void log_line(void *ud, int level, const char *line) {
   gettimeofday(&tv, NULL);
   struct tm tm;
   localtime_r(&tv.tv_sec, &tm);
-  fprintf(cli->errf, "I%02d%02d %02d:%02d:%02d.%06ld %7d kube] %s\n", tm.tm_mon + 1,
+  rs_term_printf(cli->errf, "I%02d%02d %02d:%02d:%02d.%06ld %7d kube] %s\n", tm.tm_mon + 1,
           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec, (int)getpid(),
           line);
 }

@@ -6,6 +6,7 @@
 #define RS_PLUGIN_CMD_H
 
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <jansson.h>
 
@@ -13,6 +14,7 @@
 #include "kube/client.h"
 #include "ops/drain.h"
 #include "plugin/cli.h"
+#include "plugin/term.h"
 
 /* ---- the commands, one per cmd_<verb>.c; listed in commands.c ---- */
 extern const struct rs_cmd rs_cmd_status, rs_cmd_check, rs_cmd_node, rs_cmd_rollback, rs_cmd_cordon,

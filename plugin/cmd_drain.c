@@ -83,7 +83,7 @@ static void on_event(void *ud, const struct rs_drain_event *ev) {
   }
   FILE *f = ev->to_stderr ? cli->errf : cli->out;
   if (ev->to_stderr) fflush(cli->out);
-  fprintf(f, "%s\n", ev->text);
+  rs_term_printf(f, "%s\n", ev->text);
   fflush(f);
 }
 
@@ -160,7 +160,7 @@ static int cordon_cmd(struct rs_cli *cli, bool on, rs_err_t *err) {
         return -1;
       }
       /* kubectl reports it and goes on, and still exits 0 */
-      fprintf(cli->errf, "error: unable to %s node \"%s\": %s\n", on ? "cordon" : "uncordon",
+      rs_term_printf(cli->errf, "error: unable to %s node \"%s\": %s\n", on ? "cordon" : "uncordon",
               nodes[i], e.msg ? e.msg : "unknown error");
       rs_err_clear(&e);
     }
@@ -211,14 +211,14 @@ static void list_state(struct rs_cli *cli, const struct rs_drain_report *r, int 
   for (size_t i = 0; i < r->npods; i++) {
     const struct rs_drain_pod *p = &r->pods[i];
     if (p->state != state) continue;
-    fprintf(cli->errf, "%s%s/%s", n++ ? ", " : label, p->ns, p->name);
+    rs_term_printf(cli->errf, "%s%s/%s", n++ ? ", " : label, p->ns, p->name);
   }
-  if (n) fprintf(cli->errf, "%s\n", note ? note : "");
+  if (n) rs_term_printf(cli->errf, "%s\n", note ? note : "");
 }
 
 static void interrupted_summary(struct rs_cli *cli, const char *node, const struct rs_drain_report *r) {
   _cleanup_free_ char *flags = flags_text(cli);
-  fprintf(cli->errf, "Interrupted: stopped evicting pods from node \"%s\"; the node stays cordoned.\n", node);
+  rs_term_printf(cli->errf, "Interrupted: stopped evicting pods from node \"%s\"; the node stays cordoned.\n", node);
   list_state(cli, r, RS_DRAIN_POD_GONE, "  evicted:      ", NULL);
   list_state(cli, r, RS_DRAIN_POD_SKIPPED, "  skipped:      ", NULL);
   list_state(cli, r, RS_DRAIN_POD_EVICTING, "  terminating:  ", "  (eviction accepted, still shutting down)");
@@ -226,8 +226,8 @@ static void interrupted_summary(struct rs_cli *cli, const char *node, const stru
              "  (a request was in flight; `kubectl get pods` tells)");
   list_state(cli, r, RS_DRAIN_POD_FAILED, "  failed:       ", NULL);
   list_state(cli, r, RS_DRAIN_POD_PENDING, "  not evicted:  ", NULL);
-  fprintf(cli->errf, "To continue:  kubectl runtime-switch drain %s%s\n", node, flags ? flags : "");
-  fprintf(cli->errf, "To put the node back in service:  kubectl runtime-switch uncordon %s\n", node);
+  rs_term_printf(cli->errf, "To continue:  kubectl runtime-switch drain %s%s\n", node, flags ? flags : "");
+  rs_term_printf(cli->errf, "To put the node back in service:  kubectl runtime-switch uncordon %s\n", node);
 }
 
 static json_t *report_json(const char *event, const char *node, const struct rs_drain_report *r,
@@ -249,11 +249,11 @@ static json_t *report_json(const char *event, const char *node, const struct rs_
  * when it is not an aggregate). */
 static void print_plain_error(struct rs_cli *cli, const rs_err_t *e) {
   if (e->kind == RS_E_API && e->code == 401)
-    fprintf(cli->errf, "error: You must be logged in to the server (%s)\n", e->msg ? e->msg : "");
+    rs_term_printf(cli->errf, "error: You must be logged in to the server (%s)\n", e->msg ? e->msg : "");
   else if (e->kind == RS_E_API && e->reason)
-    fprintf(cli->errf, "Error from server (%s): %s\n", e->reason, e->msg ? e->msg : "");
+    rs_term_printf(cli->errf, "Error from server (%s): %s\n", e->reason, e->msg ? e->msg : "");
   else
-    fprintf(cli->errf, "error: %s\n", e->msg ? e->msg : "unknown error");
+    rs_term_printf(cli->errf, "error: %s\n", e->msg ? e->msg : "unknown error");
 }
 
 /* A node the drain failed on. */
@@ -313,13 +313,13 @@ static void node_failed(struct out *out, const char *node, struct rs_drain_repor
     json_decref(j);
   }
   if (!r->refused && rs_drain_report_pending(r)) {
-    fprintf(cli->errf, "There are pending pods in node \"%s\" when an error occurred: %s\n", node,
+    rs_term_printf(cli->errf, "There are pending pods in node \"%s\" when an error occurred: %s\n", node,
             f->agg ? f->agg : "");
     for (size_t k = 0; k < r->npods; k++)
       if (r->pods[k].state != RS_DRAIN_POD_GONE && r->pods[k].state != RS_DRAIN_POD_SKIPPED)
-        fprintf(cli->errf, "pod/%s\n", r->pods[k].name);
+        rs_term_printf(cli->errf, "pod/%s\n", r->pods[k].name);
   }
-  fprintf(cli->errf, "error: unable to drain node \"%s\" due to error: %s, continuing command...\n",
+  rs_term_printf(cli->errf, "error: unable to drain node \"%s\" due to error: %s, continuing command...\n",
           node, f->agg ? f->agg : "");
   rs_err_move(&f->err, e);
 }
@@ -328,16 +328,16 @@ static void node_failed(struct out *out, const char *node, struct rs_drain_repor
  * failed node prints its errors one per line; several print one aggregate
  * line each. */
 static void print_failed(struct rs_cli *cli, const struct failed *fails, size_t nfail) {
-  fprintf(cli->errf, "There are pending nodes to be drained:\n");
-  for (size_t k = 0; k < nfail; k++) fprintf(cli->errf, " %s\n", fails[k].node);
+  rs_term_printf(cli->errf, "There are pending nodes to be drained:\n");
+  for (size_t k = 0; k < nfail; k++) rs_term_printf(cli->errf, " %s\n", fails[k].node);
   if (nfail == 1 && fails[0].check_err) {
-    fprintf(cli->errf, "%s\n", fails[0].check_err);
+    rs_term_printf(cli->errf, "%s\n", fails[0].check_err);
   } else if (nfail == 1 && fails[0].lines) {
-    for (size_t k = 0; fails[0].lines[k]; k++) fprintf(cli->errf, "%s\n", fails[0].lines[k]);
+    for (size_t k = 0; fails[0].lines[k]; k++) rs_term_printf(cli->errf, "%s\n", fails[0].lines[k]);
   } else if (nfail == 1) {
     print_plain_error(cli, &fails[0].err);
   } else {
-    for (size_t k = 0; k < nfail; k++) fprintf(cli->errf, "%s\n", fails[k].agg ? fails[k].agg : "");
+    for (size_t k = 0; k < nfail; k++) rs_term_printf(cli->errf, "%s\n", fails[k].agg ? fails[k].agg : "");
   }
 }
 

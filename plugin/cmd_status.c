@@ -62,7 +62,7 @@ static int print_table(struct rs_cli *cli, const struct rs_nodes_report *r, bool
     }
   fputc('\n', cli->out);
   if (count) rs_table_print(p, cli->out);
-  else fprintf(cli->out, "No pods mount the Docker socket on these nodes.\n");
+  else rs_term_printf(cli->out, "No pods mount the Docker socket on these nodes.\n");
   rs_table_free(p);
   return rc < 0 ? rs_oom(err) : 0;
 }
@@ -108,7 +108,7 @@ static int cmd_status(struct rs_cli *cli, rs_err_t *err) {
     else rc = strcmp(out, "json") == 0 ? rs_print_json(cli->out, doc, err)
                                        : rs_print_yaml(cli->out, doc, err);
   } else if (r.n == 0 && !r.missing[0]) {
-    fprintf(cli->errf, "No resources found\n");
+    rs_term_printf(cli->errf, "No resources found\n");
   } else if (r.n) {
     rc = print_table(cli, &r, out && strcmp(out, "wide") == 0, !rs_cli_bool(cli, "no-headers"),
                      q.pods, err);

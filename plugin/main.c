@@ -25,23 +25,23 @@ static int print_error(struct rs_cli *cli, rs_err_t *e) {
   const char *msg = e->msg ? e->msg : "unknown error";
   switch (e->kind) {
   case RS_E_USAGE:
-    fprintf(cli->errf, "error: %s\n", msg);
+    rs_term_printf(cli->errf, "error: %s\n", msg);
     if (cli->cmd)
-      fprintf(cli->errf, "See 'kubectl runtime-switch %s --help' for usage.\n", cli->cmd->name);
+      rs_term_printf(cli->errf, "See 'kubectl runtime-switch %s --help' for usage.\n", cli->cmd->name);
     else
-      fprintf(cli->errf, "Run 'kubectl runtime-switch --help' for usage.\n");
+      rs_term_printf(cli->errf, "Run 'kubectl runtime-switch --help' for usage.\n");
     return EXIT_USAGE;
   case RS_E_INTERRUPTED:
-    fprintf(cli->errf, "error: %s\n", msg);
+    rs_term_printf(cli->errf, "error: %s\n", msg);
     return EXIT_INTERRUPTED;
   case RS_E_API:
     if (e->code == 401)
-      fprintf(cli->errf, "error: You must be logged in to the server (%s)\n", msg);
+      rs_term_printf(cli->errf, "error: You must be logged in to the server (%s)\n", msg);
     else
-      fprintf(cli->errf, "Error from server (%s): %s\n", e->reason ? e->reason : "InternalError", msg);
+      rs_term_printf(cli->errf, "Error from server (%s): %s\n", e->reason ? e->reason : "InternalError", msg);
     return EXIT_ERROR;
   default:
-    fprintf(cli->errf, "error: %s\n", msg);
+    rs_term_printf(cli->errf, "error: %s\n", msg);
     return EXIT_ERROR;
   }
 }
@@ -72,7 +72,7 @@ int main(int argc, char **argv) {
     if (cli.exit_code) code = cli.exit_code;
   }
   if (fflush(stdout) != 0 && code == EXIT_OK) {
-    fprintf(stderr, "error: writing the output: %s\n", strerror(errno));
+    rs_term_printf(stderr, "error: writing the output: %s\n", strerror(errno));
     code = EXIT_ERROR;
   }
   rs_cli_free(&cli);

@@ -1,5 +1,7 @@
-/* -o/--output, tables, -o json and -o yaml. */
+/* -o/--output, text for a terminal, tables, -o json and -o yaml. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <regex.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,6 +34,81 @@ int rs_cli_output(const struct rs_cli *cli, const char **ret, rs_err_t *err) {
   if (!list) return rs_oom(err);
   return rs_fail(err, RS_E_USAGE, 0, "unable to match a printer suitable for the output format \"%s\", "
                  "allowed formats are: %s", v, list);
+}
+
+/* ---- text for a terminal ---- */
+
+/* The length of the UTF-8 sequence at s (1..4) and its code point, or 0
+ * when it is not well-formed (overlong, surrogate, past U+10FFFF, cut). */
+static size_t utf8_seq(const unsigned char *s, size_t left, unsigned *ret_cp) {
+  unsigned c = s[0], cp;
+  size_t n;
+  if (c < 0x80) n = 1, cp = c;
+  else if (c >= 0xc2 && c <= 0xdf) n = 2, cp = c & 0x1f;
+  else if (c >= 0xe0 && c <= 0xef) n = 3, cp = c & 0x0f;
+  else if (c >= 0xf0 && c <= 0xf4) n = 4, cp = c & 0x07;
+  else return 0;
+  if (n > left) return 0;
+  for (size_t i = 1; i < n; i++) {
+    if ((s[i] & 0xc0) != 0x80) return 0;
+    cp = cp << 6 | (s[i] & 0x3f);
+  }
+  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+    return 0;
+  *ret_cp = cp;
+  return n;
+}
+
+/* Characters that move the cursor, change the terminal or hide text. */
+static bool unsafe_cp(unsigned cp) {
+  return (cp < 0x20 && cp != '\t' && cp != '\n') || (cp >= 0x7f && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
+         (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+char *rs_term_escape(const char *s, size_t len) {
+  rs_buf_t b = RS_BUF_INIT(0);
+  const unsigned char *p = (const unsigned char *)s;
+  for (size_t i = 0; i < len;) {
+    unsigned cp = 0;
+    size_t n = utf8_seq(p + i, len - i, &cp);
+    int r;
+    if (n == 0) r = rs_buf_printf(&b, NULL, "\\x%02x", p[i]), n = 1;
+    else if (unsafe_cp(cp) && cp < 0x80) r = rs_buf_printf(&b, NULL, "\\x%02x", cp);
+    else if (unsafe_cp(cp)) r = rs_buf_printf(&b, NULL, "\\u%04x", cp);
+    else r = rs_buf_append(&b, s + i, n, NULL);
+    if (r < 0) {
+      rs_buf_free(&b);
+      return NULL;
+    }
+    i += n;
+  }
+  return rs_buf_steal(&b, NULL);
+}
+
+void rs_term_vprintf(FILE *f, const char *fmt, va_list ap) {
+  char *text = NULL;
+  int n = vasprintf(&text, fmt, ap);
+  if (n < 0) return;
+  _cleanup_free_ char *safe = rs_term_escape(text, (size_t)n);
+  fputs(safe ? safe : "(out of memory)\n", f);
+  free(text);
+}
+
+void rs_term_printf(FILE *f, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  rs_term_vprintf(f, fmt, ap);
+  va_end(ap);
+}
+
+/* ---- tables ---- */
+
+/* Whether a cell needs rs_term_escape (anything but printable ASCII goes
+ * the slow way; most cells are names and versions in plain ASCII). */
+static bool needs_escape(const char *s, size_t len) {
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f) return true;
+  return false;
 }
 
 /* A table: every cell's text back to back in one buffer (a 5,000-node
@@ -84,6 +161,15 @@ int rs_table_add(struct rs_table *t, const char *const *cells) {
   for (size_t i = 0; i < t->ncols; i++) {
     const char *c = cells[i] && *cells[i] ? cells[i] : "<none>";
     size_t len = strlen(c);
+    _cleanup_free_ char *esc = NULL;
+    if (needs_escape(c, len)) { /* names and versions the API gave */
+      if (!(esc = rs_term_escape(c, len))) {
+        t->text.len = start;
+        return -1;
+      }
+      c = esc;
+      len = strlen(esc);
+    }
     if (len > UINT32_MAX || rs_buf_append(&t->text, c, len + 1, NULL) < 0) {
       t->text.len = start; /* the row is not added */
       return -1;
@@ -233,7 +319,7 @@ out:
 int rs_cli_nodes_not_found(struct rs_cli *cli, char *const *missing, rs_err_t *err) {
   if (!missing || !missing[0]) return 0;
   for (size_t i = 1; missing[i]; i++)
-    fprintf(cli->errf, "Error from server (NotFound): nodes \"%s\" not found\n", missing[i]);
+    rs_term_printf(cli->errf, "Error from server (NotFound): nodes \"%s\" not found\n", missing[i]);
   rs_fail(err, RS_E_API, 404, "nodes \"%s\" not found", missing[0]);
   rs_err_set_reason(err, "NotFound");
   return -1;

@@ -108,49 +108,49 @@ static void print_plan(FILE *f, const json_t *p) {
   const json_t *k = json_object_get(p, "kubelet"), *rt = json_object_get(p, "runtime");
   const json_t *cni = json_object_get(p, "cni"), *img = json_object_get(p, "images");
   char b1[32], b2[32];
-  fprintf(f, "Plan (run %s): %s -> %s %s (config version %d)\n", jstr(p, RS_JSON_ID), jstr(p, RS_JSON_FROM),
+  rs_term_printf(f, "Plan (run %s): %s -> %s %s (config version %d)\n", jstr(p, RS_JSON_ID), jstr(p, RS_JSON_FROM),
           jstr(p, RS_JSON_TO), jstr(rt, "version"), (int)json_integer_value(json_object_get(rt, "config_version")));
-  fprintf(f, "  kubelet %s: CRI endpoint %s -> %s (in %s)\n", jstr(k, "version"), jstr(k, "endpoint_before"),
+  rs_term_printf(f, "  kubelet %s: CRI endpoint %s -> %s (in %s)\n", jstr(k, "version"), jstr(k, "endpoint_before"),
           jstr(k, "endpoint_after"), jstr(k, "endpoint_where"));
-  fprintf(f, "  cgroup driver: %s (%s)\n", jstr(k, "cgroup_driver"), jstr(k, "cgroup_driver_source"));
-  fprintf(f, "  sandbox image: %s (%s)\n", jstr(p, "sandbox_image"), jstr(p, "sandbox_image_source"));
-  fprintf(f, "  CNI: binaries %s, configuration %s\n", jstr(cni, "bin_dir"), jstr(cni, "conf_dir"));
+  rs_term_printf(f, "  cgroup driver: %s (%s)\n", jstr(k, "cgroup_driver"), jstr(k, "cgroup_driver_source"));
+  rs_term_printf(f, "  sandbox image: %s (%s)\n", jstr(p, "sandbox_image"), jstr(p, "sandbox_image_source"));
+  rs_term_printf(f, "  CNI: binaries %s, configuration %s\n", jstr(cni, "bin_dir"), jstr(cni, "conf_dir"));
   size_t nimg = json_array_size(json_object_get(img, "carry"));
   if (nimg)
-    fprintf(f, "  images carried over: %zu (%s; %s free)\n", nimg,
+    rs_term_printf(f, "  images carried over: %zu (%s; %s free)\n", nimg,
             mib((double)json_integer_value(json_object_get(img, "bytes")), b1, sizeof b1),
             mib((double)json_integer_value(json_object_get(img, "free_bytes")), b2, sizeof b2));
   else
-    fprintf(f, "  images carried over: none\n");
+    rs_term_printf(f, "  images carried over: none\n");
   size_t i, j;
   json_t *x, *c;
-  if (json_array_size(json_object_get(p, RS_JSON_FILES))) fprintf(f, "  node files:\n");
+  if (json_array_size(json_object_get(p, RS_JSON_FILES))) rs_term_printf(f, "  node files:\n");
   json_array_foreach(json_object_get(p, RS_JSON_FILES), i, x) {
-    fprintf(f, "    %s %s\n", jstr(x, "action"), jstr(x, "path"));
-    json_array_foreach(json_object_get(x, "changes"), j, c) fprintf(f, "      + %s\n", json_string_value(c));
+    rs_term_printf(f, "    %s %s\n", jstr(x, "action"), jstr(x, "path"));
+    json_array_foreach(json_object_get(x, "changes"), j, c) rs_term_printf(f, "      + %s\n", json_string_value(c));
   }
-  if (json_array_size(json_object_get(p, RS_JSON_SERVICES))) fprintf(f, "  services:\n");
+  if (json_array_size(json_object_get(p, RS_JSON_SERVICES))) rs_term_printf(f, "  services:\n");
   json_array_foreach(json_object_get(p, RS_JSON_SERVICES), i, x) {
     const json_t *b = json_object_get(x, "before");
-    fprintf(f, "    %-24s %s (now %s, %s)\n", jstr(x, "unit"), jstr(x, "action"),
+    rs_term_printf(f, "    %-24s %s (now %s, %s)\n", jstr(x, "unit"), jstr(x, "action"),
             json_is_true(json_object_get(b, "active")) ? "active" : "inactive",
             json_is_true(json_object_get(b, "enabled")) ? "enabled" : "disabled");
   }
   /* what becomes of each of Docker's settings (contract.h docker_settings) */
-  if (json_array_size(json_object_get(p, RS_JSON_DOCKER_SETTINGS))) fprintf(f, "  Docker's settings:\n");
+  if (json_array_size(json_object_get(p, RS_JSON_DOCKER_SETTINGS))) rs_term_printf(f, "  Docker's settings:\n");
   json_array_foreach(json_object_get(p, RS_JSON_DOCKER_SETTINGS), i, x) {
     const char *v = json_string_value(json_object_get(x, "value")), *to = json_string_value(json_object_get(x, "target"));
     const char *why = json_string_value(json_object_get(x, "why"));
-    fprintf(f, "    %-8s %s%s%s%s%s%s%s\n", jstr(x, "action"), jstr(x, "key"), v ? " = " : "", v ? v : "",
+    rs_term_printf(f, "    %-8s %s%s%s%s%s%s%s\n", jstr(x, "action"), jstr(x, "key"), v ? " = " : "", v ? v : "",
             to ? " -> " : "", to ? to : "", why ? ": " : "", why ? why : "");
   }
-  fprintf(f, "  steps:");
-  json_array_foreach(json_object_get(p, RS_JSON_STEPS), i, x) fprintf(f, "%s%s", i ? ", " : " ", json_string_value(x));
+  rs_term_printf(f, "  steps:");
+  json_array_foreach(json_object_get(p, RS_JSON_STEPS), i, x) rs_term_printf(f, "%s%s", i ? ", " : " ", json_string_value(x));
   fputc('\n', f);
-  json_array_foreach(json_object_get(p, RS_JSON_WARNINGS), i, x) fprintf(f, "  warning: %s\n", json_string_value(x));
-  json_array_foreach(json_object_get(p, RS_JSON_BLOCKERS), i, x) fprintf(f, "  blocker: %s\n", json_string_value(x));
+  json_array_foreach(json_object_get(p, RS_JSON_WARNINGS), i, x) rs_term_printf(f, "  warning: %s\n", json_string_value(x));
+  json_array_foreach(json_object_get(p, RS_JSON_BLOCKERS), i, x) rs_term_printf(f, "  blocker: %s\n", json_string_value(x));
   json_array_foreach(json_object_get(p, "drain_blockers"), i, x)
-    fprintf(f, "  the drain would refuse: %s\n", json_string_value(x));
+    rs_term_printf(f, "  the drain would refuse: %s\n", json_string_value(x));
 }
 
 static void on_event(void *ud, const struct rs_sw_event *ev) {
@@ -168,7 +168,7 @@ static void on_event(void *ud, const struct rs_sw_event *ev) {
       json_decref(j);
       return;
     }
-    fprintf(cli->out, "[%6.1fs] %-9s %s%s%s(%.1fs)\n", t, rs_sw_phase_name(ev->phase),
+    rs_term_printf(cli->out, "[%6.1fs] %-9s %s%s%s(%.1fs)\n", t, rs_sw_phase_name(ev->phase),
             ev->message ? ev->message : "", ev->message ? " " : "",
             ev->status == RS_SW_DONE ? "" : ev->status == RS_SW_FAILED ? "FAILED " : "",
             secs(ev->ms));
@@ -183,7 +183,7 @@ static void on_event(void *ud, const struct rs_sw_event *ev) {
     rs_cli_warn(cli, "%s", ev->message);
     return;
   case RS_SW_EV_HELPER:
-    fprintf(f, "           | %s\n", ev->message);
+    rs_term_printf(f, "           | %s\n", ev->message);
     break;
   case RS_SW_EV_DRAIN:
     if (ev->drain && ev->drain->type == RS_DRAIN_EV_WARNING) {
@@ -196,10 +196,10 @@ static void on_event(void *ud, const struct rs_sw_event *ev) {
       fflush(cli->out);
       f = cli->errf;
     }
-    fprintf(f, "           %s\n", ev->message);
+    rs_term_printf(f, "           %s\n", ev->message);
     break;
   default:
-    fprintf(f, "           %s\n", ev->message);
+    rs_term_printf(f, "           %s\n", ev->message);
     break;
   }
   fflush(f);
@@ -208,7 +208,7 @@ static void on_event(void *ud, const struct rs_sw_event *ev) {
 static int confirm(void *ud, const char *question, const json_t *plan, bool *ret_yes, rs_err_t *err) {
   struct view *v = ud;
   fflush(v->cli->out);
-  fprintf(v->cli->errf, "%s [y/N]: ", question);
+  rs_term_printf(v->cli->errf, "%s [y/N]: ", question);
   fflush(v->cli->errf);
   char line[64];
   if (!fgets(line, sizeof line, stdin)) {
@@ -243,36 +243,36 @@ static void print_summary(struct view *v, const struct rs_switch_opts *o, const 
   FILE *f = cli->out;
   if (r->outcome == RS_SW_DRY_RUN) {
     for (size_t i = 0; i < json_array_size(r->manifests); i++) {
-      fprintf(f, "---\n");
+      rs_term_printf(f, "---\n");
       rs_print_yaml(f, json_array_get(r->manifests, i), NULL);
     }
-    fprintf(f, "Dry run: nothing was changed on node %s.\n", o->node);
+    rs_term_printf(f, "Dry run: nothing was changed on node %s.\n", o->node);
     return;
   }
   if (r->outcome != RS_SW_OK && r->outcome != RS_SW_ROLLED_BACK) return;
   if (r->outcome == RS_SW_OK)
-    fprintf(f, "%s node %s: %s -> %s in %.1fs (run %s%s)\n",
+    rs_term_printf(f, "%s node %s: %s -> %s in %.1fs (run %s%s)\n",
             o->op == RS_OP_ROLLBACK ? "Rolled back" : "Switched", o->node,
             r->resumed && r->from ? r->from : r->runtime_before ? r->runtime_before : "?",
             r->runtime_after ? r->runtime_after : "?",
             secs(r->total_ms), r->id ? r->id : "?", r->resumed ? ", resumed" : "");
   if (r->notready_ms >= 0 || r->kubelet_down_ms >= 0) {
-    fprintf(f, "  NotReady window: ");
-    if (r->notready_ms >= 0) fprintf(f, "%.1fs (kubelet stopped -> node Ready again)", secs(r->notready_ms));
-    else fprintf(f, "not measured (the node was back before this run watched it)");
-    if (r->kubelet_down_ms >= 0) fprintf(f, "; kubelet down %.0fs (helper journal)", secs(r->kubelet_down_ms));
-    if (r->api_notready_ms >= 0) fprintf(f, "; the API showed NotReady for %.1fs", secs(r->api_notready_ms));
+    rs_term_printf(f, "  NotReady window: ");
+    if (r->notready_ms >= 0) rs_term_printf(f, "%.1fs (kubelet stopped -> node Ready again)", secs(r->notready_ms));
+    else rs_term_printf(f, "not measured (the node was back before this run watched it)");
+    if (r->kubelet_down_ms >= 0) rs_term_printf(f, "; kubelet down %.0fs (helper journal)", secs(r->kubelet_down_ms));
+    if (r->api_notready_ms >= 0) rs_term_printf(f, "; the API showed NotReady for %.1fs", secs(r->api_notready_ms));
     fputc('\n', f);
   }
-  fprintf(f, "  phases:");
+  rs_term_printf(f, "  phases:");
   bool first = true;
   for (int i = 0; i < _RS_PH_MAX; i++)
     if (r->phase_ms[i] >= 0) {
-      fprintf(f, "%s %s %.1fs", first ? "" : ",", rs_sw_phase_name(i), secs(r->phase_ms[i]));
+      rs_term_printf(f, "%s %s %.1fs", first ? "" : ",", rs_sw_phase_name(i), secs(r->phase_ms[i]));
       first = false;
     }
   fputc('\n', f);
-  if (r->outcome == RS_SW_OK && r->hint) fprintf(f, "  %s\n", r->hint);
+  if (r->outcome == RS_SW_OK && r->hint) rs_term_printf(f, "  %s\n", r->hint);
 }
 
 int rs_switch_cli_run(struct rs_cli *cli, struct rs_switch_opts *o, rs_err_t *err) {

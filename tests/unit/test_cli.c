@@ -11,6 +11,7 @@
 #include "common/strutil.h"
 #include "helper/runtimes.h"
 #include "plugin/cli.h"
+#include "plugin/term.h"
 
 /* ---- the tables ---- */
 
@@ -355,4 +356,48 @@ Test(complete, from_the_tables) {
     _cleanup_free_ char *got = complete(comps[i].line);
     cr_assert_str_eq(got, comps[i].want, "%s", comps[i].line);
   }
+}
+
+/* ---- text for a terminal ---- */
+
+struct esc_case {
+  const char *in;
+  size_t len;  /* 0: strlen */
+  const char *out;
+};
+
+Test(term, escapes_what_drives_a_terminal) {
+  static const struct esc_case cases[] = {
+      {"plain text, tab\tand newline\n", 0, "plain text, tab\tand newline\n"},
+      {"\x1b[2J\x1b]0;pwned\x07", 0, "\\x1b[2J\\x1b]0;pwned\\x07"},
+      {"over\rwrite", 0, "over\\x0dwrite"},
+      {"del\x7f", 0, "del\\x7f"},
+      {"c1 csi \xc2\x9b" "31m", 0, "c1 csi \\u009b31m"},
+      {"lone \x9b", 0, "lone \\x9b"},
+      {"overlong \xc0\x80", 0, "overlong \\xc0\\x80"},
+      {"surrogate \xed\xa0\x80", 0, "surrogate \\xed\\xa0\\x80"},
+      {"cut \xe2\x80", 0, "cut \\xe2\\x80"},
+      {"past U+10FFFF \xf4\x90\x80\x80", 0, "past U+10FFFF \\xf4\\x90\\x80\\x80"},
+      {"rtl \xe2\x80\xae" "gnp.exe", 0, "rtl \\u202egnp.exe"},
+      {"kept: \xe2\x80\x94 \xc3\xa9 \xf0\x9f\x90\xb3", 0, "kept: \xe2\x80\x94 \xc3\xa9 \xf0\x9f\x90\xb3"},
+      {"nul\0here", 8, "nul\\x00here"},
+      {"", 0, ""},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    size_t n = cases[i].len ? cases[i].len : strlen(cases[i].in);
+    _cleanup_free_ char *got = rs_term_escape(cases[i].in, n);
+    cr_assert_not_null(got);
+    cr_assert_str_eq(got, cases[i].out, "case %zu", i);
+  }
+}
+
+Test(term, printf_escapes_the_whole_line) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  cr_assert_not_null(f);
+  rs_term_printf(f, "Error from server (%s): %s\n", "Forbidden", "pods \"x\" \x1b[31mred\x1b[0m");
+  fclose(f);
+  cr_assert_str_eq(buf, "Error from server (Forbidden): pods \"x\" \\x1b[31mred\\x1b[0m\n");
+  free(buf);
 }
