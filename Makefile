@@ -114,9 +114,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBCORE)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< $(LDFLAGS) $(TEST_LIBS) $(LIBCORE) $(PKG_LIBS) $(CRITERION_LIBS)
 
-# The command line's test and fuzz target link the plugin itself.
-$(BUILD)/tests/test_cli $(BUILD)/fuzz/replay_cli: $(PLUGIN_LIB)
-$(BUILD)/tests/test_cli $(BUILD)/fuzz/replay_cli: TEST_LIBS := $(PLUGIN_LIB)
+# The command line's test and fuzz targets link the plugin itself.
+$(BUILD)/tests/test_cli $(BUILD)/fuzz/replay_cli $(BUILD)/fuzz/replay_term: $(PLUGIN_LIB)
+$(BUILD)/tests/test_cli $(BUILD)/fuzz/replay_cli $(BUILD)/fuzz/replay_term: TEST_LIBS := $(PLUGIN_LIB)
 
 test-unit: $(UNIT_BINS) $(PLUGIN)
 	@set -e; for t in $(UNIT_BINS); do \
@@ -150,6 +150,7 @@ SECONDS ?= 60
 # The core refers to the embedded helpers, so every target links $(GEN_SRC);
 # FUZZ_EXTRA_<target> adds what else a target needs (the plugin's sources).
 FUZZ_EXTRA_cli = $(filter-out plugin/main.c,$(PLUGIN_SRC))
+FUZZ_EXTRA_term = $(FUZZ_EXTRA_cli)
 fuzz: $(GEN_SRC) $(FUZZ_EXTRA_$(FUZZ))
 	@mkdir -p build/fuzz build/fuzz/corpus-$(FUZZ) tests/fuzz/corpus/$(FUZZ)
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen -DRS_VERSION='"$(VERSION)"' \
