@@ -52,12 +52,8 @@ int rs_carrier_init(struct rs_carrier *car, const char *ns, bool secret, const s
 }
 
 void rs_carrier_clear(struct rs_carrier *car) {
-  free(car->ns);
-  free(car->name);
-  free(car->uid);
-  free(car->rv);
-  free(car->trip_why);
-  free(car->selector);
+  char **strs[] = {&car->ns, &car->name, &car->uid, &car->rv, &car->trip_why, &car->selector};
+  for (size_t i = 0; i < RS_ARRAY_SIZE(strs); i++) free(*strs[i]);
   rs_err_clear(&car->watch_err);
   *car = (struct rs_carrier){0};
 }
@@ -195,15 +191,20 @@ static int same_object(struct rs_carrier *car, const json_t *obj, rs_err_t *err)
   return car->trip == RS_CARRIER_OK ? 0 : rs_carrier_trip_error(car, err);
 }
 
-int rs_carrier_verify(rs_kube_client_t *c, struct rs_carrier *car, rs_err_t *err) {
+/* The carrier as the API has it now; gone trips the guard. */
+static int read_carrier(rs_kube_client_t *c, struct rs_carrier *car, bool metadata_only, json_t **ret,
+                        rs_err_t *err) {
   if (car->trip != RS_CARRIER_OK) return rs_carrier_trip_error(car, err);
+  if (get_carrier(c, car, metadata_only, ret, err) == 0) return 0;
+  if (!rs_kube_is_not_found(err)) return rs_wrap(err, "reading %s %s/%s", kind_of(car->secret), car->ns, car->name);
+  rs_err_clear(err);
+  trip(car, RS_CARRIER_DELETED, "it is gone");
+  return rs_carrier_trip_error(car, err);
+}
+
+int rs_carrier_verify(rs_kube_client_t *c, struct rs_carrier *car, rs_err_t *err) {
   json_auto_t *obj = NULL;
-  if (get_carrier(c, car, false, &obj, err) < 0) {
-    if (!rs_kube_is_not_found(err)) return rs_wrap(err, "reading %s %s/%s", kind_of(car->secret), car->ns, car->name);
-    rs_err_clear(err);
-    trip(car, RS_CARRIER_DELETED, "it is gone");
-    return rs_carrier_trip_error(car, err);
-  }
+  if (read_carrier(c, car, false, &obj, err) < 0) return -1;
   int kind;
   rs_err_t e = RS_ERR_INIT;
   if (rs_carrier_check_object(obj, car->secret, car->blob, &kind, &e) < 0) {
@@ -216,15 +217,8 @@ int rs_carrier_verify(rs_kube_client_t *c, struct rs_carrier *car, rs_err_t *err
 }
 
 int rs_carrier_still(rs_kube_client_t *c, struct rs_carrier *car, rs_err_t *err) {
-  if (car->trip != RS_CARRIER_OK) return rs_carrier_trip_error(car, err);
   json_auto_t *obj = NULL;
-  if (get_carrier(c, car, true, &obj, err) < 0) {
-    if (!rs_kube_is_not_found(err)) return rs_wrap(err, "reading %s %s/%s", kind_of(car->secret), car->ns, car->name);
-    rs_err_clear(err);
-    trip(car, RS_CARRIER_DELETED, "it is gone");
-    return rs_carrier_trip_error(car, err);
-  }
-  if (same_object(car, obj, err) < 0) return -1;
+  if (read_carrier(c, car, true, &obj, err) < 0 || same_object(car, obj, err) < 0) return -1;
   return car->watch_err.kind != RS_E_NONE ? watch_failed(car, err) : 0;
 }
 

@@ -412,6 +412,16 @@ Test(switch_flow, resumes_a_launch_it_never_recorded, .timeout = 60) {
 
 /* ---- the carrier (ops/carrier.h) against the fake ---- */
 
+/* A fake (scenario ok) and a client of it; end() stops both. */
+static rs_kube_client_t *begin(struct fake *f) {
+  fake_start(f, "ok");
+  return client(f);
+}
+static void end(struct fake *f, rs_kube_client_t *c) {
+  rs_kube_client_free(c);
+  fake_stop(f);
+}
+
 static struct rs_carrier carrier(void) {
   struct rs_carrier car;
   rs_err_t e = RS_ERR_INIT;
@@ -427,12 +437,14 @@ static json_t *carrier_obj(rs_kube_client_t *c, const struct rs_carrier *car) {
   return j;
 }
 
-/* Two runs share one carrier; the last to release it deletes it. */
-Test(switch_flow, carrier_shared_then_released, .timeout = 60) {
+/* The carrier's lifetime: two runs share it and the last to release it
+ * deletes it; a killed run's reference (and a DELETE that only marked it)
+ * is dropped by the next run on the node, which lets it go; one marked for
+ * deletion and used by nobody else is let go and made again. */
+Test(switch_flow, carrier_shared_released_and_let_go, .timeout = 60) {
   struct fake f;
-  fake_start(&f, "ok");
-  rs_kube_client_t *c = client(&f);
-  struct rs_carrier a = carrier(), b = carrier();
+  rs_kube_client_t *c = begin(&f);
+  struct rs_carrier a = carrier(), b = carrier(), now = carrier();
   rs_err_t e = RS_ERR_INIT;
   cr_assert_eq(rs_carrier_acquire(c, &a, "run-a", "node-1", &e), 0, "%s", e.msg);
   cr_assert_eq(rs_carrier_acquire(c, &b, "run-b", "node-2", &e), 0, "%s", e.msg);
@@ -446,54 +458,33 @@ Test(switch_flow, carrier_shared_then_released, .timeout = 60) {
   bool gone = true;
   cr_assert_eq(rs_carrier_release(c, &a, "run-a", &gone, &e), 0, "%s", e.msg);
   cr_assert_not(gone, "run-b still uses it");
-  cr_assert_eq(rs_carrier_release(c, &b, "run-b", &gone, &e), 0, "%s", e.msg);
-  cr_assert(gone);
+  /* run-b is killed; someone DELETEs the carrier: only marked */
+  _cleanup_free_ char *p = rs_strdup_printf("/api/v1/namespaces/%s/configmaps/%s", b.ns, b.name);
+  cr_assert_eq(rs_kube_delete(c, p, NULL, NULL, &e), 0, "%s", e.msg);
+  json_auto_t *marked = carrier_obj(c, &b);
+  cr_assert_not_null(json_object_get(json_object_get(marked, "metadata"), "deletionTimestamp"), "the finalizer keeps it");
+  int n = 0;
+  cr_assert_eq(rs_carrier_release_stale(c, RS_DELIVER_DEFAULT_NS, "node-1", "next", &n, &e), 0, "%s", e.msg);
+  cr_assert_eq(n, 0, "node-1's runs left no reference");
+  cr_assert_eq(rs_carrier_release_stale(c, RS_DELIVER_DEFAULT_NS, "node-2", "next", &n, &e), 0, "%s", e.msg);
+  cr_assert_eq(n, 1, "run-b's");
   json_auto_t *after = carrier_obj(c, &a);
   cr_assert_null(after, "deleted, finalizer and all");
+  cr_assert_eq(rs_carrier_acquire(c, &now, "next", "node-2", &e), 0, "%s", e.msg);
+  cr_assert_str_neq(now.uid, a.uid);
+  /* marked for deletion, used by no other run: let go and made again */
+  cr_assert_eq(rs_kube_delete(c, p, NULL, NULL, &e), 0, "%s", e.msg);
+  _cleanup_free_ char *was = strdup(now.uid);
+  cr_assert_eq(rs_carrier_acquire(c, &now, "next", "node-2", &e), 0, "%s", e.msg);
+  cr_assert_str_neq(now.uid, was);
+  cr_assert_eq(rs_carrier_verify(c, &now, &e), 0, "%s", e.msg);
+  cr_assert_eq(rs_carrier_verify(c, &a, &e), -1, "the first object's UID is not the one there");
+  cr_assert_eq(a.trip, RS_CARRIER_REPLACED);
+  rs_err_clear(&e);
   rs_carrier_clear(&a);
   rs_carrier_clear(&b);
-  rs_kube_client_free(c);
-  fake_stop(&f);
-}
-
-/* A killed run's reference (and a DELETE that only marked the carrier):
- * the next run on the node drops the reference, which lets it go, and
- * makes a new one. */
-Test(switch_flow, carrier_stale_reference_and_deletion_mark, .timeout = 60) {
-  struct fake f;
-  fake_start(&f, "ok");
-  rs_kube_client_t *c = client(&f);
-  struct rs_carrier old = carrier(), now = carrier();
-  rs_err_t e = RS_ERR_INIT;
-  cr_assert_eq(rs_carrier_acquire(c, &old, "killed", "node-1", &e), 0, "%s", e.msg);
-  _cleanup_free_ char *p = rs_strdup_printf("/api/v1/namespaces/%s/configmaps/%s", old.ns, old.name);
-  cr_assert_eq(rs_kube_delete(c, p, NULL, NULL, &e), 0, "%s", e.msg);
-  json_auto_t *marked = carrier_obj(c, &old);
-  cr_assert_not_null(json_object_get(json_object_get(marked, "metadata"), "deletionTimestamp"),
-                     "the finalizer keeps it");
-  int n = 0;
-  cr_assert_eq(rs_carrier_release_stale(c, RS_DELIVER_DEFAULT_NS, "node-2", "next", &n, &e), 0, "%s", e.msg);
-  cr_assert_eq(n, 0, "another node's runs are not stale here");
-  cr_assert_eq(rs_carrier_release_stale(c, RS_DELIVER_DEFAULT_NS, "node-1", "next", &n, &e), 0, "%s", e.msg);
-  cr_assert_eq(n, 1);
-  json_auto_t *gone = carrier_obj(c, &old);
-  cr_assert_null(gone);
-  cr_assert_eq(rs_carrier_acquire(c, &now, "next", "node-1", &e), 0, "%s", e.msg);
-  cr_assert_str_neq(now.uid, old.uid);
-  /* one marked for deletion, used by no other run, is let go and made again */
-  cr_assert_eq(rs_kube_delete(c, p, NULL, NULL, &e), 0, "%s", e.msg);
-  char *was = strdup(now.uid);
-  cr_assert_eq(rs_carrier_acquire(c, &now, "next", "node-1", &e), 0, "%s", e.msg);
-  cr_assert_str_neq(now.uid, was);
-  free(was);
-  cr_assert_eq(rs_carrier_verify(c, &now, &e), 0, "%s", e.msg);
-  cr_assert_eq(rs_carrier_verify(c, &old, &e), -1, "the old object's UID is not the one there");
-  cr_assert_eq(old.trip, RS_CARRIER_REPLACED);
-  rs_err_clear(&e);
-  rs_carrier_clear(&old);
   rs_carrier_clear(&now);
-  rs_kube_client_free(c);
-  fake_stop(&f);
+  end(&f, c);
 }
 
 /* No helper pod was started from a carrier the fake's attacker made. */
@@ -514,8 +505,7 @@ static void nothing_ran_from_swapped(rs_kube_client_t *c) {
  * used nor deleted. */
 Test(switch_flow, carrier_with_other_bytes_is_refused, .timeout = 60) {
   struct fake f;
-  fake_start(&f, "ok");
-  rs_kube_client_t *c = client(&f);
+  rs_kube_client_t *c = begin(&f);
   struct rs_carrier car = carrier();
   _cleanup_free_ char *coll = rs_strdup_printf("/api/v1/namespaces/%s/configmaps", car.ns);
   json_auto_t *foreign = json_pack("{s:s, s:s, s:{s:s}, s:b, s:{s:s}}", "apiVersion", "v1", "kind", "ConfigMap",
@@ -542,8 +532,7 @@ Test(switch_flow, carrier_with_other_bytes_is_refused, .timeout = 60) {
   rs_switch_result_clear(&res);
   rs_buf_free(&r.lines);
   rs_carrier_clear(&car);
-  rs_kube_client_free(c);
-  fake_stop(&f);
+  end(&f, c);
 }
 
 struct swap_case {
@@ -580,8 +569,7 @@ static void swapped(const struct swap_case *k) {
   rs_err_clear(&e);
   rs_switch_result_clear(&res);
   rs_buf_free(&r.lines);
-  rs_kube_client_free(c);
-  fake_stop(&f);
+  end(&f, c);
 }
 
 /* Swapped after delivery, before the launch Job: refused before it, the
@@ -621,8 +609,7 @@ Test(switch_flow, carrier_swapped_as_the_pod_starts, .timeout = 60) {
  * only the pods of the run's own Jobs, by UID). */
 Test(switch_flow, our_label_does_not_exempt_a_pod, .timeout = 60) {
   struct fake f;
-  fake_start(&f, "ok");
-  rs_kube_client_t *c = client(&f);
+  rs_kube_client_t *c = begin(&f);
   json_auto_t *pod = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:{s:s, s:[{s:s, s:s}]}, s:{s:s}}", "apiVersion",
                                "v1", "kind", "Pod", "metadata", "name", "disguised", "namespace", "demo", "labels",
                                RS_LABEL_MANAGED_BY, RS_MANAGED_BY, "spec", "nodeName", "node-1", "containers",
@@ -645,6 +632,5 @@ Test(switch_flow, our_label_does_not_exempt_a_pod, .timeout = 60) {
   rs_err_clear(&e);
   rs_switch_result_clear(&res);
   rs_buf_free(&r.lines);
-  rs_kube_client_free(c);
-  fake_stop(&f);
+  end(&f, c);
 }
