@@ -49,7 +49,7 @@ struct sw {
   const struct rs_helper_blob *blob;
   struct rs_carrier car;   /* the carrier of blob (ops/carrier.h) */
   unsigned live_jobs;      /* roles (bits) of Jobs un-suspended whose pods may still start */
-  bool trip_live;          /* live_jobs when the carrier's guard tripped */
+  unsigned trip_live;      /* live_jobs when the carrier's guard tripped */
   int job_phase;           /* the phase that made the last Job */
   char **job_uids;         /* the run's Jobs (created or found): the drain skips their pods */
   json_t *node;            /* the node as last read */

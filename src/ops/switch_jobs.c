@@ -189,7 +189,13 @@ int sw_put_job(struct sw *s, const struct rs_deliver_spec *spec, int role, bool 
      * compared above (the watch has seen nothing), then its pod may start */
     if (rs_carrier_still(s->c, &s->car, err) < 0) return -1;
     s->live_jobs |= 1u << role;
-    return rs_deliver_unsuspend_job(s->c, spec->ns, name, uid, err);
+    if (rs_deliver_unsuspend_job(s->c, spec->ns, name, uid, err) == 0) return 0;
+    /* the Job went (the guard deleted it) or is another: it starts no pod */
+    if (rs_kube_is_not_found(err) || rs_kube_err_is(err, 422) || rs_kube_is_conflict(err)) {
+      s->live_jobs &= ~(1u << role);
+      s->trip_live &= ~(1u << role);
+    }
+    return -1;
   }
   return rs_fail(err, RS_E_API, 409, "the %s Job of run %s kept coming back", rs_job_role_name(role), s->id);
 }
@@ -239,7 +245,7 @@ static void delete_pods_now(struct sw *s, const json_t *items) {
 
 void sw_on_carrier_trip(void *ud, const struct rs_carrier *car) {
   struct sw *s = ud;
-  s->trip_live = s->live_jobs != 0;
+  s->trip_live = s->live_jobs;
   /* the Jobs first (a Job being deleted makes no new pod), then the pods */
   rs_err_t e = RS_ERR_INIT;
   json_auto_t *pods = NULL;
