@@ -3,13 +3,14 @@
 # (tests/e2e/cluster.sh up), through the real kubectl.  TAP output.
 #   tests/e2e/test_switch.sh [CASE...]
 # Cases (default: all, in this order): refusals dry_run switch reboot
-# roundtrip rollback failure resume interrupt.  Every run ends with node-1
+# roundtrip rollback failure resume interrupt trust (switch/trust.sh).  Every run ends with node-1
 # back in the seeded state (on Docker, uncordoned, the bare pod back).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 eval "$(tests/e2e/cluster.sh env)"
 source tests/e2e/switch/lib.sh
 source tests/fault/lib.sh
+source tests/e2e/switch/trust.sh
 
 k get node node-1 node-2 >/dev/null || { echo "the e2e cluster is not up" >&2; exit 1; }
 # One e2e suite at a time on the shared cluster (advisory; E2E_LOCK='' skips).
@@ -341,7 +342,7 @@ case_interrupt() {
 # ------------------------------------------------------------------ run ---
 
 CASES=("$@")
-[[ ${#CASES[@]} -gt 0 ]] || CASES=(refusals dry_run switch reboot roundtrip rollback failure resume interrupt)
+[[ ${#CASES[@]} -gt 0 ]] || CASES=(refusals dry_run switch reboot roundtrip rollback failure resume interrupt trust)
 restore_seeded
 # the plugin makes its working namespace itself (case_switch checks it)
 k delete namespace "$WORK_NS" --ignore-not-found --wait=true --timeout=120s >/dev/null 2>&1

@@ -18,6 +18,7 @@ Rules (a JSON list, --rules FILE), matched in order against each request:
    "first": N,          # fault the first N matching requests of each key
    "key": "path",       # count per path (default) or "all": one counter
    "retry_after": 2,    # seconds, for *-retry-after
+   "until": "/path",    # hold-until: forward once this file exists
    "after_s": 3}        # watch-reset: cut the stream after this long
   reset:        close with a TCP RST before forwarding (nothing happened)
   reset-after:  forward, let the API server act, then RST (it happened, the
@@ -29,12 +30,16 @@ Rules (a JSON list, --rules FILE), matched in order against each request:
                 step that sent it: where a test kills it)
   hold-after:   forward, let the API server act, then never answer (it
                 happened, the client cannot know)
+  hold-until:   hold the request (not forwarded) until the file named by
+                the rule's "until" exists, then forward it as usual: the
+                test acts while the client waits inside that step
 Every request is logged as one JSON line (--log): method, path, action,
 the upstream status (null when not forwarded).  Stops after --lifetime s.
 """
 import argparse
 import http.client
 import json
+import os
 import re
 import socket
 import ssl
@@ -120,6 +125,11 @@ class Handler(BaseHTTPRequestHandler):
         if action == "hold":
             log(rec)
             return self.hold()
+        if action == "hold-until":
+            log(dict(rec))
+            while not os.path.exists(rule["until"]):
+                time.sleep(0.05)
+            rec["action"] = "released"
         try:
             up, resp = self.forward(method, path, body)
         except Exception as e:  # upstream trouble: tell the client as a 502
