@@ -59,6 +59,8 @@ struct rs_deliver_spec {
   const char *to;        /* target runtime (preflight, switch) */
   const char *image;     /* container image; must be on the node already */
   const char *carrier;   /* the carrier's name (ops/carrier.h) */
+  const char *helper_sha256; /* the embedded helper's: every command line
+                            carries --expect-sha256 with it */
   bool use_secret;       /* carry the helper in a Secret, not a ConfigMap */
   bool priority;         /* priorityClassName system-node-critical */
   bool no_images;        /* helper --no-images */

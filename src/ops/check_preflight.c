@@ -166,7 +166,8 @@ static int prepare(struct run *x, struct pf *p, size_t k, const char *base, cons
   const struct rs_helper_blob *blob = rs_helper_blob_for(n->arch);
   if (blob && !(p->cname = rs_carrier_name(blob))) return rs_oom(x->err);
   p->spec = (struct rs_deliver_spec){.ns = x->ns, .node = n->name, .id = p->id, .to = x->r->to,
-                                     .image = p->image, .priority = true, .carrier = p->cname};
+                                     .image = p->image, .priority = true, .carrier = p->cname,
+                                     .helper_sha256 = blob ? blob->sha256 : NULL};
   return 0;
 }
 

@@ -76,6 +76,11 @@ char **rs_deliver_helper_argv(const struct rs_deliver_spec *s, int role, rs_err_
     rs_oom(err);
     return NULL;
   }
+  if (!s->helper_sha256) {
+    rs_fail(err, RS_E_USAGE, EINVAL, "no helper sha256 for the %s Job", rs_job_role_name(role));
+    return NULL;
+  }
+  /* the bytes that start check themselves first (helper/contract.h) */
   int r = rs_strv_push(&v, RS_DELIVER_MOUNT_DIR "/" RS_DELIVER_FILE, err);
   switch (role) {
   case RS_JOB_PREFLIGHT:
@@ -113,6 +118,8 @@ char **rs_deliver_helper_argv(const struct rs_deliver_spec *s, int role, rs_err_
     rs_fail(err, RS_E_USAGE, EINVAL, "unknown Job role %d", role);
     return NULL;
   }
+  if (r == 0) r = rs_strv_push(&v, RS_HELPER_OPT_EXPECT_SHA256, err);
+  if (r == 0) r = rs_strv_push(&v, s->helper_sha256, err);
   return r == 0 ? TAKE_PTR(v) : NULL;
 }
 

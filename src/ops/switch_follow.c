@@ -82,6 +82,13 @@ static int launch_outcome(struct sw *s, int phase, const struct rs_pod_view *v, 
             log && *log ? log : "(no output)");
     return sw_abort_unchanged(s, phase, err);
   }
+  if (exited && v->exit_code == RS_HX_INTEGRITY) return sw_integrity_refused(s, phase, false, log, err);
+  if (exited && rb && v->exit_code == RS_HX_EDITED) {
+    sw_phase_end(&s->ev, phase, RS_SW_FAILED, NULL, "files were edited since the switch; nothing was changed");
+    rs_fail(err, RS_E_INPUT, RS_HX_EDITED, "the helper on node %s did not roll back: files were edited since the "
+            "switch and would be overwritten; nothing was changed: %s", s->o->node, log && *log ? log : "(no output)");
+    return sw_abort_unchanged(s, phase, err);
+  }
   if (exited && v->exit_code == RS_HX_NOT_FOUND) {
     sw_phase_end(&s->ev, phase, RS_SW_FAILED, NULL, "no run %s on the node", s->id);
     rs_fail(err, RS_E_INPUT, RS_HX_NOT_FOUND, "node %s has no run %s to roll back (%s)", s->o->node, s->id,
@@ -391,22 +398,12 @@ static void windows(struct sw *s) {
                                 ? s->t_ready_wall - s->t_notready_wall : -1;
 }
 
-int sw_phase_verify(struct sw *s, json_t *verify_pod, rs_err_t *err) {
-  sw_phase_begin(&s->ev);
-  bool rb = s->o->op == RS_OP_ROLLBACK;
-  if (s->resume >= rs_sw_record_rank(RS_REC_SWITCHED)) {
-    if (sw_reload_node(s, err) < 0) return -1;
-    sw_phase_end(&s->ev, RS_PH_VERIFY, RS_SW_RESUMED, NULL, "verified before");
-    return 0;
-  }
-  struct rs_pod_view v;
-  rs_pod_view(verify_pod, &v);
-  _cleanup_free_ char *log = NULL;
-  size_t len = 0;
-  /* the kubelet serving the log may be settling after its restart */
+/* The verify pod's log; the kubelet serving it may be settling after its
+ * restart. */
+static int verify_log(struct sw *s, const char *pod, char **ret, size_t *ret_len, rs_err_t *err) {
   for (int attempt = 0;; attempt++) {
     rs_err_t le = RS_ERR_INIT;
-    if (sw_pod_log(s, v.name, &log, &len, &le) == 0) break;
+    if (sw_pod_log(s, pod, ret, ret_len, &le) == 0) return 0;
     if (le.kind == RS_E_INTERRUPTED || attempt == 9) {
       rs_err_move(err, &le);
       return -1;
@@ -414,74 +411,60 @@ int sw_phase_verify(struct sw *s, json_t *verify_pod, rs_err_t *err) {
     rs_err_clear(&le);
     if (sw_nap(s, 1000, err) < 0) return -1;
   }
-  json_t *rep = rs_helper_json_from_log(log, len);
-  if (!rep && v.exit_code == RS_HX_NOT_FOUND && !rb) {
-    /* the launch never ran: make sure it never will, then give the node back */
-    _cleanup_free_ char *job = rs_deliver_job_name(s->id, RS_JOB_SWITCH);
-    rs_err_t e = RS_ERR_INIT;
-    if (job) rs_deliver_delete_job(s->c, s->spec.ns, job, &e);
-    rs_err_clear(&e);
-    sw_phase_end(&s->ev, RS_PH_VERIFY, RS_SW_FAILED, NULL, "the helper never started run %s", s->id);
-    rs_fail(err, RS_E_NODE, RS_HX_NOT_FOUND, "the helper never started the switch on node %s (its pod could not "
-            "run); nothing was changed", s->o->node);
-    return sw_abort_unchanged(s, RS_PH_VERIFY, err);
-  }
-  if (!rep) {
+}
+
+/* A rollback by --id alone: where the node goes back to, from the report. */
+static int want_from_report(struct sw *s, const json_t *rep, rs_err_t *err) {
+  const char *from = json_string_value(json_object_get(rep, RS_JSON_FROM));
+  if (!from || !rs_sw_endpoint_for(from)) {
     s->res->outcome = RS_SW_NEEDS_HUMAN;
-    return rs_fail(err, RS_E_NODE, v.exit_code, "the verify pod on node %s printed no report (exit %d): %s",
-                   s->o->node, v.exit_code, len ? log : "(no output)");
+    return rs_fail(err, RS_E_NODE, 0, "the helper's report does not say which runtime node %s ran before",
+                   s->o->node);
   }
-  json_decref(s->res->report);
-  s->res->report = rep;
-  const char *state = json_string_value(json_object_get(rep, RS_JSON_STATE));
-  const char *reason = json_string_value(json_object_get(rep, RS_JSON_REASON));
-  if (reason && !(s->res->reason = strdup(reason))) return rs_oom(err);
-  if (!state) state = "?";
-  const char *ok_state = rb ? RS_STATE_ROLLED_BACK : RS_STATE_DONE;
-  if (strcmp(state, ok_state) == 0 && !s->want) {
-    const char *from = json_string_value(json_object_get(rep, RS_JSON_FROM));
-    if (!from || !rs_sw_endpoint_for(from)) {
-      s->res->outcome = RS_SW_NEEDS_HUMAN;
-      return rs_fail(err, RS_E_NODE, 0, "the helper's report does not say which runtime node %s ran before",
-                     s->o->node);
-    }
-    if (!(s->want_buf = strdup(from))) return rs_oom(err);
-    s->want = s->want_buf;
-    free(s->res->to);
-    if (!(s->res->to = strdup(from))) return rs_oom(err);
+  if (!(s->want_buf = strdup(from))) return rs_oom(err);
+  s->want = s->want_buf;
+  free(s->res->to);
+  return (s->res->to = strdup(from)) ? 0 : rs_oom(err);
+}
+
+/* The helper reports the state asked for: the node Ready on the runtime,
+ * and the verify pod ran on it. */
+static int verified(struct sw *s, const struct rs_pod_view *v, const char *state, rs_err_t *err) {
+  if (wait_ready_on(s, RS_PH_VERIFY, s->want, err) < 0) {
+    s->res->outcome = RS_SW_NEEDS_HUMAN;
+    return -1;
   }
-  if (strcmp(state, ok_state) == 0) {
-    if (wait_ready_on(s, RS_PH_VERIFY, s->want, err) < 0) {
-      s->res->outcome = RS_SW_NEEDS_HUMAN;
-      return -1;
-    }
-    /* the runtime's name in a pod's containerID (cri-dockerd's is docker) */
-    const struct rs_rt_info *wi = rs_rt_info(rs_rt_by_name(s->want));
-    const char *want_pod_rt = wi ? wi->node_scheme : s->want;
-    if (!v.runtime || strcmp(v.runtime, want_pod_rt) != 0) {
-      s->res->outcome = RS_SW_NEEDS_HUMAN;
-      return rs_fail(err, RS_E_NODE, 0, "the helper reports %s, but its verify pod ran on %s, not %s",
-                     state, v.runtime ? v.runtime : "an unknown runtime", want_pod_rt);
-    }
-    free(s->res->runtime_after);
-    s->res->runtime_after = rs_strdup0(sw_node_runtime_raw(s->node));
-    windows(s);
-    if (sw_record_save(s, RS_REC_SWITCHED, err) < 0) return -1;
-    sw_phase_end(&s->ev, RS_PH_VERIFY, RS_SW_DONE,
-              json_pack("{s:s?, s:s?, s:O}", "runtime", s->res->runtime_after, "podRuntime", v.runtime,
-                        "report", rep),
-              "node %s is Ready on %s; a container ran there (pod %s)", s->o->node,
-              s->res->runtime_after ? s->res->runtime_after : "?", v.name ? v.name : "?");
-    return 0;
+  /* the runtime's name in a pod's containerID (cri-dockerd's is docker) */
+  const struct rs_rt_info *wi = rs_rt_info(rs_rt_by_name(s->want));
+  const char *want_pod_rt = wi ? wi->node_scheme : s->want;
+  if (!v->runtime || strcmp(v->runtime, want_pod_rt) != 0) {
+    s->res->outcome = RS_SW_NEEDS_HUMAN;
+    return rs_fail(err, RS_E_NODE, 0, "the helper reports %s, but its verify pod ran on %s, not %s", state,
+                   v->runtime ? v->runtime : "an unknown runtime", want_pod_rt);
   }
-  /* The switch failed.  A rolled-back node comes back on its old runtime. */
+  free(s->res->runtime_after);
+  s->res->runtime_after = rs_strdup0(sw_node_runtime_raw(s->node));
+  windows(s);
+  if (sw_record_save(s, RS_REC_SWITCHED, err) < 0) return -1;
+  sw_phase_end(&s->ev, RS_PH_VERIFY, RS_SW_DONE,
+               json_pack("{s:s?, s:s?, s:O}", "runtime", s->res->runtime_after, "podRuntime", v->runtime,
+                         "report", s->res->report),
+               "node %s is Ready on %s; a container ran there (pod %s)", s->o->node,
+               s->res->runtime_after ? s->res->runtime_after : "?", v->name ? v->name : "?");
+  return 0;
+}
+
+/* The switch (or rollback) failed; a rolled-back node comes back on its
+ * old runtime and stays cordoned. */
+static int not_verified(struct sw *s, int exit_code, const char *state, const char *reason, rs_err_t *err) {
+  bool rb = s->o->op == RS_OP_ROLLBACK;
   bool rolled = !rb && strcmp(state, RS_STATE_ROLLED_BACK) == 0;
   const char *old = s->rec.from;
   if (rolled && old) {
     rs_err_t e = RS_ERR_INIT;
     if (wait_ready_on(s, RS_PH_VERIFY, old, &e) < 0)
       sw_emit(&s->ev, RS_SW_EV_WARNING, RS_PH_VERIFY, "node %s is not Ready on %s yet: %s", s->o->node, old,
-           e.msg ? e.msg : "?");
+              e.msg ? e.msg : "?");
     rs_err_clear(&e);
   }
   free(s->res->runtime_after);
@@ -499,12 +482,57 @@ int sw_phase_verify(struct sw *s, json_t *verify_pod, rs_err_t *err) {
                          s->res->runtime_after ? s->res->runtime_after : old ? old : "its old runtime", s->o->node)
       : rs_strdup_printf("node %s needs a look: see `journalctl -u %s%s` and %s/%s on the node; it stays "
                          "cordoned", s->o->node, RS_HELPER_UNIT_PREFIX, s->id, RS_HELPER_STATE_DIR, s->id);
-  sw_phase_end(&s->ev, RS_PH_VERIFY, RS_SW_FAILED, json_incref(rep), "helper state %s: %s", state,
-            reason ? reason : "no reason given");
+  sw_phase_end(&s->ev, RS_PH_VERIFY, RS_SW_FAILED, json_incref(s->res->report), "helper state %s: %s", state,
+               reason ? reason : "no reason given");
   if (rolled)
     return rs_fail(err, RS_E_NODE, RS_HX_ROLLED_BACK, "the switch of node %s to %s failed and was rolled "
                    "back: %s", s->o->node, s->want, reason ? reason : "no reason given");
-  return rs_fail(err, RS_E_NODE, v.exit_code, "%s of node %s ended in state %s: %s",
+  return rs_fail(err, RS_E_NODE, exit_code, "%s of node %s ended in state %s: %s",
                  rb ? "the rollback" : "the switch", s->o->node, state, reason ? reason : "no reason given");
 }
 
+/* The launch never ran (no such run on the node): make sure it never
+ * will, then give the node back. */
+static int never_started(struct sw *s, rs_err_t *err) {
+  _cleanup_free_ char *job = rs_deliver_job_name(s->id, RS_JOB_SWITCH);
+  rs_err_t e = RS_ERR_INIT;
+  if (job) rs_deliver_delete_job(s->c, s->spec.ns, job, &e);
+  rs_err_clear(&e);
+  sw_phase_end(&s->ev, RS_PH_VERIFY, RS_SW_FAILED, NULL, "the helper never started run %s", s->id);
+  rs_fail(err, RS_E_NODE, RS_HX_NOT_FOUND, "the helper never started the switch on node %s (its pod could not "
+          "run); nothing was changed", s->o->node);
+  return sw_abort_unchanged(s, RS_PH_VERIFY, err);
+}
+
+int sw_phase_verify(struct sw *s, json_t *verify_pod, rs_err_t *err) {
+  sw_phase_begin(&s->ev);
+  bool rb = s->o->op == RS_OP_ROLLBACK;
+  if (s->resume >= rs_sw_record_rank(RS_REC_SWITCHED)) {
+    if (sw_reload_node(s, err) < 0) return -1;
+    sw_phase_end(&s->ev, RS_PH_VERIFY, RS_SW_RESUMED, NULL, "verified before");
+    return 0;
+  }
+  struct rs_pod_view v;
+  rs_pod_view(verify_pod, &v);
+  _cleanup_free_ char *log = NULL;
+  size_t len = 0;
+  if (verify_log(s, v.name, &log, &len, err) < 0) return -1;
+  if (v.exit_code == RS_HX_INTEGRITY) return sw_integrity_refused(s, RS_PH_VERIFY, true, log, err);
+  json_t *rep = rs_helper_json_from_log(log, len);
+  if (!rep && v.exit_code == RS_HX_NOT_FOUND && !rb) return never_started(s, err);
+  if (!rep) {
+    s->res->outcome = RS_SW_NEEDS_HUMAN;
+    return rs_fail(err, RS_E_NODE, v.exit_code, "the verify pod on node %s printed no report (exit %d): %s",
+                   s->o->node, v.exit_code, len ? log : "(no output)");
+  }
+  json_decref(s->res->report);
+  s->res->report = rep;
+  const char *state = json_string_value(json_object_get(rep, RS_JSON_STATE));
+  const char *reason = json_string_value(json_object_get(rep, RS_JSON_REASON));
+  if (reason && !(s->res->reason = strdup(reason))) return rs_oom(err);
+  if (!state) state = "?";
+  if (strcmp(state, rb ? RS_STATE_ROLLED_BACK : RS_STATE_DONE) != 0)
+    return not_verified(s, v.exit_code, state, reason, err);
+  if (!s->want && want_from_report(s, rep, err) < 0) return -1;
+  return verified(s, &v, state, err);
+}

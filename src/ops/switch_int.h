@@ -112,6 +112,10 @@ int sw_carrier_refused(struct sw *s, int phase, bool ran, rs_err_t *err);
 /* Note the UIDs of the run's Jobs that exist (an earlier process's too):
  * the drain leaves their pods alone. */
 int sw_note_run_jobs(struct sw *s, rs_err_t *err);
+/* The helper exited RS_HX_INTEGRITY: its own bytes are not the plugin's
+ * helper.  Fails (-1, *err naming both) with the outcome the phase allows
+ * (ran: our helper acted on the node before). */
+int sw_integrity_refused(struct sw *s, int phase, bool ran, const char *log, rs_err_t *err);
 /* Called by the carrier's guard when it trips: the run's Jobs, then their
  * pods with grace 0. */
 void sw_on_carrier_trip(void *ud, const struct rs_carrier *car);

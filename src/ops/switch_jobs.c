@@ -280,6 +280,20 @@ int sw_carrier_refused(struct sw *s, int phase, bool ran, rs_err_t *err) {
   return -1;
 }
 
+int sw_integrity_refused(struct sw *s, int phase, bool ran, const char *log, rs_err_t *err) {
+  sw_phase_end(&s->ev, phase, RS_SW_FAILED, NULL, "the helper's bytes are not the plugin's");
+  rs_fail(err, RS_E_NODE, RS_HX_INTEGRITY, "the helper on node %s refused to act: its own executable is not the "
+          "plugin's helper (sha256 %s): %s", s->o->node, s->blob->sha256, log && *log ? log : "(no output)");
+  free(s->res->hint);
+  s->res->hint = NULL;
+  if (!ran) return phase == RS_PH_PREFLIGHT ? sw_fail_refused(s, err) : sw_abort_unchanged(s, phase, err);
+  s->res->outcome = RS_SW_NEEDS_HUMAN;
+  s->res->hint = rs_strdup_printf("run %s acted on node %s, but the helper that was to report on it carried other "
+                                  "bytes: look at the carrier %s/%s and the node before you rerun", s->id,
+                                  s->o->node, s->spec.ns, s->car.name ? s->car.name : "?");
+  return -1;
+}
+
 /* The carrier of this run, released (the last user deletes it). */
 static int release_carrier(struct sw *s, rs_err_t *err) {
   if (!s->car.name || !s->car.uid) return 0; /* never acquired */

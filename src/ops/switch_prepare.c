@@ -200,7 +200,7 @@ int sw_phase_deliver(struct sw *s, rs_err_t *err) {
     sw_emit(&s->ev, RS_SW_EV_WARNING, RS_PH_DELIVER, "run %s works in namespace %s; -n %s is ignored", s->id,
          s->rec.ns, o->ns);
   s->spec = (struct rs_deliver_spec){.ns = s->rec.ns, .node = o->node, .id = s->rec.id, .to = s->want,
-                                     .use_secret = s->rec.secret, .priority = true,
+                                     .helper_sha256 = s->blob->sha256, .use_secret = s->rec.secret, .priority = true,
                                      .no_images = o->no_images, .helper_deadline_s = o->helper_deadline_s};
   _cleanup_free_ char *warning = NULL;
   bool created = false;
@@ -355,6 +355,7 @@ int sw_phase_preflight(struct sw *s, rs_err_t *err) {
   _cleanup_free_ char *log = NULL;
   size_t len = 0;
   if (sw_pod_log(s, v.name, &log, &len, err) < 0) return -1;
+  if (v.exit_code == RS_HX_INTEGRITY) return sw_integrity_refused(s, RS_PH_PREFLIGHT, false, log, err);
   json_t *plan = rs_helper_json_from_log(log, len);
   if (!plan) {
     return rs_fail(err, RS_E_NODE, v.exit_code, "preflight on node %s exited %d without a plan: %s",

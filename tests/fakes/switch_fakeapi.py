@@ -11,7 +11,8 @@ runtime (or, in the failure scenarios, comes back on the old one).
 usage: switch_fakeapi.py --port-file F --scenario NAME [--lifetime S]
                          [--swap REGEX [--swap-nth N]]
 Scenarios: ok rolledback blocked psa priority noimage (the carried image is
-missing on the new runtime) bare slow
+missing on the new runtime) bare slow integrity (the helper's own check of
+its bytes fails: exit 9)
 
 --swap REGEX (--swap-nth N): on the first (N-th) request whose "METHOD
 path" matches, before
@@ -191,7 +192,13 @@ def run_pod(job, pod):
             return True
 
     time.sleep(0.2)
-    if role == "preflight":
+    if role == "preflight" and ARGS.scenario == "integrity":
+        # the helper's own check (--expect-sha256) failed
+        want = cmd[cmd.index("--expect-sha256") + 1] if "--expect-sha256" in cmd else "?"
+        LOGS[name] = "rs-node-helper: integrity: /proc/self/exe has sha256 %s, expected %s\n" % ("f" * 64, want)
+        update(phase="Running", runtime=node_runtime())
+        update(phase="Failed", runtime=node_runtime(), exit_code=9)
+    elif role == "preflight":
         LOGS[name] = "rs-node-helper: preflight\n" + plan(ARGS.scenario != "blocked") + "\n"
         update(phase="Running", runtime=node_runtime())
         time.sleep(0.2)

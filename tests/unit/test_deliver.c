@@ -10,6 +10,7 @@
 #include "common/cleanup.h"
 #include "common/fileio.h"
 #include "common/strutil.h"
+#include "helper/contract.h"
 #include "kube/kubeconfig.h"
 #include "ops/deliver.h"
 
@@ -17,6 +18,7 @@ static struct rs_deliver_spec spec(void) {
   return (struct rs_deliver_spec){.ns = "kube-system", .node = "node-1", .id = "20261126-101500-ab12",
                                   .to = "containerd", .image = "localhost/busybox:1", .priority = true,
                                   .carrier = "rsw-helper-amd64-0123456789abcdef",
+                                  .helper_sha256 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
                                   .helper_deadline_s = 600, .wait_s = 1200};
 }
 
@@ -141,9 +143,18 @@ Test(deliver, helper_argv) {
   rs_err_t e = RS_ERR_INIT;
   _cleanup_strv_ char **v = rs_deliver_helper_argv(&s, RS_JOB_SWITCH, &e);
   const char *want[] = {RS_DELIVER_MOUNT_DIR "/" RS_DELIVER_FILE, "launch", "--to", "containerd", "--id",
-                        "20261126-101500-ab12", "--no-images", "--deadline", "600", "--kubelet-wait", "30", NULL};
+                        "20261126-101500-ab12", "--no-images", "--deadline", "600", "--kubelet-wait", "30",
+                        "--expect-sha256", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", NULL};
   for (size_t i = 0; want[i]; i++) cr_assert_str_eq(v[i], want[i]);
-  cr_assert_null(v[11]);
+  cr_assert_null(v[13]);
+  /* every role's command line says which bytes it must be */
+  for (int role = 0; role < _RS_JOB_MAX; role++) {
+    _cleanup_strv_ char **a = rs_deliver_helper_argv(&s, role, &e);
+    size_t n = rs_strv_len(a);
+    cr_assert_geq(n, 3);
+    cr_assert_str_eq(a[n - 2], RS_HELPER_OPT_EXPECT_SHA256, "%s", rs_job_role_name(role));
+    cr_assert_str_eq(a[n - 1], s.helper_sha256);
+  }
   _cleanup_strv_ char **r = rs_deliver_helper_argv(&s, RS_JOB_VERIFY, &e);
   cr_assert_str_eq(r[1], "report");
   cr_assert_str_eq(r[4], "--wait");

@@ -252,6 +252,10 @@ Test(switch_flow, refuses_pod_security, .timeout = 60) {
   refused(&(struct refusal){"psa", "pod-security.kubernetes.io/enforce=privileged", false});
 }
 
+Test(switch_flow, refuses_a_helper_that_is_not_ours, .timeout = 60) {
+  refused(&(struct refusal){"integrity", "its own executable is not the plugin's helper", false});
+}
+
 Test(switch_flow, refuses_what_drain_refuses, .timeout = 60) {
   refused(&(struct refusal){"bare", "cannot delete Pods that declare no controller (use --force to override): demo/bare",
                             false});
