@@ -145,6 +145,9 @@ int rs_deliver_put_job(rs_kube_client_t *c, const struct rs_deliver_spec *s,
 int rs_deliver_unsuspend_job(rs_kube_client_t *c, const char *ns,
                              const char *job, const char *uid, rs_err_t *err);
 
+/* Job `job` in `ns` as the API has it (NULL *ret when there is none). */
+int rs_deliver_get_job(rs_kube_client_t *c, const char *ns, const char *job,
+                       json_t **ret, rs_err_t *err);
 /* The UID of Job `job` in `ns` (heap; NULL *ret when there is none). */
 int rs_deliver_job_uid(rs_kube_client_t *c, const char *ns, const char *job,
                        char **ret, rs_err_t *err);

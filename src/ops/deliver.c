@@ -527,16 +527,21 @@ static const char *created(const json_t *o) {
   return t ? t : "";
 }
 
-int rs_deliver_job_uid(rs_kube_client_t *c, const char *ns, const char *job, char **ret, rs_err_t *err) {
+int rs_deliver_get_job(rs_kube_client_t *c, const char *ns, const char *job, json_t **ret, rs_err_t *err) {
   *ret = NULL;
   _cleanup_free_ char *path = rs_deliver_path("/apis/batch/v1", ns, "jobs", job);
   if (!path) return rs_oom(err);
+  if (rs_kube_get(c, path, ret, err) == 0) return 0;
+  if (!rs_kube_is_not_found(err)) return rs_wrap(err, "reading Job %s/%s", ns, job);
+  rs_err_clear(err);
+  return 0;
+}
+
+int rs_deliver_job_uid(rs_kube_client_t *c, const char *ns, const char *job, char **ret, rs_err_t *err) {
+  *ret = NULL;
   json_auto_t *obj = NULL;
-  if (rs_kube_get(c, path, &obj, err) < 0) {
-    if (!rs_kube_is_not_found(err)) return rs_wrap(err, "reading Job %s/%s", ns, job);
-    rs_err_clear(err);
-    return 0;
-  }
+  if (rs_deliver_get_job(c, ns, job, &obj, err) < 0) return -1;
+  if (!obj) return 0;
   const char *uid = json_string_value(json_object_get(json_object_get(obj, "metadata"), "uid"));
   if (!uid) return rs_fail(err, RS_E_INPUT, 0, "Job %s/%s has no uid", ns, job);
   return (*ret = strdup(uid)) ? 0 : rs_oom(err);

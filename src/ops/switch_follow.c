@@ -29,11 +29,18 @@ static void plan_from_log(struct sw *s, const char *log) {
 }
 
 /* A resumed run that launched before: the plan from the launch pod's log,
- * and whether that pod has still to run (then it is followed as a first
- * run's).  1: nothing to do (the phase ended), 0: launch. */
+ * and whether that pod has still to run or its Job to start (then it is
+ * followed as a first run's).  1: nothing to do (the phase ended), 0:
+ * launch. */
 static int launched_before(struct sw *s, int phase, const char *job) {
-  json_auto_t *old = NULL;
+  json_auto_t *old = NULL, *j = NULL;
   rs_err_t e = RS_ERR_INIT;
+  /* created but never started (the run stopped before it let it start):
+   * started now, the guarded way */
+  if (rs_deliver_get_job(s->c, s->spec.ns, job, &j, &e) == 0 &&
+      json_is_true(json_object_get(json_object_get(j, "spec"), "suspend")))
+    return 0;
+  rs_err_clear(&e);
   struct rs_pod_view v = {.state = RS_POD_GONE};
   if (rs_deliver_job_pod(s->c, s->spec.ns, job, &old, &e) == 0 && old) rs_pod_view(old, &v);
   if (s->o->op == RS_OP_SWITCH && !s->res->plan && old && v.name) {
