@@ -243,16 +243,21 @@ static void delete_pods_now(struct sw *s, const json_t *items) {
   }
 }
 
-void sw_on_carrier_trip(void *ud, const struct rs_carrier *car) {
-  struct sw *s = ud;
-  s->trip_live = s->live_jobs;
-  /* the Jobs first (a Job being deleted makes no new pod), then the pods */
+/* The run's Jobs first (a Job being deleted makes no new pod), then their
+ * pods with grace 0. */
+static void kill_run_jobs(struct sw *s) {
   rs_err_t e = RS_ERR_INIT;
   json_auto_t *pods = NULL;
   if (rs_deliver_cleanup(s->c, s->spec.ns, s->id, NULL, &e) == 0 && run_pods(s, &pods, &e) == 0)
     delete_pods_now(s, json_object_get(pods, "items"));
   rs_err_clear(&e);
   s->live_jobs = 0;
+}
+
+void sw_on_carrier_trip(void *ud, const struct rs_carrier *car) {
+  struct sw *s = ud;
+  s->trip_live = s->live_jobs;
+  kill_run_jobs(s);
   sw_emit(&s->ev, RS_SW_EV_WARNING, s->job_phase, "%s %s/%s, the helper's carrier, %s: the Jobs of run %s and their pods "
           "were deleted", car->secret ? "Secret" : "ConfigMap", car->ns, car->name,
           car->trip_why ? car->trip_why : "changed", s->id);
@@ -260,6 +265,12 @@ void sw_on_carrier_trip(void *ud, const struct rs_carrier *car) {
 
 int sw_carrier_refused(struct sw *s, int phase, bool ran, rs_err_t *err) {
   if (s->car.trip == RS_CARRIER_OK) return -1; /* another error: *err says it */
+  /* what tripped, not what failed after it (a Job it deleted: 404) */
+  rs_err_clear(err);
+  rs_carrier_trip_error(&s->car, err);
+  /* a Job created after the guard's own deletion (its request was on the
+   * way): none may stay */
+  kill_run_jobs(s);
   sw_phase_end(&s->ev, phase, RS_SW_FAILED, NULL, "the helper's carrier failed its check");
   free(s->res->hint);
   s->res->hint = NULL;
