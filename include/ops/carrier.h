@@ -79,6 +79,7 @@
 
 #include "common/err.h"
 #include "kube/client.h"
+#include "ops/deliver.h"
 #include "ops/helper_blob.h"
 
 #define RS_CARRIER_FINALIZER "runtime-switch.kubectl.dev/carrier"
@@ -162,6 +163,26 @@ void rs_carrier_guard_stop(rs_kube_client_t *c, struct rs_carrier *car);
 /* The error of a tripped guard (RS_E_INPUT), naming the carrier. */
 int rs_carrier_trip_error(const struct rs_carrier *car, rs_err_t *err);
 
+
+/* What became of a Job rs_carrier_start_job made or found. */
+enum rs_carrier_job {
+  RS_CARRIER_JOB_NOT_STARTED, /* no pod can come of it */
+  RS_CARRIER_JOB_STARTED,     /* un-suspended (or on its way to be) here */
+  RS_CARRIER_JOB_RUNNING,     /* found started (a resumed run's) */
+};
+
+/* A helper Job, the guarded way: the carrier compared byte for byte, its
+ * watch open, the Job created suspended, the carrier read again, then the
+ * Job started.  A Job of that name that exists is followed as it is (or,
+ * never started and naming another carrier, made again).  *ret_uid (may be
+ * NULL; heap) gets the Job's UID whenever there is a Job; *ret_started the
+ * enum rs_carrier_job, also on failure -- a caller marks the Job as live
+ * before the call (a trip during it must count it) and unmarks it unless
+ * it started.  The pod's start is to be followed by rs_carrier_still. */
+int rs_carrier_start_job(rs_kube_client_t *c, struct rs_carrier *car,
+                         const struct rs_deliver_spec *spec, int role,
+                         char **ret_uid, bool *ret_existed, int *ret_started,
+                         rs_err_t *err);
 
 /* Remove run id's reference; the last user deletes the carrier (and
  * removes the finalizer).  Only the object car->uid names (none: nothing

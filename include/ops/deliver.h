@@ -170,6 +170,15 @@ int rs_deliver_delete_job(rs_kube_client_t *c, const char *ns, const char *job,
 int rs_deliver_cleanup(rs_kube_client_t *c, const char *ns, const char *id,
                        int *ret_count, rs_err_t *err);
 
+/* A run that must stop at once (its carrier changed): its Jobs (a Job
+ * being deleted makes no new pod), then their pods with grace 0. */
+int rs_deliver_kill_run(rs_kube_client_t *c, const char *ns, const char *id,
+                        rs_err_t *err);
+
+/* Wait ms, turning the client's loop (watches go on being read; Ctrl-C
+ * ends it: RS_E_INTERRUPTED). */
+int rs_deliver_nap(rs_kube_client_t *c, long long ms, rs_err_t *err);
+
 /* Delete the Jobs, ConfigMaps and Secrets of other runs on this node
  * (annotation RS_ANN_NODE) than keep_id: leftovers of killed runs. */
 int rs_deliver_cleanup_stale(rs_kube_client_t *c, const char *ns, const char *node,

@@ -336,14 +336,6 @@ static bool is_conflict_or_gone(rs_err_t *err) {
   return true;
 }
 
-static int nap_tick(void *ud, rs_err_t *err) { return 1; }
-
-/* Wait, turning the client's loop (Ctrl-C ends it). */
-static int nap(rs_kube_client_t *c, long long ms, rs_err_t *err) {
-  struct rs_kube_run_opts ro = {.tick = nap_tick, .tick_ms = ms, .until_stopped = true};
-  return rs_kube_run(c, &ro, err);
-}
-
 /* Ours (its bytes), being deleted, used by no other run: take our
  * finalizer off and wait until it is gone. */
 static int let_go(rs_kube_client_t *c, struct rs_carrier *car, const json_t *cur, const char *id, rs_err_t *err) {
@@ -361,7 +353,7 @@ static int let_go(rs_kube_client_t *c, struct rs_carrier *car, const json_t *cur
       return 0;
     }
     if (!json_object_get(meta_of(o), "deletionTimestamp")) return 0; /* another run made it again */
-    if (nap(c, CARRIER_GONE_POLL_MS, err) < 0) return -1;
+    if (rs_deliver_nap(c, CARRIER_GONE_POLL_MS, err) < 0) return -1;
   }
   return rs_fail(err, RS_E_TIMEOUT, 0, "%s %s/%s is being deleted and still there after %d s (finalizers of "
                  "others?)", kind_of(car->secret), car->ns, car->name, CARRIER_GONE_POLLS * CARRIER_GONE_POLL_MS / 1000);
@@ -527,4 +519,68 @@ int rs_carrier_release_stale(rs_kube_client_t *c, const char *ns, const char *no
   }
   if (ret_count) *ret_count = count;
   return 0;
+}
+
+/* ---- a Job, the guarded way ---- */
+
+static const char *job_carrier(const json_t *job) {
+  const json_t *vol = json_array_get(json_object_get(json_object_get(json_object_get(json_object_get(
+      job, "spec"), "template"), "spec"), "volumes"), 0);
+  const char *n = json_string_value(json_object_get(json_object_get(vol, "configMap"), "name"));
+  return n ? n : json_string_value(json_object_get(json_object_get(vol, "secret"), "secretName"));
+}
+
+/* A Job that was never started and names another carrier (an earlier
+ * version's run): deleted, so that it is made again. */
+static int drop_unstarted(rs_kube_client_t *c, const char *ns, const char *name, rs_err_t *err) {
+  if (rs_deliver_delete_job(c, ns, name, err) < 0) return -1;
+  for (int i = 0; i < 60; i++) {
+    bool there = true;
+    if (rs_deliver_job_exists(c, ns, name, &there, err) < 0) return -1;
+    if (!there) return 0;
+    if (rs_deliver_nap(c, 500, err) < 0) return -1;
+  }
+  return rs_fail(err, RS_E_TIMEOUT, 0, "Job %s/%s was not deleted in time", ns, name);
+}
+
+/* One attempt; 1: a stale Job was dropped, try again. */
+static int start_once(rs_kube_client_t *c, struct rs_carrier *car, const struct rs_deliver_spec *spec, int role,
+                      char **ret_uid, bool *ret_existed, int *ret_started, rs_err_t *err) {
+  if (rs_carrier_verify(c, car, err) < 0 || rs_carrier_guard_start(c, car, err) < 0) return -1;
+  json_auto_t *job = NULL;
+  bool existed = false;
+  if (rs_deliver_put_job(c, spec, role, &job, &existed, err) < 0) return -1;
+  const json_t *meta = json_object_get(job, "metadata");
+  const char *uid = json_string_value(json_object_get(meta, "uid"));
+  const char *name = json_string_value(json_object_get(meta, "name"));
+  free(*ret_uid);
+  if (!(*ret_uid = strdup(uid))) return rs_oom(err);
+  if (ret_existed) *ret_existed = existed;
+  if (!json_is_true(json_object_get(json_object_get(job, "spec"), "suspend"))) {
+    *ret_started = RS_CARRIER_JOB_RUNNING; /* a resumed run's, started by it */
+    return rs_carrier_still(c, car, err);
+  }
+  const char *jc = job_carrier(job);
+  if (existed && (!jc || strcmp(jc, car->name) != 0)) return drop_unstarted(c, spec->ns, name, err) < 0 ? -1 : 1;
+  /* the Job exists, no pod yet: the carrier must still be the object
+   * compared above (the watch has seen nothing), then its pod may start */
+  if (rs_carrier_still(c, car, err) < 0) return -1;
+  *ret_started = RS_CARRIER_JOB_STARTED;
+  if (rs_deliver_unsuspend_job(c, spec->ns, name, uid, err) == 0) return 0;
+  /* the Job went (the guard deleted it) or is another: it starts no pod */
+  if (rs_kube_is_not_found(err) || rs_kube_err_is(err, 422) || rs_kube_is_conflict(err))
+    *ret_started = RS_CARRIER_JOB_NOT_STARTED;
+  return -1;
+}
+
+int rs_carrier_start_job(rs_kube_client_t *c, struct rs_carrier *car, const struct rs_deliver_spec *spec, int role,
+                         char **ret_uid, bool *ret_existed, int *ret_started, rs_err_t *err) {
+  _cleanup_free_ char *uid = NULL;
+  int started = RS_CARRIER_JOB_NOT_STARTED, r = 1;
+  for (int attempt = 0; r == 1 && attempt < 2; attempt++)
+    r = start_once(c, car, spec, role, &uid, ret_existed, &started, err);
+  if (r == 1) r = rs_fail(err, RS_E_API, 409, "the %s Job of run %s kept coming back", rs_job_role_name(role), spec->id);
+  *ret_started = started;
+  if (ret_uid) *ret_uid = TAKE_PTR(uid);
+  return r;
 }

@@ -182,7 +182,7 @@ static void on_trip(void *ud, const struct rs_carrier *car) {
     struct pf *p = &x->v[i];
     if (p->car != car || p->stage != PF_RUNNING) continue;
     rs_err_t e = RS_ERR_INIT;
-    rs_deliver_cleanup(x->c, x->ns, p->id, NULL, &e);
+    rs_deliver_kill_run(x->c, x->ns, p->id, &e);
     rs_err_clear(&e);
     /* a pod let start after the last good check may have read the others */
     if (state(p->n, RS_PF_FAILED, "%s%s", why.msg ? why.msg : "the helper's carrier changed",
@@ -192,22 +192,6 @@ static void on_trip(void *ud, const struct rs_carrier *car) {
     p->stage = PF_FINISHED;
   }
   rs_err_clear(&why);
-}
-
-/* The preflight Job the guarded way: the carrier compared, its watch open,
- * the Job created suspended, the carrier read again, then started. */
-static int start_job(struct run *x, struct pf *p, bool *ret_started, rs_err_t *err) {
-  if (rs_carrier_verify(x->c, p->car, err) < 0 || rs_carrier_guard_start(x->c, p->car, err) < 0) return -1;
-  json_auto_t *job = NULL;
-  if (rs_deliver_put_job(x->c, &p->spec, RS_JOB_PREFLIGHT, &job, NULL, err) < 0) return -1;
-  const json_t *meta = json_object_get(job, "metadata");
-  if (rs_carrier_still(x->c, p->car, err) < 0) return -1;
-  *ret_started = true;
-  if (rs_deliver_unsuspend_job(x->c, x->ns, json_string_value(json_object_get(meta, "name")),
-                               json_string_value(json_object_get(meta, "uid")), err) == 0)
-    return 0;
-  if (rs_kube_is_not_found(err)) *ret_started = false;
-  return -1;
 }
 
 /* The carrier for blob, made or joined for run p (the nodes share one per
@@ -238,10 +222,10 @@ static int start(struct run *x, struct pf *p) {
   p->t0 = rs_now_ms();
   p->stage = PF_RUNNING; /* a trip while it starts must find it */
   p->started = true;
-  bool started = false;
+  int started = RS_CARRIER_JOB_NOT_STARTED;
   int r = join_carrier(x, p, blob, &e);
-  if (r == 0) r = start_job(x, p, &started, &e);
-  p->started = started;
+  if (r == 0) r = rs_carrier_start_job(x->c, p->car, &p->spec, RS_JOB_PREFLIGHT, NULL, NULL, &started, &e);
+  p->started = started != RS_CARRIER_JOB_NOT_STARTED;
   if (r == 0) return 0;
   if (p->stage == PF_FINISHED) { /* the guard stopped it, and said why */
     rs_err_clear(&e);
@@ -369,13 +353,6 @@ static int follow(struct run *x, struct pf *p, const json_t *items) {
   return 0;
 }
 
-static int nap_tick(void *ud, rs_err_t *err) { return 1; }
-
-static int nap(struct run *x, long long ms) {
-  struct rs_kube_run_opts ro = {.tick = nap_tick, .tick_ms = ms, .until_stopped = true};
-  return rs_kube_run(x->c, &ro, x->err);
-}
-
 static char *our_pods_path(const char *ns, const char *role) {
   _cleanup_free_ char *sel = rs_strdup_printf("%s=%s,%s=%s", RS_LABEL_MANAGED_BY, RS_MANAGED_BY, RS_LABEL_ROLE, role);
   _cleanup_free_ char *esel = sel ? rs_kube_escape(sel) : NULL;
@@ -397,7 +374,7 @@ static int loop(struct run *x) {
     }
     for (size_t i = 0; i < x->n; i++) queued += x->v[i].stage == PF_QUEUED;
     if (!running && !queued) return 0;
-    if (nap(x, 1000) < 0) return -1; /* the carriers' watches are read */
+    if (rs_deliver_nap(x->c, 1000, x->err) < 0) return -1; /* the carriers' watches are read */
     json_auto_t *list = NULL;
     if (rs_kube_get(x->c, path, &list, x->err) < 0) {
       if (fatal(x->err)) return -1;

@@ -669,6 +669,40 @@ int rs_deliver_cleanup(rs_kube_client_t *c, const char *ns, const char *id, int 
   return cleanup_selected(c, ns, sel, NULL, NULL, ret_count, err);
 }
 
+static char *run_selector_path(const char *ns, const char *plural, const char *id) {
+  _cleanup_free_ char *sel = rs_strdup_printf("%s=%s", RS_LABEL_ID, id);
+  _cleanup_free_ char *esel = sel ? rs_kube_escape(sel) : NULL;
+  _cleanup_free_ char *coll = rs_deliver_path("/api/v1", ns, plural, NULL);
+  return esel && coll ? rs_strdup_printf("%s?labelSelector=%s", coll, esel) : NULL;
+}
+
+int rs_deliver_kill_run(rs_kube_client_t *c, const char *ns, const char *id, rs_err_t *err) {
+  if (rs_deliver_cleanup(c, ns, id, NULL, err) < 0) return -1;
+  _cleanup_free_ char *path = run_selector_path(ns, "pods", id);
+  json_auto_t *now = json_pack("{s:s, s:s, s:i}", "apiVersion", "v1", "kind", "DeleteOptions",
+                               "gracePeriodSeconds", 0);
+  if (!path || !now) return rs_oom(err);
+  json_auto_t *list = NULL;
+  if (rs_kube_get(c, path, &list, err) < 0) return rs_wrap(err, "listing the pods of run %s", id);
+  size_t i;
+  json_t *pod;
+  json_array_foreach(json_object_get(list, "items"), i, pod) {
+    const char *name = json_string_value(json_object_get(json_object_get(pod, "metadata"), "name"));
+    _cleanup_free_ char *pp = name ? rs_deliver_path("/api/v1", ns, "pods", name) : NULL;
+    rs_err_t e = RS_ERR_INIT;
+    if (pp) rs_kube_delete(c, pp, now, NULL, &e);
+    rs_err_clear(&e);
+  }
+  return 0;
+}
+
+static int nap_tick(void *ud, rs_err_t *err) { return 1; }
+
+int rs_deliver_nap(rs_kube_client_t *c, long long ms, rs_err_t *err) {
+  struct rs_kube_run_opts ro = {.tick = nap_tick, .tick_ms = ms, .until_stopped = true};
+  return rs_kube_run(c, &ro, err);
+}
+
 int rs_deliver_cleanup_stale(rs_kube_client_t *c, const char *ns, const char *node, const char *keep_id,
                              int *ret_count, rs_err_t *err) {
   _cleanup_free_ char *sel = rs_strdup_printf("%s=%s", RS_LABEL_MANAGED_BY, RS_MANAGED_BY);

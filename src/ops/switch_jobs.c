@@ -137,67 +137,26 @@ long long sw_node_timeout(const struct sw *s) {
 
 /* ---- the guarded start of a Job (ops/carrier.h) ---- */
 
-static const char *job_carrier(const json_t *job) {
-  const json_t *vol = json_array_get(json_object_get(json_object_get(json_object_get(json_object_get(
-      job, "spec"), "template"), "spec"), "volumes"), 0);
-  const char *n = json_string_value(json_object_get(json_object_get(vol, "configMap"), "name"));
-  return n ? n : json_string_value(json_object_get(json_object_get(vol, "secret"), "secretName"));
-}
-
 static int note_job(struct sw *s, const char *uid, rs_err_t *err) {
   if (!s->job_uids && !(s->job_uids = rs_strv_new())) return rs_oom(err);
   return rs_strv_contains(s->job_uids, uid) ? 0 : rs_strv_push(&s->job_uids, uid, err);
 }
 
-/* A Job that was never started and names another carrier (an earlier
- * version's run): deleted, so that it is made again. */
-static int drop_unstarted(struct sw *s, const char *name, rs_err_t *err) {
-  if (rs_deliver_delete_job(s->c, s->spec.ns, name, err) < 0) return -1;
-  for (int i = 0; i < 60; i++) {
-    bool there = true;
-    if (rs_deliver_job_exists(s->c, s->spec.ns, name, &there, err) < 0) return -1;
-    if (!there) return 0;
-    if (sw_nap(s, 500, err) < 0) return -1;
-  }
-  return rs_fail(err, RS_E_TIMEOUT, 0, "Job %s/%s was not deleted in time", s->spec.ns, name);
-}
-
 int sw_put_job(struct sw *s, const struct rs_deliver_spec *spec, int role, bool *ret_existed, rs_err_t *err) {
   static const int phase_of[_RS_JOB_MAX] = {RS_PH_PREFLIGHT, RS_PH_LAUNCH, RS_PH_RESTART, RS_PH_ROLLBACK};
   s->job_phase = role >= 0 && role < _RS_JOB_MAX ? phase_of[role] : RS_PH_CHECK;
-  for (int attempt = 0; attempt < 2; attempt++) {
-    if (rs_carrier_verify(s->c, &s->car, err) < 0 || rs_carrier_guard_start(s->c, &s->car, err) < 0) return -1;
-    json_auto_t *job = NULL;
-    bool existed = false;
-    if (rs_deliver_put_job(s->c, spec, role, &job, &existed, err) < 0) return -1;
-    const json_t *meta = json_object_get(job, "metadata");
-    const char *uid = json_string_value(json_object_get(meta, "uid"));
-    const char *name = json_string_value(json_object_get(meta, "name"));
-    if (note_job(s, uid, err) < 0) return -1;
-    if (ret_existed) *ret_existed = existed;
-    bool suspended = json_is_true(json_object_get(json_object_get(job, "spec"), "suspend"));
-    if (!suspended) {
-      s->live_jobs |= 1u << role; /* a resumed run's Job, started by it */
-      return rs_carrier_still(s->c, &s->car, err);
-    }
-    const char *jc = job_carrier(job);
-    if (existed && (!jc || strcmp(jc, s->car.name) != 0)) {
-      if (drop_unstarted(s, name, err) < 0) return -1;
-      continue;
-    }
-    /* the Job exists, no pod yet: the carrier must still be the object
-     * compared above (the watch has seen nothing), then its pod may start */
-    if (rs_carrier_still(s->c, &s->car, err) < 0) return -1;
-    s->live_jobs |= 1u << role;
-    if (rs_deliver_unsuspend_job(s->c, spec->ns, name, uid, err) == 0) return 0;
-    /* the Job went (the guard deleted it) or is another: it starts no pod */
-    if (rs_kube_is_not_found(err) || rs_kube_err_is(err, 422) || rs_kube_is_conflict(err)) {
-      s->live_jobs &= ~(1u << role);
-      s->trip_live &= ~(1u << role);
-    }
-    return -1;
+  unsigned bit = 1u << role;
+  /* live from before its start: a trip while it starts counts it */
+  s->live_jobs |= bit;
+  _cleanup_free_ char *uid = NULL;
+  int started = RS_CARRIER_JOB_NOT_STARTED;
+  int r = rs_carrier_start_job(s->c, &s->car, spec, role, &uid, ret_existed, &started, err);
+  if (started == RS_CARRIER_JOB_NOT_STARTED) {
+    s->live_jobs &= ~bit;
+    s->trip_live &= ~bit;
   }
-  return rs_fail(err, RS_E_API, 409, "the %s Job of run %s kept coming back", rs_job_role_name(role), s->id);
+  if (uid && note_job(s, uid, r < 0 ? NULL : err) < 0 && r == 0) return -1;
+  return r;
 }
 
 int sw_note_run_jobs(struct sw *s, rs_err_t *err) {
@@ -227,29 +186,10 @@ static int run_pods(struct sw *s, json_t **ret, rs_err_t *err) {
   return rs_kube_get(s->c, path, ret, err);
 }
 
-/* Pods whose work is done or must not happen: gone now, not after their
- * grace period. */
-static void delete_pods_now(struct sw *s, const json_t *items) {
-  json_auto_t *now = json_pack("{s:s, s:s, s:i}", "apiVersion", "v1", "kind", "DeleteOptions",
-                               "gracePeriodSeconds", 0);
-  size_t k;
-  json_t *pod;
-  json_array_foreach(items, k, pod) {
-    const char *name = json_string_value(json_object_get(json_object_get(pod, "metadata"), "name"));
-    _cleanup_free_ char *pp = name ? rs_deliver_path("/api/v1", s->spec.ns, "pods", name) : NULL;
-    rs_err_t e = RS_ERR_INIT;
-    if (pp && now) rs_kube_delete(s->c, pp, now, NULL, &e);
-    rs_err_clear(&e);
-  }
-}
-
-/* The run's Jobs first (a Job being deleted makes no new pod), then their
- * pods with grace 0. */
+/* The run's Jobs and their pods, now. */
 static void kill_run_jobs(struct sw *s) {
   rs_err_t e = RS_ERR_INIT;
-  json_auto_t *pods = NULL;
-  if (rs_deliver_cleanup(s->c, s->spec.ns, s->id, NULL, &e) == 0 && run_pods(s, &pods, &e) == 0)
-    delete_pods_now(s, json_object_get(pods, "items"));
+  rs_deliver_kill_run(s->c, s->spec.ns, s->id, &e);
   rs_err_clear(&e);
   s->live_jobs = 0;
 }
@@ -328,7 +268,7 @@ int sw_cleanup_objects(struct sw *s, int phase, bool wait, rs_err_t *err) {
     if (json_array_size(items) == 0) return 0;
     /* Pods whose containers lived in the old runtime wait for a kubelet
      * that cannot find them any more: their work is done, remove them. */
-    if (i == 4) delete_pods_now(s, items);
+    if (i == 4) kill_run_jobs(s);
     if (sw_nap(s, 500, err) < 0) return -1;
   }
   sw_emit(&s->ev, RS_SW_EV_WARNING, phase, "pods of run %s are still terminating in namespace %s", s->id, s->spec.ns);
