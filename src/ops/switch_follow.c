@@ -405,21 +405,6 @@ static void windows(struct sw *s) {
                                 ? s->t_ready_wall - s->t_notready_wall : -1;
 }
 
-/* The verify pod's log; the kubelet serving it may be settling after its
- * restart. */
-static int verify_log(struct sw *s, const char *pod, char **ret, size_t *ret_len, rs_err_t *err) {
-  for (int attempt = 0;; attempt++) {
-    rs_err_t le = RS_ERR_INIT;
-    if (sw_pod_log(s, pod, ret, ret_len, &le) == 0) return 0;
-    if (le.kind == RS_E_INTERRUPTED || attempt == 9) {
-      rs_err_move(err, &le);
-      return -1;
-    }
-    rs_err_clear(&le);
-    if (sw_nap(s, 1000, err) < 0) return -1;
-  }
-}
-
 /* A rollback by --id alone: where the node goes back to, from the report. */
 static int want_from_report(struct sw *s, const json_t *rep, rs_err_t *err) {
   const char *from = json_string_value(json_object_get(rep, RS_JSON_FROM));
@@ -519,18 +504,16 @@ int sw_phase_verify(struct sw *s, json_t *verify_pod, rs_err_t *err) {
     sw_phase_end(&s->ev, RS_PH_VERIFY, RS_SW_RESUMED, NULL, "verified before");
     return 0;
   }
-  struct rs_pod_view v;
-  rs_pod_view(verify_pod, &v);
-  _cleanup_free_ char *log = NULL;
-  size_t len = 0;
-  if (verify_log(s, v.name, &log, &len, err) < 0) return -1;
-  if (v.exit_code == RS_HX_INTEGRITY) return sw_integrity_refused(s, RS_PH_VERIFY, true, log, err);
-  json_t *rep = rs_helper_json_from_log(log, len);
+  /* the kubelet serving the log may be settling after its restart */
+  _cleanup_(sw_output_clear) struct sw_output out = {0};
+  if (sw_helper_output(s, RS_PH_VERIFY, true, verify_pod, 10, &out, err) < 0) return -1;
+  const struct rs_pod_view v = out.v;
+  json_t *rep = TAKE_PTR(out.json);
   if (!rep && v.exit_code == RS_HX_NOT_FOUND && !rb) return never_started(s, err);
   if (!rep) {
     s->res->outcome = RS_SW_NEEDS_HUMAN;
     return rs_fail(err, RS_E_NODE, v.exit_code, "the verify pod on node %s printed no report (exit %d): %s",
-                   s->o->node, v.exit_code, len ? log : "(no output)");
+                   s->o->node, v.exit_code, out.len ? out.log : "(no output)");
   }
   json_decref(s->res->report);
   s->res->report = rep;

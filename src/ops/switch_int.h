@@ -112,9 +112,21 @@ int sw_carrier_refused(struct sw *s, int phase, bool ran, rs_err_t *err);
 /* Note the UIDs of the run's Jobs that exist (an earlier process's too):
  * the drain leaves their pods alone. */
 int sw_note_run_jobs(struct sw *s, rs_err_t *err);
-/* The helper exited RS_HX_INTEGRITY: its own bytes are not the plugin's
- * helper.  Fails (-1, *err naming both) with the outcome the phase allows
- * (ran: our helper acted on the node before). */
+/* What a helper pod left: its state, its log, the plan or report in it. */
+struct sw_output {
+  struct rs_pod_view v;    /* borrowed from the pod */
+  char *log;
+  size_t len;
+  json_t *json;            /* NULL: none in the log */
+};
+void sw_output_clear(struct sw_output *o);
+/* Read it (the log with `attempts` tries: a kubelet may be settling),
+ * unless the helper exited RS_HX_INTEGRITY -- its own bytes are not the
+ * plugin's helper: then -1, *err naming both, with the outcome the phase
+ * allows (ran: our helper acted on the node before). */
+int sw_helper_output(struct sw *s, int phase, bool ran, const json_t *pod, int attempts, struct sw_output *ret,
+                     rs_err_t *err);
+/* The helper exited RS_HX_INTEGRITY (its log says why): as above. */
 int sw_integrity_refused(struct sw *s, int phase, bool ran, const char *log, rs_err_t *err);
 /* Called by the carrier's guard when it trips: the run's Jobs, then their
  * pods with grace 0. */

@@ -231,6 +231,36 @@ int sw_carrier_refused(struct sw *s, int phase, bool ran, rs_err_t *err) {
   return -1;
 }
 
+void sw_output_clear(struct sw_output *o) {
+  free(o->log);
+  json_decref(o->json);
+  *o = (struct sw_output){0};
+}
+
+static int log_with_tries(struct sw *s, const char *pod, int attempts, char **ret, size_t *ret_len, rs_err_t *err) {
+  for (int attempt = 1;; attempt++) {
+    rs_err_t le = RS_ERR_INIT;
+    if (sw_pod_log(s, pod, ret, ret_len, &le) == 0) return 0;
+    if (le.kind == RS_E_INTERRUPTED || attempt >= attempts) {
+      rs_err_move(err, &le);
+      return -1;
+    }
+    rs_err_clear(&le);
+    if (sw_nap(s, 1000, err) < 0) return -1;
+  }
+}
+
+int sw_helper_output(struct sw *s, int phase, bool ran, const json_t *pod, int attempts, struct sw_output *ret,
+                     rs_err_t *err) {
+  rs_pod_view(pod, &ret->v);
+  if (log_with_tries(s, ret->v.name, attempts, &ret->log, &ret->len, err) < 0) return -1;
+  if (ret->v.exit_code != RS_HX_INTEGRITY) {
+    ret->json = rs_helper_json_from_log(ret->log, ret->len);
+    return 0;
+  }
+  return sw_integrity_refused(s, phase, ran, ret->log, err);
+}
+
 int sw_integrity_refused(struct sw *s, int phase, bool ran, const char *log, rs_err_t *err) {
   sw_phase_end(&s->ev, phase, RS_SW_FAILED, NULL, "the helper's bytes are not the plugin's");
   rs_fail(err, RS_E_NODE, RS_HX_INTEGRITY, "the helper on node %s refused to act: its own executable is not the "

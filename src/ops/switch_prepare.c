@@ -350,13 +350,12 @@ int sw_phase_preflight(struct sw *s, rs_err_t *err) {
                        : rs_wrap(err, "preflight on node %s", s->o->node);
   /* it ran and ended: from the carrier checked before its Job */
   if (sw_pod_started(s, RS_JOB_PREFLIGHT, true, err) < 0) return sw_carrier_refused(s, RS_PH_PREFLIGHT, false, err);
-  struct rs_pod_view v;
-  rs_pod_view(pod, &v);
-  _cleanup_free_ char *log = NULL;
-  size_t len = 0;
-  if (sw_pod_log(s, v.name, &log, &len, err) < 0) return -1;
-  if (v.exit_code == RS_HX_INTEGRITY) return sw_integrity_refused(s, RS_PH_PREFLIGHT, false, log, err);
-  json_t *plan = rs_helper_json_from_log(log, len);
+  _cleanup_(sw_output_clear) struct sw_output out = {0};
+  if (sw_helper_output(s, RS_PH_PREFLIGHT, false, pod, 1, &out, err) < 0) return -1;
+  const struct rs_pod_view v = out.v;
+  const char *log = out.log;
+  size_t len = out.len;
+  json_t *plan = TAKE_PTR(out.json);
   if (!plan) {
     return rs_fail(err, RS_E_NODE, v.exit_code, "preflight on node %s exited %d without a plan: %s",
                    s->o->node, v.exit_code, len ? log : "(no output)");

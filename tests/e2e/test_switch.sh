@@ -264,7 +264,7 @@ journal_count() { # journal_count ID STEP
 }
 case_resume() {
 	restore_seeded
-	local phase to tag rc pid i held id rt
+	local phase to tag rc pid held id rt
 	to=containerd
 	for phase in $RESUME_PHASES; do
 		tag=resume-$phase
@@ -273,13 +273,8 @@ case_resume() {
 		"$PLUGIN" --kubeconfig "$FAULT_KUBECONFIG" node "$NODE" --to $to --yes "${DRAIN_FLAGS[@]}" -o json \
 			>"$WORK/$tag.1" 2>&1 &
 		pid=$!
-		held=
-		for ((i = 0; i < 1500; i++)); do
-			held=$(grep -m1 '"action": "hold' "$FAULT_LOG")
-			[[ -n $held ]] && break
-			kill -0 $pid 2>/dev/null || break
-			sleep 0.2
-		done
+		fault_wait_held $pid
+		held=$FAULT_HELD
 		sleep 0.3 # the plugin is waiting for that answer now
 		kill -KILL $pid 2>/dev/null
 		wait $pid 2>/dev/null

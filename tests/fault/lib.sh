@@ -2,6 +2,9 @@
 # write a kubeconfig that points at it.  Sourced; test harness only.
 #   fault_proxy_start WORKDIR [RULES.json]  -> FAULT_KUBECONFIG, FAULT_LOG, FAULT_PID
 #   fault_proxy_stop
+#   fault_wait_held PID [ACTION]  -> FAULT_HELD: the first request the proxy
+#                               holds (ACTION: "hold", the default, matches
+#                               every hold action), while PID lives (5 min)
 
 FAULT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 FAULT_ROOT=$(cd "$FAULT_DIR/../.." && pwd)
@@ -54,4 +57,16 @@ fault_proxy_stop() {
 		wait "$FAULT_PID" 2>/dev/null || true
 		FAULT_PID=
 	fi
+}
+
+fault_wait_held() {
+	local pid=$1 action=${2:-hold} i
+	FAULT_HELD=
+	for ((i = 0; i < 1500; i++)); do
+		FAULT_HELD=$(grep -m1 "\"action\": \"$action" "$FAULT_LOG")
+		[[ -n $FAULT_HELD ]] && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.2
+	done
+	return 1
 }

@@ -49,7 +49,7 @@ remove_swapped() {
 # the plugin said it saw it; $TRUST_RC, $WORK/TAG.out, $WORK/TAG.pods (every
 # pod of the working namespace seen meanwhile).
 trust_run() {
-	local tag=$1 role=$2 what=$3 before=$4 i pid held watcher
+	local tag=$1 role=$2 what=$3 before=$4 pid held watcher
 	shift 5
 	TRUST_TAG=$tag
 	local release=$WORK/$tag.release rules=$WORK/$tag.rules
@@ -67,12 +67,8 @@ trust_run() {
 	local t0=$SECONDS
 	"$PLUGIN" --kubeconfig "$FAULT_KUBECONFIG" "$@" >"$WORK/$tag.out" 2>&1 &
 	pid=$!
-	for ((i = 0; i < 1500; i++)); do
-		held=$(grep -m1 '"action": "hold-until"' "$FAULT_LOG")
-		[[ -n $held ]] && break
-		kill -0 $pid 2>/dev/null || break
-		sleep 0.2
-	done
+	fault_wait_held $pid hold-until
+	held=$FAULT_HELD
 	check "[$tag] the plugin waits on the $role Job's $what" [ -n "$held" ]
 	[[ -n $held && -n $before ]] && $before
 	check "[$tag] the carrier is replaced (finalizer off, DELETE, created again with other bytes)" swap_carrier
