@@ -3,19 +3,20 @@
 # side by side with kubectl.  Every case leaves the cluster as seeded.
 #   tests/e2e/test_drain.sh [CASE...]    (default: all)
 set -uo pipefail
+# One e2e suite at a time on the shared cluster (advisory, as test_switch.sh:
+# flock -o around the script, so that nothing it starts inherits the lock;
+# E2E_LOCK='' skips).
+E2E_LOCK=${E2E_LOCK-/run/kubectl-runtime-switch-e2e/e2e.lock}
+if [[ -n $E2E_LOCK && ${RSW_E2E_LOCKED:-} != "$E2E_LOCK" ]]; then
+	mkdir -p "$(dirname "$E2E_LOCK")"
+	RSW_E2E_LOCKED=$E2E_LOCK exec flock -o -w 1800 -E 75 "$E2E_LOCK" "$0" "$@"
+fi
 cd "$(dirname "$0")/../.."
 eval "$(tests/e2e/cluster.sh env)"
 source tests/e2e/drain/lib.sh
 source tests/fault/lib.sh
 
 k get node node-1 node-2 >/dev/null || { echo "the e2e cluster is not up" >&2; exit 1; }
-# One e2e suite at a time on the shared cluster (advisory, as test_switch.sh;
-# E2E_LOCK='' skips).
-E2E_LOCK=${E2E_LOCK-/run/kubectl-runtime-switch-e2e/e2e.lock}
-if [[ -n $E2E_LOCK ]]; then
-	exec 9>"$E2E_LOCK"
-	flock -w 1800 9 || { echo "another e2e suite holds $E2E_LOCK" >&2; exit 1; }
-fi
 [[ -x $PLUGIN ]] || { echo "build the plugin first: $PLUGIN" >&2; exit 1; }
 # Start from the seeded cluster only (another suite may have left it
 # otherwise, or be restarting it): failures past this point are ours.
@@ -25,7 +26,7 @@ if ! wait_until 120 seeded_ok; then
 	k get pods -n demo -o wide >&2
 	exit 1
 fi
-trap 'fault_proxy_stop; restore_seeded' EXIT
+trap 'kill $(jobs -p) 2>/dev/null; fault_proxy_stop; restore_seeded' EXIT
 save_seeded
 restore_seeded # the seeded spread (other suites may leave web or scratch moved)
 seeded_state >"$WORK/seeded.before"

@@ -6,6 +6,16 @@
 # roundtrip rollback failure resume interrupt trust (switch/trust.sh).  Every run ends with node-1
 # back in the seeded state (on Docker, uncordoned, the bare pod back).
 set -uo pipefail
+# One e2e suite at a time on the shared cluster (advisory; E2E_LOCK='' skips).
+# flock(1) holds the lock around this script instead of a descriptor of the
+# suite's own: with -o, nothing the suite starts (a kubectl --watch, the
+# fault proxy, a plugin in the background, the node's daemons) inherits it,
+# so the lock ends with the suite and never with what outlived it.
+E2E_LOCK=${E2E_LOCK-/run/kubectl-runtime-switch-e2e/e2e.lock}
+if [[ -n $E2E_LOCK && ${RSW_E2E_LOCKED:-} != "$E2E_LOCK" ]]; then
+	mkdir -p "$(dirname "$E2E_LOCK")"
+	RSW_E2E_LOCKED=$E2E_LOCK exec flock -o -w 1800 -E 75 "$E2E_LOCK" "$0" "$@"
+fi
 cd "$(dirname "$0")/../.."
 eval "$(tests/e2e/cluster.sh env)"
 source tests/e2e/switch/lib.sh
@@ -13,14 +23,10 @@ source tests/fault/lib.sh
 source tests/e2e/switch/trust.sh
 
 k get node node-1 node-2 >/dev/null || { echo "the e2e cluster is not up" >&2; exit 1; }
-# One e2e suite at a time on the shared cluster (advisory; E2E_LOCK='' skips).
-E2E_LOCK=${E2E_LOCK-/run/kubectl-runtime-switch-e2e/e2e.lock}
-if [[ -n $E2E_LOCK ]]; then
-	exec 8>"$E2E_LOCK"
-	flock -w 1800 8 || { echo "another e2e suite holds $E2E_LOCK" >&2; exit 1; }
-fi
 [[ -x $PLUGIN ]] || { echo "build the plugin first: $PLUGIN" >&2; exit 1; }
-trap 'fault_proxy_stop; restore_seeded' EXIT
+# what the suite started in the background ends with it (a kubectl --watch
+# left behind would keep watching, and writing, after the suite)
+trap 'kill $(jobs -p) 2>/dev/null; fault_proxy_stop; restore_seeded' EXIT
 note "work directory: $WORK"
 
 # ---------------------------------------------------------------- cases ---
