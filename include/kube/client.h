@@ -211,7 +211,17 @@ struct rs_kube_list_opts {
   const char *label_selector;  /* NULL: none */
   const char *field_selector;  /* NULL: none */
   long limit;                  /* page size; 0: 500 (kubectl's chunk size) */
+  const char *include_object;  /* a server-side Table's rows carry "None",
+                                  "Metadata" (the server's default) or the
+                                  "Object"; NULL: not said */
 };
+
+/* A list in another form than the objects: the server-side Table (JSON
+ * only: the API server has no protobuf for it), or the objects' metadata
+ * (protobuf; each item a PartialObjectMetadata). */
+#define RS_ACCEPT_TABLE "application/json;as=Table;v=v1;g=meta.k8s.io, application/json"
+#define RS_ACCEPT_METADATA_LIST_PB \
+  "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 
 /* GET path page by page following metadata.continue.  *ret_rv (may be
  * NULL) gets the list's resourceVersion, to start a watch from. */

@@ -51,6 +51,43 @@ int rs_node_status_from_json(const json_t *node, struct rs_node_status *ret,
 int rs_node_status_from_pb(const void *msg, size_t len, struct rs_node_status *ret,
                            rs_err_t *err);
 void rs_node_status_clear(struct rs_node_status *n);
+
+/* ---- the server-side Table, for the default table ----
+ * The Node Table of the API server (1.34: pkg/printers printNode; Accept:
+ * application/json;as=Table;v=v1;g=meta.k8s.io, includeObject=None) has
+ * Name, Status, Roles, Age, Version, Internal-IP, External-IP, OS-Image,
+ * Kernel-Version and Container-Runtime, built from the whole Node on the
+ * server: a few hundred bytes a row instead of the Node's kilobytes.  With
+ * the node's metadata (PartialObjectMetadata: the cri-socket annotation,
+ * the role labels) that is all the default table shows, except where a
+ * cell says less than the Node: Status "NotReady" is a Ready condition of
+ * False or of Unknown (status shows "NotReady" and "Unknown"), and
+ * "<unknown>" an empty field or that very text.  Nothing in it, nor in the
+ * metadata, is status.nodeInfo.architecture (the kubernetes.io/arch label
+ * is another field, and writable by whoever may patch nodes): -o wide,
+ * json and yaml need whole Nodes. */
+struct rs_node_table_row {
+  char *name, *status, *version, *runtime; /* the cells, as they were */
+};
+struct rs_node_table {
+  struct rs_node_table_row *rows;
+  size_t n;
+  char *cont; /* metadata.continue; NULL: none */
+  char *rv;   /* metadata.resourceVersion; NULL: none */
+};
+/* 1: a Table page read into *ret; 0: the body is JSON but no Table (a
+ * server without it answers a NodeList); -1: malformed (a Table without
+ * one of those columns, or a row without one cell per column). */
+int rs_node_table_parse(const char *json, size_t len, struct rs_node_table *ret, rs_err_t *err);
+void rs_node_table_clear(struct rs_node_table *t);
+/* Can the row stand for its Node in the default table? */
+bool rs_node_table_row_exact(const struct rs_node_table_row *r);
+/* A row of the default table from an exact Table row and the node's
+ * PartialObjectMetadata (protobuf, an item of a PartialObjectMetadataList);
+ * -1 when they are not of the same node.  OS image, kernel, internal IP and
+ * architecture stay empty. */
+int rs_node_status_from_table(const struct rs_node_table_row *row, const void *meta, size_t len,
+                              struct rs_node_status *ret, rs_err_t *err);
 /* The endpoint to believe: /configz, else the kubeadm annotation, or NULL. */
 const char *rs_node_endpoint(const struct rs_node_status *n);
 /* "Ready", "NotReady", "Unknown", with ",SchedulingDisabled" as kubectl. */
@@ -64,6 +101,11 @@ struct rs_nodes_query {
   int parallel;                /* concurrent /configz requests; 0: 64 */
   long long configz_timeout_ms;/* 0: 5000 */
   long page_size;              /* 0: 500 */
+  bool brief;                  /* only what the default table shows (name,
+                                  status, roles, kubelet, runtime, CRI
+                                  endpoint, verdict): read from the server's
+                                  Table where it says enough; OS image,
+                                  kernel, IP and architecture may stay empty */
 };
 
 struct rs_nodes_report {

@@ -14,6 +14,7 @@ static int list_page_path(rs_buf_t *b, const char *path, const struct rs_kube_li
       rs_kube_query_add(b, "labelSelector", o->label_selector, err) < 0 ||
       rs_kube_query_add(b, "fieldSelector", o->field_selector, err) < 0 ||
       rs_kube_query_add(b, "limit", limit, err) < 0 ||
+      rs_kube_query_add(b, "includeObject", o->include_object, err) < 0 ||
       rs_kube_query_add(b, "continue", cont, err) < 0)
     return -1;
   return 0;

@@ -266,6 +266,42 @@ fail:
   return rs_fail(err, RS_E_INPUT, 0, "malformed protobuf Node");
 }
 
+/* From the server-side Table: the row (see rs_node_table_row_exact) and
+ * the node's PartialObjectMetadata (metadata 1: name, labels, annotations). */
+int rs_node_status_from_table(const struct rs_node_table_row *row, const void *meta, size_t len,
+                              struct rs_node_status *ret, rs_err_t *err) {
+  struct rs_node_status n = {0};
+  _cleanup_strv_ char **roles = NULL;
+  struct rs_pb r = rs_pb_of(meta, len);
+  struct rs_pb_field f;
+  int k;
+  if (!rs_node_table_row_exact(row))
+    return rs_fail(err, RS_E_INPUT, 0, "the node table's row of %s does not say enough", row->name);
+  errno = 0;
+  if (!(n.docker_sock_pods = rs_strv_new())) goto fail;
+  while ((k = rs_pb_next(&r, &f)) > 0)
+    if (f.num == 1 && f.wire == RS_PB_LEN && (k = pb_meta(&n, rs_pb_sub(&f), &roles)) < 0) break;
+  if (k < 0) goto fail;
+  if (!n.name || strcmp(n.name, row->name) != 0) {
+    rs_fail(err, RS_E_INPUT, 0, "the node table's row of %s came with the metadata of %s", row->name,
+            n.name ? n.name : "a nameless object");
+    rs_node_status_clear(&n);
+    return -1;
+  }
+  n.unschedulable = rs_endswith(row->status, ",SchedulingDisabled");
+  if ((rs_startswith(row->status, "Ready") && !(n.ready = strdup("True"))) ||
+      (*row->version && !(n.kubelet_version = strdup(row->version))) ||
+      (*row->runtime && !(n.runtime_raw = strdup(row->runtime))))
+    goto fail;
+  if ((!(n.roles = join_roles(roles)) && errno == ENOMEM) || split_runtime(&n) < 0) goto fail;
+  *ret = n;
+  return 0;
+fail:
+  rs_node_status_clear(&n);
+  if (errno == ENOMEM) return rs_oom(err);
+  return rs_fail(err, RS_E_INPUT, 0, "malformed protobuf PartialObjectMetadata");
+}
+
 /* Room for `more` further rows. */
 int rs_nodes_reserve(struct rs_nodes_report *r, size_t more) {
   if (r->cap - r->n >= more) return 0;

@@ -3,11 +3,14 @@
  * node operations other commands share (get, cordon/uncordon, annotate). */
 #include "ops/nodes.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/strutil.h"
+#include "kube/pb.h"
 #include "nodes_int.h"
 
 /* A string member of a JSON object, copied; NULL when absent or empty. */
@@ -35,6 +38,11 @@ struct collect {
                              cancelled request never sees its callback) */
   size_t nczs, czcap;
   struct rs_nodes_report stage[2]; /* rows of the list pages in flight */
+  /* the default table (list_brief) */
+  struct tpage **tp;
+  size_t ntp, tpcap, tdone;      /* pages read, room, pages in the report */
+  char *table_cont;              /* what the next Table page is asked with */
+  bool whole_list;               /* its first page: list whole Nodes instead */
 };
 
 static int add_node(struct collect *k, const json_t *node, rs_err_t *err) {
@@ -113,15 +121,19 @@ static void on_pb_drop(void *ud, unsigned page) {
   while (s->n) rs_node_status_clear(&s->items[--s->n]);
 }
 
-static int on_pb_page(void *ud, unsigned page, rs_err_t *err) {
-  struct collect *k = ud;
-  struct rs_nodes_report *s = &k->stage[page & 1];
+/* A page's rows join the report (in order: the caller's care), and its
+ * Ready nodes' /configz is asked for while the next pages arrive. */
+static int append_rows(struct collect *k, struct rs_nodes_report *s, rs_err_t *err) {
   if (rs_nodes_reserve(k->r, s->n) < 0) return rs_oom(err);
   memcpy(k->r->items + k->r->n, s->items, s->n * sizeof *s->items);
   k->r->n += s->n;
   s->n = 0;
-  /* this page's Ready nodes: /configz while the next pages arrive */
   return k->q->configz ? start_configz(k, err) : 0;
+}
+
+static int on_pb_page(void *ud, unsigned page, rs_err_t *err) {
+  struct collect *k = ud;
+  return append_rows(k, &k->stage[page & 1], err);
 }
 
 /* A page in JSON (a server without protobuf for Nodes). */
@@ -156,6 +168,168 @@ static int list_nodes(struct collect *k, rs_err_t *err) {
     k->stage[i] = (struct rs_nodes_report){0};
   }
   return r;
+}
+
+/* ---- the default table: the server-side Table and the nodes' metadata ----
+ * (see include/ops/nodes.h: what the Table carries).  Each Table page is
+ * completed by its nodes' metadata, asked for with what pins the very same
+ * page of the very same list: the continue token the Table page was asked
+ * with, or, for the first page, its resourceVersion with
+ * resourceVersionMatch=Exact.  A page with a row that says less than its
+ * Node (NotReady, "<unknown>") is completed by its whole Nodes instead,
+ * one such page at a time; when the first page has one, the Table is left
+ * and the whole Nodes listed (a cluster of NotReady nodes). */
+
+struct tpage {
+  struct collect *k;
+  struct rs_node_table t;
+  char *asked;                 /* the continue token it was asked with */
+  bool whole;                  /* completed by whole Nodes */
+  bool asking, done;
+  struct rs_nodes_report rows; /* when done: one per row of t, in order */
+};
+
+static void tpage_free(struct tpage *p) {
+  rs_node_table_clear(&p->t);
+  free(p->asked);
+  for (size_t i = 0; i < p->rows.n; i++) rs_node_status_clear(&p->rows.items[i]);
+  free(p->rows.items);
+  free(p);
+}
+
+static int tpage_meta_item(void *ud, const void *msg, size_t len, rs_err_t *err) {
+  struct tpage *p = ud;
+  if (p->rows.n >= p->t.n)
+    return rs_fail(err, RS_E_INPUT, 0, "more nodes' metadata than rows in the node table");
+  if (rs_nodes_reserve(&p->rows, 1) < 0) return rs_oom(err);
+  if (rs_node_status_from_table(&p->t.rows[p->rows.n], msg, len, &p->rows.items[p->rows.n], err) < 0)
+    return -1;
+  p->rows.n++;
+  return 0;
+}
+
+/* The answer is the Table page's own nodes, and says the same next page. */
+static int tpage_check(struct tpage *p, const char *cont, rs_err_t *err) {
+  if (p->rows.n != p->t.n)
+    return rs_fail(err, RS_E_INPUT, 0, "the node table has %zu rows on a page and the list %zu nodes",
+                   p->t.n, p->rows.n);
+  for (size_t i = 0; i < p->t.n; i++)
+    if (strcmp(p->rows.items[i].name, p->t.rows[i].name) != 0)
+      return rs_fail(err, RS_E_INPUT, 0, "the node table's row %s came with the node %s",
+                     p->t.rows[i].name, p->rows.items[i].name);
+  if ((!cont) != (!p->t.cont) || (cont && strcmp(cont, p->t.cont) != 0))
+    return rs_fail(err, RS_E_INPUT, 0, "the node table and the nodes' metadata are not the same list");
+  return 0;
+}
+
+static int tpage_complete(struct tpage *p, const char *body, size_t len, rs_err_t *err) {
+  if (p->whole) {
+    _cleanup_free_ char *cont = NULL;
+    if (rs_nodes_add_pb_page(&p->rows, body, len, &cont, err) < 0) return -1;
+    return tpage_check(p, cont, err);
+  }
+  _cleanup_(rs_pb_list_clear) struct rs_pb_list l = {.kind = "PartialObjectMetadataList",
+                                                      .item = tpage_meta_item, .ud = p};
+  if (rs_pb_list_feed(&l, body, len, err) < 0 || rs_pb_list_end(&l, err) < 0) return -1;
+  return tpage_check(p, l.cont, err);
+}
+
+static int tpage_ask(struct tpage *p, rs_err_t *err);
+
+/* Done pages join the report in order; the next page of whole Nodes is
+ * asked for. */
+static int tpages_advance(struct collect *k, rs_err_t *err) {
+  for (; k->tdone < k->ntp && k->tp[k->tdone]->done; k->tdone++)
+    if (append_rows(k, &k->tp[k->tdone]->rows, err) < 0) return -1;
+  for (size_t i = k->tdone; i < k->ntp; i++) {
+    struct tpage *p = k->tp[i];
+    if (p->whole && !p->done) return p->asking ? 0 : tpage_ask(p, err);
+  }
+  return 0;
+}
+
+static int on_tpage(void *ud, const struct rs_kube_result *res, rs_err_t *err) {
+  struct tpage *p = ud;
+  if (err->kind != RS_E_NONE) return -1;
+  if (tpage_complete(p, res->raw ? res->raw : "", res->raw ? res->raw_len : 0, err) < 0)
+    return rs_wrap(err, "GET /api/v1/nodes (%s)", p->whole ? "Nodes" : "metadata");
+  p->done = true;
+  return tpages_advance(p->k, err);
+}
+
+static int tpage_ask(struct tpage *p, rs_err_t *err) {
+  const struct rs_nodes_query *q = p->k->q;
+  char lim[32];
+  snprintf(lim, sizeof lim, "%ld", q->page_size > 0 ? q->page_size : 500);
+  _cleanup_buf_ rs_buf_t b = RS_BUF_INIT(0);
+  if (rs_buf_puts(&b, "/api/v1/nodes", err) < 0 ||
+      rs_kube_query_add(&b, "labelSelector", q->selector, err) < 0 ||
+      rs_kube_query_add(&b, "limit", lim, err) < 0 ||
+      rs_kube_query_add(&b, "continue", p->asked, err) < 0 ||
+      (!p->asked && rs_kube_query_add(&b, "resourceVersion", p->t.rv, err) < 0) ||
+      (!p->asked && p->t.rv && rs_kube_query_add(&b, "resourceVersionMatch", "Exact", err) < 0))
+    return -1;
+  struct rs_kube_req r = {.method = RS_HTTP_GET, .path = b.data, .flags = RS_REQ_RAW,
+                          .accept = p->whole ? RS_PB_ACCEPT : RS_ACCEPT_METADATA_LIST_PB};
+  if (rs_kube_async(p->k->c, &r, on_tpage, p, err) < 0) return -1;
+  p->asking = true;
+  return 0;
+}
+
+static int on_table_page(void *ud, const char *body, size_t len, char **ret_continue,
+                         rs_err_t *err) {
+  struct collect *k = ud;
+  _cleanup_(rs_node_table_clear) struct rs_node_table t = {0};
+  int r = rs_node_table_parse(body, len, &t, err);
+  if (r < 0) return rs_wrap(err, "GET /api/v1/nodes (Table)");
+  if (r == 0) { /* no Table here: the Nodes themselves */
+    if (k->ntp) return rs_fail(err, RS_E_INPUT, 0, "GET /api/v1/nodes: a Table, then none");
+    return on_json_page(ud, body, len, ret_continue, err);
+  }
+  bool exact = true;
+  for (size_t i = 0; exact && i < t.n; i++) exact = rs_node_table_row_exact(&t.rows[i]);
+  if (!exact && !k->ntp) { /* the listing ends here: whole Nodes instead */
+    k->whole_list = true;
+    return 0;
+  }
+  if (k->ntp == k->tpcap) {
+    size_t cap = k->tpcap ? k->tpcap * 2 : 16;
+    struct tpage **v = realloc(k->tp, cap * sizeof *v);
+    if (!v) return rs_oom(err);
+    k->tp = v;
+    k->tpcap = cap;
+  }
+  struct tpage *p = calloc(1, sizeof *p);
+  if (!p || (t.cont && !(*ret_continue = strdup(t.cont)))) {
+    free(p);
+    return rs_oom(err);
+  }
+  k->tp[k->ntp++] = p;
+  *p = (struct tpage){.k = k, .asked = TAKE_PTR(k->table_cont), .whole = !exact};
+  p->t = t;
+  t = (struct rs_node_table){0};
+  if (*ret_continue && !(k->table_cont = strdup(*ret_continue))) return rs_oom(err);
+  return p->whole ? tpages_advance(k, err) : tpage_ask(p, err);
+}
+
+static void tpages_free(struct collect *k) {
+  for (size_t i = 0; i < k->ntp; i++) tpage_free(k->tp[i]);
+  free(k->tp);
+  free(k->table_cont);
+  k->tp = NULL;
+  k->ntp = k->tpcap = k->tdone = 0;
+  k->table_cont = NULL;
+}
+
+/* The default table's list: the Table and the nodes' metadata, or, when
+ * its first page says that is not enough, the whole Nodes. */
+static int list_brief(struct collect *k, rs_err_t *err) {
+  struct rs_kube_list_opts lo = {.label_selector = k->q->selector, .limit = k->q->page_size,
+                                 .include_object = "None"};
+  if (rs_kube_list_pages(k->c, "/api/v1/nodes", &lo, RS_ACCEPT_TABLE, on_table_page, k, err) < 0)
+    return -1;
+  if (k->whole_list) return list_nodes(k, err);
+  return rs_kube_run(k->c, NULL, err); /* the pages still being completed */
 }
 
 /* /configz: {"kubeletconfig": {...}} */
@@ -329,7 +503,7 @@ int rs_nodes_collect(rs_kube_client_t *c, const struct rs_nodes_query *q,
   }
   if (q->names && q->names[0]) {
     if (get_named(&k, err) < 0) goto out;
-  } else if (list_nodes(&k, err) < 0) {
+  } else if ((q->brief ? list_brief(&k, err) : list_nodes(&k, err)) < 0) {
     goto out;
   }
   if (q->configz && collect_configz(&k, err) < 0) goto out;
@@ -339,6 +513,7 @@ int rs_nodes_collect(rs_kube_client_t *c, const struct rs_nodes_query *q,
   rc = 0;
 out:
   if (rc < 0) rs_kube_cancel_all(c); /* /configz still in flight */
+  tpages_free(&k);
   for (size_t i = 0; i < k.nczs; i++) free(k.czs[i]);
   free(k.czs);
   free(k.sorted);

@@ -81,9 +81,9 @@ def pb_int(num, v):
     return pb_varint(num << 3) + pb_varint(v)
 
 
-def pb_node(n):
-    """core/v1 Node (k8s.io/api generated.proto field numbers), with fields
-    status does not read (uid, managedFields, images) to be skipped."""
+def pb_meta(n):
+    """the Node's ObjectMeta, with fields status does not read (uid,
+    managedFields) to be skipped"""
     m = n["metadata"]
     meta = pb_len(1, m["name"]) + pb_len(5, "uid-" + m["name"]) + pb_len(6, m["resourceVersion"])
     for k, v in sorted(m.get("labels", {}).items()):
@@ -91,6 +91,13 @@ def pb_node(n):
     for k, v in sorted(m.get("annotations", {}).items()):
         meta += pb_len(12, pb_len(1, k) + pb_len(2, v))
     meta += pb_len(17, pb_len(1, "kubelet") + pb_len(2, "Update") + pb_len(7, b"{}" * 300))
+    return meta
+
+
+def pb_node(n):
+    """core/v1 Node (k8s.io/api generated.proto field numbers), with fields
+    status does not read (images) to be skipped."""
+    meta = pb_meta(n)
     spec = pb_int(4, 1) if n["spec"].get("unschedulable") else b""
     st = n["status"]
     status_ = b"".join(pb_len(4, pb_len(1, c["type"]) + pb_len(2, c["status"])) for c in st["conditions"])
@@ -104,12 +111,40 @@ def pb_node(n):
     return pb_len(1, meta) + pb_len(2, spec) + pb_len(3, status_)
 
 
-def pb_node_list(items, meta, junk=b""):
+def pb_node_list(items, meta, junk=b"", metadata_only=False):
+    """a NodeList, or (metadata_only) the PartialObjectMetadataList of the
+    same Nodes: each item its ObjectMeta alone"""
     lm = pb_len(2, meta["resourceVersion"])
     if "continue" in meta:
         lm += pb_len(3, meta["continue"]) + pb_int(4, meta["remainingItemCount"])
-    raw = pb_len(1, lm) + junk + b"".join(pb_len(2, pb_node(n)) for n in items)
-    return b"k8s\0" + pb_len(1, pb_len(1, "v1") + pb_len(2, "NodeList")) + pb_len(2, raw) + pb_len(3, "") + pb_len(4, "")
+    item = (lambda n: pb_len(1, pb_meta(n))) if metadata_only else pb_node
+    raw = pb_len(1, lm) + junk + b"".join(pb_len(2, item(n)) for n in items)
+    gv, kind = ("meta.k8s.io/v1", "PartialObjectMetadataList") if metadata_only else ("v1", "NodeList")
+    return b"k8s\0" + pb_len(1, pb_len(1, gv) + pb_len(2, kind)) + pb_len(2, raw) + pb_len(3, "") + pb_len(4, "")
+
+
+def node_table(items, meta):
+    """the server-side Table of Nodes (meta.k8s.io/v1, includeObject=None),
+    with the columns and cells of the API server's node printer"""
+    cols = ["Name", "Status", "Roles", "Age", "Version", "Internal-IP", "External-IP", "OS-Image",
+            "Kernel-Version", "Container-Runtime"]
+    rows = []
+    for n in items:
+        ready = [c["status"] for c in n["status"]["conditions"] if c["type"] == "Ready"]
+        st = ["Unknown"] if not ready else ["Ready" if ready[0] == "True" else "NotReady"]
+        if n["spec"].get("unschedulable"):
+            st.append("SchedulingDisabled")
+        roles = sorted(k.split("/", 1)[1] for k in n["metadata"].get("labels", {})
+                       if k.startswith("node-role.kubernetes.io/"))
+        ips = [a["address"] for a in n["status"]["addresses"] if a["type"] == "InternalIP"]
+        i = n["status"]["nodeInfo"]
+        rows.append({"cells": [n["metadata"]["name"], ",".join(st), ",".join(roles) or "<none>", "3d",
+                               i["kubeletVersion"], ips[0] if ips else "<none>", "<none>",
+                               i["osImage"] or "<unknown>", i["kernelVersion"] or "<unknown>",
+                               i["containerRuntimeVersion"] or "<unknown>"]})
+    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
+            "columnDefinitions": [{"name": c, "type": "string", "format": "", "description": "", "priority": 0}
+                                  for c in cols], "rows": rows}
 
 
 def status(code, reason, message):
@@ -381,7 +416,15 @@ class Handler(EveryMethod, BaseHTTPRequestHandler):
         if end < len(idx):
             meta["continue"] = str(end)
             meta["remainingItemCount"] = len(idx) - end
-        if ARGS.protobuf and "application/vnd.kubernetes.protobuf" in (self.headers.get("Accept") or "") \
+        accept = self.headers.get("Accept") or ""
+        if ARGS.protobuf and "as=Table" in accept and sel != "test=json":
+            # (the Table's pages are the list's: the same continue tokens)
+            if q.get("includeObject") not in (None, "None"):
+                return self.send_json(400, status(400, "BadRequest", "this fake serves includeObject=None"))
+            return self.send_json(200, node_table(items, dict(meta)))
+        if ARGS.protobuf and "as=PartialObjectMetadataList" in accept:
+            return self.send_pb_list(pb_node_list(items, meta, metadata_only=True), sel, start)
+        if ARGS.protobuf and "application/vnd.kubernetes.protobuf" in accept \
                 and sel != "test=json":
             junk = b"\x07" if sel == "test=malformed" and start else b""  # no such wire type
             return self.send_pb_list(pb_node_list(items, meta, junk), sel, start)
@@ -451,7 +494,8 @@ def main():
     p.add_argument("--basic")
     p.add_argument("--client-ca", action="store_true")
     p.add_argument("--nodes", type=int, default=5)
-    p.add_argument("--protobuf", action="store_true", help="Node lists in protobuf when accepted")
+    p.add_argument("--protobuf", action="store_true", help="Node lists in protobuf when accepted; the Table and the"
+                   " PartialObjectMetadataList of Nodes when asked for")
     p.add_argument("--configz", default="ok")
     p.add_argument("--lifetime", type=float, default=300)
     p.add_argument("--drain-pods", type=int, default=0)

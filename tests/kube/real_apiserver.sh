@@ -307,9 +307,18 @@ check "status -v 9: the node list came back as protobuf over HTTP/2" \
 	grep -q 'Response Header: content-type: application/vnd.kubernetes.protobuf' "$work/v9.txt"
 check "... HTTP/2" grep -q 'Response Header: HTTP/2 200' "$work/v9.txt"
 nready=$(wc -w <<<"$ready_nodes")
-check "status -v 9: one nodes page, one /configz per Ready node ($nready)" \
-	test "$(grep -c '^I.* GET .*/api/v1/nodes?limit=500 200' "$work/v9.txt")" -eq 1 -a \
+check "status -v 9: one page of the server's Node Table, its nodes' metadata at its resourceVersion, one /configz per Ready node ($nready)" \
+	test "$(grep -c '^I.* GET .*/api/v1/nodes?limit=500&includeObject=None 200' "$work/v9.txt")" -eq 1 -a \
+	"$(grep -c '^I.* GET .*/api/v1/nodes?limit=500&resourceVersion=[0-9]*&resourceVersionMatch=Exact 200' "$work/v9.txt")" -eq 1 -a \
+	"$(grep -c '^I.* GET .*/api/v1/nodes?' "$work/v9.txt")" -eq 2 -a \
 	"$(grep -c '^I.* GET .*/proxy/configz 200' "$work/v9.txt")" -eq "$nready"
+check "... the Table asked for as a Table, the metadata as PartialObjectMetadataList" \
+	grep -q 'Request Header: Accept: application/json;as=Table;v=v1;g=meta.k8s.io, application/json' "$work/v9.txt"
+check "... and the metadata as a PartialObjectMetadataList in protobuf" grep -q 'Request Header: Accept: application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList' "$work/v9.txt"
+rs status -o wide -v 6 >/dev/null 2>"$work/v6-wide.txt"
+check "status -o wide -v 6: one page of whole Nodes" \
+	test "$(grep -c '^I.* GET .*/api/v1/nodes?limit=500 200' "$work/v6-wide.txt")" -eq 1 -a \
+	"$(grep -c '^I.* GET .*/api/v1/nodes?' "$work/v6-wide.txt")" -eq 1
 
 # bearer token, and /configz forbidden by RBAC: partial rows and a warning
 KUBECONFIG=$work/token "$KUBECTL" runtime-switch status -o json -v 6 >"$work/forbidden.json" 2>"$work/forbidden.err"; rc=$?

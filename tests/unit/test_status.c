@@ -349,6 +349,12 @@ Test(cli, protobuf_and_json_lists_print_the_same, .init = start_both, .fini = st
       {"status", "-o", "json", "--chunk-size", "0", NULL},
       {"status", "-l", "node-role.kubernetes.io/control-plane", "-o", "wide", NULL},
       {"status", "node-00003", "node-00001", "-o", "json", NULL},
+      /* the default table from the server's Table and the nodes' metadata:
+       * node-00006 is NotReady (its page is read as whole Nodes), the
+       * others Ready; a first page with it ends the Table (9 nodes in one) */
+      {"status", "--chunk-size", "2", NULL},
+      {"status", "--no-headers", "--chunk-size", "3", "--pods", NULL},
+      {"status", "-l", "node-role.kubernetes.io/control-plane", NULL},
   };
   for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
     struct rs_proc_result j = {0}, p = {0};
@@ -369,6 +375,76 @@ Test(cli, protobuf_and_json_lists_print_the_same, .init = start_both, .fini = st
   cr_assert(v.errout && strstr(v.errout, "Response Header: Content-Type: application/vnd.kubernetes.protobuf"),
             "%s", v.errout);
   rs_proc_result_free(&v);
+  /* (and the default table with pages of 2 asked for the Table, the
+   * metadata of its exact pages and the whole Nodes of the page of 6 and 7) */
+  const char *b[] = {"status", "-v", "9", "--chunk-size", "2", NULL};
+  fake_run_plugin(kc_pb, b, &v);
+  cr_assert(v.errout && strstr(v.errout, "as=Table") && strstr(v.errout, "includeObject=None") &&
+                strstr(v.errout, "as=PartialObjectMetadataList") && strstr(v.errout, "continue=6"),
+            "%s", v.errout);
+  rs_proc_result_free(&v);
+}
+
+/* ---- the server-side Table ---- */
+
+static const char table_page[] =
+    "{\"kind\": \"Table\", \"apiVersion\": \"meta.k8s.io/v1\","
+    " \"metadata\": {\"resourceVersion\": \"77\", \"continue\": \"tok\"},"
+    " \"columnDefinitions\": [{\"name\": \"Name\"}, {\"name\": \"Status\"}, {\"name\": \"Roles\"},"
+    " {\"name\": \"Version\"}, {\"name\": \"Container-Runtime\"}],"
+    " \"rows\": [{\"cells\": [\"a\", \"Ready\", \"<none>\", \"v1.27.3\", \"containerd://1.7.2\"]},"
+    " {\"cells\": [\"b\", \"NotReady\", \"<none>\", \"v1.27.3\", \"docker://24.0.5\"]},"
+    " {\"cells\": [\"c\", \"Unknown,SchedulingDisabled\", \"<none>\", \"\", \"<unknown>\"]},"
+    " {\"cells\": [\"d\", \"Ready,SchedulingDisabled\", \"x\", \"v1.30.0\", \"cri-o://1.30.0\"]}]}";
+
+Test(node_table, parse_and_exact_rows) {
+  struct rs_node_table t = {0};
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_node_table_parse(table_page, strlen(table_page), &t, &e), 1, "%s", e.msg);
+  cr_assert_eq(t.n, 4);
+  cr_assert_str_eq(t.cont, "tok");
+  cr_assert_str_eq(t.rv, "77");
+  cr_assert_str_eq(t.rows[0].name, "a");
+  cr_assert_str_eq(t.rows[0].runtime, "containerd://1.7.2");
+  cr_assert_str_eq(t.rows[3].version, "v1.30.0");
+  cr_assert(rs_node_table_row_exact(&t.rows[0]));
+  cr_assert_not(rs_node_table_row_exact(&t.rows[1]), "NotReady is False or Unknown");
+  cr_assert_not(rs_node_table_row_exact(&t.rows[2]), "<unknown> is an empty runtime or that text");
+  cr_assert(rs_node_table_row_exact(&t.rows[3]));
+  rs_node_table_clear(&t);
+  cr_assert_null(t.rows);
+}
+
+Test(node_table, not_a_table_or_malformed) {
+  static const char *const bad[] = {
+      /* no Container-Runtime column */
+      "{\"kind\": \"Table\", \"columnDefinitions\": [{\"name\": \"Name\"}, {\"name\": \"Status\"},"
+      " {\"name\": \"Version\"}], \"rows\": []}",
+      /* a row without one cell per column */
+      "{\"kind\": \"Table\", \"columnDefinitions\": [{\"name\": \"Name\"}, {\"name\": \"Status\"},"
+      " {\"name\": \"Version\"}, {\"name\": \"Container-Runtime\"}], \"rows\": [{\"cells\": [\"a\"]}]}",
+      /* a cell that is no string */
+      "{\"kind\": \"Table\", \"columnDefinitions\": [{\"name\": \"Name\"}, {\"name\": \"Status\"},"
+      " {\"name\": \"Version\"}, {\"name\": \"Container-Runtime\"}], \"rows\": [{\"cells\": [\"a\", 1, \"v\", \"r\"]}]}",
+      /* a nameless row */
+      "{\"kind\": \"Table\", \"columnDefinitions\": [{\"name\": \"Name\"}, {\"name\": \"Status\"},"
+      " {\"name\": \"Version\"}, {\"name\": \"Container-Runtime\"}], \"rows\": [{\"cells\": [\"\", \"Ready\", \"v\", \"r\"]}]}",
+      "{\"kind\": \"Table\", \"rows\": []}",
+      "not json",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    struct rs_node_table t = {0};
+    _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+    cr_assert_eq(rs_node_table_parse(bad[i], strlen(bad[i]), &t, &e), -1, "case %zu", i);
+    cr_assert(e.msg && *e.msg, "case %zu says why", i);
+    cr_assert_null(t.rows, "case %zu", i);
+  }
+  /* a NodeList (a server without the Table): not a Table, no error */
+  static const char list[] = "{\"kind\": \"NodeList\", \"items\": []}";
+  struct rs_node_table t = {0};
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_node_table_parse(list, strlen(list), &t, &e), 0);
+  cr_assert_null(e.msg);
 }
 
 Test(cli, help_and_usage_errors) {
@@ -499,4 +575,28 @@ Test(cli, configz_forbidden_is_partial_with_warning, .init = start_forbidden, .f
   for (const char *p = r.errout; (p = strstr(p, "/proxy/configz")); p++) n++;
   cr_assert_eq(n, 1, "%s", r.errout);
   rs_proc_result_free(&r);
+}
+
+Test(node_table, row_and_metadata_of_one_node) {
+  struct rs_node_table_row row = {"a", "Ready,SchedulingDisabled", "v1.27.3", "containerd://1.7.2"};
+  /* PartialObjectMetadata {metadata {name, labels {node-role.kubernetes.io/worker: ""}}} */
+  static const char meta_a[] = "\x0a\x27\x0a\x01" "a" "\x5a\x22\x0a\x1e" "node-role.kubernetes.io/worker" "\x12\x00";
+  struct rs_node_status n = {0};
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_node_status_from_table(&row, meta_a, sizeof meta_a - 1, &n, &e), 0, "%s", e.msg);
+  cr_assert_str_eq(n.name, "a");
+  cr_assert_str_eq(n.ready, "True");
+  cr_assert(n.unschedulable);
+  cr_assert_str_eq(n.roles, "worker");
+  cr_assert_str_eq(n.kubelet_version, "v1.27.3");
+  cr_assert_str_eq(n.runtime, "containerd");
+  rs_node_status_clear(&n);
+  /* the metadata of another node, or a row that says too little: refused */
+  static const char meta_b[] = "\x0a\x03\x0a\x01" "b";
+  cr_assert_eq(rs_node_status_from_table(&row, meta_b, sizeof meta_b - 1, &n, &e), -1);
+  cr_assert(e.msg && strstr(e.msg, "metadata of b"), "%s", e.msg);
+  rs_err_clear(&e);
+  struct rs_node_table_row notready = {"a", "NotReady", "v1.27.3", "containerd://1.7.2"};
+  cr_assert_eq(rs_node_status_from_table(&notready, meta_a, sizeof meta_a - 1, &n, &e), -1);
+  cr_assert_null(n.name);
 }
