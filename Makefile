@@ -48,9 +48,11 @@ LIBCORE := $(BUILD)/libcore.a
 # Feature makefiles (each owns its targets and appends to TEST_TARGETS).
 # They are read before the generated-source lists below, so what they set
 # (HELPER_BINS: the node helper binaries to embed, as arch=path pairs) is
-# seen by every rule.
+# seen by every rule.  make test runs their tests in this order: test-cluster
+# (mk/e2e.mk) starts from a fresh cluster and leaves it up, before the other
+# suites that use it.
 TEST_TARGETS :=
-MK_ORDER := mk/kube.mk mk/helper.mk mk/e2e.mk mk/drain.mk mk/switch.mk mk/krew.mk
+MK_ORDER := mk/helper.mk mk/e2e.mk mk/kube.mk mk/drain.mk mk/switch.mk mk/krew.mk
 -include $(wildcard $(MK_ORDER)) $(filter-out $(MK_ORDER),$(wildcard mk/*.mk))
 
 HELPER_BINS ?=

@@ -1,16 +1,15 @@
 # cordon / uncordon / drain (ops/drain, plugin/cmd_drain.c).
 #   make test-drain        the drain unit tests (release, ASan, UBSan) and
 #                          the fuzz corpus of its parsers
-#   make test-drain-e2e    every case on the real cluster (tests/e2e/cluster.sh up),
-#                          side by side with kubectl, under the shared cluster's
-#                          e2e lock (about 3.5 min); DRAIN_CASES="pdb_timeout faults"
-#                          for a subset
-#   make test-drain-fault  the fault-injection cases only (tests/fault/)
+#   make test-drain-e2e    every case on the real cluster (brought up if it is
+#                          not), side by side with kubectl, under the e2e lock
+#                          (tests/lib/e2e.sh; about 3.5 min);
+#                          DRAIN_CASES="pdb_timeout faults" for a subset
+#   make test-drain-fault  the fault-injection cases only (tests/fakes/faultproxy.py)
 #   make bench-drain       plugin vs kubectl drain, N=30 and 100 (BENCH_ARGS="-r 5 30 100")
 # The unit tests already run in test-unit-all (tests/unit/test_drain.c) and
 # the corpus in test-fuzz-replay (tests/fuzz/fuzz_drain.c); the fault cases
-# are part of test-drain-e2e, which make test runs after test-cluster (that
-# one leaves the cluster up).
+# are part of test-drain-e2e.
 
 .PHONY: test-drain test-drain-e2e test-drain-fault bench-drain
 
@@ -24,11 +23,11 @@ test-drain:
 	ASAN_OPTIONS=detect_leaks=1 build/asan/fuzz/replay_drain tests/fuzz/corpus/drain
 
 DRAIN_CASES ?=
-test-drain-e2e: $(PLUGIN)
+test-drain-e2e: $(PLUGIN) cluster-build
 	$(MAKE) --no-print-directory VARIANT=asan build/asan/kubectl-runtime_switch
 	tests/e2e/test_drain.sh $(DRAIN_CASES)
 
-test-drain-fault: $(PLUGIN)
+test-drain-fault: $(PLUGIN) cluster-build
 	tests/e2e/test_drain.sh faults
 
 BENCH_ARGS ?=

@@ -6,8 +6,13 @@
 #                        (all cached in $(RS_CACHE); a cold build takes minutes)
 #   make cluster-up      start it; then: eval "$$(tests/e2e/cluster.sh env)"
 #   make cluster-down    stop it, leaving nothing behind
-#   make test-cluster    the cluster's own tests, a 4-node set with zones
-#                        among them (leave the default cluster up, seeded)
+#   make test-cluster    the cluster's own tests, under the e2e lock
+#                        (tests/lib/e2e.sh): from a fresh cluster (one
+#                        earlier suites used is taken down first), down, up
+#                        again, a 4-node set with zones among them; they
+#                        leave the default cluster up, seeded (node-1 on
+#                        Docker).  First of the cluster suites in make test
+#                        (MK_ORDER): the ones after it find the cluster up.
 #
 # NODES="NAME:KIND[@ZONE] ..." and CLUSTER=FLAVOUR (on the make command line
 # or in the environment) choose another node set or flavour for cluster-build

@@ -67,8 +67,8 @@ TEST_TARGETS += test-completion
 # ---- RBAC: every command as a user bound only to rbac/ (the real cluster) ----
 #   RBAC_QUICK=1 one removed verb per command; RBAC_CASES="nodes:patch ..."
 .PHONY: test-rbac
-# After the cluster tests (mk/krew.mk is last in MK_ORDER); skipped, with a
-# message, when tests/e2e/cluster.sh is not up.
-test-rbac: $(PLUGIN)
+# After the cluster tests (mk/krew.mk is last in MK_ORDER); brings the
+# cluster up if it is not, under the e2e lock (tests/lib/e2e.sh).
+test-rbac: $(PLUGIN) cluster-build
 	tests/rbac/run.sh $(PLUGIN)
 TEST_TARGETS += test-rbac

@@ -5,7 +5,7 @@
 #   make test-kube-real     the client (tests/kube/real_client.c) and `status`
 #                           through the real kubectl against the real
 #                           kube-apiserver of tests/e2e/cluster.sh (brought up
-#                           if it is not; the e2e lock is held meanwhile)
+#                           if it is not, under the e2e lock: tests/lib/e2e.sh)
 #   make bench-status       status vs kubectl get nodes -o wide over 5,000
 #                           Nodes in the real API server (holds the e2e and
 #                           cluster locks); BENCH_STATUS_ARGS="N RUNS"
@@ -41,7 +41,6 @@ $(BUILD)/bench/usage: tests/bench/usage.c
 test-kube-real: cluster-build
 	$(MAKE) --no-print-directory VARIANT=release all build/release/tests/kube/real_client
 	$(MAKE) --no-print-directory VARIANT=asan build/asan/tests/kube/real_client
-	tests/e2e/cluster.sh status >/dev/null 2>&1 || tests/e2e/cluster.sh build
 	tests/kube/real_apiserver.sh $(KUBE_TEST_PLUGIN) $(abspath build/release/tests/kube/real_client) \
 	  $(abspath build/asan/tests/kube/real_client)
 

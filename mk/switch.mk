@@ -3,7 +3,8 @@
 #   make test-switch   the switch's unit tests under release, ASan and UBSan
 #                      (they also run in test-unit-all)
 #   make test-e2e      the switch on the real cluster (brought up if it is not),
-#                      through the real kubectl; SWITCH_CASES="switch failure" for a subset
+#                      through the real kubectl, under the e2e lock (tests/lib/e2e.sh);
+#                      SWITCH_CASES="switch failure" for a subset
 #                      (part of make test, after test-drain-e2e)
 #   make bench-switch  phase times, NotReady window, plugin CPU and peak RSS (ROUNDS=2)
 #   make demo          deps, build, the local cluster, the real switch with live progress
@@ -18,7 +19,7 @@ test-switch:
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 build/$$v/tests/test_$$t --jobs 2; done; done
 
 SWITCH_CASES ?=
-test-e2e: $(PLUGIN) cluster-up
+test-e2e: $(PLUGIN) cluster-build
 	tests/e2e/test_switch.sh $(SWITCH_CASES)
 
 TEST_TARGETS += test-e2e

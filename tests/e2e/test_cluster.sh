@@ -16,54 +16,16 @@
 #     cluster back, leaving nothing of node-3 and node-4
 #
 # Runs as root only; a missing prerequisite is a failure, never a skip.
-# Prints "ok"/"not ok" lines and ends with "N passed, M failed".
-set -euo pipefail
+# Holds the e2e lock (tests/lib/e2e.sh) from the start: it takes the
+# cluster down and up.
 . "$(dirname "${BASH_SOURCE[0]}")/cluster/lib.sh"
+. "$E2E_DIR/../lib/test-lib.sh"
+. "$E2E_DIR/../lib/e2e.sh"
 
-CLUSTER=$E2E_DIR/cluster.sh
-PASSED=0
-FAILED=0
 RUN_ID=$$
 
-ok() {
-	PASSED=$((PASSED + 1))
-	echo "ok - $*"
-}
-
-not_ok() {
-	FAILED=$((FAILED + 1))
-	echo "not ok - $*"
-}
-
-# check NAME CMD... -- one assertion.
-check() {
-	local name=$1
-	shift
-	if "$@"; then
-		ok "$name"
-	else
-		not_ok "$name"
-	fi
-}
-
-# eventually SECONDS CMD... -- poll until CMD succeeds.
-eventually() {
-	local secs=$1 i
-	shift
-	for ((i = 0; i < secs; i++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 1
-	done
-	"$@"
-}
-
 kc() { "$KUBECTL" "$@"; }
-node1() { "$CLUSTER" exec node-1 -- "$@"; }
-
-finish() {
-	echo "$PASSED passed, $FAILED failed"
-	((FAILED == 0))
-}
+node1() { cluster exec node-1 -- "$@"; }
 
 # ------------------------------------------------------------ assertions ---
 
@@ -213,7 +175,7 @@ node1_pods_on_docker() {
 up_keeps_cluster() { # [NODES]
 	local before after
 	before=$(cat "$RS_STATE/run/apiserver.pid")
-	NODES=${1:-} "$CLUSTER" up >/dev/null 2>&1 || return 1
+	NODES=${1:-} cluster up >/dev/null 2>&1 || return 1
 	after=$(cat "$RS_STATE/run/apiserver.pid")
 	[[ $before == "$after" ]]
 }
@@ -271,7 +233,7 @@ zones_are() {
 # pipefail, grep -q leaving early would fail the writer).
 set_shown() {
 	local st env
-	st=$("$CLUSTER" status 2>/dev/null) && env=$("$CLUSTER" env) &&
+	st=$(cluster status 2>/dev/null) && env=$(cluster env) &&
 		grep -qxF "nodes: $1" <<<"$st" && grep -qF "RSW_E2E_NODES='$1'" <<<"$env"
 }
 
@@ -296,43 +258,28 @@ nodes_gone() {
 # ------------------------------------------------------------------ main ---
 
 main() {
-	[[ $(id -u) -eq 0 ]] || {
-		echo "not ok - prerequisites: the cluster tests must run as root (systemd-nspawn nodes)"
-		echo "0 passed, 1 failed"
-		exit 1
-	}
-	local c missing=()
-	for c in systemd-nspawn nsenter ip openssl curl gcc go debootstrap busybox; do
-		command -v "$c" >/dev/null 2>&1 || missing+=("$c")
-	done
-	if ((${#missing[@]})); then
-		not_ok "prerequisites: missing ${missing[*]}"
-		finish
-		exit 1
-	fi
-	find_kubectl
+	[[ $(id -u) -eq 0 ]] || bail_out "prerequisites: the cluster tests must run as root (systemd-nspawn nodes)"
+	need systemd-nspawn nsenter ip openssl curl gcc go debootstrap busybox
+	[[ -x $KUBECTL ]] || bail_out "prerequisites: no kubectl (expected /usr/lib/google-cloud-sdk/bin/kubectl.1.33)"
 	ok "prerequisites (root, tools, kubectl $KUBECTL)"
+	e2e_lock || bail_out "the e2e lock"
 
 	local t0
 	# From a fresh cluster: one that earlier suites used (switched node-1 back
 	# and forth, drained node-1) is taken down first.
 	local st
-	st=$("$CLUSTER" status 2>/dev/null) || true # non-zero when down
+	st=$(cluster status 2>/dev/null) # (exits 1 when the cluster is down)
 	if grep -q '^apiserver: running' <<<"$st"; then
 		t0=$(date +%s)
-		"$CLUSTER" down >/dev/null 2>&1
-		echo "# the cluster was up (used by earlier suites): taken down first ($(($(date +%s) - t0)) s)"
+		cluster down >/dev/null 2>&1
+		note "the cluster was up (used by earlier suites): taken down first ($(($(date +%s) - t0)) s)"
 	fi
 	t0=$(date +%s)
-	if ! "$CLUSTER" up >/dev/null; then
-		not_ok "cluster.sh up"
-		finish
-		exit 1
-	fi
+	cluster up >"$T_TMP/up.log" 2>&1 || bail_out "cluster.sh up" "$(tail -n 30 "$T_TMP/up.log")"
 	ok "cluster.sh up ($(($(date +%s) - t0)) s)"
-	eval "$("$CLUSTER" env)"
+	eval "$(cluster env)"
 	check "cluster.sh env points at the admin kubeconfig" test -f "$KUBECONFIG"
-	check "cluster.sh status" "$CLUSTER" status >/dev/null
+	check "cluster.sh status" cluster status
 
 	# --- nodes and versions
 	check "node-1 Ready" node_ready node-1
@@ -349,10 +296,10 @@ main() {
 	check "node-1 containerd holds no images" node1_containerd_has_no_images
 
 	# --- seeded workload
-	check "seeded pods all Running" eventually 120 demo_pods_running
+	check "seeded pods all Running" wait_until 120 "every demo pod Running" demo_pods_running
 	check "Deployment web spread over node-1 and node-2" web_spread
 	check "static pod mirrored from node-1" static_mirror_pod
-	check "PodDisruptionBudget web allows 1 disruption" eventually 30 pdb_allows_one
+	check "PodDisruptionBudget web allows 1 disruption" wait_until 30 "PDB web to allow 1 disruption" pdb_allows_one
 	check "DaemonSet pod on node-1" pods_on_node app=node-agent node-1
 	check "bare pod on node-1" pods_on_node app=bare node-1
 	check "emptyDir pod present" emptydir_pod
@@ -363,49 +310,37 @@ main() {
 		node1 docker save -o /var/lib/rsw-e2e/images/switch.tar "$PAUSE_IMAGE" "$WORKLOAD_IMAGE"
 	local pod=rsw-e2e-escape-$RUN_ID unit=rsw-e2e-escape-$RUN_ID
 	escape_pod_manifest | kc apply -f - >/dev/null
-	check "privileged hostPID pod Running on node-1 (Docker)" eventually 60 pod_running "$pod"
-	check "pod sees the node's systemd as PID 1" eventually 20 escape_pod_sees_systemd
-	check "pod started transient unit $unit in node-1" eventually 20 unit_active_in_node1 "$unit"
+	check "privileged hostPID pod Running on node-1 (Docker)" wait_until 60 "$pod Running" pod_running "$pod"
+	check "pod sees the node's systemd as PID 1" wait_until 20 "the pod's log" escape_pod_sees_systemd
+	check "pod started transient unit $unit in node-1" wait_until 20 "$unit active" unit_active_in_node1 "$unit"
 	node1 systemctl stop docker.socket docker
-	check "after 'systemctl stop docker' the pod's container is gone" eventually 20 no_pod_process_in_node1 'sleep 3600'
+	check "after 'systemctl stop docker' the pod's container is gone" wait_until 20 "the pod's process gone" no_pod_process_in_node1 'sleep 3600'
 	check "transient unit $unit outlives docker" unit_active_in_node1 "$unit"
 
 	# --- the hand switch (docker is already stopped)
-	if hand_switch_node1; then
-		ok "hand switch of node-1 applied (kubelet -> containerd)"
-	else
-		not_ok "hand switch of node-1 applied (kubelet -> containerd)"
-	fi
-	check "node-1 Ready on containerd:// after the hand switch" eventually 120 ready_with_runtime node-1 'containerd://1.6.*'
-	check "DaemonSet pod Running again on node-1 (containerd)" eventually 120 pods_on_node app=node-agent node-1
+	check "hand switch of node-1 applied (kubelet -> containerd)" hand_switch_node1
+	check "node-1 Ready on containerd:// after the hand switch" wait_until 120 "node-1 Ready on containerd" ready_with_runtime node-1 'containerd://1.6.*'
+	check "DaemonSet pod Running again on node-1 (containerd)" wait_until 120 "a node-agent pod Running on node-1" pods_on_node app=node-agent node-1
 
 	# --- restore node-1 from its image (back to Docker)
 	kc delete pod -n default "$pod" --grace-period=0 --force --wait=false >/dev/null 2>&1 || true
-	if "$CLUSTER" reset-node node-1 >/dev/null; then
-		ok "reset-node node-1"
-	else
-		not_ok "reset-node node-1"
-	fi
-	check "node-1 Ready on docker:// after reset" eventually 120 ready_with_runtime node-1 'docker://20.10.*'
-	check "seeded pods all Running after reset" eventually 180 demo_pods_running
-	check "node-1's pods run on Docker again" eventually 120 node1_pods_on_docker
+	check "reset-node node-1" cluster reset-node node-1
+	check "node-1 Ready on docker:// after reset" wait_until 120 "node-1 Ready on Docker" ready_with_runtime node-1 'docker://20.10.*'
+	check "seeded pods all Running after reset" wait_until 180 "every demo pod Running" demo_pods_running
+	check "node-1's pods run on Docker again" wait_until 120 "node-1's pods on Docker" node1_pods_on_docker
 
 	# --- down leaves nothing
 	t0=$(date +%s)
-	if "$CLUSTER" down >/dev/null; then
-		ok "cluster.sh down ($(($(date +%s) - t0)) s)"
-	else
-		not_ok "cluster.sh down"
-	fi
+	check "cluster.sh down" cluster down && note "cluster.sh down took $(($(date +%s) - t0)) s"
 	check "down leaves no process, mount, veth, bridge, cgroup or node" no_leftovers
 
 	# --- a 4-node set with zones (the fleet's), then the default set again
 	local fleet="node-1:docker node-2:containerd node-3:docker@zone-b node-4:docker@zone-b" n out
 	t0=$(date +%s)
-	if NODES=$fleet "$CLUSTER" up >/dev/null; then
+	if NODES=$fleet cluster up >"$T_TMP/up.log" 2>&1; then
 		ok "cluster.sh up with NODES=\"$fleet\" ($(($(date +%s) - t0)) s)"
 	else
-		not_ok "cluster.sh up with NODES=\"$fleet\""
+		fail "cluster.sh up with NODES=\"$fleet\"" "$(tail -n 30 "$T_TMP/up.log")"
 	fi
 	for n in node-1 node-3 node-4; do
 		check "$n Ready on docker://20.10.x" ready_with_runtime "$n" 'docker://20.10.*'
@@ -414,14 +349,14 @@ main() {
 	check "zone labels: zone-a by default, zone-b as given" zones_are "node-1=zone-a node-2=zone-a node-3=zone-b node-4=zone-b"
 	check "node-4 cri-socket annotation (kubeadm)" cri_socket_annotation node-4 unix:///var/run/cri-dockerd.sock
 	check "status and env show the node set" set_shown "node-1:docker@zone-a node-2:containerd@zone-a node-3:docker@zone-b node-4:docker@zone-b"
-	check "seeded pods all Running, a node-agent on each of the 4 nodes" eventually 60 agents_running 4
+	check "seeded pods all Running, a node-agent on each of the 4 nodes" wait_until 60 "4 node-agents Running" agents_running 4
 	check "... and the rest of the seeded workload" demo_pods_running
 	check "up with the same NODES keeps the running cluster" up_keeps_cluster "$fleet"
 	t0=$(date +%s)
-	if out=$("$CLUSTER" up 2>&1 >/dev/null); then
+	if out=$(cluster up 2>&1 >/dev/null); then
 		ok "cluster.sh up (the default set) after the 4-node set ($(($(date +%s) - t0)) s)"
 	else
-		not_ok "cluster.sh up (the default set) after the 4-node set"
+		fail "cluster.sh up (the default set) after the 4-node set" "$(tail -n 30 <<<"$out")"
 	fi
 	check "... took the 4-node cluster down first and said so" grep -q 'taking the running one down first' <<<"$out"
 	check "node-1 Ready on docker:// after up again" ready_with_runtime node-1 'docker://20.10.*'
@@ -430,7 +365,7 @@ main() {
 	check "status and env show the default set" set_shown "node-1:docker@zone-a node-2:containerd@zone-a"
 	check "up is idempotent (second up keeps the running cluster)" up_keeps_cluster
 
-	finish
+	test_done
 }
 
 main "$@"

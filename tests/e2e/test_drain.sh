@@ -2,31 +2,22 @@
 # cordon / uncordon / drain against the real cluster (tests/e2e/cluster.sh),
 # side by side with kubectl.  Every case leaves the cluster as seeded.
 #   tests/e2e/test_drain.sh [CASE...]    (default: all)
-set -uo pipefail
-# One e2e suite at a time on the shared cluster (advisory, as test_switch.sh:
-# flock -o around the script, so that nothing it starts inherits the lock;
-# E2E_LOCK='' skips).
-E2E_LOCK=${E2E_LOCK-/run/kubectl-runtime-switch-e2e/e2e.lock}
-if [[ -n $E2E_LOCK && ${RSW_E2E_LOCKED:-} != "$E2E_LOCK" ]]; then
-	mkdir -p "$(dirname "$E2E_LOCK")"
-	RSW_E2E_LOCKED=$E2E_LOCK exec flock -o -w 1800 -E 75 "$E2E_LOCK" "$0" "$@"
-fi
-cd "$(dirname "$0")/../.."
-eval "$(tests/e2e/cluster.sh env)"
+# The cluster is brought up when it is not (under the e2e lock, held to the end).
+cd "$(dirname "$0")/../.." || exit 1
+source tests/lib/test-lib.sh
+source tests/lib/e2e.sh
+source tests/lib/fault.sh
 source tests/e2e/drain/lib.sh
-source tests/fault/lib.sh
 
-k get node node-1 node-2 >/dev/null || { echo "the e2e cluster is not up" >&2; exit 1; }
-[[ -x $PLUGIN ]] || { echo "build the plugin first: $PLUGIN" >&2; exit 1; }
+need jq python3
+[[ -x $PLUGIN ]] || bail_out "build the plugin first: $PLUGIN"
+e2e_begin || bail_out "the e2e cluster is not up"
 # Start from the seeded cluster only (another suite may have left it
-# otherwise, or be restarting it): failures past this point are ours.
-if ! wait_until 120 seeded_ok; then
-	echo "the cluster is not as seeded (tests/e2e/cluster.sh status; another suite at work?)" >&2
-	k get nodes >&2
-	k get pods -n demo -o wide >&2
-	exit 1
-fi
-trap 'kill $(jobs -p) 2>/dev/null; fault_proxy_stop; restore_seeded' EXIT
+# otherwise): failures past this point are ours.
+wait_until 120 "the cluster as seeded" seeded_ok ||
+	bail_out "the cluster is not as seeded (tests/e2e/cluster.sh status)" "$(k get nodes)" "$(k get pods -n demo -o wide)"
+# (what the suite started in the background ends with it)
+at_exit 'kill $(jobs -p) 2>/dev/null; fault_proxy_stop; restore_seeded'
 save_seeded
 restore_seeded # the seeded spread (other suites may leave web or scratch moved)
 seeded_state >"$WORK/seeded.before"
@@ -101,7 +92,7 @@ state_after_drain() { # state_after_drain TOOL -> "kept" set on stdout
 	fi
 	echo "rc=$?" >"$WORK/$tool.rc"
 	printf '%s\n' "$out" >"$WORK/$tool.out"
-	wait_until 60 no_terminating_on node-1
+	wait_until 60 "no pod terminating on node-1" no_terminating_on node-1
 	node_unschedulable node-1 && echo cordoned
 	live_pods_on node-1 | sed -E 's/-[a-z0-9]{5}$/-*/'
 }
@@ -270,8 +261,8 @@ delete_run() { # delete_run TOOL: three pods, the drain; rc, output, what is lef
 	bare_pod del-a node-2
 	bare_pod del-b node-2 "deny-delete: 'yes'"
 	bare_pod del-c node-2
-	wait_until 60 ns_ready "$TNS" app=del 3
-	wait_until 30 denied
+	wait_until 60 "3 del pods Ready" ns_ready "$TNS" app=del 3
+	wait_until 30 "the admission policy in force" denied
 	local uids
 	uids=$(k get pods -n "$TNS" -l app=del -o jsonpath='{range .items[*]}{.metadata.name}={.metadata.uid}{"\n"}{end}')
 	if [[ $tool == plugin ]]; then
@@ -307,7 +298,7 @@ case_delete() {
 	bare_pod del-a node-2
 	bare_pod del-b node-2
 	bare_pod del-c node-2
-	wait_until 60 ns_ready "$TNS" app=del 3
+	wait_until 60 "3 del pods Ready" ns_ready "$TNS" app=del 3
 	local out rc
 	out=$(plugin drain node-2 --pod-selector=app=del --disable-eviction --force 2>&1)
 	rc=$?
@@ -329,7 +320,7 @@ case_dry_run() {
 	check "dry runs do not cordon" not node_unschedulable node-1
 }
 
-# Faults between the plugin and the real API server; see tests/fault/.
+# Faults between the plugin and the real API server (tests/fakes/faultproxy.py).
 evictions_ok_twice() { # any pod whose eviction the API server accepted twice?
 	jq -r 'select(.method=="POST" and (.path|test("/eviction$")) and .upstream != null and .upstream < 300) | .path' "$FAULT_LOG" |
 		sort | uniq -d | grep -q .
@@ -401,10 +392,9 @@ case_faults() {
 
 # The sanitizer build on a real drain (memory errors abort it).
 case_asan() {
-	local asan=$ROOT/build/asan/kubectl-runtime_switch
+	local asan=$RS_ROOT/build/asan/kubectl-runtime_switch
 	if [[ ! -x $asan ]]; then
-		SKIPPED=$((SKIPPED + 1))
-		note "skip: no $asan"
+		skip "ASan build drains cleanly: no $asan (make test-drain-e2e builds it)"
 		return
 	fi
 	setup_ns
@@ -432,4 +422,4 @@ for c in "${CASES[@]}"; do
 	note "-- $c: $((SECONDS - t)) s"
 done
 note "all cases: $((SECONDS - T0)) s"
-summary
+test_done

@@ -3,30 +3,23 @@
 # (tests/e2e/cluster.sh up), through the real kubectl.  TAP output.
 #   tests/e2e/test_switch.sh [CASE...]
 # Cases (default: all, in this order): refusals dry_run switch reboot
-# roundtrip rollback failure resume interrupt trust (switch/trust.sh).  Every run ends with node-1
-# back in the seeded state (on Docker, uncordoned, the bare pod back).
-set -uo pipefail
-# One e2e suite at a time on the shared cluster (advisory; E2E_LOCK='' skips).
-# flock(1) holds the lock around this script instead of a descriptor of the
-# suite's own: with -o, nothing the suite starts (a kubectl --watch, the
-# fault proxy, a plugin in the background, the node's daemons) inherits it,
-# so the lock ends with the suite and never with what outlived it.
-E2E_LOCK=${E2E_LOCK-/run/kubectl-runtime-switch-e2e/e2e.lock}
-if [[ -n $E2E_LOCK && ${RSW_E2E_LOCKED:-} != "$E2E_LOCK" ]]; then
-	mkdir -p "$(dirname "$E2E_LOCK")"
-	RSW_E2E_LOCKED=$E2E_LOCK exec flock -o -w 1800 -E 75 "$E2E_LOCK" "$0" "$@"
-fi
-cd "$(dirname "$0")/../.."
-eval "$(tests/e2e/cluster.sh env)"
+# roundtrip rollback failure resume interrupt trust (switch/trust.sh).
+# Every run ends with node-1 back in the seeded state (on Docker,
+# uncordoned, the bare pod back).  The cluster is brought up when it is not
+# (under the e2e lock, held to the end).
+cd "$(dirname "$0")/../.." || exit 1
+source tests/lib/test-lib.sh
+source tests/lib/e2e.sh
+source tests/lib/fault.sh
 source tests/e2e/switch/lib.sh
-source tests/fault/lib.sh
 source tests/e2e/switch/trust.sh
 
-k get node node-1 node-2 >/dev/null || { echo "the e2e cluster is not up" >&2; exit 1; }
-[[ -x $PLUGIN ]] || { echo "build the plugin first: $PLUGIN" >&2; exit 1; }
+need jq python3 /usr/bin/time musl-gcc
+[[ -x $PLUGIN ]] || bail_out "build the plugin first: $PLUGIN"
+e2e_begin || bail_out "the e2e cluster is not up"
 # what the suite started in the background ends with it (a kubectl --watch
 # left behind would keep watching, and writing, after the suite)
-trap 'kill $(jobs -p) 2>/dev/null; fault_proxy_stop; restore_seeded' EXIT
+at_exit 'kill $(jobs -p) 2>/dev/null; fault_proxy_stop; restore_seeded'
 note "work directory: $WORK"
 
 # ---------------------------------------------------------------- cases ---
@@ -100,7 +93,7 @@ check_after_switch() { # check_after_switch RUNTIME-PREFIX TAG
 	check "[$tag] node uncordoned" not node_unschedulable
 	check "[$tag] no Job, ConfigMap or Secret left" [ -z "$(leftovers)" ]
 	check "[$tag] the PDB was never violated" pdb_never_violated
-	check "[$tag] seeded pods Running again on $rt (imagePullPolicy Never: no pull)" wait_until 120 demo_running_on "$rt"
+	check "[$tag] seeded pods Running again on $rt (imagePullPolicy Never: no pull)" wait_until 120 "demo pods Running on $rt" demo_running_on "$rt"
 	check "[$tag] the record says done" matches "$(node_annotation runtime-switch.kubectl.dev/state)" "* done"
 	grep -E '^\s+(NotReady window|phases):' "$WORK/switch-$tag.out" | while read -r l; do note "[$tag] $l"; done
 	note "[$tag] wall/CPU(user+sys)/peak RSS incl. kubectl: $(tail -n1 "$WORK/time.$tag" | awk '{printf "%ss %ss+%ss %d KiB", $4, $1, $2, $3}')"
@@ -112,7 +105,7 @@ case_switch() {
 	check "before: node-1 reports docker://20.10.x ($v)" matches "$v" "docker://20.10.*"
 	node_fingerprint >"$WORK/fp.docker"
 	switch_to containerd to-containerd; rc=$?
-	sed 's/^/    /' "$WORK/switch-to-containerd.out"
+	sed 's/^/#     /' "$WORK/switch-to-containerd.out"
 	check "switch to containerd: exit 0 ($rc)" [ $rc -eq 0 ]
 	v=$(runtime_of)
 	check "after: containerd://1.6.x ($v)" matches "$v" "containerd://1.6.*"
@@ -164,18 +157,14 @@ assert got == want and all(s["action"] in ("carried", "reported", "dropped") for
 }
 
 case_reboot() {
-	if ! grep -q 'restart-node' "$CLUSTER"; then
-		skip "reboot: tests/e2e/cluster.sh has no restart-node command"
-		return
-	fi
 	[[ $(runtime_of) == containerd://* ]] || { skip "reboot: node-1 is not on containerd"; return; }
 	cluster restart-node "$NODE" >"$WORK/reboot.log" 2>&1
-	check "after a reboot: Ready on containerd" wait_until 180 on_runtime containerd
+	check "after a reboot: Ready on containerd" wait_until 180 "$NODE Ready on containerd" on_runtime containerd
 	check "... Docker still disabled" not matches "$(node_exec systemctl is-enabled docker.service)" enabled
 	check "... Docker not running" not matches "$(node_exec systemctl is-active docker.service)" active
 	check "... containerd running" matches "$(node_exec systemctl is-active containerd.service)" active
 	check "... no unit of ours is left" [ -z "$(node_exec systemctl list-units --all --no-legend 'kubectl-runtime-switch-*')" ]
-	check "... seeded pods Running on containerd" wait_until 180 demo_running_on containerd
+	check "... seeded pods Running on containerd" wait_until 180 "demo pods Running on containerd" demo_running_on containerd
 }
 
 case_roundtrip() {
@@ -184,14 +173,14 @@ case_roundtrip() {
 	node_fingerprint >"$WORK/fp.before-cri-dockerd"
 	switch_to cri-dockerd to-cri-dockerd; rc=$?
 	check "round trip, back to Docker with --to cri-dockerd: exit 0 ($rc)" [ $rc -eq 0 ]
-	[[ $rc -eq 0 ]] || sed 's/^/    /' "$WORK/switch-to-cri-dockerd.out"
+	[[ $rc -eq 0 ]] || sed 's/^/#     /' "$WORK/switch-to-cri-dockerd.out"
 	check_after_switch docker to-cri-dockerd
 	check "kubeadm's cri-socket annotation names cri-dockerd" \
 		[ "$(node_annotation kubeadm.alpha.kubernetes.io/cri-socket)" = unix:///var/run/cri-dockerd.sock ]
 	node_fingerprint >"$WORK/fp.before-containerd-2"
 	switch_to containerd to-containerd-2; rc=$?
 	check "round trip, to containerd again: exit 0 ($rc)" [ $rc -eq 0 ]
-	[[ $rc -eq 0 ]] || sed 's/^/    /' "$WORK/switch-to-containerd-2.out"
+	[[ $rc -eq 0 ]] || sed 's/^/#     /' "$WORK/switch-to-containerd-2.out"
 	check_after_switch containerd to-containerd-2
 }
 
@@ -204,14 +193,14 @@ case_rollback() {
 	PATH="$BIN:$PATH" "$KUBECTL_DISPATCH" runtime-switch rollback node "$NODE" --yes "${DRAIN_FLAGS[@]}" \
 		>"$WORK/rollback.out" 2>&1; rc=$?
 	pdb_sampler_stop
-	sed 's/^/    /' "$WORK/rollback.out"
+	sed 's/^/#     /' "$WORK/rollback.out"
 	check "rollback node: exit 0 ($rc)" [ $rc -eq 0 ]
 	check "... back on Docker, Ready" on_runtime docker
 	check "... every node file byte-identical to before that switch" diff <(grep -v '^kubelet.service' "$want") <(node_fingerprint | grep -v '^kubelet.service')
 	check "... uncordoned" not node_unschedulable
 	check "... nothing left in $WORK_NS" [ -z "$(leftovers)" ]
 	check "... the PDB was never violated" pdb_never_violated
-	check "... seeded pods Running on Docker" wait_until 180 demo_running_on docker
+	check "... seeded pods Running on Docker" wait_until 180 "demo pods Running on Docker" demo_running_on docker
 }
 
 # A target runtime that will not start: containerd's next start fails once
@@ -224,9 +213,9 @@ case_failure() {
 	node_fingerprint >"$WORK/fp.failure-before"
 	switch_to containerd failure; rc=$?
 	out=$(cat "$WORK/switch-failure.out")
-	sed 's/^/    /' "$WORK/switch-failure.out"
+	sed 's/^/#     /' "$WORK/switch-failure.out"
 	check "a switch that cannot start containerd: exit 5 ($rc)" [ $rc -eq 5 ]
-	check "... node back on Docker and Ready" wait_until 120 on_runtime docker
+	check "... node back on Docker and Ready" wait_until 120 "$NODE Ready on Docker" on_runtime docker
 	check "... every node file byte-identical, units as before" diff <(grep -v '^kubelet.service' "$WORK/fp.failure-before") <(node_fingerprint | grep -v '^kubelet.service')
 	check "... a clear message: rolled back, with the helper's reason" grep -q "failed and was rolled back: " <<<"$out"
 	check "... the node stays cordoned" node_unschedulable
@@ -236,12 +225,12 @@ case_failure() {
 	node_exec rm -f /etc/systemd/system/containerd.service.d/99-rsw-e2e-fail.conf /run/rsw-e2e-fail-once
 	node_exec systemctl daemon-reload
 	k uncordon "$NODE" >/dev/null
-	check "... seeded pods Running on Docker again" wait_until 180 demo_running_on docker
+	check "... seeded pods Running on Docker again" wait_until 180 "demo pods Running on Docker" demo_running_on docker
 }
 
 # The plugin killed (SIGKILL) inside each phase, then the same command again:
 # it resumes and completes, and no destructive step ran twice.  "Inside" is
-# made exact by the fault proxy (tests/fault/) in front of the real API
+# made exact by the fault proxy (tests/fakes/faultproxy.py) in front of the real API
 # server: a request the phase sends is held (hold: never forwarded; hold-after:
 # the API server carried it out, the plugin never hears back) and the plugin
 # is killed while it waits for the answer.  Directions alternate, so each
@@ -290,7 +279,7 @@ case_resume() {
 		PATH="$BIN:$PATH" "$KUBECTL_DISPATCH" runtime-switch node "$NODE" --to $to --yes "${DRAIN_FLAGS[@]}" >"$WORK/$tag.2" 2>&1
 		rc=$?
 		check "[$tag] the rerun completes: exit 0 ($rc)" [ $rc -eq 0 ]
-		[[ $rc -eq 0 ]] || sed 's/^/    /' "$WORK/$tag.2"
+		[[ $rc -eq 0 ]] || sed 's/^/#     /' "$WORK/$tag.2"
 		rt=$to
 		[[ $to == cri-dockerd ]] && rt=docker
 		check "[$tag] on $rt and Ready" on_runtime "$rt"
@@ -312,7 +301,7 @@ case_resume() {
 				[ "$stops" = 1 -a "$starts" = 1 ]
 			;;
 		esac
-		check "[$tag] seeded pods Running on $rt" wait_until 180 demo_running_on "$rt"
+		check "[$tag] seeded pods Running on $rt" wait_until 180 "demo pods Running on $rt" demo_running_on "$rt"
 		restore_bare_pod
 		if [[ $to == containerd ]]; then to=cri-dockerd; else to=containerd; fi
 	done
@@ -356,6 +345,4 @@ done
 cluster reset-node "$NODE" >/dev/null 2>&1 || note "reset-node $NODE failed"
 restore_seeded
 k delete namespace "$WORK_NS" --ignore-not-found --wait=false >/dev/null 2>&1
-echo "1..$((PASSED + FAILED + SKIPPED))"
-note "passed $PASSED, failed $FAILED, skipped $SKIPPED"
-[[ $FAILED -eq 0 ]]
+test_done

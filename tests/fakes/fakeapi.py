@@ -204,8 +204,6 @@ class Handler(EveryMethod, BaseHTTPRequestHandler):
                                             "max_inflight_deletes": DRAIN["max_inflight"]})
         if not self.authorized():
             return self.send_json(401, status(401, "Unauthorized", "Unauthorized"))
-        if ARGS.token_file_expect and self.headers.get("Authorization") != "Bearer " + ARGS.token_file_expect:
-            return self.send_json(401, status(401, "Unauthorized", "Unauthorized"))
         if path == "/version":
             return self.send_json(200, {"major": "1", "minor": "33", "gitVersion": "v1.33.0-fake"})
         if path == "/test/echo":
@@ -490,7 +488,6 @@ def main():
     p.add_argument("--certs", required=True)
     p.add_argument("--port-file", required=True)
     p.add_argument("--token")
-    p.add_argument("--token-file-expect")
     p.add_argument("--basic")
     p.add_argument("--client-ca", action="store_true")
     p.add_argument("--nodes", type=int, default=5)

@@ -13,65 +13,37 @@
 #
 #   tests/kube/real_apiserver.sh PLUGIN CLIENT_SUITE [ASAN_CLIENT_SUITE]
 #
-# Shared cluster: the run holds the e2e suites' lock (as test_switch.sh and
-# test_drain.sh; E2E_LOCK='' skips), brings the cluster up if it is not
-# (cluster.sh up is idempotent and takes the cluster lock itself), works in
-# a namespace of its own plus one ClusterRole/ClusterRoleBinding named after
-# it, touches no node, and removes all of it (pods first, waited for) before
-# the lock is released.  TAP output.
-set -uo pipefail
+# Shared cluster: the run holds the e2e lock (tests/lib/e2e.sh) from the
+# start, brings the cluster up if it is not, works in a namespace of its own
+# plus one ClusterRole/ClusterRoleBinding named after it, touches no node,
+# and removes all of it (pods first, waited for) before the lock is released.
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/test-lib.sh
+. tests/lib/e2e.sh
 plugin=$(readlink -f "${1:?usage: real_apiserver.sh PLUGIN CLIENT_SUITE [ASAN_CLIENT_SUITE]}")
 suite=$(readlink -f "${2:?usage: real_apiserver.sh PLUGIN CLIENT_SUITE [ASAN_CLIENT_SUITE]}")
 asan_suite=${3:+$(readlink -f "$3")}
-root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root" || exit 1
-if [[ -z ${KUBECTL:-} ]]; then
-	KUBECTL=/usr/lib/google-cloud-sdk/bin/kubectl.1.33
-	[[ -x $KUBECTL ]] || KUBECTL=$(command -v kubectl)
-fi
+root=$RS_ROOT
 export KUBECTL
-
-PASSED=0 FAILED=0
-note() { printf '# %s\n' "$*"; }
-ok() { PASSED=$((PASSED + 1)); printf 'ok %d - %s\n' $((PASSED + FAILED)) "$*"; }
-fail() { FAILED=$((FAILED + 1)); printf 'not ok %d - %s\n' $((PASSED + FAILED)) "$*"; }
-check() { # check DESCRIPTION COMMAND...
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else fail "$d"; fi
-}
 t0=$SECONDS
 
-# ---- the shared cluster: the suites' lock, then make sure it is up ----
-E2E_LOCK=${E2E_LOCK-/run/kubectl-runtime-switch-e2e/e2e.lock}
-if [[ -n $E2E_LOCK ]]; then
-	mkdir -p "$(dirname "$E2E_LOCK")"
-	exec 8>"$E2E_LOCK"
-	note "waiting for the e2e lock $E2E_LOCK"
-	flock -w 1800 8 || { echo "Bail out! another e2e suite holds $E2E_LOCK"; exit 1; }
-fi
-if ! tests/e2e/cluster.sh up 8>&- >"${TMPDIR:-/tmp}/rs-kube-real-up.log" 2>&1; then
-	tail -n 20 "${TMPDIR:-/tmp}/rs-kube-real-up.log"
-	echo "Bail out! tests/e2e/cluster.sh up failed"
-	exit 1
-fi
-eval "$(tests/e2e/cluster.sh env)"
+need python3 openssl
+e2e_begin || bail_out "the e2e cluster is not up"
 admin=$KUBECONFIG
 k() { "$KUBECTL" --kubeconfig "$admin" "$@"; }
-note "cluster up ($((SECONDS - t0)) s with the lock wait); kubectl: $KUBECTL"
+note "kubectl: $KUBECTL"
 
 ns=rs-kube-real-$$
-work=$(mktemp -d /tmp/rs-kube-real-XXXXXX)
+work=$T_TMP/work
+mkdir -p "$work"
 cleanup() {
 	# pods first and waited for: the next suite finds node-1 and node-2 as seeded
 	k -n "$ns" delete pods --all --grace-period=0 --force --wait=true >/dev/null 2>&1
 	k delete namespace "$ns" --ignore-not-found --wait=false >/dev/null 2>&1
 	k delete clusterrolebinding "$ns" --ignore-not-found >/dev/null 2>&1
 	k delete clusterrole "$ns" --ignore-not-found >/dev/null 2>&1
-	rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+at_exit cleanup
 
 # ---- what the suites need ----
 k create namespace "$ns" >/dev/null
@@ -82,31 +54,15 @@ k -n "$ns" create rolebinding rs-real --role=rs-real --serviceaccount="$ns:rs-re
 # cluster-wide: nodes may be read, nodes/proxy (/configz) not
 k create clusterrole "$ns" --verb=get,list --resource=nodes >/dev/null
 k create clusterrolebinding "$ns" --clusterrole="$ns" --serviceaccount="$ns:rs-real" >/dev/null
-token=$(k -n "$ns" create token rs-real --duration=1h) || { echo "Bail out! kubectl create token"; exit 1; }
+token=$(k -n "$ns" create token rs-real --duration=1h) || bail_out "kubectl create token"
 server=$(k config view --minify -o jsonpath='{.clusters[0].cluster.server}')
 ca_data=$(k config view --minify --raw -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')
-kubeconfig() { # FILE CA_DATA USER_YAML
-	cat >"$1" <<-EOF
-		apiVersion: v1
-		kind: Config
-		current-context: t
-		clusters:
-		- name: c
-		  cluster:
-		    server: $server
-		    certificate-authority-data: $2
-		users:
-		- name: u
-		  user: $3
-		contexts:
-		- name: t
-		  context: {cluster: c, user: u, namespace: $ns}
-	EOF
-	chmod 600 "$1"
+kubeconfig() { # FILE USER_YAML
+	write_kubeconfig "$1" "$server" "certificate-authority-data: $ca_data" "$2" "$ns"
 }
-kubeconfig "$work/token" "$ca_data" "{token: $token}"
-kubeconfig "$work/badtoken" "$ca_data" "{token: not-a-token-this-server-issued}"
-kubeconfig "$work/anon" "$ca_data" "{}"
+kubeconfig "$work/token" "token: $token"
+kubeconfig "$work/badtoken" "token: not-a-token-this-server-issued"
+kubeconfig "$work/anon" ""
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/wrong-ca.key" \
 	-subj /CN=not-the-cluster-ca -days 1 -out "$work/wrong-ca.crt" 2>/dev/null
 k config view --minify --raw >"$work/wrongca"
@@ -144,7 +100,7 @@ k apply -f - >/dev/null <<-EOF
 	    hostPath: {path: /var/run/docker.sock}
 EOF
 k -n "$ns" wait --for=condition=Ready pod/logger --timeout=120s >/dev/null ||
-	{ k -n "$ns" describe pod logger | tail -n 20; echo "Bail out! the logger pod did not start"; exit 1; }
+	bail_out "the logger pod did not start" "$(k -n "$ns" describe pod logger | tail -n 20)"
 demo_pod=$(k -n demo get pods -o jsonpath='{.items[0].metadata.name}')
 demo_lines=$(k -n demo logs "$demo_pod" --tail=20 | wc -l)
 
@@ -154,8 +110,7 @@ export RS_REAL_LOG_POD=logger RS_REAL_DEMO_POD=demo/$demo_pod RS_REAL_DEMO_LOG_L
 note "namespace $ns ready ($((SECONDS - t0)) s)"
 # The 410 Gone case watches events (no watch cache: served from etcd) from
 # revision 1, which only an aged cluster has compacted away: age it now.
-tests/e2e/cluster.sh compact 8>&- >/dev/null ||
-	{ echo "Bail out! tests/e2e/cluster.sh compact failed"; exit 1; }
+cluster compact >/dev/null || bail_out "tests/e2e/cluster.sh compact failed"
 
 # ---- 1. the client suite ----
 run_suite() { # NAME BINARY
@@ -165,8 +120,7 @@ run_suite() { # NAME BINARY
 		"$2" --jobs 2 2>&1); then
 		ok "client suite, $1: $(grep -o 'Tested: .*' <<<"$out") ($((SECONDS - t)) s)"
 	else
-		fail "client suite, $1"
-		sed 's/^/#   /' <<<"$out" | grep -v 'Passing\|^#   \[----\] *$' | tail -n 40
+		fail "client suite, $1" "$(grep -v 'Passing\|^\[----\] *$' <<<"$out" | tail -n 40)"
 	fi
 }
 run_suite release "$suite"
@@ -200,8 +154,7 @@ rs status --pods -o json >"$work/pods-status.json" 2>&1
 rs status --pods >"$work/pods-table.txt" 2>&1
 
 compare() { # NAME PYTHON-ASSERTIONS (python exits non-zero with a message on mismatch)
-	local out
-	if out=$(python3 - "$work" 2>&1 <<<"$2"); then ok "$1"; else fail "$1"; sed 's/^/#   /' <<<"$out"; fi
+	check "$1" python3 - "$work" <<<"$2"
 }
 compare "status -o json agrees with kubectl get nodes -o json (runtime, kubelet, Ready, roles, IP, OS, kernel, arch, CRI annotation)" '
 import json, sys
@@ -340,5 +293,4 @@ assert any(i["configz"] == "forbidden" for i in got.values()), got
 out=$(KUBECONFIG=$work/wrongca "$KUBECTL" runtime-switch status 2>&1); rc=$?
 check "status with a wrong CA: refused, one line, exit 1 ($out)" test $rc -eq 1 -a "$(wc -l <<<"$out")" -eq 1
 
-note "$PASSED passed, $FAILED failed in $((SECONDS - t0)) s"
-[[ $FAILED -eq 0 ]]
+test_done

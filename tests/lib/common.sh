@@ -19,7 +19,10 @@ RS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/rs-test.XXXXXX")
 T_AT_EXIT=()
 
-note() { printf '# %s\n' "$*"; }
+note() { # every line of it
+	local l
+	while IFS= read -r l; do printf '# %s\n' "$l"; done <<<"$*"
+}
 not() { ! "$@"; }
 matches() { [[ $1 == $2 ]]; } # matches STRING GLOB
 

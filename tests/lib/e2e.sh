@@ -21,13 +21,13 @@
 
 E2E_LOCK=${E2E_LOCK-/run/lock/kubectl-runtime-switch-e2e.lock}
 E2E_LOCK_WAIT=${E2E_LOCK_WAIT:-3600}
-CLUSTER=$RS_ROOT/tests/e2e/cluster.sh
+CLUSTER_SH=$RS_ROOT/tests/e2e/cluster.sh # (CLUSTER is the flavour cluster.sh reads)
 if [[ -z ${KUBECTL:-} ]]; then
 	KUBECTL=/usr/lib/google-cloud-sdk/bin/kubectl.1.33
 	[[ -x $KUBECTL ]] || KUBECTL=$(command -v kubectl)
 fi
 
-cluster() { "$CLUSTER" "$@" 8>&-; }
+cluster() { "$CLUSTER_SH" "$@" 8>&-; }
 
 e2e_lock() {
 	[[ -n $E2E_LOCK ]] || return 0

@@ -13,35 +13,22 @@
 # never touched.  Everything the test makes is removed at the end.
 #
 # RBAC_CASES="nodes:patch jobs:create" runs only those removals; RBAC_QUICK=1
-# one removal per command; RBAC_REQUIRE_CLUSTER=1 fails (instead of skipping)
-# when the cluster is not up.
-set -uo pipefail
+# one removal per command.  The cluster is brought up when it is not (under
+# the e2e lock, held to the end).
+. "$(dirname "$0")/../lib/test-lib.sh"
 plugin=$(readlink -f "${1:?usage: run.sh PLUGIN}")
-root=$(cd "$(dirname "$0")/../.." && pwd)
+root=$RS_ROOT
 kubectl=${KUBECTL:-/usr/bin/kubectl}
+. "$RS_ROOT/tests/lib/e2e.sh"
 ns=${RBAC_NAMESPACE:-kube-system}
 user=rs-rbac-test
 name=rs-rbac-test
 
-pass=0 fail=0 skip=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-skipped() { skip=$((skip + 1)); echo "skip $*"; }
-finish() { echo "test-rbac: $pass passed, $fail failed, $skip skipped"; (( fail == 0 )); exit; }
-
 # ---- the cluster ----
-if ! kenv=$("$root/tests/e2e/cluster.sh" env 2>/dev/null) || [[ -z $kenv ]]; then
-  kenv=
-fi
-[[ -n $kenv ]] && eval "$kenv"
-if [[ -z $kenv ]] || ! "$kubectl" get --raw /readyz >/dev/null 2>&1 ||
-   [[ $("$kubectl" get nodes --no-headers 2>/dev/null | grep -cE ' Ready[ ,]') -lt 2 ]]; then
-  if [[ ${RBAC_REQUIRE_CLUSTER:-0} == 1 ]]; then
-    bad "the real cluster is not up (tests/e2e/cluster.sh up)"; finish
-  fi
-  skipped "the real cluster is not up with two Ready nodes: run tests/e2e/cluster.sh up"
-  finish
-fi
+need jq openssl
+e2e_begin || bail_out "the e2e cluster is not up"
+wait_until 120 "two Ready nodes" eval '[[ $("$kubectl" get nodes --no-headers 2>/dev/null | grep -cE " Ready[ ,]") -ge 2 ]]' ||
+  bail_out "the real cluster has not two Ready nodes" "$("$kubectl" get nodes 2>&1)"
 admin=$KUBECONFIG
 k() { "$kubectl" --kubeconfig "$admin" "$@"; }
 drain_node=$(k get nodes -o name | sed -n 's|^node/||p' | sort | tail -n 1)  # node-2: the bystander
@@ -50,7 +37,7 @@ drain_node=$(k get nodes -o name | sed -n 's|^node/||p' | sort | tail -n 1)  # n
 switch_node=$(k get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.status.nodeInfo.containerRuntimeVersion}{"\n"}{end}' |
               awk '$2 !~ /^containerd:/ {print $1; exit}')
 
-work=$(mktemp -d /tmp/rs-rbac-XXXXXX)
+work=$T_TMP/work
 cleanup() {
   k delete clusterrolebinding "$name" --ignore-not-found >/dev/null 2>&1
   k delete clusterrole "$name" --ignore-not-found >/dev/null 2>&1
@@ -59,7 +46,6 @@ cleanup() {
   k delete csr "$name" --ignore-not-found >/dev/null 2>&1
   k delete namespace "$name" --ignore-not-found --wait=false >/dev/null 2>&1
   leftovers
-  rm -rf "$work"
 }
 # What an interrupted helper run may leave in the working namespace.
 leftovers() {
@@ -71,7 +57,7 @@ leftovers() {
   k -n "$ns" delete pods -l app.kubernetes.io/managed-by=kubectl-runtime-switch \
     --ignore-not-found --wait=false >/dev/null 2>&1
 }
-trap cleanup EXIT
+at_exit cleanup
 mkdir -p "$work/bin"
 cp "$plugin" "$work/bin/kubectl-runtime_switch"
 ln -s kubectl-runtime_switch "$work/bin/kubectl_complete-runtime_switch"
@@ -79,9 +65,9 @@ export PATH="$work/bin:$PATH"
 
 # ---- a client-certificate user from the cluster's CSR API ----
 openssl req -new -newkey rsa:2048 -nodes -keyout "$work/user.key" -out "$work/user.csr" \
-  -subj "/CN=$user" >/dev/null 2>&1 || { bad "openssl: a key and CSR"; finish; }
+  -subj "/CN=$user" >/dev/null 2>&1 || bail_out "openssl: a key and CSR"
 k delete csr "$name" --ignore-not-found >/dev/null 2>&1
-k apply -f - >/dev/null <<YAML || { bad "submitting the CertificateSigningRequest"; finish; }
+k apply -f - >/dev/null <<YAML || bail_out "submitting the CertificateSigningRequest"
 apiVersion: certificates.k8s.io/v1
 kind: CertificateSigningRequest
 metadata:
@@ -92,39 +78,20 @@ spec:
   expirationSeconds: 3600
   usages: ["client auth"]
 YAML
-k certificate approve "$name" >/dev/null || { bad "approving the CSR"; finish; }
-for _ in $(seq 60); do
-  k get csr "$name" -o jsonpath='{.status.certificate}' | base64 -d > "$work/user.crt" 2>/dev/null
-  [[ -s $work/user.crt ]] && break
-  sleep 0.5
-done
-[[ -s $work/user.crt ]] && ok "client certificate for $user issued by the cluster's CSR API" ||
-  { bad "the CSR was not signed (kube-controller-manager's csrsigning)"; finish; }
+k certificate approve "$name" >/dev/null || bail_out "approving the CSR"
+signed() { k get csr "$name" -o jsonpath='{.status.certificate}' | base64 -d > "$work/user.crt" 2>/dev/null; [[ -s $work/user.crt ]]; }
+if wait_until 30 "the CSR signed" signed; then ok "client certificate for $user issued by the cluster's CSR API"
+else bail_out "the CSR was not signed (kube-controller-manager's csrsigning)"; fi
 server=$(k config view --raw --minify -o jsonpath='{.clusters[0].cluster.server}')
 k config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' |
   base64 -d > "$work/ca.crt"
-cat > "$work/kubeconfig" <<YAML
-apiVersion: v1
-kind: Config
-current-context: rbac
-clusters:
-- name: c
-  cluster:
-    server: $server
-    certificate-authority: $work/ca.crt
-users:
-- name: $user
-  user:
-    client-certificate: $work/user.crt
-    client-key: $work/user.key
-contexts:
-- name: rbac
-  context: {cluster: c, user: $user, namespace: $ns}
-YAML
+write_kubeconfig "$work/kubeconfig" "$server" "certificate-authority: $work/ca.crt" \
+  "client-certificate: $work/user.crt
+client-key: $work/user.key" "$ns"
 export KUBECONFIG="$work/kubeconfig"
-if out=$("$kubectl" get nodes 2>&1); then bad "$user reads nodes before any binding"
+if out=$("$kubectl" get nodes 2>&1); then fail "$user starts with no permission" "$user reads nodes before any binding"
 elif grep -q "cannot list resource \"nodes\"" <<<"$out"; then ok "$user starts with no permission"
-else bad "unexpected answer for an unbound user: $out"; fi
+else fail "$user starts with no permission" "unexpected answer for an unbound user: $out"; fi
 
 # ---- the repository's roles, under test names, bound to the user ----
 sed "s/^  name: runtime-switch$/  name: $name/" "$root/rbac/clusterrole.yaml" > "$work/clusterrole.yaml"
@@ -133,32 +100,28 @@ sed -e "s/^  name: runtime-switch$/  name: $name/" -e "s/^  namespace: kube-syst
 apply_roles() {  # (kubectl apply's warning after a replace is noise here)
   k apply -f "$work/clusterrole.yaml" >/dev/null 2>&1 && k apply -f "$work/role.yaml" >/dev/null 2>&1
 }
-apply_roles || { bad "applying rbac/"; finish; }
+apply_roles || bail_out "applying rbac/"
 k create clusterrolebinding "$name" --clusterrole="$name" --user="$user" >/dev/null &&
   k -n "$ns" create rolebinding "$name" --role="$name" --user="$user" >/dev/null ||
-  { bad "binding the roles"; finish; }
+  bail_out "binding the roles"
 ok "rbac/clusterrole.yaml and rbac/role.yaml applied and bound to $user only"
 # RBAC is read from informers: wait until the server answers with the roles.
-wait_can() {  # wait_can yes|no VERB RESOURCE[/SUBRESOURCE]
+can_i() {  # can_i yes|no VERB RESOURCE[/SUBRESOURCE]: what the server answers
   local want=$1 verb=$2 res=$3 args=()
   args=("$verb" "${res%%/*}" -n "$ns")
   [[ $res == */* ]] && args+=(--subresource="${res#*/}")
   [[ $res == namespaces ]] && args=("$verb" "namespaces/$ns")
-  for _ in $(seq 40); do
-    [[ $(k auth can-i "${args[@]}" --as "$user" 2>/dev/null) == "$want" ]] && return 0
-    sleep 0.25
-  done
-  return 1
+  [[ $(k auth can-i "${args[@]}" --as "$user" 2>/dev/null) == "$want" ]]
 }
-wait_can yes patch nodes && wait_can yes create configmaps ||
-  bad "the roles are not in effect after 10 s"
+wait_can() { wait_until 10 "can-i $* for $user" can_i "$@"; }
+check "the roles are in effect within 10 s" eval 'wait_can yes patch nodes && wait_can yes create configmaps'
 
 # ---- a pod of our own to drain for real (so drain's get/watch/delete run) ----
 image=$(k get pods -A -o jsonpath='{range .items[*]}{.spec.containers[0].image}{"\n"}{end}' |
         grep -v pause | sort | uniq -c | sort -rn | awk 'NR==1{print $2}')
 # (a previous run's namespace may still be terminating)
 k delete namespace "$name" --ignore-not-found --wait=true --timeout=120s >/dev/null 2>&1
-k create namespace "$name" >/dev/null || bad "creating namespace $name"
+check "creating namespace $name" k create namespace "$name"
 # A DaemonSet pod on the node too, so that drain's DaemonSet filter reads
 # its owner; the drains below touch only these pods (--pod-selector), never
 # what other tests keep on the node.
@@ -230,7 +193,7 @@ cmd_codes() { local c; for c in "${CMDS[@]}"; do [[ ${c%%|*} == "$1" ]] && { c=$
 ca_sum=$(k config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' | sha256sum)
 same_cluster() {
   [[ -r $admin && $(k config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' 2>/dev/null | sha256sum) == "$ca_sum" ]] ||
-    { bad "the cluster was restarted during the test (another test ran cluster.sh up/down): rerun"; finish; }
+    bail_out "the cluster was restarted during the test (another test ran cluster.sh up/down): rerun"
 }
 run_cmd() {  # run_cmd NAME -> sets out, rc
   same_cluster
@@ -255,21 +218,20 @@ needs_switch_node() { [[ $1 == node* || $1 == rollback ]]; }
 for c in "${CMDS[@]}"; do
   n=${c%%|*}
   if needs_switch_node "$n" && [[ -z $switch_node ]]; then
-    skipped "as $user: $n: every node already runs containerd (nothing to dry-run a switch on)"
+    skip "as $user: $n: every node already runs containerd (nothing to dry-run a switch on)"
     continue
   fi
   run_cmd "$n"
   if [[ " $(cmd_codes "$n") " == *" $rc "* ]] && ! grep -qi 'forbidden' <<<"$out"; then
     ok "as $user: kubectl runtime-switch $(cmd_line "$n") (exit $rc)"
   else
-    bad "as $user: kubectl runtime-switch $(cmd_line "$n") (exit $rc)"
-    echo "$out" | sed 's/^/     /' | tail -n 15
+    fail "as $user: kubectl runtime-switch $(cmd_line "$n") (exit $rc)" "$(tail -n 15 <<<"$out")"
   fi
 done
 # The completion above must have seen the nodes.
 out=$("$kubectl" __complete runtime-switch status '' 2>/dev/null)
-grep -q "^$drain_node" <<<"$out" && ok "as $user: kubectl __complete lists node names" ||
-  bad "as $user: no node names in completion: $out"
+if grep -q "^$drain_node" <<<"$out"; then ok "as $user: kubectl __complete lists node names"
+else fail "as $user: kubectl __complete lists node names" "no node names in: $out"; fi
 
 # ---- each verb taken away ----
 # kind|resource|verb|command|namespace-flag.  The command is the first one
@@ -332,11 +294,11 @@ for r in "${REMOVALS[@]}"; do
   if [[ -n ${RBAC_CASES:-} && " $RBAC_CASES " != *" $res:$verb "* ]]; then continue; fi
   if [[ -z ${RBAC_CASES:-} && ${RBAC_QUICK:-0} == 1 && " $quick " != *" $res:$verb "* ]]; then continue; fi
   if needs_switch_node "$cmd" && [[ -z $switch_node ]]; then
-    skipped "without $verb $res: no node to dry-run a switch on"; continue
+    skip "without $verb $res: no node to dry-run a switch on"; continue
   fi
   apply_roles
   wait_can yes "$verb" "$res"
-  if ! without "$kind" "$res" "$verb"; then bad "removing $verb $res from the $kind"; continue; fi
+  check "removing $verb $res from the $kind" without "$kind" "$res" "$verb" || continue
   wait_can no "$verb" "$res" || sleep 2  # can-i may not model it; RBAC settles within a second
   run_cmd "$cmd"
   want="cannot $verb resource \"$res\""
@@ -345,7 +307,7 @@ for r in "${REMOVALS[@]}"; do
     if [[ $rc == 0 ]] && grep -qE "$want|nodes/proxy is forbidden" <<<"$out"; then
       ok "without $verb $res: $cmd still works and says: $(grep -oE "[^:]*($want|nodes/proxy is forbidden)[^,;]*" <<<"$out" | head -n 1)"
     else
-      bad "without $verb $res: $cmd (exit $rc) does not name it"; echo "$out" | sed 's/^/     /' | tail -n 8
+      fail "without $verb $res: $cmd still works and names it" "exit $rc" "$(tail -n 8 <<<"$out")"
     fi
     continue
   fi
@@ -357,9 +319,8 @@ for r in "${REMOVALS[@]}"; do
   if [[ $rc != 0 ]] && grep -q "$want" <<<"$out"; then
     ok "without $verb $res: $cmd fails (exit $rc): $(grep -o "$want[^.]*" <<<"$out" | head -n 1)"
   else
-    bad "without $verb $res: $cmd (exit $rc) did not fail naming '$want'"
-    echo "$out" | sed 's/^/     /' | tail -n 8
+    fail "without $verb $res: $cmd fails naming '$want'" "exit $rc" "$(tail -n 8 <<<"$out")"
   fi
 done
 apply_roles
-finish
+test_done

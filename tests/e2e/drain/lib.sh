@@ -1,47 +1,17 @@
-# Helpers for the drain tests on the real cluster (sourced; test harness only).
+# Helpers for the drain tests on the real cluster (sourced after
+# tests/lib/test-lib.sh and tests/lib/e2e.sh; test harness only).
 
-DRAIN_E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$DRAIN_E2E_DIR/../../.." && pwd)
-KUBECTL=${KUBECTL:-/usr/lib/google-cloud-sdk/bin/kubectl.1.33}
-PLUGIN=${PLUGIN:-$ROOT/build/release/kubectl-runtime_switch}
+PLUGIN=${PLUGIN:-$RS_ROOT/build/release/kubectl-runtime_switch}
 TNS=rs-drain-e2e
 IMAGE=localhost/busybox:1
 WORK=${WORK:-$(mktemp -d /tmp/rs-drain-e2e.XXXXXX)}
 
-PASSED=0
-FAILED=0
-SKIPPED=0
-
 k() { "$KUBECTL" "$@"; }
 plugin() { "$PLUGIN" "$@"; }
-note() { printf '# %s\n' "$*"; }
-ok() { PASSED=$((PASSED + 1)); printf 'ok %d - %s\n' $((PASSED + FAILED)) "$*"; }
-fail() { FAILED=$((FAILED + 1)); printf 'not ok %d - %s\n' $((PASSED + FAILED)) "$*"; }
-not() { ! "$@"; }
-check() { # check DESCRIPTION COMMAND...
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else fail "$d"; fi
-}
-
-wait_until() { # wait_until SECONDS COMMAND...
-	local t=$1 end
-	shift
-	end=$((SECONDS + t))
-	while ((SECONDS < end)); do
-		"$@" && return 0
-		sleep 0.5
-	done
-	"$@"
-}
 
 node_unschedulable() { [[ $(k get node "$1" -o jsonpath='{.spec.unschedulable}') == true ]]; }
 
-# "ns/name" of every pod bound to the node, sorted (terminating ones too)
-pods_on() {
-	k get pods -A --field-selector "spec.nodeName=$1" -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}{"\n"}{end}' | sort
-}
-# the same, without pods already terminating
+# "ns/name" of every pod bound to the node and not terminating, sorted
 live_pods_on() {
 	k get pods -A --field-selector "spec.nodeName=$1" -o json |
 		jq -r '.items[] | select(.metadata.deletionTimestamp == null) | "\(.metadata.namespace)/\(.metadata.name)"' | sort
@@ -99,7 +69,7 @@ make_pdb() { # make_pdb NAME SPEC-YAML (e.g. "maxUnavailable: 0"), once in force
 		  selector: {matchLabels: {app: $1}}
 	EOF
 	# (before that, evictions get "still being processed", retry after 10 s)
-	wait_until 30 pdb_observed "$1"
+	wait_until 30 "the disruption controller to observe PDB $1" pdb_observed "$1"
 }
 
 # Put a test Deployment's pods on NODE: cordon the other node while it rolls out.
@@ -110,9 +80,9 @@ deploy_on() { # deploy_on NODE NAME REPLICAS [GRACE]
 	make_deploy "$2" "$3" "${4:-5}"
 	if [[ ${DRAIN_E2E_NO_READY:-0} == 1 ]]; then
 		# containers cannot start on this cluster: bound pods will do
-		wait_until 60 bound_on "$node" "$2" "$3"
+		wait_until 60 "$3 pods of $2 bound to $node" bound_on "$node" "$2" "$3"
 	else
-		wait_until 120 ns_ready "$TNS" "app=$2" "$3"
+		wait_until 120 "$3 pods of $2 Ready" ns_ready "$TNS" "app=$2" "$3"
 	fi
 	k uncordon "$other" >/dev/null
 }
@@ -151,7 +121,7 @@ move_one() { # move_one APP TO
 	want=$(($(ready_on "$to" "$app") + 1))
 	k cordon "$from" >/dev/null
 	k delete pod -n demo "$pod" --wait=false >/dev/null
-	wait_until 120 eval '(($(ready_on "$to" "$app") >= want))' || note "$app did not come back on $to"
+	wait_until 120 "$want Ready $app pods on $to" eval '(($(ready_on "$to" "$app") >= want))' || note "$app did not come back on $to"
 	k uncordon "$from" >/dev/null
 }
 # The cluster as seeded, enough to start from: nodes Ready and schedulable,
@@ -181,9 +151,9 @@ restore_seeded() {
 	scratch1=$(ready_on node-1 scratch)
 	if ((web1 == 0)); then move_one web node-1; elif ((web1 == 3)); then move_one web node-2; fi
 	((scratch1 == 0)) && move_one scratch node-1
-	wait_until 180 demo_running || note "demo pods are not all Running after restore"
-	wait_until 120 no_terminating_on node-1 || true
-	wait_until 120 no_terminating_on node-2 || true
+	wait_until 180 "every demo pod Running" demo_running || note "demo pods are not all Running after restore"
+	wait_until 120 "no pod terminating on node-1" no_terminating_on node-1
+	wait_until 120 "no pod terminating on node-2" no_terminating_on node-2
 }
 
 # What "as seeded" means here, as text: both nodes schedulable, the demo
@@ -199,9 +169,3 @@ seeded_state() {
 	echo "admission policies: $(k get validatingadmissionpolicy -o name | tr '\n' ' ')"
 }
 
-summary() {
-	printf '%d passed, %d failed' "$PASSED" "$FAILED"
-	((SKIPPED)) && printf ', %d skipped' "$SKIPPED"
-	printf '\n'
-	((FAILED == 0))
-}

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # make demo's last part: the local cluster before, the real switch of
-# node-1 from Docker to containerd with its live progress, the cluster after.
-set -uo pipefail
-cd "$(dirname "$0")/../../.."
-eval "$(tests/e2e/cluster.sh env)"
+# node-1 from Docker to containerd with its live progress, the cluster after
+# (under the e2e lock, as the suites).
+cd "$(dirname "$0")/../../.." || exit 1
+source tests/lib/common.sh
+source tests/lib/e2e.sh
 source tests/e2e/switch/lib.sh
+e2e_begin || exit 1
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
 

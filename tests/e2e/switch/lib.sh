@@ -1,13 +1,10 @@
-# Helpers for the switch tests on the real cluster (sourced; test harness
+# Helpers for the switch tests on the real cluster (sourced after
+# tests/lib/common.sh or test-lib.sh and tests/lib/e2e.sh; test harness
 # only, nothing here is product behaviour).
 
-SWITCH_E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$SWITCH_E2E_DIR/../../.." && pwd)
-KUBECTL=${KUBECTL:-/usr/lib/google-cloud-sdk/bin/kubectl.1.33}
 # The real kubectl that finds plugins on PATH (google-cloud-sdk's dispatcher).
 KUBECTL_DISPATCH=${KUBECTL_DISPATCH:-/usr/bin/kubectl}
-PLUGIN=${PLUGIN:-$ROOT/build/release/kubectl-runtime_switch}
-CLUSTER=$ROOT/tests/e2e/cluster.sh
+PLUGIN=${PLUGIN:-$RS_ROOT/build/release/kubectl-runtime_switch}
 WORK=${WORK:-$(mktemp -d /tmp/rs-switch-e2e.XXXXXX)}
 NODE=${NODE:-node-1}
 # The plugin's working namespace (its default; it creates it).
@@ -22,31 +19,7 @@ NODE_FILES=(/etc/containerd/config.toml /var/lib/kubelet/kubeadm-flags.env /var/
 	/etc/docker/daemon.json /etc/crictl.yaml /etc/containerd/certs.d/docker.io/hosts.toml)
 NODE_UNITS=(docker.service docker.socket containerd.service cri-docker.service cri-docker.socket kubelet.service)
 
-PASSED=0
-FAILED=0
-SKIPPED=0
-
 k() { "$KUBECTL" "$@"; }
-note() { printf '# %s\n' "$*"; }
-ok() { PASSED=$((PASSED + 1)); printf 'ok %d - %s\n' $((PASSED + FAILED)) "$*"; }
-fail() { FAILED=$((FAILED + 1)); printf 'not ok %d - %s\n' $((PASSED + FAILED)) "$*"; }
-skip() { SKIPPED=$((SKIPPED + 1)); printf 'ok %d - # SKIP %s\n' $((PASSED + FAILED + SKIPPED)) "$*"; }
-check() { # check DESCRIPTION COMMAND...
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else fail "$d"; fi
-}
-
-wait_until() { # wait_until SECONDS COMMAND...
-	local t=$1 end
-	shift
-	end=$((SECONDS + t))
-	while ((SECONDS < end)); do
-		"$@" && return 0
-		sleep 1
-	done
-	"$@"
-}
 
 # The plugin through the real kubectl: a PATH entry holding only it.
 BIN=$WORK/bin
@@ -54,11 +27,7 @@ mkdir -p "$BIN"
 ln -sf "$PLUGIN" "$BIN/kubectl-runtime_switch"
 kplugin() { PATH="$BIN:$PATH" "$KUBECTL_DISPATCH" runtime-switch "$@"; }
 
-# The harness, without our lock descriptor (a node it boots would hold it).
-cluster() { "$CLUSTER" "$@" 8>&-; }
 node_exec() { cluster exec "$NODE" -- "$@"; }
-matches() { [[ $1 == $2 ]]; } # matches STRING GLOB
-not() { ! "$@"; }
 runtime_of() { k get node "${1:-$NODE}" -o jsonpath='{.status.nodeInfo.containerRuntimeVersion}'; }
 node_ready() { [[ $(k get node "${1:-$NODE}" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}') == True ]]; }
 node_unschedulable() { [[ $(k get node "${1:-$NODE}" -o jsonpath='{.spec.unschedulable}') == true ]]; }
@@ -164,7 +133,7 @@ restore_seeded() {
 	k delete jobs,configmaps,secrets -n "$WORK_NS" -l app.kubernetes.io/managed-by=kubectl-runtime-switch \
 		--wait=false >/dev/null 2>&1
 	restore_bare_pod
-	wait_until 180 demo_running_on docker >/dev/null || note "demo pods not all Running on Docker again"
+	wait_until 180 "demo pods Running on Docker" demo_running_on docker >/dev/null || note "demo pods not all Running on Docker again"
 }
 
 # Run a command under GNU time: $WORK/time.<tag> gets user/sys CPU seconds

@@ -12,7 +12,7 @@ EVIL_MARKER=/var/lib/rsw-e2e-evil-marker
 HELPER_SEL=app.kubernetes.io/managed-by=kubectl-runtime-switch,runtime-switch.kubectl.dev/role=helper
 
 evil_build() {
-	[[ -x $WORK/evil ]] || musl-gcc -static -Os -o "$WORK/evil" "$SWITCH_E2E_DIR/evil.c"
+	[[ -x $WORK/evil ]] || musl-gcc -static -Os -o "$WORK/evil" "$RS_ROOT/tests/e2e/switch/evil.c"
 }
 carrier_of_run() { k get configmaps -n "$WORK_NS" -l "$HELPER_SEL" -o name 2>/dev/null | head -n 1; }
 state_runs() { node_exec ls /var/lib/kubectl-runtime-switch 2>/dev/null | sort | tr '\n' ' '; }
@@ -74,7 +74,7 @@ trust_run() {
 	check "[$tag] the carrier is replaced (finalizer off, DELETE, created again with other bytes)" swap_carrier
 	# the plugin saw it (its watch) before the held request goes on
 	check "[$tag] the plugin saw the change while it waited" \
-		wait_until 30 grep -q "the helper's carrier, " "$WORK/$tag.out"
+		wait_until 30 "the plugin's note on the carrier" grep -q "the helper's carrier, " "$WORK/$tag.out"
 	touch "$release"
 	wait $pid
 	TRUST_RC=$?

@@ -1,20 +1,17 @@
-# Start tests/fault/faultproxy.py in front of the cluster's API server and
-# write a kubeconfig that points at it.  Sourced; test harness only.
+# The fault proxy (tests/fakes/faultproxy.py) in front of the e2e cluster's
+# API server, and a kubeconfig that points at it (sourced after common.sh
+# and e2e.sh, with KUBECONFIG the cluster's admin; test harness only).
 #   fault_proxy_start WORKDIR [RULES.json]  -> FAULT_KUBECONFIG, FAULT_LOG, FAULT_PID
 #   fault_proxy_stop
 #   fault_wait_held PID [ACTION]  -> FAULT_HELD: the first request the proxy
 #                               holds (ACTION: "hold", the default, matches
 #                               every hold action), while PID lives (5 min)
 
-FAULT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-FAULT_ROOT=$(cd "$FAULT_DIR/../.." && pwd)
-KUBECTL=${KUBECTL:-/usr/lib/google-cloud-sdk/bin/kubectl.1.33}
-
 fault_proxy_start() {
 	local work=$1 rules=${2:-}
 	mkdir -p "$work"
-	local certs=$FAULT_ROOT/build/tls-fault
-	"$FAULT_ROOT/tests/fakes/gen-certs.sh" "$certs"
+	local certs=$RS_ROOT/build/tls-fault
+	"$RS_ROOT/tests/fakes/gen-certs.sh" "$certs"
 	# the admin credentials the proxy uses upstream
 	local server
 	server=$("$KUBECTL" config view --raw --minify -o jsonpath='{.clusters[0].cluster.server}')
@@ -25,30 +22,14 @@ fault_proxy_start() {
 	FAULT_LOG=$work/requests.jsonl
 	: >"$FAULT_LOG"
 	rm -f "$work/port"
-	python3 "$FAULT_DIR/faultproxy.py" --upstream "$server" --upstream-ca "$work/up-ca.crt" \
+	python3 "$RS_ROOT/tests/fakes/faultproxy.py" --upstream "$server" --upstream-ca "$work/up-ca.crt" \
 		--upstream-cert "$work/up.crt" --upstream-key "$work/up.key" --certs "$certs" \
 		${rules:+--rules "$rules"} --log "$FAULT_LOG" --port-file "$work/port" --lifetime 900 &
 	FAULT_PID=$!
-	local i
-	for i in $(seq 100); do [[ -s $work/port ]] && break; sleep 0.1; done
-	[[ -s $work/port ]] || { echo "fault proxy did not start" >&2; return 1; }
+	wait_until 10 "the fault proxy's port file" test -s "$work/port" || { note "fault proxy did not start"; return 1; }
 	FAULT_KUBECONFIG=$work/kubeconfig
-	cat >"$FAULT_KUBECONFIG" <<-EOF
-	apiVersion: v1
-	kind: Config
-	current-context: fault
-	clusters:
-	- name: fault
-	  cluster:
-	    server: https://127.0.0.1:$(cat "$work/port")
-	    certificate-authority: $certs/ca.crt
-	users:
-	- name: fault
-	  user: {token: unused-the-proxy-authenticates}
-	contexts:
-	- name: fault
-	  context: {cluster: fault, user: fault}
-	EOF
+	write_kubeconfig "$FAULT_KUBECONFIG" "https://127.0.0.1:$(cat "$work/port")" \
+		"certificate-authority: $certs/ca.crt" "token: unused-the-proxy-authenticates"
 }
 
 fault_proxy_stop() {

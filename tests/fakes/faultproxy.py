@@ -44,11 +44,12 @@ import re
 import socket
 import ssl
 import struct
-import sys
 import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from serve import EveryMethod, serve
 
 ARGS = None
 RULES = []
@@ -91,14 +92,13 @@ def pick_rule(method, path, body):
     return None
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(EveryMethod, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def log_message(self, *a):
         pass
 
-    def do_any(self):
-        method = self.command
+    def on_request(self, method):
         path = self.path
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else None
@@ -155,8 +155,6 @@ class Handler(BaseHTTPRequestHandler):
                                                "Internal error occurred: injected after forwarding"))
         log(rec)
         self.relay(up, resp, rule if action == "watch-reset" else None)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_any
 
     def forward(self, method, path, body):
         u = ARGS.upstream_parsed
@@ -263,12 +261,7 @@ def main():
     ctx.load_cert_chain(ARGS.certs + "/server.crt", ARGS.certs + "/server.key")
     ctx.set_alpn_protocols(["http/1.1"])
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-    with open(ARGS.port_file + ".tmp", "w") as f:
-        f.write(str(srv.server_address[1]))
-    import os
-    os.rename(ARGS.port_file + ".tmp", ARGS.port_file)
-    threading.Timer(ARGS.lifetime, lambda: os._exit(0)).start()
-    srv.serve_forever()
+    serve(srv, ARGS.port_file, ARGS.lifetime)
 
 
 if __name__ == "__main__":
