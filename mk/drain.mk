@@ -6,7 +6,8 @@
 #                          (tests/lib/e2e.sh; about 3.5 min);
 #                          DRAIN_CASES="pdb_timeout faults" for a subset
 #   make test-drain-fault  the fault-injection cases only (tests/fakes/faultproxy.py)
-#   make bench-drain       plugin vs kubectl drain, N=30 and 100 (BENCH_ARGS="-r 5 30 100")
+#   make bench-drain       plugin vs kubectl drain, N=30 and 100 (BENCH_ARGS="-r 5 30 100");
+#                          starts as the suites do
 # The unit tests already run in test-unit-all (tests/unit/test_drain.c) and
 # the corpus in test-fuzz-replay (tests/fuzz/fuzz_drain.c); the fault cases
 # are part of test-drain-e2e.
@@ -31,7 +32,7 @@ test-drain-fault: $(PLUGIN) cluster-build
 	tests/e2e/test_drain.sh faults
 
 BENCH_ARGS ?=
-bench-drain: $(PLUGIN) $(BUILD)/bench/usage
+bench-drain: $(PLUGIN) $(BUILD)/bench/usage cluster-build
 	USAGE=$(abspath $(BUILD)/bench/usage) tests/bench/drain_bench.sh $(BENCH_ARGS)
 
 TEST_TARGETS += test-drain-e2e

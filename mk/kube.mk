@@ -7,8 +7,9 @@
 #                           kube-apiserver of tests/e2e/cluster.sh (brought up
 #                           if it is not, under the e2e lock: tests/lib/e2e.sh)
 #   make bench-status       status vs kubectl get nodes -o wide over 5,000
-#                           Nodes in the real API server (holds the e2e and
-#                           cluster locks); BENCH_STATUS_ARGS="N RUNS"
+#                           Nodes in the real API server (starts as the suites
+#                           do, then holds the cluster lock too);
+#                           BENCH_STATUS_ARGS="N RUNS"
 KUBE_TEST_PLUGIN = $(abspath build/release/kubectl-runtime_switch)
 
 .PHONY: test-kube-oracle test-kube-kubectl test-kube-real bench-status
@@ -45,7 +46,7 @@ test-kube-real: cluster-build
 	  $(abspath build/asan/tests/kube/real_client)
 
 BENCH_STATUS_ARGS ?=
-bench-status:
+bench-status: cluster-build
 	$(MAKE) --no-print-directory VARIANT=release all build/release/bench/bench_nodes build/release/bench/usage
 	tests/bench/status.sh $(KUBE_TEST_PLUGIN) $(BENCH_STATUS_ARGS)
 

@@ -6,7 +6,8 @@
 #                      through the real kubectl, under the e2e lock (tests/lib/e2e.sh);
 #                      SWITCH_CASES="switch failure" for a subset
 #                      (part of make test, after test-drain-e2e)
-#   make bench-switch  phase times, NotReady window, plugin CPU and peak RSS (ROUNDS=2)
+#   make bench-switch  phase times, NotReady window, plugin CPU and peak RSS (ROUNDS=2);
+#                      starts as the suites do
 #   make demo          deps, build, the local cluster, the real switch with live progress
 
 .PHONY: test-switch test-e2e bench-switch demo
@@ -25,7 +26,7 @@ test-e2e: $(PLUGIN) cluster-build
 TEST_TARGETS += test-e2e
 
 ROUNDS ?= 2
-bench-switch: $(PLUGIN) $(BUILD)/bench/usage
+bench-switch: $(PLUGIN) $(BUILD)/bench/usage cluster-build
 	USAGE=$(abspath $(BUILD)/bench/usage) tests/bench/switch_bench.sh $(ROUNDS)
 
 demo:

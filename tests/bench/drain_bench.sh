@@ -8,10 +8,10 @@
 # client's: listing, evicting, and noticing that the pods are gone.
 # node-1 stays cordoned during a run, so the replacements wait Pending and
 # take nothing from node-2; they come back to node-2 between runs.
-set -uo pipefail
-cd "$(dirname "$0")/../.."
-eval "$(tests/e2e/cluster.sh env)"
-KUBECTL=${KUBECTL:-/usr/lib/google-cloud-sdk/bin/kubectl.1.33}
+# Starts as the suites do: the e2e lock, the cluster brought up if it is not.
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/common.sh
+. tests/lib/e2e.sh
 PLUGIN=${PLUGIN:-$PWD/build/release/kubectl-runtime_switch}
 # wall, user, sys to the microsecond and peak RSS (tests/bench/usage.c)
 USAGE=${USAGE:-$PWD/build/release/bench/usage}
@@ -24,12 +24,7 @@ if [[ ${1:-} == -r ]]; then RUNS=$2; shift 2; fi
 SIZES=("$@")
 ((${#SIZES[@]})) || SIZES=(30 100)
 k() { "$KUBECTL" "$@"; }
-# One e2e suite at a time on the shared cluster (advisory; E2E_LOCK='' skips).
-E2E_LOCK=${E2E_LOCK-/run/kubectl-runtime-switch-e2e/e2e.lock}
-if [[ -n $E2E_LOCK ]]; then
-	exec 9>"$E2E_LOCK"
-	flock -w 1800 9 || { echo "another e2e suite holds $E2E_LOCK" >&2; exit 1; }
-fi
+e2e_begin || exit 1
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 OUT=$(mktemp -d /tmp/rs-drain-bench.XXXXXX)
 
@@ -38,7 +33,7 @@ cleanup() {
 	k uncordon "$NODE" >/dev/null 2>&1
 	k uncordon "$OTHER" >/dev/null 2>&1
 }
-trap cleanup EXIT
+at_exit cleanup
 
 # BENCH_NO_READY=1: count pods bound to the node, Ready or not (for a
 # cluster whose containers cannot start; the drain itself is the same)
@@ -51,11 +46,10 @@ ready_on_node() { # N Ready bench pods on $NODE, none terminating anywhere
 		[[ $(jq '[.items[] | select(.metadata.deletionTimestamp != null)] | length' <<<"$j") -eq 0 ]]
 }
 wait_ready() {
-	local end=$((SECONDS + 600))
-	until ready_on_node "$1"; do
-		((SECONDS > end)) && { log "pods did not come back"; k get pods -n "$NS" -o wide | tail -5 >&2; return 1; }
-		sleep 1
-	done
+	wait_until 600 "$1 bench pods Ready on $NODE" ready_on_node "$1" && return 0
+	log "pods did not come back"
+	k get pods -n "$NS" -o wide | tail -5 >&2
+	return 1
 }
 
 setup() { # setup N

@@ -12,10 +12,10 @@
 # E2E_LOCK ('' skips taking the suites' lock).
 #
 # Other test suites share the cluster, so:
-#  - the run holds the e2e suites' lock (test_switch.sh, test_drain.sh) and
-#    then the cluster's command lock (cluster.sh up/down/reset-node), in the
-#    order the suites take them, so neither a suite nor a cluster rebuild
-#    runs meanwhile;
+#  - the run starts as the suites do (tests/lib/e2e.sh: the e2e lock, the
+#    cluster brought up if it is not), then holds the cluster's command lock
+#    (cluster.sh up/down/reset-node) too, so neither a suite nor a cluster
+#    rebuild runs meanwhile;
 #  - the fake nodes are shaped after a real node of the cluster but carry
 #    NoSchedule and NoExecute taints of their own (no DaemonSet or workload
 #    lands there) and the unreachable taints and Unknown conditions the node
@@ -23,31 +23,22 @@
 #  - they are created and deleted concurrently (many HTTP/2 streams), also
 #    on failure or Ctrl-C, and leftovers of a crashed run are deleted first.
 set -euo pipefail
+. "$(dirname "$0")/../lib/common.sh"
+. "$RS_ROOT/tests/lib/e2e.sh"
 plugin=${1:?usage: status.sh PLUGIN [N] [RUNS]}
 n=${2:-5000}
 runs=${3:-5}
-root=$(cd "$(dirname "$0")/../.." && pwd)
+root=$RS_ROOT
 tool=${BENCH_NODES:-$root/build/release/bench/bench_nodes}
 usage=${BENCH_USAGE:-$root/build/release/bench/usage}  # tests/bench/usage.c
 images=${BENCH_IMAGES:-25}
 label=runtime-switch-bench
-eval "$("$root/tests/e2e/cluster.sh" env)"
 RS_CACHE=${RS_CACHE:-/var/cache/kubectl-runtime-switch}
-if [[ -z ${KUBECTL:-} ]]; then
-  KUBECTL=/usr/lib/google-cloud-sdk/bin/kubectl.1.33
-  [[ -x $KUBECTL ]] || KUBECTL=$(command -v kubectl)
-fi
 [[ -x $plugin && -x $tool ]] || { echo "build first: $plugin $tool (make bench-status)" >&2; exit 1; }
 k() { "$KUBECTL" "$@"; }
-k get node node-1 node-2 >/dev/null || { echo "the e2e cluster is not up (tests/e2e/cluster.sh up)" >&2; exit 1; }
 
 t_start=$(date +%s)
-E2E_LOCK=${E2E_LOCK-/run/kubectl-runtime-switch-e2e/e2e.lock}
-if [[ -n $E2E_LOCK ]]; then
-  exec 8>"$E2E_LOCK"
-  echo "waiting for the e2e lock ($E2E_LOCK)..."
-  flock -w 1800 8 || { echo "another e2e suite holds $E2E_LOCK" >&2; exit 1; }
-fi
+e2e_begin || exit 1
 exec 9>"$RS_CACHE/.cluster.lock"
 echo "waiting for the cluster lock ($RS_CACHE/.cluster.lock)..."
 flock -w 1800 9 || { echo "a cluster.sh command holds $RS_CACHE/.cluster.lock" >&2; exit 1; }
@@ -56,7 +47,7 @@ t_locked=$(date +%s)
 [[ $(k get nodes node-1 node-2 --no-headers 2>/dev/null | grep -c ' Ready') -eq 2 ]] ||
   { echo "node-1 and node-2 are not both Ready now: not measuring" >&2; exit 1; }
 
-work=$(mktemp -d /tmp/rs-bench-status-XXXXXX)
+work=$T_TMP
 delete_nodes() {
   local t0=$SECONDS
   "$tool" delete "$label=1" 100 || true
@@ -65,13 +56,7 @@ delete_nodes() {
   fi
   echo "deleted the fake nodes in $((SECONDS - t0)) s"
 }
-cleanup() {
-  trap - EXIT INT TERM
-  delete_nodes
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+at_exit delete_nodes
 
 if [[ -n $(k get nodes -l "$label=1" -o name | head -1) ]]; then
   echo "leftovers of an earlier run:"
@@ -179,4 +164,4 @@ for who in ("plugin", "static"):
         print("  kubectl/%s: wall %.1fx, cpu %.1fx, peak RSS %.1fx (the %s uses %.0f%% of kubectl's time, %.0f%% of its memory)" % (
             who, k[0] / p[0], k[1] / max(p[1], 0.005), k[2] / p[2], who, 100 * p[0] / k[0], 100 * p[2] / k[2]))
 PY
-echo "fake nodes created in ${t_create} s; waited $((t_locked - t_start)) s for the locks; $((SECONDS)) s in all so far"
+echo "fake nodes created in ${t_create} s; waited $((t_locked - t_start)) s for the locks and the cluster; $((SECONDS)) s in all so far"

@@ -4,21 +4,18 @@
 # plugin's own CPU time and peak RSS (the plugin run directly, under
 # tests/bench/usage.c, so kubectl's own start-up is not counted).
 #   tests/bench/switch_bench.sh [ROUNDS]     (default 2: containerd, back, ...)
-# Leaves node-1 on Docker (the seeded state).
-set -uo pipefail
-cd "$(dirname "$0")/../.."
-eval "$(tests/e2e/cluster.sh env)"
+# Leaves node-1 on Docker (the seeded state).  Starts as the suites do: the
+# e2e lock, the cluster brought up if it is not.
+cd "$(dirname "$0")/../.." || exit 1
+source tests/lib/common.sh
+source tests/lib/e2e.sh
 source tests/e2e/switch/lib.sh
 ROUNDS=${1:-2}
 # wall, user, sys to the microsecond and peak RSS (tests/bench/usage.c)
 USAGE=${USAGE:-$PWD/build/release/bench/usage}
 [[ -x $USAGE ]] || make -s --no-print-directory VARIANT=release build/release/bench/usage >&2 || exit 1
-E2E_LOCK=${E2E_LOCK-/run/kubectl-runtime-switch-e2e/e2e.lock}
-if [[ -n $E2E_LOCK ]]; then
-	exec 8>"$E2E_LOCK"
-	flock -w 1800 8 || { echo "another e2e suite holds $E2E_LOCK" >&2; exit 1; }
-fi
-trap 'restore_seeded' EXIT
+e2e_begin || exit 1
+at_exit restore_seeded
 restore_seeded
 OUT=$WORK/bench.txt
 printf '%-12s %6s %7s %7s %7s %8s  %s\n' to wall_s cpu_s rss_kib notrdy_s kubelet_s phases | tee "$OUT"
