@@ -1,21 +1,18 @@
 # Helpers for the smoke checks of the runtimes built from Go modules
-# (containerd2/check.sh, crio/check.sh; sourced after lib.sh): a private
-# scratch directory, at most one daemon at a time, counted results.
-# Test harness only.
+# (containerd2/check.sh, crio/check.sh; sourced after lib.sh): the test
+# library (tests/lib/test-lib.sh: ok, fail, test_done), a private scratch
+# directory, at most one daemon at a time.  Test harness only.
+. "$E2E_DIR/../lib/test-lib.sh"
 
 W=        # scratch directory of this check
 DAEMON=   # PID of the daemon under test, while one runs
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok: $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 
 # check_begin NAME -- root only; make $W (removed at exit, with anything a
 # daemon mounted below it)
 check_begin() {
 	require_root
 	W=$(mktemp -d "/tmp/rs-$1-check.XXXXXX")
-	trap check_cleanup EXIT
+	at_exit check_cleanup
 }
 
 # daemon_stop -- stop the daemon under test (SIGTERM) and reap it
@@ -34,10 +31,4 @@ check_cleanup() {
 		umount "$m" 2>/dev/null || true
 	done
 	rm -rf "$W"
-}
-
-# check_end -- the tally; false when a check failed
-check_end() {
-	echo "$pass passed, $fail failed"
-	((fail == 0))
 }

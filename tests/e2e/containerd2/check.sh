@@ -27,7 +27,7 @@ plugins() {
 		sleep 0.1
 	done
 	daemon_stop
-	[[ -s $d/plugins ]] || { bad "$1: containerd did not answer: $(grep -m1 'level=\(error\|fatal\)' "$d/log")"; return 1; }
+	[[ -s $d/plugins ]] || { fail "$1: containerd did not answer: $(grep -m1 'level=\(error\|fatal\)' "$d/log")"; return 1; }
 }
 
 # status NAME TYPE ID -- a plugin's status in NAME's list ("" when absent)
@@ -38,9 +38,9 @@ main() {
 	check_begin containerd2
 	local v
 	v=$("$BIN/containerd" --version)
-	[[ $v == "containerd github.com/containerd/containerd/v2 v2."* ]] && ok "$v" || bad "containerd --version: $v"
+	[[ $v == "containerd github.com/containerd/containerd/v2 v2."* ]] && ok "$v" || fail "containerd --version: $v"
 	[[ $("$BIN/containerd-shim-runc-v2" -v) == *"Version:  v2."* ]] && ok "containerd-shim-runc-v2 -v" ||
-		bad "containerd-shim-runc-v2 -v"
+		fail "containerd-shim-runc-v2 -v"
 
 	cat >"$W/v3.toml" <<-'EOF'
 		version = 3
@@ -62,12 +62,12 @@ main() {
 		  conf_dir = '/etc/cni/net.d'
 	EOF
 	"$BIN/containerd" --config "$W/v3.toml" config dump >/dev/null 2>"$W/dump.err" &&
-		ok "config version 3: config dump" || bad "config version 3: config dump: $(cat "$W/dump.err")"
+		ok "config version 3: config dump" || fail "config version 3: config dump: $(cat "$W/dump.err")"
 	if plugins v3 "$W/v3.toml"; then
 		for p in "io.containerd.cri.v1 images" "io.containerd.cri.v1 runtime" "io.containerd.grpc.v1 cri"; do
 			# shellcheck disable=SC2086 # TYPE and ID
 			v=$(status v3 $p)
-			[[ $v == ok ]] && ok "config version 3: $p $v" || bad "config version 3: $p '${v}'"
+			[[ $v == ok ]] && ok "config version 3: $p $v" || fail "config version 3: $p '${v}'"
 		done
 	fi
 
@@ -77,13 +77,13 @@ main() {
 		for p in "io.containerd.cri.v1 images" "io.containerd.cri.v1 runtime"; do
 			# shellcheck disable=SC2086
 			v=$(status containerd-io $p)
-			[[ $v == ok ]] && ok "containerd.io config: $p $v" || bad "containerd.io config: $p '${v}'"
+			[[ $v == ok ]] && ok "containerd.io config: $p $v" || fail "containerd.io config: $p '${v}'"
 		done
 		v=$(status containerd-io io.containerd.grpc.v1 cri)
 		[[ -z $v ]] && ok "containerd.io config: io.containerd.grpc.v1 cri disabled" ||
-			bad "containerd.io config: io.containerd.grpc.v1 cri is '$v', want absent"
+			fail "containerd.io config: io.containerd.grpc.v1 cri is '$v', want absent"
 	fi
-	check_end
+	test_done
 }
 
 main "$@"

@@ -88,23 +88,23 @@ main() {
 	check_begin crio
 	local v out i
 	v=$("$BIN/crio" --version | head -n1)
-	[[ $v == "crio version 1.34."* ]] && ok "$v" || bad "crio --version: $v"
+	[[ $v == "crio version 1.34."* ]] && ok "$v" || fail "crio --version: $v"
 	write_config
 	out=$(crio_q version) || true
 	grep -q '^SeccompEnabled: *true' <<<"$out" && ok "crio version: seccomp enabled" ||
-		bad "crio version: seccomp not enabled: $(tail -n3 "$W/crio.err")"
+		fail "crio version: seccomp not enabled: $(tail -n3 "$W/crio.err")"
 
 	local -a want=('cgroup_manager = "cgroupfs"' 'default_runtime = "runc"'
 		'pause_image = "registry.k8s.io/pause:3.10"' 'monitor_path = "/usr/bin/conmon"')
 	out=$(crio_q config) || true
 	has "$out" "${want[@]}" && ok "crio config: the config's values" ||
-		bad "crio config: $(tail -n3 "$W/crio.err")"
+		fail "crio config: $(tail -n3 "$W/crio.err")"
 	sed 's/^default_runtime = "runc"/default_runtime = "nope"/' "$W/crio.conf" >"$W/bad.conf"
 	if "$BIN/crio" --config "$W/bad.conf" --config-dir "$W/conf.d" config >/dev/null 2>"$W/bad.err"; then
-		bad "crio config accepted a default_runtime with no runtime table"
+		fail "crio config accepted a default_runtime with no runtime table"
 	else
 		grep -q 'no runtime entry table \[crio.runtime.runtimes.nope\]' "$W/bad.err" &&
-			ok "crio config refuses an undefined default_runtime" || bad "crio config: $(tail -n1 "$W/bad.err")"
+			ok "crio config refuses an undefined default_runtime" || fail "crio config: $(tail -n1 "$W/bad.err")"
 	fi
 
 	crio_q >"$W/daemon.log" 2>&1 &
@@ -115,18 +115,18 @@ main() {
 		sleep 0.2
 	done
 	has "$out" "${want[@]}" && ok "crio started; its socket reports the config's values" ||
-		bad "crio did not start: $(grep -m2 'level=\(error\|fatal\)' "$W/daemon.log")"
+		fail "crio did not start: $(grep -m2 'level=\(error\|fatal\)' "$W/daemon.log")"
 	out=$("$BIN/crio" status --socket "$W/crio.sock" info 2>/dev/null) || true
 	grep -qx 'storage driver: overlay' <<<"$out" && ok "crio status info: overlay storage" ||
-		bad "crio status info: $out"
+		fail "crio status info: $out"
 	daemon_stop
 
 	mkdir "$W/pins"
-	"$BIN/pinns" -d "$W/pins" -f t1 -u -i -n 2>"$W/pinns.err" || bad "pinns: $(cat "$W/pinns.err")"
+	"$BIN/pinns" -d "$W/pins" -f t1 -u -i -n 2>"$W/pinns.err" || fail "pinns: $(cat "$W/pinns.err")"
 	local n
 	n=$(awk -v p="$W/pins/" 'index($2, p) == 1 && $3 == "nsfs"' /proc/mounts | wc -l)
-	[[ $n == 3 ]] && ok "pinns pinned 3 namespaces" || bad "pinns: $n nsfs mounts under $W/pins, want 3"
-	check_end
+	[[ $n == 3 ]] && ok "pinns pinned 3 namespaces" || fail "pinns: $n nsfs mounts under $W/pins, want 3"
+	test_done
 }
 
 main "$@"

@@ -11,8 +11,8 @@
 #
 # Ports (loopback, below the ephemeral range): SMOKE_PORT_BASE (default 21000)
 # + 379/380 etcd, +443 apiserver, +257 controller-manager, +259 scheduler.
-set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$E2E_DIR/../lib/test-lib.sh"
 
 BASE=${SMOKE_PORT_BASE:-21000}
 ETCD=127.0.0.1:$((BASE + 379))
@@ -23,18 +23,6 @@ SCHED_PORT=$((BASE + 259))
 DIR=
 PIDS=()
 NAMES=()
-FAILED=0
-
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		log "ok: $what"
-	else
-		log "FAILED: $what"
-		FAILED=1
-	fi
-}
 
 # Stop in reverse order of start, each by its process group.
 cleanup() {
@@ -63,17 +51,6 @@ run() {
 	setsid "$@" </dev/null >"$DIR/$name.log" 2>&1 &
 	PIDS+=($!)
 	NAMES+=("$name")
-}
-
-# until SECONDS CMD... -- poll CMD once a second.
-until_ok() {
-	local secs=$1 i
-	shift
-	for ((i = 0; i < secs; i++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 1
-	done
-	return 1
 }
 
 port_free() { ! ss -Hltn "sport = :$1" | grep -q .; }
@@ -140,24 +117,26 @@ control_plane() {
 	for p in "${ETCD##*:}" "${ETCD_PEER##*:}" "$API_PORT" "$KCM_PORT" "$SCHED_PORT"; do
 		port_free "$p" || die "port $p is in use: set SMOKE_PORT_BASE"
 	done
-	openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
-		-subj /CN=rsw-legacy-smoke-ca -keyout "$DIR/ca.key" -out "$DIR/ca.crt" 2>/dev/null
-	issue apiserver /CN=kube-apiserver "IP:127.0.0.1,DNS:localhost"
-	issue admin "/O=system:masters/CN=admin"
-	issue controller-manager /CN=system:kube-controller-manager
-	issue scheduler /CN=system:kube-scheduler
-	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$DIR/sa.key" 2>/dev/null
-	openssl pkey -in "$DIR/sa.key" -pubout -out "$DIR/sa.pub" 2>/dev/null
-	conf admin admin
-	conf controller-manager system:kube-controller-manager
-	conf scheduler system:kube-scheduler
+	{
+		openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+			-subj /CN=rsw-legacy-smoke-ca -keyout "$DIR/ca.key" -out "$DIR/ca.crt" 2>/dev/null &&
+			issue apiserver /CN=kube-apiserver "IP:127.0.0.1,DNS:localhost" &&
+			issue admin "/O=system:masters/CN=admin" &&
+			issue controller-manager /CN=system:kube-controller-manager &&
+			issue scheduler /CN=system:kube-scheduler &&
+			openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$DIR/sa.key" 2>/dev/null &&
+			openssl pkey -in "$DIR/sa.key" -pubout -out "$DIR/sa.pub" 2>/dev/null &&
+			conf admin admin &&
+			conf controller-manager system:kube-controller-manager &&
+			conf scheduler system:kube-scheduler
+	} || bail_out "the scratch PKI and kubeconfigs (openssl, kubectl config)"
 
 	run etcd "$LEGACY_KBIN" etcd --name smoke --data-dir "$DIR/etcd" \
 		--listen-client-urls "http://$ETCD" --advertise-client-urls "http://$ETCD" \
 		--listen-peer-urls "http://$ETCD_PEER" --initial-advertise-peer-urls "http://$ETCD_PEER" \
 		--initial-cluster "smoke=http://$ETCD_PEER" --listen-metrics-urls "" \
 		--unsafe-no-fsync --log-level warn
-	check "etcd /health" until_ok 60 curl -fsS "http://$ETCD/health"
+	check "etcd /health" wait_until 60 "etcd /health" curl -fsS "http://$ETCD/health"
 	run apiserver "$LEGACY_KBIN" apiserver \
 		--advertise-address=127.0.0.1 --bind-address=127.0.0.1 --secure-port="$API_PORT" \
 		--etcd-servers="http://$ETCD" \
@@ -168,7 +147,7 @@ control_plane() {
 		--service-cluster-ip-range=10.96.0.0/16 \
 		--authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction,PodSecurity \
 		--allow-privileged=true --profiling=false
-	check "kube-apiserver /readyz" until_ok 120 kc get --raw /readyz
+	check "kube-apiserver /readyz" wait_until 120 "kube-apiserver /readyz" kc get --raw /readyz
 	run controller-manager "$LEGACY_KBIN" controller-manager \
 		--kubeconfig="$DIR/controller-manager.conf" \
 		--authentication-kubeconfig="$DIR/controller-manager.conf" \
@@ -184,8 +163,8 @@ control_plane() {
 		--authentication-kubeconfig="$DIR/scheduler.conf" \
 		--authorization-kubeconfig="$DIR/scheduler.conf" \
 		--bind-address=127.0.0.1 --secure-port="$SCHED_PORT"
-	check "kube-controller-manager /healthz" until_ok 60 curl -fsSk "https://127.0.0.1:$KCM_PORT/healthz"
-	check "kube-scheduler /healthz" until_ok 60 curl -fsSk "https://127.0.0.1:$SCHED_PORT/healthz"
+	check "kube-controller-manager /healthz" wait_until 60 "kube-controller-manager /healthz" curl -fsSk "https://127.0.0.1:$KCM_PORT/healthz"
+	check "kube-scheduler /healthz" wait_until 60 "kube-scheduler /healthz" curl -fsSk "https://127.0.0.1:$SCHED_PORT/healthz"
 
 	kc version >&2 || true
 	check "kubectl version: server $LEGACY_CP_VERSION" \
@@ -199,10 +178,10 @@ control_plane() {
 		"$(kc get ns legacy-smoke -o 'jsonpath={.metadata.labels.rsw-smoke}')/$(kc -n legacy-smoke get cm m -o 'jsonpath={.data.a}{.data.b}')" = yes/12
 	# The controller-manager's service-account controller fills the namespace.
 	check "controller-manager created the namespace's default ServiceAccount" \
-		until_ok 60 kc -n legacy-smoke get serviceaccount default
+		wait_until 60 "the default ServiceAccount" kc -n legacy-smoke get serviceaccount default
 	# The scheduler sees the pod and, with no node, says so.
 	kc -n legacy-smoke run p --image=localhost/none:1 --restart=Never >/dev/null
-	check "scheduler marked the pod Unschedulable (no nodes)" until_ok 60 bash -c \
+	check "scheduler marked the pod Unschedulable (no nodes)" wait_until 60 "the pod Unschedulable" bash -c \
 		"[[ \$(\"$KUBECTL\" --kubeconfig '$DIR/admin.conf' -n legacy-smoke get pod p \
 			-o 'jsonpath={.status.conditions[?(@.type==\"PodScheduled\")].reason}') == Unschedulable ]]"
 	kc delete namespace legacy-smoke --wait=false >/dev/null
@@ -216,18 +195,17 @@ main() {
 		[[ -x $f ]] || die "$f missing: run tests/e2e/legacy/build.sh (make legacy-build) first"
 	done
 	DIR=$(mktemp -d /tmp/rsw-legacy-smoke.XXXXXX)
-	trap cleanup EXIT
+	at_exit cleanup
 	versions
 	kubelets
 	control_plane
-	if ((FAILED)); then
+	if ((T_FAILED)); then
 		local n
 		for n in etcd apiserver controller-manager scheduler; do
-			[[ ! -f $DIR/$n.log ]] || { echo "--- $n.log (tail)" >&2; tail -n 15 "$DIR/$n.log" >&2; }
+			[[ ! -f $DIR/$n.log ]] || { note "--- $n.log (tail)"; note "$(tail -n 15 "$DIR/$n.log")"; }
 		done
-		die "legacy smoke test failed"
 	fi
-	log "legacy smoke test passed"
+	test_done
 }
 
 main "$@"
