@@ -37,9 +37,11 @@ ns=rs-kube-real-$$
 work=$T_TMP/work
 mkdir -p "$work"
 cleanup() {
-	# pods first and waited for: the next suite finds node-1 and node-2 as seeded
+	# pods first, and the namespace, waited for: the next suite finds node-1
+	# and node-2 as seeded and no namespace of ours (test-drain-e2e compares
+	# the namespaces before and after each case)
 	k -n "$ns" delete pods --all --grace-period=0 --force --wait=true >/dev/null 2>&1
-	k delete namespace "$ns" --ignore-not-found --wait=false >/dev/null 2>&1
+	k delete namespace "$ns" --ignore-not-found --wait=true --timeout=120s >/dev/null 2>&1
 	k delete clusterrolebinding "$ns" --ignore-not-found >/dev/null 2>&1
 	k delete clusterrole "$ns" --ignore-not-found >/dev/null 2>&1
 }
