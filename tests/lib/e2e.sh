@@ -4,18 +4,19 @@
 #   e2e_begin   the e2e lock, then the cluster brought up when it is not
 #               (`cluster.sh up` is idempotent), KUBECONFIG set to its admin
 #   e2e_lock    the lock alone (test_cluster.sh, which takes it down itself)
-#   cluster ... tests/e2e/cluster.sh without our lock descriptor
+#   cluster ... tests/e2e/cluster.sh
 #
 # One suite or benchmark at a time works on the cluster: each takes the lock
-# once, first thing, and holds it until it exits.  The lock file lives in
-# /run/lock, which always exists and which `cluster.sh down` does not touch
-# (E2E_LOCK='' takes no lock, for a suite run by hand on a cluster of one's
-# own).  The lock is held on descriptor 8:
-#  - a suite run by a suite inherits it, already locked by its caller:
-#    locking the same open file again succeeds at once (no deadlock);
-#  - the harness runs without it (`cluster`), or a process it starts and
-#    leaves running (a node, the API server) would hold the lock after the
-#    suite ended.  E2E_LOCK_HELD tells it that its caller holds the lock.
+# once and holds it until it exits.  The lock file lives in /run/lock, which
+# always exists and which `cluster.sh down` does not touch (E2E_LOCK='' takes
+# no lock, for a suite run by hand on a cluster of one's own).
+# The suite never has the lock's descriptor: a small holder process,
+# flock(1) running a loop, takes the lock, says so, and keeps it until the
+# suite's shell is gone.  What the suite starts and leaves running (a fault
+# proxy, a kubectl --watch, a plugin in the background, the cluster's
+# daemons) therefore cannot keep the lock after the suite; the lock ends at
+# most half a second after the suite does.  A suite run by a suite finds
+# E2E_LOCK_HELD set by its caller and takes nothing.
 # cluster.sh keeps its own lock for its mutating commands (fd 9,
 # $RS_CACHE/.cluster.lock): always taken after this one, never before.
 
@@ -27,15 +28,22 @@ if [[ -z ${KUBECTL:-} ]]; then
 	[[ -x $KUBECTL ]] || KUBECTL=$(command -v kubectl)
 fi
 
-cluster() { "$CLUSTER_SH" "$@" 8>&-; }
+cluster() { "$CLUSTER_SH" "$@"; }
 
 e2e_lock() {
-	[[ -n $E2E_LOCK ]] || return 0
-	[[ /dev/fd/8 -ef $E2E_LOCK ]] || exec 8>>"$E2E_LOCK" || return 1
-	if ! flock -n 8; then
+	[[ -n $E2E_LOCK && ${E2E_LOCK_HELD:-} != "$E2E_LOCK" ]] || return 0
+	local line= fd
+	# the holder: flock -w, then "locked" on the pipe, then a wait for this
+	# shell ($$) to end; it writes nothing more, so closing the pipe's read
+	# end here leaves it alone
+	exec {fd}< <(exec flock -w "$E2E_LOCK_WAIT" "$E2E_LOCK" \
+		sh -c 'echo locked; while kill -0 "$1" 2>/dev/null; do sleep 0.5; done' sh $$ </dev/null)
+	if ! read -r -t 1 line <&"$fd"; then
 		note "waiting for the e2e lock $E2E_LOCK (another suite or benchmark holds it)"
-		flock -w "$E2E_LOCK_WAIT" 8 || { note "still held after $E2E_LOCK_WAIT s"; return 1; }
+		read -r line <&"$fd" # nothing (EOF) when flock gives up
 	fi
+	exec {fd}<&-
+	[[ $line == locked ]] || { note "the e2e lock $E2E_LOCK: still held after $E2E_LOCK_WAIT s"; return 1; }
 	export E2E_LOCK_HELD=$E2E_LOCK
 }
 
