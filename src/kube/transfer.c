@@ -15,6 +15,8 @@
 #define CONNECT_TIMEOUT_MS 30000
 #define BACKOFF_BASE_MS 250
 #define BACKOFF_CAP_MS 8000
+/* A request body larger than this goes over HTTP/1.1 (see set_base_options). */
+#define H2_UPLOAD_MAX (256 * 1024)
 
 static void logf_(rs_kube_client_t *c, int level, const char *fmt, ...)
     RS_PRINTF(3, 4);
@@ -175,7 +177,17 @@ static void set_base_options(struct xfer *x, CURL *e) {
   curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
-  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+  /* A body larger than the HTTP/2 stream window (kube-apiserver: 256 KiB)
+   * waits for window while the server may already have answered: a 403
+   * before it reads the body comes as HEADERS, DATA and RST_STREAM, and
+   * libcurl 7.88 then loses the answer about half the time ("transfer
+   * closed with 281 bytes remaining to read" instead of the API's reason;
+   * the same with the curl command, a 2 MB ConfigMap and a token without
+   * rights). Over HTTP/1.1 the answer is read whole. Only the helper's
+   * carrier is that large. */
+  curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+                   x->body_len > H2_UPLOAD_MAX ? (long)CURL_HTTP_VERSION_1_1
+                                               : (long)CURL_HTTP_VERSION_2TLS);
   curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
