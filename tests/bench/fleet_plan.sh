@@ -12,8 +12,9 @@
 # Environment: BENCH_NODES, BENCH_USAGE (the helpers, default
 # build/release/bench/...), FLEET_PORT_BASE (default 22000: +379/+380 etcd,
 # +443 the API server), KUBECTL.
-set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/../lib/common.sh" # wait_until, at_exit, T_TMP
+set -e
+root=$RS_ROOT
 plugin=${1:?usage: fleet_plan.sh PLUGIN [N] [RUNS]} n=${2:-5000} runs=${3:-5}
 tool=${BENCH_NODES:-$root/build/release/bench/bench_nodes} usage=${BENCH_USAGE:-$root/build/release/bench/usage}
 RS_CACHE=${RS_CACHE:-/var/cache/kubectl-runtime-switch}
@@ -29,10 +30,9 @@ for p in "${etcd##*:}" "${etcd_peer##*:}" "$api_port"; do
   ! ss -Hltn "sport = :$p" | grep -q . || { echo "port $p is in use: set FLEET_PORT_BASE" >&2; exit 1; }
 done
 
-dir=$(mktemp -d /tmp/rs-bench-fleet-XXXXXX)
+dir=$T_TMP
 pids=()
-cleanup() {
-  trap - EXIT INT TERM
+stop_servers() {
   local i
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
     kill -TERM -- "-${pids[i]}" 2>/dev/null || continue
@@ -40,10 +40,8 @@ cleanup() {
     kill -KILL -- "-${pids[i]}" 2>/dev/null || true
     wait "${pids[i]}" 2>/dev/null || true
   done
-  rm -rf "$dir"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+at_exit stop_servers
 
 # start NAME CMD... -- in the background, in a process group of its own,
 # keeping no descriptor of ours but stdin/out/err
@@ -52,12 +50,6 @@ start() {
   shift
   setsid "$@" </dev/null >"$dir/$name.log" 2>&1 &
   pids+=($!)
-}
-until_ok() {
-  local secs=$1 i
-  shift
-  for ((i = 0; i < secs * 5; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
-  return 1
 }
 issue() { # NAME SUBJECT [SAN]
   local name=$1 subj=$2 san=${3:-} use=clientAuth
@@ -88,14 +80,14 @@ start etcd "$kbin" etcd --name b --data-dir "$dir/etcd" --listen-client-urls "ht
   --advertise-client-urls "http://$etcd" --listen-peer-urls "http://$etcd_peer" \
   --initial-advertise-peer-urls "http://$etcd_peer" --initial-cluster "b=http://$etcd_peer" \
   --listen-metrics-urls "" --unsafe-no-fsync --log-level warn
-until_ok 60 curl -fsS "http://$etcd/health" || { tail -20 "$dir/etcd.log" >&2; exit 1; }
+wait_until 60 "etcd healthy" curl -fsS "http://$etcd/health" || { tail -20 "$dir/etcd.log" >&2; exit 1; }
 start apiserver "$kbin" apiserver --advertise-address=127.0.0.1 --bind-address=127.0.0.1 \
   --secure-port="$api_port" --etcd-servers="http://$etcd" --tls-cert-file="$dir/apiserver.crt" \
   --tls-private-key-file="$dir/apiserver.key" --client-ca-file="$dir/ca.crt" \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local --service-account-key-file="$dir/sa.pub" \
   --service-account-signing-key-file="$dir/sa.key" --service-cluster-ip-range=10.96.0.0/16 \
   --authorization-mode=RBAC --profiling=false
-until_ok 120 "$KUBECTL" get --raw /readyz || { tail -30 "$dir/apiserver.log" >&2; exit 1; }
+wait_until 120 "the API server ready" "$KUBECTL" get --raw /readyz || { tail -30 "$dir/apiserver.log" >&2; exit 1; }
 echo "private API server ready in $((SECONDS - t0)) s (127.0.0.1:$api_port)"
 
 # A Ready node as a kubelet registers it, one template per zone; bench_nodes
