@@ -6,10 +6,10 @@
 #                           through the real kubectl against the real
 #                           kube-apiserver of tests/e2e/cluster.sh (brought up
 #                           if it is not, under the e2e lock: tests/lib/e2e.sh)
-#   make bench-status       status vs kubectl get nodes -o wide over 5,000
-#                           Nodes in the real API server (starts as the suites
-#                           do, then holds the cluster lock too);
-#                           BENCH_STATUS_ARGS="N RUNS"
+#   make bench-status       status and status -o wide vs kubectl get nodes
+#                           -o wide over 5,000 Ready fake Nodes on a private
+#                           API server (tests/bench/status.sh; no cluster, no
+#                           lock); BENCH_STATUS_ARGS="N RUNS", default "5000 5"
 KUBE_TEST_PLUGIN = $(abspath build/release/kubectl-runtime_switch)
 
 .PHONY: test-kube-oracle test-kube-kubectl test-kube-real bench-status

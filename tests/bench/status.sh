@@ -1,167 +1,157 @@
 #!/usr/bin/env bash
-# Benchmark: `kubectl runtime-switch status -o wide` vs `kubectl get nodes -o
-# wide` over N fake Node objects (default 5000) in the e2e cluster's real API
-# server (tests/e2e/cluster.sh up), alternating runs (one warm-up each, not
-# counted); prints the median wall time, CPU time (user+sys) and peak RSS of
-# each, and the ratios.
+# Benchmark: `kubectl runtime-switch status` and `status -o wide` vs `kubectl
+# get nodes -o wide` over N fake Nodes (default 5000) on a private API server
+# (tests/bench/lib.sh: etcd + kube-apiserver from $RS_CACHE/bin/kbin on ports
+# of their own, throwaway PKI; no controllers, so the nodes stay as created),
+# so neither the shared e2e cluster nor its lock is touched.  RUNS
+# alternating runs (one warm-up each, not counted); prints for each command
+# the median wall time, CPU time (user+sys) and peak RSS, and kubectl's
+# over each of the others'.
 #   tests/bench/status.sh PLUGIN [N] [RUNS]
-# Environment: BENCH_NODES (the helper, default build/release/bench/bench_nodes),
-# BENCH_STATIC (a second plugin binary measured in the same alternation,
-# e.g. the static one of the krew archive, build/dist-amd64/...),
-# KUBECTL (default kubectl 1.33), BENCH_IMAGES (images per fake node, 25),
-# E2E_LOCK ('' skips taking the suites' lock).
+# Environment: BENCH_NODES, BENCH_USAGE (the helpers, default
+# build/release/bench/...), BENCH_STATIC (a second plugin binary measured in
+# both modes in the same alternation, e.g. the static one of the krew
+# archive, build/dist-amd64/...), KUBECTL (default kubectl 1.33),
+# BENCH_IMAGES (images per fake node, 25), STATUS_PORT_BASE (default 22100:
+# +379/+380 etcd, +443 the API server), BENCH_RESULTS (where the raw results
+# and one run's request log are kept, /tmp/rs-bench-status.results).
 #
-# Other test suites share the cluster, so:
-#  - the run starts as the suites do (tests/lib/e2e.sh: the e2e lock, the
-#    cluster brought up if it is not), then holds the cluster's command lock
-#    (cluster.sh up/down/reset-node) too, so neither a suite nor a cluster
-#    rebuild runs meanwhile;
-#  - the fake nodes are shaped after a real node of the cluster but carry
-#    NoSchedule and NoExecute taints of their own (no DaemonSet or workload
-#    lands there) and the unreachable taints and Unknown conditions the node
-#    lifecycle controller would set, so it has nothing to write;
-#  - they are created and deleted concurrently (many HTTP/2 streams), also
-#    on failure or Ctrl-C, and leftovers of a crashed run are deleted first.
+#  - The nodes are tests/bench/bench_nodes' (a third each on dockershim,
+#    containerd and cri-dockerd), Ready, shaped as a kubelet registers one
+#    (capacity, conditions, nodeInfo, BENCH_IMAGES images: about 7 KB each),
+#    so the default table reads the server's Node Table and the nodes'
+#    metadata, and -o wide whole Nodes.
+#  - status runs with --configz=false: there is no kubelet behind the fake
+#    nodes (each /configz would wait for its timeout); kubectl reads no
+#    /configz either.
+#  - Each status mode's output is checked against what the same binary
+#    prints for the same nodes named one by one (each Node read whole, a GET
+#    each, in the list's order): byte for byte, the warm-up and every
+#    measured run; kubectl's has a line per node.  The default table must
+#    have asked for the Table (includeObject=None).
 set -euo pipefail
-. "$(dirname "$0")/../lib/common.sh"
-. "$RS_ROOT/tests/lib/e2e.sh"
+. "$(dirname "$0")/../lib/common.sh" # wait_until, at_exit, T_TMP
+. "$RS_ROOT/tests/bench/lib.sh"       # bench_apiserver, bench_measure, bench_report
 plugin=${1:?usage: status.sh PLUGIN [N] [RUNS]}
 n=${2:-5000}
 runs=${3:-5}
-root=$RS_ROOT
-tool=${BENCH_NODES:-$root/build/release/bench/bench_nodes}
-usage=${BENCH_USAGE:-$root/build/release/bench/usage}  # tests/bench/usage.c
 images=${BENCH_IMAGES:-25}
-label=runtime-switch-bench
-RS_CACHE=${RS_CACHE:-/var/cache/kubectl-runtime-switch}
-[[ -x $plugin && -x $tool ]] || { echo "build first: $plugin $tool (make bench-status)" >&2; exit 1; }
-k() { "$KUBECTL" "$@"; }
-
-t_start=$(date +%s)
-e2e_begin || exit 1
-exec 9>"$RS_CACHE/.cluster.lock"
-echo "waiting for the cluster lock ($RS_CACHE/.cluster.lock)..."
-flock -w 1800 9 || { echo "a cluster.sh command holds $RS_CACHE/.cluster.lock" >&2; exit 1; }
-t_locked=$(date +%s)
-# (test_cluster.sh may have taken the cluster down between two commands)
-[[ $(k get nodes node-1 node-2 --no-headers 2>/dev/null | grep -c ' Ready') -eq 2 ]] ||
-  { echo "node-1 and node-2 are not both Ready now: not measuring" >&2; exit 1; }
-
+static=${BENCH_STATIC:-}
+results=${BENCH_RESULTS:-/tmp/rs-bench-status.results}
 work=$T_TMP
-delete_nodes() {
-  local t0=$SECONDS
-  "$tool" delete "$label=1" 100 || true
-  if [[ -n $(k get nodes -l "$label=1" -o name 2>/dev/null | head -1) ]]; then
-    k delete nodes -l "$label=1" --wait=false >/dev/null 2>&1 || true
-  fi
-  echo "deleted the fake nodes in $((SECONDS - t0)) s"
-}
-at_exit delete_nodes
+[[ -x $plugin && -x $BENCH_NODES && -x $BENCH_USAGE ]] ||
+  { echo "build first: $plugin $BENCH_NODES $BENCH_USAGE (make bench-status)" >&2; exit 1; }
+[[ -z $static || -x $static ]] || { echo "BENCH_STATIC=$static is not executable" >&2; exit 1; }
+bench_apiserver "${STATUS_PORT_BASE:-22100}"
 
-if [[ -n $(k get nodes -l "$label=1" -o name | head -1) ]]; then
-  echo "leftovers of an earlier run:"
-  delete_nodes
-fi
-
-# The template: node-2 as the API server has it, made a fake one.
-k get node node-2 -o json > "$work/real.json"
-python3 - "$work/real.json" "$images" "$label" > "$work/template.json" <<'PY'
+# A Ready node as a kubelet registers it; bench_nodes names it and gives it
+# an address and a runtime profile.
+python3 - "$images" > "$work/template.json" <<'PY'
 import json, sys
-node = json.load(open(sys.argv[1]))
-images, label = int(sys.argv[2]), sys.argv[3]
-meta = node["metadata"]
-for k in ("uid", "resourceVersion", "creationTimestamp", "managedFields", "generation"):
-    meta.pop(k, None)
-meta["labels"] = {k: v for k, v in meta.get("labels", {}).items()
-                  if k in ("kubernetes.io/arch", "kubernetes.io/os", "beta.kubernetes.io/arch",
-                           "beta.kubernetes.io/os")}
-meta["labels"][label] = "1"
-meta["labels"]["kubernetes.io/hostname"] = "set-by-bench_nodes"
-meta["annotations"] = {k: v for k, v in meta.get("annotations", {}).items()
-                       if k in ("node.alpha.kubernetes.io/ttl",
-                                "volumes.kubernetes.io/controller-managed-attach-detach")}
-meta["annotations"]["kubeadm.alpha.kubernetes.io/cri-socket"] = "set-by-bench_nodes"
-node["spec"] = {"taints": [
-    {"key": label, "value": "1", "effect": "NoSchedule"},
-    {"key": label, "value": "1", "effect": "NoExecute"},
-    {"key": "node.kubernetes.io/unreachable", "effect": "NoSchedule"},
-    {"key": "node.kubernetes.io/unreachable", "effect": "NoExecute"},
-]}
-st = node["status"]
-for c in st.get("conditions", []):
-    if c["type"] in ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure"):
-        c.update(status="Unknown", reason="NodeStatusUnknown",
-                 message="Kubelet stopped posting node status.")
-# as many images as a busy node reports (the kubelet reports up to 50)
-st["images"] = [{"names": ["registry.example.com/team-%02d/service-%02d@sha256:%064x" % (i % 7, i, i),
-                           "registry.example.com/team-%02d/service-%02d:v1.%d.0" % (i % 7, i, i)],
-                 "sizeBytes": 25000000 + 1000003 * i} for i in range(images)]
-st.pop("volumesInUse", None)
-st.pop("volumesAttached", None)
-st.pop("config", None)
+images = int(sys.argv[1])
+cond = lambda t, s, reason, msg: {"type": t, "status": s, "reason": reason, "message": msg,
+                                  "lastHeartbeatTime": "2026-01-01T00:00:00Z",
+                                  "lastTransitionTime": "2025-12-01T00:00:00Z"}
+res = {"cpu": "8", "ephemeral-storage": "102687672Ki", "hugepages-1Gi": "0", "hugepages-2Mi": "0",
+       "memory": "32863296Ki", "pods": "110"}
+node = {
+  "apiVersion": "v1", "kind": "Node",
+  "metadata": {
+    "name": "x",
+    "labels": {"beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux",
+               "kubernetes.io/arch": "amd64", "kubernetes.io/os": "linux", "kubernetes.io/hostname": "x",
+               "node.kubernetes.io/instance-type": "e2-standard-8",
+               "topology.kubernetes.io/region": "europe-west1", "topology.kubernetes.io/zone": "europe-west1-b",
+               "runtime-switch-bench": "1"},
+    "annotations": {"kubeadm.alpha.kubernetes.io/cri-socket": "x", "node.alpha.kubernetes.io/ttl": "0",
+                    "volumes.kubernetes.io/controller-managed-attach-detach": "true"}},
+  "spec": {"podCIDR": "10.244.0.0/24", "podCIDRs": ["10.244.0.0/24"]},
+  "status": {
+    "capacity": res, "allocatable": dict(res, cpu="7910m", memory="29615424Ki"),
+    "conditions": [
+      cond("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+      cond("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+      cond("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+      cond("Ready", "True", "KubeletReady", "kubelet is posting ready status")],
+    "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+    "nodeInfo": {"architecture": "amd64", "operatingSystem": "linux",
+                 "osImage": "Debian GNU/Linux 12 (bookworm)", "kernelVersion": "6.1.0-28-amd64",
+                 "containerRuntimeVersion": "x", "kubeletVersion": "x", "kubeProxyVersion": "",
+                 "machineID": "%032x" % 0x5eed, "systemUUID": "ec2a1f5e-0d5b-4c1e-9a7e-3f6c2b8d9e10",
+                 "bootID": "0b6f7c1e-2a4d-4f3b-8e9c-1d2e3f4a5b6c"},
+    # as many images as a busy node reports (the kubelet reports up to 50)
+    "images": [{"names": ["registry.example.com/team-%02d/service-%02d@sha256:%064x" % (i % 7, i, i),
+                          "registry.example.com/team-%02d/service-%02d:v1.%d.0" % (i % 7, i, i)],
+                "sizeBytes": 25000000 + 1000003 * i} for i in range(images)]}}
 json.dump(node, sys.stdout)
 PY
-echo "template: $(wc -c < "$work/template.json") bytes per node (shaped after node-2, $images images)"
 
 t0=$SECONDS
-"$tool" create "$work/template.json" rs-bench "$n" 100
+"$BENCH_NODES" create "$work/template.json" rs-bench "$n" 100
 t_create=$((SECONDS - t0))
-have=$(k get nodes -l "$label=1" --no-headers -o name | wc -l)
+"$KUBECTL" get nodes -o name | sed 's,^node/,,' > "$work/names"
+have=$(wc -l < "$work/names")
 [[ $have -eq $n ]] || { echo "expected $n fake nodes, found $have" >&2; exit 1; }
-total=$((n + 2))
+size=$("$KUBECTL" get --raw "/api/v1/nodes/$(head -1 "$work/names")" | wc -c)
+echo "$n fake nodes created in $t_create s: $(wc -c < "$work/template.json") bytes each as posted ($images images)," \
+  "$size as the server returns them (with its metadata and managedFields)"
 
-measure() { # label cmd...
-  local who=$1
-  shift
-  "$usage" -o "$work/t" "$@" >"$work/out" 2>"$work/err" || {
-    echo "$who failed:" >&2; cat "$work/err" >&2; exit 1; }
-  local lines
-  lines=$(grep -c . "$work/out")
-  [[ $lines -ge $total ]] || { echo "$who printed $lines lines, expected >= $total" >&2; exit 1; }
-  read -r wall user sys rss < "$work/t"
-  echo "$who $wall $(echo "$user + $sys" | bc) $rss" >> "$work/results"
+z=--configz=false
+# the reference: the same binary, the same nodes named one by one, in the
+# list's order (mapfile: 5,000 names are one argv of some 70 KB)
+mapfile -t names < "$work/names"
+reference() { # NAME BINARY [-o wide]
+  local out=$work/ref-$1 bin=$2
+  shift 2
+  "$bin" status "$z" "$@" "${names[@]}" > "$out"
+  [[ $(wc -l < "$out") -eq $((n + 1)) ]] || { echo "$bin status $* NODE...: not $((n + 1)) lines" >&2; exit 1; }
 }
-pcmd=("$plugin" status -o wide)
-kcmd=("$KUBECTL" get nodes -o wide)
-static=${BENCH_STATIC:-}
+reference status "$plugin"
+reference wide "$plugin" -o wide
+
+# run WHO: one run of WHO measured, its output checked
+whos=(kubectl status wide)
+[[ -z $static ]] || whos+=(static static-wide)
+run() {
+  local ref=wide bin=$plugin mode=(-o wide)
+  case $1 in
+  kubectl)
+    bench_measure kubectl "$KUBECTL" get nodes -o wide
+    [[ $(wc -l < "$work/out") -eq $((n + 1)) ]] || { echo "kubectl printed not $((n + 1)) lines" >&2; exit 1; }
+    return ;;
+  status | static) ref=status mode=() ;;
+  esac
+  [[ $1 != static* ]] || bin=$static
+  bench_measure "$1" "$bin" status "$z" "${mode[@]}"
+  cmp -s "$work/out" "$work/ref-$ref" || {
+    echo "$1: not what $plugin status printed for the same nodes named one by one:" >&2
+    diff "$work/ref-$ref" "$work/out" | head -20 >&2
+    exit 1
+  }
+}
+
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "warm-up..."
-measure warm "${pcmd[@]}"
-measure warm "${kcmd[@]}"
-[[ -n $static ]] && measure warm "$static" status -o wide
-"$plugin" status -v 6 -o wide 2>"$work/v6" >/dev/null
-echo "plugin requests per run: $(grep -c '^I.* GET ' "$work/v6") ($(grep -c 'proxy/configz' "$work/v6") /configz)"
-results=${BENCH_RESULTS:-/tmp/rs-bench-status.results}
-cp "$work/v6" "$results.v6"   # one run's request log, for where the time goes
+for w in "${whos[@]}"; do run "$w"; done
+rm -f "$work/results"
+"$plugin" status "$z" -v 6 2>"$work/v6" >/dev/null
+"$plugin" status "$z" -o wide -v 6 2>"$work/v6-wide" >/dev/null
+table=$(grep -c '^I.* GET .*includeObject=None' "$work/v6" || true)
+[[ $table -gt 0 ]] || { echo "the default table did not ask for the server's Table:" >&2; grep GET "$work/v6" >&2; exit 1; }
+echo "requests per run: status $(grep -c '^I.* GET ' "$work/v6") ($table of the Table), status -o wide $(grep -c '^I.* GET ' "$work/v6-wide")"
+cat "$work/v6" "$work/v6-wide" > "$results.v6" # the request logs, for where the time goes
+t0=$SECONDS
 for i in $(seq "$runs"); do
-  (( SECONDS < 540 )) || { echo "stopping after $((i - 1)) runs: ten minutes are up" >&2; break; }
-  measure plugin "${pcmd[@]}"
-  measure kubectl "${kcmd[@]}"
-  [[ -n $static ]] && measure static "$static" status -o wide
+  (( SECONDS - t0 < 540 )) || { echo "stopping after $((i - 1)) runs: nine minutes are up" >&2; break; }
+  for w in "${whos[@]}"; do run "$w"; done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 cp "$work/results" "$results"
 echo
-echo "status over $total nodes ($n fake + node-1, node-2), $runs alternating runs each:"
-echo "  plugin:  ${pcmd[*]}"
-echo "  kubectl: ${kcmd[*]}"
-[[ -n $static ]] && echo "  static:  $static status -o wide"
-python3 - "$work/results" <<'PY'
-import statistics, sys
-rows = [l.split() for l in open(sys.argv[1])]
-m = {}
-for who in ("plugin", "static", "kubectl"):
-    r = [x for x in rows if x[0] == who]
-    if not r:
-        continue
-    m[who] = [statistics.median(float(x[i]) for x in r) for i in (1, 2, 3)]
-    print("  %-8s median wall %.3f s, cpu %.3f s, peak RSS %.1f MiB  (walls: %s)" % (
-        who, m[who][0], m[who][1], m[who][2] / 1024, " ".join(x[1] for x in r)))
-k = m["kubectl"]
-for who in ("plugin", "static"):
-    if who in m:
-        p = m[who]
-        print("  kubectl/%s: wall %.1fx, cpu %.1fx, peak RSS %.1fx (the %s uses %.0f%% of kubectl's time, %.0f%% of its memory)" % (
-            who, k[0] / p[0], k[1] / max(p[1], 0.005), k[2] / p[2], who, 100 * p[0] / k[0], 100 * p[2] / k[2]))
-PY
-echo "fake nodes created in ${t_create} s; waited $((t_locked - t_start)) s for the locks and the cluster; $((SECONDS)) s in all so far"
+echo "status over $n Ready fake nodes (private API server), $runs alternating runs each; every output checked:"
+echo "  kubectl: $KUBECTL get nodes -o wide"
+echo "  status:  $plugin status $z"
+echo "  wide:    $plugin status $z -o wide"
+[[ -z $static ]] || echo "  static, static-wide: $static, the same two"
+bench_report kubectl "${whos[@]}"
+echo "$SECONDS s in all"
