@@ -20,13 +20,19 @@
 #include "ops/switch_record.h"
 #include "switch_int.h"
 
-/* Refused before anything changed: leave nothing of ours behind. */
-static void tidy_refused(struct sw *s) {
-  if (!s->owns_record || s->o->dry_run || !s->spec.ns ||
-      rs_sw_record_rank(s->rec.phase) > rs_sw_record_rank(RS_REC_STARTED))
+/* Refused before anything changed, or a dry run that failed (it records
+ * nothing a rerun could resume): leave nothing of ours behind.  A dry run
+ * whose preflight could not read its pod's log (a role without pods/log)
+ * left its Job, pod and carrier -- the carrier marked for deletion with our
+ * finalizer still on, in the namespace for good. */
+static void tidy_unresumable(struct sw *s) {
+  if (!s->spec.ns) return;
+  if (!s->o->dry_run &&
+      (!s->owns_record || rs_sw_record_rank(s->rec.phase) > rs_sw_record_rank(RS_REC_STARTED)))
     return;
   rs_err_t e = RS_ERR_INIT;
-  if (sw_cleanup_objects(s, RS_PH_CHECK, false, &e) == 0 && s->rec.phase) sw_record_save(s, RS_REC_ABANDONED, &e);
+  if (sw_cleanup_objects(s, RS_PH_CHECK, false, &e) == 0 && s->rec.phase && !s->o->dry_run)
+    sw_record_save(s, RS_REC_ABANDONED, &e);
   rs_err_clear(&e);
 }
 
@@ -65,7 +71,7 @@ int rs_switch_run(rs_kube_client_t *c, const struct rs_switch_opts *o, struct rs
                 o->to ? o->to : "");
   else
     r = run(&s, err);
-  if (r < 0 && res.outcome == RS_SW_REFUSED) tidy_refused(&s);
+  if (r < 0 && (res.outcome == RS_SW_REFUSED || o->dry_run)) tidy_unresumable(&s);
   res.total_ms = rs_now_ms() - t0;
   if (r < 0 && res.outcome == RS_SW_OK) res.outcome = RS_SW_ERROR;
   if (r < 0 && (res.outcome == RS_SW_ERROR || res.outcome == RS_SW_NEEDS_HUMAN) && s.owns_record &&

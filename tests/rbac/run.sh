@@ -58,6 +58,11 @@ leftovers() {
     --ignore-not-found --wait=false >/dev/null 2>&1
 }
 at_exit cleanup
+# The run's objects (Jobs, pods, carriers) in the working namespace: every
+# command below, failing or not, must leave none behind.
+ours() { k get jobs,configmaps,secrets,pods -n "$ns" -l app.kubernetes.io/managed-by=kubectl-runtime-switch -o name 2>/dev/null | sort; }
+ours_before=$(ours)
+new_ours() { comm -13 <(echo "$ours_before") <(ours) | grep .; }
 mkdir -p "$work/bin"
 cp "$plugin" "$work/bin/kubectl-runtime_switch"
 ln -s kubectl-runtime_switch "$work/bin/kubectl_complete-runtime_switch"
@@ -323,4 +328,5 @@ for r in "${REMOVALS[@]}"; do
   fi
 done
 apply_roles
+check "nothing of the commands' runs is left in $ns" wait_until 30 "their objects gone" not new_ours
 test_done
