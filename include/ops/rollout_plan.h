@@ -44,26 +44,28 @@
  * node; workers run to their own safe point (rs_switch_run already stops
  * at one and records it on the node), then the record says "paused".
  *
- * Record.  One ConfigMap in the working namespace,
- * runtime-switch-rollout-<id> (labels app.kubernetes.io/managed-by and
- * runtime-switch.kubectl.dev/rollout=<id>), key rollout.json:
- *   {"version":1, "id":"<run id>", "to":"containerd",
- *    "owner":{"identity":..., "host":...}, "state":"running|paused|
- *    halted|done|aborted", "created":<unix>, "updated":<unix>,
- *    "options":{"canary":1,"maxUnavailable":"2","maxZones":1,
- *               "maxFailures":0,"soak":"0s", "allControlPlane":false},
- *    "batches":[["node-1"],["node-3","node-4"]],
- *    "nodes":{"node-1":{"state":"pending|running|done|failed|skipped",
- *                       "run":"<single-node run id>", "started":..,
- *                       "ended":.., "phase":"drain", "reason":..}}}
- * written with a resourceVersion precondition (a lost race is an error,
- * never an overwrite).  It is input others can write: a bounded parser
- * (size, node count, name and string lengths, known states and phases
- * only, the batches a permutation of the nodes) with a fuzz target.
+ * Record (ops/rollout_record.h, built).  One ConfigMap in the working
+ * namespace, runtime-switch-rollout-<id> (labels app.kubernetes.io/
+ * managed-by and runtime-switch.kubectl.dev/rollout=<id>), key
+ * rollout.json: version, id, to, state (running|paused|halted|done|
+ * aborted), owner and host, created/updated, the selection as given (names,
+ * -l or --all: a rerun of the same command finds its record by it), the
+ * options including the drain's flags (so `rollout resume` drains as the
+ * rollout began), and the nodes in plan order, each with its batch
+ * number, state (pending|running|done|failed|cancelled), single-node run
+ * id, last phase, times and reason.  The batches are the nodes' batch
+ * numbers rather than a second list of names: smaller, and nothing to
+ * keep consistent (5,000 finished nodes named node-NNNNN: 671 KB, under
+ * the ConfigMap's 1 MiB; longer names make a record too big to write,
+ * said as such).  Written with the resourceVersion and UID as
+ * preconditions (a lost race is an error, never an overwrite).  It is
+ * input others can write: a bounded parser (1 MB, 5,000 nodes, every
+ * string, known states and phases only, batches 1, 2, ... in order, each
+ * node once) with a fuzz target (fuzz_rollout_record).
  * A rerun of the same command (same selection and target) or `rollout
  * resume` reads it, takes the lock, and continues with the first node not
  * done: done nodes are never run again; a node "running" is handed to
- * rs_switch_run, which resumes from the node's own record (annotation).
+ * rs_switch_run, which resumes from the node's own record.
  *
  * Lock.  The rollout's own Lease, runtime-switch-rollout-<id>, holding
  * the owner's identity (trust-lock's identity code: user, host, pid),

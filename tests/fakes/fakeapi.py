@@ -4,7 +4,9 @@
 It checks credentials the way the API server does (a client certificate
 signed by the CA, a bearer token, or basic auth), serves Nodes with
 pagination, /configz through the node proxy, pods, /version, a watch
-stream, a log stream, and a few /test/ endpoints that fail on purpose
+stream, a log stream, ConfigMaps in namespace "rs" (a store that checks a
+write's resourceVersion and UID and a delete's preconditions, as the API
+server does: 409), and a few /test/ endpoints that fail on purpose
 (429/503 with Retry-After, connection drops) to exercise retries.
 Stops by itself after --lifetime seconds.
 """
@@ -31,6 +33,8 @@ ONCE = {}
 # removes after a short grace; a pod whose name ends in "-deny" refuses
 # (403), one ending in "-invalid" too (422 with details, as an admission
 # policy).  /test/stats reports the DELETEs in order and how many overlapped.
+# ConfigMaps of namespace rs: name -> object
+CMS = {"rv": 5000, "uid": 0, "objs": {}}
 DRAIN = {"pods": {}, "events": [], "rv": 1000, "deletes": [], "inflight": 0, "max_inflight": 0}
 
 
@@ -304,6 +308,8 @@ class Handler(EveryMethod, BaseHTTPRequestHandler):
             if fs.startswith("spec.nodeName="):
                 pods = [p for p in pods if p["spec"]["nodeName"] == fs.split("=", 1)[1]]
             return self.send_json(200, {"kind": "PodList", "metadata": {"resourceVersion": "5"}, "items": pods})
+        if path == "/api/v1/namespaces/rs/configmaps" or path.startswith("/api/v1/namespaces/rs/configmaps/"):
+            return self.configmaps(method, path, q, body)
         if path == "/api/v1/namespaces/default/configmaps":
             if q.get("watch") in ("1", "true"):
                 return self.watch(q)
@@ -379,6 +385,52 @@ class Handler(EveryMethod, BaseHTTPRequestHandler):
                     DRAIN["events"].append((DRAIN["rv"], "DELETED", pod))
         threading.Timer(0.2, gone).start()
         return self.send_json(200, pod)
+
+    def configmaps(self, method, path, q, body):
+        name = path.split("/")[6] if path.count("/") >= 6 else None
+        obj = json.loads(body) if body else None
+        with LOCK:
+            cur = CMS["objs"].get(name)
+            if method == "GET" and name is None:
+                sel = q.get("labelSelector")
+                items = [o for _, o in sorted(CMS["objs"].items()) if not sel or sel in o["metadata"].get("labels", {})]
+                return self.send_json(200, {"kind": "ConfigMapList", "metadata": {"resourceVersion": str(CMS["rv"])},
+                                            "items": items})
+            if method == "GET":
+                if cur is None:
+                    return self.send_json(404, status(404, "NotFound", 'configmaps "%s" not found' % name))
+                return self.send_json(200, cur)
+            if method == "POST":
+                name = obj["metadata"]["name"]
+                if name in CMS["objs"]:
+                    return self.send_json(409, status(409, "AlreadyExists", 'configmaps "%s" already exists' % name))
+                CMS["rv"] += 1
+                CMS["uid"] += 1
+                obj["metadata"].update({"namespace": "rs", "uid": "uid-cm-%d" % CMS["uid"],
+                                        "resourceVersion": str(CMS["rv"])})
+                CMS["objs"][name] = obj
+                return self.send_json(201, obj)
+            if cur is None:
+                return self.send_json(404, status(404, "NotFound", 'configmaps "%s" not found' % name))
+            md = cur["metadata"]
+            if method == "PUT":
+                want = obj["metadata"]
+                if want.get("uid") not in (None, md["uid"]):
+                    return self.send_json(409, status(409, "Conflict", "Precondition failed: UID in precondition"))
+                if want.get("resourceVersion") not in (None, md["resourceVersion"]):
+                    return self.send_json(409, status(409, "Conflict", 'Operation cannot be fulfilled on configmaps '
+                                                      '"%s": the object has been modified' % name))
+                CMS["rv"] += 1
+                obj["metadata"].update({"namespace": "rs", "uid": md["uid"], "resourceVersion": str(CMS["rv"])})
+                CMS["objs"][name] = obj
+                return self.send_json(200, obj)
+            if method == "DELETE":
+                pre = (obj or {}).get("preconditions") or {}
+                if any(pre.get(k) not in (None, md[k]) for k in ("uid", "resourceVersion")):
+                    return self.send_json(409, status(409, "Conflict", "Precondition failed"))
+                del CMS["objs"][name]
+                return self.send_json(200, {"kind": "Status", "status": "Success"})
+        return self.send_json(405, status(405, "MethodNotAllowed", method))
 
     def drain_watch(self, q):
         rv = int(q.get("resourceVersion") or 0)
