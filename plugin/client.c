@@ -39,13 +39,20 @@ static void log_line(void *ud, int level, const char *line) {
           line);
 }
 
-int rs_cli_client(struct rs_cli *cli, rs_kube_client_t **ret, rs_err_t *err) {
-  _cleanup_kube_config_ rs_kube_config_t *cfg = NULL;
-  if (rs_kube_config_resolve(&cli->ov, NULL, &cfg, err) < 0) return -1;
-  struct rs_kube_client_opts o = {
+int rs_cli_client_config(struct rs_cli *cli, rs_kube_config_t **ret_cfg, struct rs_kube_client_opts *ret_opts,
+                         rs_err_t *err) {
+  if (rs_kube_config_resolve(&cli->ov, NULL, ret_cfg, err) < 0) return -1;
+  *ret_opts = (struct rs_kube_client_opts){
       .verbosity = cli->verbosity,
       .log = log_line,
       .log_ud = cli,
   };
+  return 0;
+}
+
+int rs_cli_client(struct rs_cli *cli, rs_kube_client_t **ret, rs_err_t *err) {
+  _cleanup_kube_config_ rs_kube_config_t *cfg = NULL;
+  struct rs_kube_client_opts o;
+  if (rs_cli_client_config(cli, &cfg, &o, err) < 0) return -1;
   return rs_kube_client_new(cfg, &o, ret, err);
 }

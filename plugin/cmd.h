@@ -12,6 +12,7 @@
 
 #include "common/err.h"
 #include "kube/client.h"
+#include "kube/kubeconfig.h"
 #include "ops/drain.h"
 #include "plugin/cli.h"
 #include "plugin/term.h"
@@ -48,6 +49,10 @@ int rs_cli_nodes_not_found(struct rs_cli *cli, char *const *missing, rs_err_t *e
 /* Resolve the kubeconfig with the global flags and open a client whose
  * logging goes to stderr as kubectl's -v does. */
 int rs_cli_client(struct rs_cli *cli, rs_kube_client_t **ret, rs_err_t *err);
+/* What rs_cli_client makes a client of, for a command that makes several
+ * (the rollout: one per node in flight). */
+int rs_cli_client_config(struct rs_cli *cli, rs_kube_config_t **ret_cfg, struct rs_kube_client_opts *ret_opts,
+                         rs_err_t *err);
 /* "Warning: ..." on stderr (yellow on a terminal, as kubectl). */
 void rs_cli_warn(struct rs_cli *cli, const char *fmt, ...) RS_PRINTF(2, 3);
 

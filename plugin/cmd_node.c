@@ -27,6 +27,8 @@ static const struct rs_opt node_opts[] = {
     {.name = "image", .type = RS_OPT_STRING, .arg = "IMAGE", .def = "",
      .help = "Image for the helper's pods; it must already be on the node (it is never pulled). Default: one that a "
          "pod on the node runs."},
+    {.name = "max-failures", .type = RS_OPT_STRING, .arg = "N", .def = "0",
+     .help = "Rollout: go on past up to N failed nodes (each rolled back and left cordoned); the next halts it."},
     {.name = "max-unavailable", .type = RS_OPT_STRING, .arg = "N|P%", .def = "1",
      .help = "Rollout: nodes switched at once after the canary, a count or a percentage of the planned nodes "
          "(rounded down, at least 1); a batch shrinks to what the PodDisruptionBudgets allow."},
@@ -46,6 +48,8 @@ static const struct rs_opt node_opts[] = {
     {.name = "skip-preflight", .type = RS_OPT_BOOL, .def = "false",
      .help = "Rollout: plan without the helper's preflight on each node (the node's own run still does it before "
          "anything changes there); the drain's blockers are still found."},
+    {.name = "soak", .type = RS_OPT_STRING, .arg = "DURATION", .def = "0s",
+     .help = "Rollout: after each batch, wait this long and halt if a container on its nodes restarted."},
     {.name = "to", .type = RS_OPT_STRING, .arg = "RUNTIME", .def = "",
      .help = "The runtime to switch to: " RS_RUNTIME_TARGETS ".",
      .values = RS_VALUES(RS_RUNTIME_CONTAINERD, RS_RUNTIME_CRIO, RS_RUNTIME_CRI_DOCKERD)}, /* as the help says */
@@ -93,8 +97,15 @@ const struct rs_cmd rs_cmd_node = {
         "--all-control-plane, each batch shrunk to what the PodDisruptionBudgets allow now),\n"
         "each node's preflight verdict (one preflight per node, at once; --skip-preflight) and\n"
         "the drain's blockers of every node; nodes already on --to are listed as skipped.\n"
-        "Blockers exit 3 with nothing changed; --dry-run stops after the plan.  Running the\n"
-        "plan (the rollout engine) is not in this build yet: it exits 3 after the plan.",
+        "Blockers exit 3 with nothing changed; --dry-run stops after the plan.  Then, confirmed\n"
+        "once (or --yes), the batches run: each node's switch as above, at once within a batch;\n"
+        "between batches the gates (each node Ready on --to, its DaemonSet pods Ready, the\n"
+        "ReplicaSets and StatefulSets it had pods of back to their available replicas, with\n"
+        "--soak no container restarting). A failed node is rolled back and left cordoned, the\n"
+        "rest of its batch finishes, the rollout halts (--max-failures N goes on). The record\n"
+        "is the ConfigMap runtime-switch-rollout-<id> in the working namespace: the same\n"
+        "command again resumes it without repeating a finished node; another rollout over the\n"
+        "same nodes is refused.",
     .examples =
         "  # Look first: the plan, the manifests and the file changes, nothing changed\n"
         "  kubectl runtime-switch node node-1 --to containerd --dry-run\n\n"

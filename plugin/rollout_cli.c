@@ -16,8 +16,9 @@
 #include "rollout_cli.h"
 #include "switch_cli.h"
 
-static const char *const rollout_flag_names[] = {"all", "all-control-plane", "canary", "max-unavailable",
-                                                 "max-zones", "selector", "skip-preflight"};
+static const char *const rollout_flag_names[] = {"all",       "all-control-plane", "canary", "max-failures",
+                                                 "max-unavailable", "max-zones", "selector", "skip-preflight",
+                                                 "soak"};
 
 bool rs_rollout_cli_wanted(const struct rs_cli *cli) {
   if (rs_strv_len(cli->args) > 1) return true;
@@ -160,16 +161,11 @@ int rs_rollout_cli_run(struct rs_cli *cli, rs_err_t *err) {
   fflush(cli->out);
   size_t blocked = rs_rollout_blocked(&p), planned = p.plan.norder;
   if (rc == 0) rc = rs_cli_nodes_not_found(cli, p.missing, err);
-  rs_rollout_plan_clear(&p);
-  if (rc < 0) return -1;
-  if (blocked) {
-    rs_fail(err, RS_E_INPUT, 0, "%zu node(s) have blockers (above); nothing was changed", blocked);
+  if (rc == 0 && blocked) {
+    rc = rs_fail(err, RS_E_INPUT, 0, "%zu node(s) have blockers (above); nothing was changed", blocked);
     cli->exit_code = RS_SWX_REFUSED;
-    return -1;
   }
-  if (dry || !planned) return 0;
-  cli->exit_code = RS_SWX_REFUSED;
-  return rs_fail(err, RS_E_INPUT, 0, "running a rollout of several nodes is not in this build yet (issue 12, "
-                 "part 2): the plan above changed nothing; switch its nodes one at a time with `kubectl "
-                 "runtime-switch node NAME --to %s`", o.to);
+  if (rc == 0 && !dry && planned) rc = rs_rollout_cli_execute(cli, &o, &p, c, json, err);
+  rs_rollout_plan_clear(&p);
+  return rc;
 }

@@ -5,13 +5,19 @@
 #include <stdbool.h>
 
 #include "cmd.h"
+#include "ops/rollout.h"
 
 /* Several node names, or any of the rollout's flags (-l, --all, --canary,
  * --max-unavailable, --max-zones, --all-control-plane, --skip-preflight):
  * without them `node NAME` is the single-node switch, as it always was. */
 bool rs_rollout_cli_wanted(const struct rs_cli *cli);
 
-/* Select, plan, print; --dry-run stops there. */
+/* Select, plan, print; --dry-run stops there; else execute it. */
 int rs_rollout_cli_run(struct rs_cli *cli, rs_err_t *err);
+
+/* Run the plan p of o (rollout_exec.c): confirmed, its record found or
+ * made, the engine, the summary; the exit code set. */
+int rs_rollout_cli_execute(struct rs_cli *cli, const struct rs_rollout_opts *o, const struct rs_rollout_plan *p,
+                           rs_kube_client_t *c, bool json, rs_err_t *err);
 
 #endif

@@ -62,6 +62,13 @@ void rs_rollout_plan_clear(struct rs_rollout_plan *p);
 int rs_rollout_plan(rs_kube_client_t *c, const struct rs_rollout_opts *o, struct rs_rollout_plan *ret,
                     rs_err_t *err);
 
+/* How many of names (in order) can drain together now: their pods and
+ * the PodDisruptionBudgets read again (base's drain filters), the longest
+ * prefix whose evictions fit (rs_ro_fit; at least 1).  *ret_note says
+ * which budget stopped it (heap; NULL when all fit). */
+int rs_rollout_fit(rs_kube_client_t *c, const struct rs_rollout_opts *base, const char *const *names,
+                   size_t *ret_n, char **ret_note, rs_err_t *err);
+
 /* Nodes with blockers (the rollout cannot start). */
 size_t rs_rollout_blocked(const struct rs_rollout_plan *p);
 

@@ -26,8 +26,9 @@
  *
  * ---- Part 2 (the engine, the record, the lock): the design ----
  *
- * Engine.  One process, one coordinator thread plus one worker thread per
- * in-flight node (at most max_unavailable).  Each worker owns its own
+ * Engine (ops/rollout_run.h, built).  One process, one coordinator
+ * thread plus one worker thread per in-flight node (at most
+ * max_unavailable).  Each worker owns its own
  * rs_kube_client_t (one libcurl multi loop per client, kube/client.h: the
  * loop is not shared across threads) and runs the existing single-node
  * engine, rs_switch_run(), with confirm off (the rollout confirmed once)

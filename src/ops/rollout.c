@@ -353,10 +353,10 @@ static int preflights(struct run *x) {
 
 /* ---- the plan ---- */
 
-static int make_plan(struct run *x) {
-  struct rs_rollout_plan *p = x->p;
-  _cleanup_free_ struct rs_ro_node *in = calloc(p->nnodes ? p->nnodes : 1, sizeof *in);
-  if (!in) return rs_oom(x->err);
+/* The planner's view of the nodes (heap; NULL on OOM) and *ri over it. */
+static struct rs_ro_node *plan_input(const struct rs_rollout_plan *p, struct rs_ro_input *ri) {
+  struct rs_ro_node *in = calloc(p->nnodes ? p->nnodes : 1, sizeof *in);
+  if (!in) return NULL;
   for (size_t i = 0; i < p->nnodes; i++) {
     const struct rs_rollout_node *n = &p->nodes[i];
     in[i] = (struct rs_ro_node){.name = n->name, .zone = n->zone, .control_plane = n->control_plane,
@@ -364,9 +364,17 @@ static int make_plan(struct run *x) {
                                 .blocked = n->blockers[0] || (n->drain_blockers && n->drain_blockers[0]),
                                 .evict = n->evict, .nevict = n->nevict};
   }
-  struct rs_ro_input ri = {.nodes = in, .nnodes = p->nnodes, .pdbs = p->pdbs, .npdbs = p->npdbs,
-                           .cluster_control_plane = p->cluster_control_plane, .cluster_cp_not_ready = p->cp_not_ready};
-  return rs_ro_plan_make(&ri, &x->o->plan, &p->plan, x->err);
+  *ri = (struct rs_ro_input){.nodes = in, .nnodes = p->nnodes, .pdbs = p->pdbs, .npdbs = p->npdbs,
+                             .cluster_control_plane = p->cluster_control_plane,
+                             .cluster_cp_not_ready = p->cp_not_ready};
+  return in;
+}
+
+static int make_plan(struct run *x) {
+  struct rs_ro_input ri;
+  _cleanup_free_ struct rs_ro_node *in = plan_input(x->p, &ri);
+  if (!in) return rs_oom(x->err);
+  return rs_ro_plan_make(&ri, &x->o->plan, &x->p->plan, x->err);
 }
 
 int rs_rollout_plan(rs_kube_client_t *c, const struct rs_rollout_opts *o, struct rs_rollout_plan *ret,
@@ -403,6 +411,45 @@ out:
     return -1;
   }
   *ret = p;
+  return 0;
+}
+
+int rs_rollout_fit(rs_kube_client_t *c, const struct rs_rollout_opts *base, const char *const *names,
+                   size_t *ret_n, char **ret_note, rs_err_t *err) {
+  struct rs_rollout_opts o = *base;
+  o.names = names, o.selector = NULL, o.all = false, o.preflight = false;
+  struct rs_rollout_plan p = {0};
+  if (rs_rollout_plan(c, &o, &p, err) < 0) return -1;
+  size_t want = 0;
+  while (names[want]) want++;
+  _cleanup_free_ size_t *cand = calloc(want ? want : 1, sizeof *cand);
+  struct rs_ro_input ri;
+  _cleanup_free_ struct rs_ro_node *in = cand ? plan_input(&p, &ri) : NULL;
+  if (!in) {
+    rs_rollout_plan_clear(&p);
+    return rs_oom(err);
+  }
+  /* the nodes as named, up to one that is gone (its own switch says so) */
+  size_t n = 0;
+  for (; n < want; n++) {
+    size_t i = 0;
+    while (i < p.nnodes && strcmp(p.nodes[i].name, names[n]) != 0) i++;
+    if (i == p.nnodes) break;
+    cand[n] = i;
+  }
+  size_t pdb, fit = n ? rs_ro_fit(&ri, cand, n, &pdb) : 0;
+  if (fit == 0) fit = 1;
+  char *note = NULL;
+  if (fit < want && n == want && pdb < p.npdbs &&
+      !(note = rs_strdup_printf("%zu of the batch's %zu node(s) at once for now: PodDisruptionBudget %s/%s "
+                                "allows %ld disruption(s) now", fit, want, p.pdbs[pdb].ns, p.pdbs[pdb].name,
+                                p.pdbs[pdb].allowed))) {
+    rs_rollout_plan_clear(&p);
+    return rs_oom(err);
+  }
+  rs_rollout_plan_clear(&p);
+  *ret_n = fit;
+  *ret_note = note;
   return 0;
 }
 

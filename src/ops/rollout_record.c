@@ -230,8 +230,8 @@ static int read_node(struct rd *d, const json_t *v, struct rs_ror_node *n) {
   if (n->run && !rs_run_id_valid(n->run)) return bad(d, "run", "not a run id");
   if (n->phase && !token_ok(n->phase, MAX_PHASE)) return bad(d, "phase", "not a phase name");
   if (n->batch == 0) return bad(d, "batch", "missing");
-  if (n->state != RS_ROR_NODE_PENDING && n->state != RS_ROR_NODE_CANCELLED && !n->run)
-    return bad(d, "run", "missing for a node that started");
+  if ((n->state == RS_ROR_NODE_PENDING || n->state == RS_ROR_NODE_CANCELLED) && (n->run || n->ended))
+    return bad(d, n->run ? "run" : "ended", "set for a node that never started");
   return 0;
 }
 
@@ -530,6 +530,9 @@ struct lister {
 
 static int on_cm(void *ud, json_t *cm, rs_err_t *err) {
   struct lister *l = ud;
+  /* the server selected by the label; a server that did not is not
+   * trusted with it */
+  if (!json_object_get(json_object_get(json_object_get(cm, "metadata"), "labels"), RS_ROR_LABEL)) return 0;
   if (l->n >= RS_RO_MAX_NODES)
     return rs_fail(err, RS_E_LIMIT, 0, "more than %d rollout records", RS_RO_MAX_NODES);
   struct rs_ror_record r;

@@ -62,7 +62,7 @@ static void fake_certs(struct fake *f) {
 }
 
 /* Start the server with extra arguments (NULL-terminated). */
-static void fake_start(struct fake *f, const char *const *extra) {
+__attribute__((unused)) static void fake_start(struct fake *f, const char *const *extra) {
   fake_paths(f);
   fake_certs(f);
   char script[PATH_MAX + 32], portfile[PATH_MAX + 16];
@@ -91,7 +91,7 @@ static void fake_start(struct fake *f, const char *const *extra) {
   cr_assert_fail("fake API server did not start");
 }
 
-static void fake_stop(struct fake *f) {
+__attribute__((unused)) static void fake_stop(struct fake *f) {
   if (f->pid > 0) {
     kill(f->pid, SIGTERM);
     waitpid(f->pid, NULL, 0);

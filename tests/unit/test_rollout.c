@@ -85,7 +85,7 @@ Test(rollout_cli, plan_blockers_and_batches, .init = start, .fini = stop) {
   cr_assert_str_eq(json_string_value(json_object_get(json_array_get(batches, 1), "kind")), "control-plane");
 }
 
-Test(rollout_cli, table_missing_and_no_engine, .init = start, .fini = stop) {
+Test(rollout_cli, table_missing_and_confirm, .init = start, .fini = stop) {
   struct rs_proc_result r = {0};
   /* the table; names that do not exist end it as kubectl get does */
   const char *m[] = {"node", "node-00004", "node-00099", "node-00098", "--to", "containerd", "--dry-run",
@@ -97,11 +97,12 @@ Test(rollout_cli, table_missing_and_no_engine, .init = start, .fini = stop) {
   cr_assert(strstr(r.errout, "Error from server (NotFound): nodes \"node-00098\" not found"), "%s", r.errout);
   cr_assert(strstr(r.errout, "nodes \"node-00099\" not found"), "%s", r.errout);
   rs_proc_result_free(&r);
-  /* without --dry-run: the plan, then a refusal that changes nothing */
-  const char *run[] = {"node", "node-00003", "node-00004", "--to", "containerd", "--skip-preflight", "--yes", NULL};
+  /* without --dry-run, --yes and a terminal: the plan, then a refusal that
+   * changes nothing (the engine is test_rollout_run.c's) */
+  const char *run[] = {"node", "node-00003", "node-00004", "--to", "containerd", "--skip-preflight", NULL};
   fake_run_plugin(kc, run, &r);
   cr_assert_eq(r.status, 3, "%s%s", r.out, r.errout);
   cr_assert(strstr(r.out, "2 node(s) in 2 batch(es)"), "%s", r.out);
-  cr_assert(strstr(r.errout, "not in this build yet"), "%s", r.errout);
+  cr_assert(strstr(r.errout, "a rollout changes 2 node(s): confirm it with --yes"), "%s", r.errout);
   rs_proc_result_free(&r);
 }

@@ -1,0 +1,301 @@
+/* Running a rollout's plan (rollout_cli.h): confirmed once (or --yes), its
+ * record found (a rerun of the same command resumes it) or created,
+ * another unfinished rollout over the same nodes refused, then the engine
+ * (ops/rollout_run.h) with its progress as kubectl-style lines (-o json:
+ * one event per line) and a summary with each node's own figures. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "common/cleanup.h"
+#include "common/clock.h"
+#include "common/strutil.h"
+#include "ops/deliver.h"
+#include "ops/rollout_run.h"
+#include "rollout_cli.h"
+#include "switch_cli.h"
+
+struct view {
+  struct rs_cli *cli;
+  bool json;
+  long long t0;
+};
+
+static double secs(long long ms) { return (double)ms / 1000.0; }
+
+static void json_line(struct view *v, json_t *j) {
+  if (!j) return;
+  json_dumpf(j, v->cli->out, JSON_COMPACT | JSON_SORT_KEYS);
+  fputc('\n', v->cli->out);
+  json_decref(j);
+}
+
+static const char *const ev_names[_RS_RR_EV_MAX] = {"batch", "node-start", "phase", "node-end", "gate", "note"};
+
+static void on_event(void *ud, const struct rs_rr_event *ev) {
+  struct view *v = ud;
+  FILE *f = v->cli->out;
+  const struct rs_sw_event *sw = ev->sw;
+  if (sw && sw->type != RS_SW_EV_PHASE && sw->type != RS_SW_EV_WARNING) return;
+  if (v->json) {
+    json_t *j = json_pack("{s:s, s:s, s:I, s:s?, s:s?, s:f}", "kind", "RolloutEvent", "type", ev_names[ev->type],
+                          "batch", (json_int_t)ev->batch, "node", ev->node, "message",
+                          sw ? sw->message : ev->message, "elapsedSeconds", secs(rs_now_ms() - v->t0));
+    if (j && sw && sw->type == RS_SW_EV_PHASE) {
+      json_object_set_new(j, "phase", json_string(rs_sw_phase_name(sw->phase)));
+      json_object_set_new(j, "status", json_string(rs_sw_status_name(sw->status)));
+      json_object_set_new(j, "seconds", json_real(secs(sw->ms)));
+    }
+    if (j && sw && sw->type == RS_SW_EV_WARNING) json_object_set_new(j, "warning", json_true());
+    if (j && ev->type == RS_RR_EV_NODE_END) {
+      json_object_set_new(j, "outcome", json_string(rs_sw_outcome_name(ev->outcome)));
+      json_object_set_new(j, "seconds", json_real(secs(ev->ms)));
+    }
+    if (j && ev->type == RS_RR_EV_GATE) json_object_set_new(j, "passed", json_boolean(ev->ok));
+    json_line(v, j);
+    fflush(f);
+    return;
+  }
+  switch (ev->type) {
+  case RS_RR_EV_BATCH: rs_term_printf(f, "batch %ld: %s\n", ev->batch, ev->message); break;
+  case RS_RR_EV_NODE_START: rs_term_printf(f, "node/%s switching\n", ev->node); break;
+  case RS_RR_EV_SWITCH:
+    if (sw->type == RS_SW_EV_WARNING)
+      rs_term_printf(f, "node/%s warning: %s\n", ev->node, sw->message ? sw->message : "");
+    else
+      rs_term_printf(f, "node/%s %s: %s (%.1fs)%s%s\n", ev->node, rs_sw_phase_name(sw->phase),
+                     rs_sw_status_name(sw->status), secs(sw->ms), sw->message ? ": " : "",
+                     sw->message ? sw->message : "");
+    break;
+  case RS_RR_EV_NODE_END:
+    if (ev->outcome == RS_SW_OK) rs_term_printf(f, "node/%s switched (%.1fs)\n", ev->node, secs(ev->ms));
+    else rs_term_printf(f, "node/%s %s\n", ev->node, ev->message ? ev->message : rs_sw_outcome_name(ev->outcome));
+    break;
+  case RS_RR_EV_GATE:
+    rs_term_printf(f, "%s%s gates %s%s%s\n", ev->node ? "node/" : "batch", ev->node ? ev->node : "",
+                   ev->ok ? "passed" : "failed", ev->message ? ": " : "", ev->message ? ev->message : "");
+    break;
+  default: rs_term_printf(f, "note: %s\n", ev->message ? ev->message : ""); break;
+  }
+  fflush(f);
+}
+
+/* ---- the record: found, refused or made ---- */
+
+static bool same_names(char *const *a, char *const *b) {
+  if (rs_strv_len(a) != rs_strv_len(b)) return false;
+  for (size_t i = 0; a[i]; i++)
+    if (!rs_strv_contains(b, a[i])) return false;
+  return true;
+}
+
+/* Is r the record of this command (same target, same selection)? */
+static bool same_rollout(const struct rs_ror_record *r, const struct rs_rollout_opts *o) {
+  if (strcmp(r->to, o->to) != 0) return false;
+  if (o->all) return r->all;
+  if (o->selector) return r->selector && strcmp(r->selector, o->selector) == 0;
+  return r->names && same_names(r->names, (char *const *)o->names);
+}
+
+/* Another unfinished rollout with one of the plan's nodes not final:
+ * refused, naming it and its owner. */
+static int overlap(const struct rs_ror_record *r, const struct rs_rollout_plan *p, rs_err_t *err) {
+  for (size_t i = 0; i < p->plan.norder; i++) {
+    const char *name = p->nodes[p->plan.order[i]].name;
+    const struct rs_ror_node *n = rs_ror_node_find(r, name);
+    if (!n || rs_ror_node_final(n->state)) continue;
+    return rs_fail(err, RS_E_INPUT, 0, "node %s is in rollout %s (%s, %s by %s%s%s): wait for it to end, or stop it "
+                   "with `kubectl runtime-switch rollout abort %s`", name, r->id, rs_ror_state_name(r->state),
+                   rs_ror_node_state_name(n->state), r->owner, r->host ? " on " : "", r->host ? r->host : "", r->id);
+  }
+  return 0;
+}
+
+/* The unfinished record of this command, if there is one (moved to
+ * *ret, *ret_found); another over the same nodes refuses. */
+static int find_record(rs_kube_client_t *c, const char *ns, const struct rs_rollout_opts *o,
+                       const struct rs_rollout_plan *p, struct rs_ror_record *ret, bool *ret_found,
+                       struct rs_cli *cli, rs_err_t *err) {
+  struct rs_ror_record *v = NULL;
+  size_t n = 0;
+  _cleanup_strv_ char **bad = NULL;
+  if (rs_ror_list(c, ns, &v, &n, &bad, err) < 0) return -1;
+  for (size_t i = 0; bad[i]; i++) rs_cli_warn(cli, "ignoring a rollout record: %s", bad[i]);
+  int rc = 0;
+  *ret_found = false;
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    if (rs_ror_final(v[i].state)) continue;
+    if (!*ret_found && same_rollout(&v[i], o)) {
+      *ret = v[i];
+      v[i] = (struct rs_ror_record){0};
+      *ret_found = true;
+      continue;
+    }
+    rc = overlap(&v[i], p, err);
+  }
+  rs_ror_list_free(v, n);
+  if (rc < 0 && *ret_found) rs_ror_record_clear(ret), *ret_found = false;
+  return rc;
+}
+
+static int new_record(struct rs_cli *cli, const struct rs_rr_opts *ro, const struct rs_rollout_plan *p,
+                      const rs_kube_config_t *cfg, struct rs_ror_record *r, rs_err_t *err) {
+  const struct rs_rollout_opts *o = &ro->plan;
+  char id[RS_RUN_ID_MAX + 1];
+  if (rs_run_id_new(id, err) < 0) return -1;
+  char host[256] = "";
+  if (gethostname(host, sizeof host - 1) < 0) host[0] = '\0';
+  const char *mu = rs_cli_str(cli, "max-unavailable");
+  const struct rs_drain_opts *d = &o->drain;
+  *r = (struct rs_ror_record){
+      .id = strdup(id), .to = strdup(o->to), .state = RS_ROR_RUNNING,
+      .owner = rs_strdup_printf("kubeconfig user %s (context %s)", cfg->user_name ? cfg->user_name : "?",
+                                cfg->context ? cfg->context : "in-cluster"),
+      .host = host[0] ? strdup(host) : NULL, .created = (long long)time(NULL), .all = o->all,
+      .opts = {.canary = o->plan.canary, .max_unavailable = strdup(mu && *mu ? mu : "1"),
+               .max_zones = o->plan.max_zones, .max_failures = ro->max_failures,
+               .soak_s = (long)(ro->soak_ms / 1000), .all_control_plane = o->plan.allow_all_control_plane,
+               .drain = {.force = d->force, .ignore_daemonsets = d->ignore_daemonsets,
+                         .delete_emptydir_data = d->delete_emptydir_data, .disable_eviction = d->disable_eviction,
+                         .grace_period = d->grace_period, .timeout_s = (long)(d->timeout_ms / 1000)}},
+      .nodes = calloc(p->plan.norder, sizeof *r->nodes)};
+  r->updated = r->created;
+  int rc = !r->id || !r->to || !r->owner || !r->opts.max_unavailable || !r->nodes ? rs_oom(err) : 0;
+  if (rc == 0 && o->selector && !(r->selector = strdup(o->selector))) rc = rs_oom(err);
+  if (rc == 0 && o->names && !(r->names = rs_strv_dup((char *const *)o->names))) rc = rs_oom(err);
+  if (rc == 0 && d->pod_selector && *d->pod_selector && !(r->opts.drain.pod_selector = strdup(d->pod_selector)))
+    rc = rs_oom(err);
+  for (size_t b = 0; rc == 0 && b < p->plan.nbatches; b++) {
+    const struct rs_ro_batch *x = &p->plan.batches[b];
+    for (size_t k = 0; rc == 0 && k < x->n; k++) {
+      struct rs_ror_node *n = &r->nodes[r->nnodes++];
+      *n = (struct rs_ror_node){.batch = (long)b + 1, .state = RS_ROR_NODE_PENDING,
+                                .name = strdup(p->nodes[p->plan.order[x->start + k]].name)};
+      if (!n->name) rc = rs_oom(err);
+    }
+  }
+  if (rc < 0) rs_ror_record_clear(r);
+  return rc;
+}
+
+/* ---- confirm, summary ---- */
+
+/* Without --yes, no terminal to ask on (or -o json): refused before
+ * anything is read or written. */
+static int can_confirm(struct rs_cli *cli, const struct rs_rollout_plan *p, bool json, rs_err_t *err) {
+  if (rs_cli_bool(cli, "yes") || (!json && isatty(STDIN_FILENO))) return 0;
+  cli->exit_code = RS_SWX_REFUSED;
+  return rs_fail(err, RS_E_INPUT, 0, "a rollout changes %zu node(s): confirm it with --yes", p->plan.norder);
+}
+
+static int confirm(struct rs_cli *cli, const struct rs_rollout_plan *p, bool resume, rs_err_t *err) {
+  if (rs_cli_bool(cli, "yes")) return 0;
+  cli->exit_code = RS_SWX_REFUSED;
+  fflush(cli->out);
+  rs_term_printf(cli->errf, "%s the rollout: switch %zu node(s) to %s in %zu batch(es)? [y/N]: ",
+                 resume ? "Resume" : "Run", p->plan.norder, p->to, p->plan.nbatches);
+  fflush(cli->errf);
+  char line[64];
+  if (!fgets(line, sizeof line, stdin) || (line[0] != 'y' && line[0] != 'Y'))
+    return rs_fail(err, RS_E_INPUT, 0, "not confirmed: nothing was changed");
+  cli->exit_code = 0;
+  return 0;
+}
+
+static void summary(struct view *v, const struct rs_ror_record *r, const struct rs_rr_result *res) {
+  FILE *f = v->cli->out;
+  if (v->json) {
+    json_t *nodes = json_array();
+    for (size_t i = 0; nodes && i < res->nnodes; i++) {
+      const struct rs_rr_node *n = &res->nodes[i];
+      json_t *o = json_pack("{s:s, s:s, s:f, s:s?}", "name", n->name, "outcome", rs_sw_outcome_name(n->outcome),
+                            "totalSeconds", secs(n->total_ms), "reason", n->reason);
+      if (o && n->notready_ms >= 0) json_object_set_new(o, "notReadySeconds", json_real(secs(n->notready_ms)));
+      json_array_append_new(nodes, o);
+    }
+    json_line(v, json_pack("{s:s, s:s, s:s, s:o, s:I, s:s?, s:f}", "kind", "RolloutSummary", "id", r->id, "state",
+                           rs_ror_state_name(r->state), "nodes", nodes ? nodes : json_null(), "failed",
+                           (json_int_t)res->failed, "halted", res->halted, "totalSeconds",
+                           secs(rs_now_ms() - v->t0)));
+    return;
+  }
+  rs_term_printf(f, "Rollout %s %s in %.1fs: %zu done, %zu failed, %zu pending\n", r->id, rs_ror_state_name(r->state),
+                 secs(rs_now_ms() - v->t0), rs_ror_count(r, RS_ROR_NODE_DONE), rs_ror_count(r, RS_ROR_NODE_FAILED),
+                 rs_ror_count(r, RS_ROR_NODE_PENDING) + rs_ror_count(r, RS_ROR_NODE_RUNNING));
+  if (!res->nnodes) return;
+  static const char *const head[] = {"NODE", "RESULT", "TIME", "NOTREADY"};
+  struct rs_table *t = rs_table_new(RS_ARRAY_SIZE(head));
+  if (!t || rs_table_add(t, head) < 0) return rs_table_free(t);
+  for (size_t i = 0; i < res->nnodes; i++) {
+    const struct rs_rr_node *n = &res->nodes[i];
+    char tm[32], nr[32];
+    snprintf(tm, sizeof tm, "%.1fs", secs(n->total_ms));
+    if (n->notready_ms >= 0) snprintf(nr, sizeof nr, "%.1fs", secs(n->notready_ms));
+    else snprintf(nr, sizeof nr, "-");
+    const char *cells[] = {n->name, rs_sw_outcome_name(n->outcome), tm, nr};
+    rs_table_add(t, cells);
+  }
+  rs_table_print(t, f);
+  rs_table_free(t);
+}
+
+static int exit_code(const struct rs_rr_result *res) {
+  int code = 0;
+  for (size_t i = 0; i < res->nnodes; i++) {
+    int o = res->nodes[i].outcome, c = o == RS_SW_NEEDS_HUMAN    ? RS_SWX_HUMAN
+                                       : o == RS_SW_ROLLED_BACK  ? RS_SWX_ROLLED_BACK
+                                       : o == RS_SW_DRAIN_FAILED ? RS_SWX_DRAIN
+                                       : o == RS_SW_REFUSED      ? RS_SWX_REFUSED
+                                                                 : 0;
+    if (c > code) code = c;
+  }
+  return code;
+}
+
+int rs_rollout_cli_execute(struct rs_cli *cli, const struct rs_rollout_opts *o, const struct rs_rollout_plan *p,
+                           rs_kube_client_t *c, bool json, rs_err_t *err) {
+  if (can_confirm(cli, p, json, err) < 0) return -1;
+  _cleanup_kube_config_ rs_kube_config_t *cfg = NULL;
+  struct rs_rr_opts ro = {.ns = o->ns ? o->ns : RS_DELIVER_DEFAULT_NS, .plan = *o};
+  if (rs_cli_client_config(cli, &cfg, &ro.client, err) < 0) return -1;
+  ro.cfg = cfg;
+  const char *mf = rs_cli_str(cli, "max-failures"), *soak = rs_cli_str(cli, "soak");
+  if (mf && rs_parse_long(mf, 0, RS_RO_MAX_NODES, &ro.max_failures) < 0)
+    return rs_fail(err, RS_E_USAGE, 0, "invalid argument \"%s\" for \"--max-failures\" flag: a count is expected",
+                   mf);
+  if (soak && *soak && rs_parse_duration_ms(soak, &ro.soak_ms) < 0)
+    return rs_fail(err, RS_E_USAGE, 0, "invalid argument \"%s\" for \"--soak\" flag: a duration is expected", soak);
+  struct rs_switch_opts so = {.op = RS_OP_SWITCH, .to = o->to};
+  if (rs_switch_cli_opts(cli, &so, err) < 0) return -1;
+  ro.sw = so;
+  ro.on_event = on_event;
+  struct rs_ror_record r = {0};
+  bool found = false;
+  if (find_record(c, ro.ns, o, p, &r, &found, cli, err) < 0) {
+    cli->exit_code = RS_SWX_REFUSED;
+    return -1;
+  }
+  int rc = confirm(cli, p, found, err);
+  if (rc == 0 && !found) rc = new_record(cli, &ro, p, cfg, &r, err);
+  if (rc == 0 && !found) rc = rs_ror_create(c, ro.ns, &r, err);
+  if (rc < 0) {
+    rs_ror_record_clear(&r);
+    return -1;
+  }
+  struct view v = {.cli = cli, .json = json, .t0 = rs_now_ms()};
+  if (!json)
+    rs_term_printf(cli->out, "%s rollout %s (record: ConfigMap %s/%s%s)\n", found ? "Resuming" : "Starting", r.id,
+                   ro.ns, RS_ROR_PREFIX, r.id);
+  ro.ud = &v;
+  struct rs_rr_result res = {0};
+  rc = rs_rollout_run(&ro, &r, &res, err);
+  summary(&v, &r, &res);
+  fflush(cli->out);
+  if (rc < 0 && err->kind != RS_E_INTERRUPTED) cli->exit_code = exit_code(&res);
+  rs_rr_result_clear(&res);
+  rs_ror_record_clear(&r);
+  return rc;
+}

@@ -1,0 +1,219 @@
+/* The rollout engine through the plugin (`node node-1 --canary 1 ...`)
+ * against the fake API server that plays one switching node
+ * (tests/fakes/switch_fakeapi.py): a rollout that ends done with its
+ * record; a node whose switch fails and is rolled back halts it; a rerun
+ * resumes the command's unfinished record instead of making another;
+ * another unfinished rollout over the node refuses, naming its owner;
+ * without --yes and without a terminal nothing starts.  The record's
+ * parser is test_rollout_record.c's, the planner test_rollout_plan.c's. */
+#include <criterion/criterion.h>
+#include <spawn.h>
+
+#include "common/cleanup.h"
+#include "common/fileio.h"
+#include "common/strutil.h"
+#include "kube_fixture.h"
+#include "ops/rollout_record.h"
+
+#define NS "kubectl-runtime-switch"
+
+static pid_t fake_pid;
+static char dir[64], kc[128];
+
+/* The fake in scenario sc on a port of its own; kc points at it. */
+static void up(const char *sc) {
+  snprintf(dir, sizeof dir, "/tmp/rs-rollout-run-%d-XXXXXX", (int)getpid());
+  cr_assert(mkdtemp(dir));
+  const char *data = getenv("RS_TEST_DATA");
+  _cleanup_free_ char *script = data ? rs_strdup_printf("%s/../fakes/switch_fakeapi.py", data)
+                                     : strdup("tests/fakes/switch_fakeapi.py");
+  _cleanup_free_ char *portfile = rs_strdup_printf("%s/port", dir);
+  char *const argv[] = {"python3", script, "--port-file", portfile, "--scenario", (char *)sc, "--lifetime", "90", NULL};
+  extern char **environ;
+  cr_assert_eq(posix_spawnp(&fake_pid, "python3", NULL, NULL, argv, environ), 0);
+  char *port = NULL;
+  for (int i = 0; i < 300 && rs_read_file(portfile, 32, &port, NULL, NULL) < 0; i++) usleep(20000);
+  cr_assert_not_null(port, "the fake API server did not start");
+  _cleanup_free_ char *text = rs_strdup_printf(
+      "apiVersion: v1\nkind: Config\ncurrent-context: t\nclusters:\n- name: c\n  cluster:\n"
+      "    server: http://127.0.0.1:%s\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n"
+      "- name: t\n  context: {cluster: c, user: u}\n", port);
+  free(port);
+  snprintf(kc, sizeof kc, "%s/kubeconfig", dir);
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_write_file_atomic(kc, text, strlen(text), 0600, &e), 0);
+}
+
+static void down(void) {
+  if (fake_pid > 0) kill(fake_pid, SIGTERM), waitpid(fake_pid, NULL, 0);
+  char p[160];
+  snprintf(p, sizeof p, "%s/port", dir);
+  unlink(p);
+  unlink(kc);
+  rmdir(dir);
+}
+static void up_ok(void) { up("ok"); }
+static void up_rolledback(void) { up("rolledback"); }
+
+/* The test's own client of the fake, as the plugin resolves it. */
+static rs_kube_client_t *client(void) {
+  rs_err_t e = RS_ERR_INIT;
+  rs_kube_config_t *cfg = NULL;
+  rs_kube_client_t *c = NULL;
+  struct rs_kube_overrides ov = RS_KUBE_OVERRIDES_INIT;
+  ov.kubeconfig = kc;
+  int rc = rs_kube_config_resolve(&ov, NULL, &cfg, &e);
+  if (rc == 0) rc = rs_kube_client_new(cfg, &(struct rs_kube_client_opts){.max_retries = -1}, &c, &e);
+  rs_kube_config_free(cfg);
+  cr_assert_eq(rc, 0, "%s", e.msg);
+  return c;
+}
+
+static void run(const char *const *args, int want, struct rs_proc_result *r) {
+  fake_run_plugin(kc, args, r);
+  cr_assert_eq(r->status, want, "exit %d, not %d:\n%s%s", r->status, want, r->out, r->errout);
+}
+
+/* The rollout of node-1 (canary 1, confirmed, preflights skipped). */
+static void rollout(int want, struct rs_proc_result *r) {
+  const char *a[] = {"node", "node-1", "--to", "containerd", "--canary", "1", "--yes", "--skip-preflight", NULL};
+  run(a, want, r);
+}
+
+/* How many records the fake holds (all readable); *first (may be NULL)
+ * takes the first. */
+static size_t records(struct rs_ror_record *first) {
+  _cleanup_kube_client_ rs_kube_client_t *c = client();
+  struct rs_ror_record *v = NULL;
+  size_t n = 0;
+  _cleanup_strv_ char **bad = NULL;
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_ror_list(c, NS, &v, &n, &bad, &e), 0, "%s", e.msg);
+  cr_assert_null(bad[0], "%s", bad[0]);
+  if (first && n) {
+    *first = v[0];
+    v[0] = (struct rs_ror_record){0};
+  }
+  rs_ror_list_free(v, n);
+  return n;
+}
+
+static void one_record(struct rs_ror_record *ret) { cr_assert_eq(records(ret), 1); }
+
+static bool node_unschedulable(void) {
+  _cleanup_kube_client_ rs_kube_client_t *c = client();
+  json_auto_t *n = NULL;
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_kube_get(c, "/api/v1/nodes/node-1", &n, &e), 0, "%s", e.msg);
+  return json_is_true(json_object_get(json_object_get(n, "spec"), "unschedulable"));
+}
+
+Test(rollout_run, done_with_its_record, .init = up_ok, .fini = down) {
+  const char *a[] = {"node", "node-1", "--to", "containerd", "--canary", "1", "--yes", "--skip-preflight",
+                     "-o", "json", NULL};
+  struct rs_proc_result r = {0};
+  run(a, 0, &r);
+  /* the plan, then one event per line, the summary last */
+  char *save = NULL, *line = strtok_r(r.out, "\n", &save);
+  size_t ends = 0, lines = 0;
+  json_t *last = NULL;
+  for (; line; line = strtok_r(NULL, "\n", &save), lines++) {
+    json_decref(last);
+    last = json_loads(line, 0, NULL);
+    cr_assert(last, "not JSON: %s", line);
+    const char *type = json_string_value(json_object_get(last, "type"));
+    if (type && strcmp(type, "node-end") == 0) {
+      ends++;
+      cr_assert_str_eq(json_string_value(json_object_get(last, "outcome")), "switched");
+    }
+  }
+  cr_assert_eq(ends, 1);
+  cr_assert(lines > 10, "%zu lines", lines);
+  cr_assert_str_eq(json_string_value(json_object_get(last, "kind")), "RolloutSummary");
+  cr_assert_str_eq(json_string_value(json_object_get(last, "state")), "done");
+  const json_t *n0 = json_array_get(json_object_get(last, "nodes"), 0);
+  cr_assert(json_real_value(json_object_get(n0, "notReadySeconds")) > 0, "the node's own NotReady window");
+  json_decref(last);
+  rs_proc_result_free(&r);
+  struct rs_ror_record rec;
+  one_record(&rec);
+  cr_assert_eq(rec.state, RS_ROR_DONE);
+  cr_assert_eq(rec.nnodes, 1);
+  cr_assert_eq(rec.nodes[0].state, RS_ROR_NODE_DONE);
+  cr_assert(rec.nodes[0].run && rec.nodes[0].started && rec.nodes[0].ended >= rec.nodes[0].started);
+  cr_assert_str_eq(rec.names[0], "node-1");
+  cr_assert(strstr(rec.owner, "kubeconfig user u"), "%s", rec.owner);
+  rs_ror_record_clear(&rec);
+  cr_assert(!node_unschedulable());
+}
+
+Test(rollout_run, a_failed_node_halts_it, .init = up_rolledback, .fini = down) {
+  struct rs_proc_result r = {0};
+  rollout(5, &r);
+  cr_assert(strstr(r.errout, "halted: 1 node(s) failed, more than --max-failures 0 allows"), "%s", r.errout);
+  cr_assert(strstr(r.out, "node-1   rolled-back"), "%s", r.out);
+  rs_proc_result_free(&r);
+  struct rs_ror_record rec;
+  one_record(&rec);
+  cr_assert_eq(rec.state, RS_ROR_HALTED);
+  cr_assert_eq(rec.nodes[0].state, RS_ROR_NODE_FAILED);
+  cr_assert(rec.nodes[0].reason && strstr(rec.nodes[0].reason, "rolled-back"), "%s", rec.nodes[0].reason);
+  rs_ror_record_clear(&rec);
+  cr_assert(node_unschedulable(), "a failed node stays cordoned");
+}
+
+/* A record written by someone: of this command (names node-1) or another
+ * rollout's (-l pool=a), node-1 pending. */
+static void seed_record(const char *id, bool same, const char *owner) {
+  _cleanup_free_ char *txt = rs_strdup_printf(
+      "{\"version\":1,\"id\":\"%s\",\"to\":\"containerd\",\"state\":\"paused\",\"owner\":\"%s\",\"host\":\"laptop\","
+      "\"created\":1765017715,\"updated\":1765017715,\"selection\":%s,\"options\":{\"maxUnavailable\":\"1\"},"
+      "\"nodes\":[{\"name\":\"node-1\",\"batch\":1,\"state\":\"pending\"}]}", id, owner,
+      same ? "{\"names\":[\"node-1\"]}" : "{\"selector\":\"pool=a\"}");
+  struct rs_ror_record rec;
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_ror_parse(txt, strlen(txt), &rec, &e), 0, "%s", e.msg);
+  _cleanup_kube_client_ rs_kube_client_t *c = client();
+  json_auto_t *ns = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name", NS);
+  rs_kube_post(c, "/api/v1/namespaces", ns, NULL, &e);
+  rs_err_clear(&e);
+  cr_assert_eq(rs_ror_create(c, NS, &rec, &e), 0, "%s", e.msg);
+  rs_ror_record_clear(&rec);
+}
+
+Test(rollout_run, the_same_command_resumes_its_record, .init = up_ok, .fini = down) {
+  seed_record("20261206-090000-aaaa", true, "someone");
+  struct rs_proc_result r = {0};
+  rollout(0, &r);
+  cr_assert(strstr(r.out, "Resuming rollout 20261206-090000-aaaa"), "%s", r.out);
+  rs_proc_result_free(&r);
+  struct rs_ror_record rec;
+  one_record(&rec);
+  cr_assert_str_eq(rec.id, "20261206-090000-aaaa");
+  cr_assert_eq(rec.state, RS_ROR_DONE);
+  rs_ror_record_clear(&rec);
+}
+
+Test(rollout_run, another_rollout_over_the_node_refuses, .init = up_ok, .fini = down) {
+  seed_record("20261206-090000-bbbb", false, "alice");
+  struct rs_proc_result r = {0};
+  rollout(3, &r);
+  cr_assert(strstr(r.errout, "node node-1 is in rollout 20261206-090000-bbbb (paused, pending by alice on laptop)"),
+            "%s", r.errout);
+  rs_proc_result_free(&r);
+  struct rs_ror_record rec;
+  one_record(&rec);
+  cr_assert_str_eq(rec.id, "20261206-090000-bbbb");
+  rs_ror_record_clear(&rec);
+  cr_assert(!node_unschedulable(), "nothing changed");
+}
+
+Test(rollout_run, not_confirmed_nothing_starts, .init = up_ok, .fini = down) {
+  const char *a[] = {"node", "node-1", "--to", "containerd", "--canary", "1", "--skip-preflight", NULL};
+  struct rs_proc_result r = {0};
+  run(a, 3, &r);
+  cr_assert(strstr(r.errout, "a rollout changes 1 node(s): confirm it with --yes"), "%s", r.errout);
+  rs_proc_result_free(&r);
+  cr_assert_eq(records(NULL), 0);
+  cr_assert(!node_unschedulable());
+}
