@@ -18,7 +18,7 @@
 #include "plugin/term.h"
 
 /* ---- the commands, one per cmd_<verb>.c; listed in commands.c ---- */
-extern const struct rs_cmd rs_cmd_status, rs_cmd_check, rs_cmd_node, rs_cmd_rollback, rs_cmd_cordon,
+extern const struct rs_cmd rs_cmd_status, rs_cmd_check, rs_cmd_node, rs_cmd_rollback, rs_cmd_rollout, rs_cmd_cordon,
     rs_cmd_uncordon, rs_cmd_drain, rs_cmd_version, rs_cmd_completion, rs_cmd_complete,
     rs_cmd_help, rs_cmd_options, rs_cmd_config;
 

@@ -7,6 +7,7 @@ static const struct rs_cmd *const commands[] = {
     &rs_cmd_check,
     &rs_cmd_node,
     &rs_cmd_rollback,
+    &rs_cmd_rollout,
     &rs_cmd_cordon,
     &rs_cmd_uncordon,
     &rs_cmd_drain,

@@ -164,12 +164,12 @@ Test(rollout_run, a_failed_node_halts_it, .init = up_rolledback, .fini = down) {
 
 /* A record written by someone: of this command (names node-1) or another
  * rollout's (-l pool=a), node-1 pending. */
-static void seed_record(const char *id, bool same, const char *owner) {
+static void seed_record_in(const char *id, bool same, const char *owner, const char *node_state) {
   _cleanup_free_ char *txt = rs_strdup_printf(
       "{\"version\":1,\"id\":\"%s\",\"to\":\"containerd\",\"state\":\"paused\",\"owner\":\"%s\",\"host\":\"laptop\","
       "\"created\":1765017715,\"updated\":1765017715,\"selection\":%s,\"options\":{\"maxUnavailable\":\"1\"},"
-      "\"nodes\":[{\"name\":\"node-1\",\"batch\":1,\"state\":\"pending\"}]}", id, owner,
-      same ? "{\"names\":[\"node-1\"]}" : "{\"selector\":\"pool=a\"}");
+      "\"nodes\":[{\"name\":\"node-1\",\"batch\":1,\"state\":\"%s\"}]}", id, owner,
+      same ? "{\"names\":[\"node-1\"]}" : "{\"selector\":\"pool=a\"}", node_state);
   struct rs_ror_record rec;
   rs_err_t e = RS_ERR_INIT;
   cr_assert_eq(rs_ror_parse(txt, strlen(txt), &rec, &e), 0, "%s", e.msg);
@@ -179,6 +179,10 @@ static void seed_record(const char *id, bool same, const char *owner) {
   rs_err_clear(&e);
   cr_assert_eq(rs_ror_create(c, NS, &rec, &e), 0, "%s", e.msg);
   rs_ror_record_clear(&rec);
+}
+
+static void seed_record(const char *id, bool same, const char *owner) {
+  seed_record_in(id, same, owner, "pending");
 }
 
 Test(rollout_run, the_same_command_resumes_its_record, .init = up_ok, .fini = down) {
@@ -216,4 +220,51 @@ Test(rollout_run, not_confirmed_nothing_starts, .init = up_ok, .fini = down) {
   rs_proc_result_free(&r);
   cr_assert_eq(records(NULL), 0);
   cr_assert(!node_unschedulable());
+}
+
+Test(rollout_run, status_and_abort, .init = up_rolledback, .fini = down) {
+  struct rs_proc_result r = {0};
+  rollout(5, &r);
+  rs_proc_result_free(&r);
+  struct rs_ror_record rec;
+  one_record(&rec);
+  const char *st[] = {"rollout", "status", NULL};
+  run(st, 0, &r);
+  cr_assert(strstr(r.out, rec.id) && strstr(r.out, "halted"), "%s", r.out);
+  rs_proc_result_free(&r);
+  const char *one[] = {"rollout", "status", rec.id, NULL};
+  run(one, 0, &r);
+  cr_assert(strstr(r.out, "1       node-1   failed   failed"), "%s", r.out);
+  rs_proc_result_free(&r);
+  /* a node mid-switch refuses the abort, nothing changed */
+  _cleanup_kube_client_ rs_kube_client_t *c = client();
+  json_auto_t *busy = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "annotations", "runtime-switch.kubectl.dev/state",
+                                "20261206-110000-0001 drained", "runtime-switch.kubectl.dev/run",
+                                "{\"id\":\"20261206-110000-0001\",\"phase\":\"drained\"}");
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_kube_patch(c, "/api/v1/nodes/node-1", RS_PATCH_MERGE, busy, NULL, &e), 0, "%s", e.msg);
+  seed_record_in("20261206-090000-cccc", false, "bob", "running");
+  const char *busy_ab[] = {"rollout", "abort", "20261206-090000-cccc", NULL};
+  run(busy_ab, 3, &r);
+  cr_assert(strstr(r.errout, "node node-1 is in the middle of its switch (phase drained)"), "%s", r.errout);
+  rs_proc_result_free(&r);
+  /* one not started is cancelled */
+  seed_record("20261206-090000-dddd", false, "bob");
+  const char *ab2[] = {"rollout", "abort", "20261206-090000-dddd", NULL};
+  run(ab2, 0, &r);
+  cr_assert(strstr(r.out, "aborted: 0 done, 0 failed, 1 cancelled"), "%s", r.out);
+  rs_proc_result_free(&r);
+  /* the node's own switch over: the failed one stays failed */
+  json_auto_t *idle = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "annotations", "runtime-switch.kubectl.dev/state",
+                                "20261206-110000-0001 rolled-back", "runtime-switch.kubectl.dev/run",
+                                "{\"id\":\"20261206-110000-0001\",\"phase\":\"rolled-back\"}");
+  cr_assert_eq(rs_kube_patch(c, "/api/v1/nodes/node-1", RS_PATCH_MERGE, idle, NULL, &e), 0, "%s", e.msg);
+  const char *ab[] = {"rollout", "abort", rec.id, NULL};
+  run(ab, 0, &r);
+  cr_assert(strstr(r.out, "aborted: 0 done, 1 failed, 0 cancelled"), "%s", r.out);
+  rs_proc_result_free(&r);
+  run(ab, 0, &r);
+  cr_assert(strstr(r.out, "is already aborted"), "%s", r.out);
+  rs_proc_result_free(&r);
+  rs_ror_record_clear(&rec);
 }
