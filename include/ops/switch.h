@@ -172,5 +172,10 @@ const char *rs_sw_endpoint_for(const char *runtime);
  * state) name; -1 when absent. */
 long long rs_sw_journal_time(const json_t *report, const char *event,
                              const char *name);
+/* The run's windows from its helper report and the wall times (ms) this
+ * run saw the node NotReady and Ready again (-1: not seen): kubelet_down_ms,
+ * notready_ms, api_notready_ms of *res, each -1 when unknown. */
+void rs_sw_windows(const json_t *report, int op, long long ready_wall, long long notready_wall,
+                   struct rs_switch_result *res);
 
 #endif

@@ -394,15 +394,7 @@ static int wait_ready_on(struct sw *s, int phase, const char *rt, rs_err_t *err)
 }
 
 static void windows(struct sw *s) {
-  const json_t *rep = s->res->report;
-  long long stop = rs_sw_journal_time(rep, "begin", "stop-kubelet");
-  if (stop < 0) stop = rs_sw_journal_time(rep, "begin", "rb-stop-kubelet");
-  long long up = rs_sw_journal_time(rep, "done", "wait-kubelet");
-  if (up < 0) up = rs_sw_journal_time(rep, "done", "rb-start-kubelet");
-  s->res->kubelet_down_ms = stop >= 0 && up >= stop ? (up - stop) * 1000 : -1;
-  s->res->notready_ms = stop >= 0 && s->t_ready_wall >= stop * 1000 ? s->t_ready_wall - stop * 1000 : -1;
-  s->res->api_notready_ms = s->t_notready_wall >= 0 && s->t_ready_wall >= s->t_notready_wall
-                                ? s->t_ready_wall - s->t_notready_wall : -1;
+  rs_sw_windows(s->res->report, s->o->op, s->t_ready_wall, s->t_notready_wall, s->res);
 }
 
 /* A rollback by --id alone: where the node goes back to, from the report. */

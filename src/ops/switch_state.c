@@ -148,3 +148,18 @@ long long rs_sw_journal_time(const json_t *report, const char *event, const char
   }
   return t; /* the last done/state */
 }
+
+void rs_sw_windows(const json_t *rep, int op, long long ready_wall, long long notready_wall,
+                   struct rs_switch_result *res) {
+  /* A requested rollback's journal holds its run's switch first (a rollback
+   * of an earlier run's id: minutes or days before): its window is its own
+   * steps'.  A switch rolled back by the helper went away at its own stop. */
+  bool rb = op == RS_OP_ROLLBACK;
+  long long stop = rs_sw_journal_time(rep, "begin", rb ? "rb-stop-kubelet" : "stop-kubelet");
+  if (stop < 0 && !rb) stop = rs_sw_journal_time(rep, "begin", "rb-stop-kubelet");
+  long long up = rb ? -1 : rs_sw_journal_time(rep, "done", "wait-kubelet");
+  if (up < 0) up = rs_sw_journal_time(rep, "done", "rb-start-kubelet");
+  res->kubelet_down_ms = stop >= 0 && up >= stop ? (up - stop) * 1000 : -1;
+  res->notready_ms = stop >= 0 && ready_wall >= stop * 1000 ? ready_wall - stop * 1000 : -1;
+  res->api_notready_ms = notready_wall >= 0 && ready_wall >= notready_wall ? ready_wall - notready_wall : -1;
+}

@@ -217,3 +217,27 @@ Test(switch, journal_times) {
   cr_assert_eq(rs_sw_journal_time(rep, "begin", "images-save"), -1);
   cr_assert_eq(rs_sw_journal_time(NULL, "begin", "x"), -1);
 }
+
+/* A rollback of an earlier run's id: its report's journal starts with that
+ * run's switch (here at 100-110); the rollback's own window is 200-216
+ * (the NotReady figure once came out as the time since the switch's stop). */
+Test(switch, windows_are_the_runs_own) {
+  const char *t = "{\"contract\":1,\"state\":\"rolled-back\",\"journal\":["
+                  "{\"time\":100,\"event\":\"begin\",\"step\":\"stop-kubelet\"},"
+                  "{\"time\":110,\"event\":\"done\",\"step\":\"wait-kubelet\"},"
+                  "{\"time\":111,\"event\":\"state\",\"state\":\"done\"},"
+                  "{\"time\":200,\"event\":\"begin\",\"step\":\"rb-stop-kubelet\"},"
+                  "{\"time\":212,\"event\":\"done\",\"step\":\"rb-start-kubelet\"},"
+                  "{\"time\":213,\"event\":\"state\",\"state\":\"rolled-back\"}]}";
+  json_auto_t *rep = json_loads(t, 0, NULL);
+  struct rs_switch_result r = {0};
+  rs_sw_windows(rep, RS_OP_ROLLBACK, 216500, 203000, &r);
+  cr_assert_eq(r.notready_ms, 16500, "the rollback's own: %lld", r.notready_ms);
+  cr_assert_eq(r.kubelet_down_ms, 12000);
+  cr_assert_eq(r.api_notready_ms, 13500);
+  /* the switch that was rolled back by the helper: from its own stop */
+  rs_sw_windows(rep, RS_OP_SWITCH, 216500, -1, &r);
+  cr_assert_eq(r.notready_ms, 116500);
+  cr_assert_eq(r.kubelet_down_ms, 10000);
+  cr_assert_eq(r.api_notready_ms, -1);
+}
