@@ -12,10 +12,14 @@
 #include "ops/rollout_record.h"
 #include "ops/switch.h"
 #include "ops/switch_record.h"
+#include "rollout_cli.h"
 #include "switch_cli.h"
 
 static const struct rs_opt rollout_opts[] = {
-    RS_OPT_OUTPUT("", "Output format. One of: (json). json prints the record(s) as stored.", "json"),
+    RS_OPT_OUTPUT("", "Output format. One of: (json). status: the record(s) as stored; resume: one event a line.",
+                  "json"),
+    {.name = "yes", .short_name = 'y', .type = RS_OPT_BOOL, .def = "false",
+     .help = "resume: do not ask for confirmation."},
 };
 static const struct rs_opt_table rollout_table = RS_OPT_TABLE(rollout_opts);
 
@@ -168,8 +172,10 @@ static int cmd_rollout(struct rs_cli *cli, rs_err_t *err) {
   size_t n = rs_strv_len(cli->args);
   const char *verb = n ? cli->args[0] : NULL;
   bool is_status = verb && strcmp(verb, "status") == 0, is_abort = verb && strcmp(verb, "abort") == 0;
-  if (!(is_status && n <= 2) && !(is_abort && n == 2))
-    return rs_fail(err, RS_E_USAGE, 0, "usage: rollout status [ID] | rollout abort ID");
+  bool is_resume = verb && strcmp(verb, "resume") == 0;
+  if (!(is_status && n <= 2) && !((is_abort || is_resume) && n == 2))
+    return rs_fail(err, RS_E_USAGE, 0, "usage: rollout status [ID] | rollout resume ID | rollout abort ID");
+  if (is_resume) return rs_rollout_cli_resume(cli, cli->args[1], err);
   const char *out = NULL;
   if (rs_cli_output(cli, &out, err) < 0) return -1;
   _cleanup_kube_client_ rs_kube_client_t *c = NULL;
@@ -181,16 +187,20 @@ static int cmd_rollout(struct rs_cli *cli, rs_err_t *err) {
 const struct rs_cmd rs_cmd_rollout = {
     .name = "rollout", .run = cmd_rollout, .opts = RS_OPT_TABLES(&rollout_table),
     .args = {.words = (const struct rs_arg_word[]){{"status", "The rollouts, or one node by node", RS_ARG_NONE},
+                                                   {"resume", "Go on with a halted or paused rollout", RS_ARG_NONE},
                                                    {"abort", "Leave every node of a rollout in a final state",
                                                     RS_ARG_NONE},
                                                    {NULL, NULL, 0}}},
-    .summary = "Show or abort the rollouts of several nodes (node -l/--all)",
-    .usage = "rollout status [ID] | rollout abort ID [-n WORKING_NAMESPACE] [-o json]",
+    .summary = "Show, resume or abort the rollouts of several nodes (node -l/--all)",
+    .usage = "rollout status [ID] | rollout resume ID [--yes] | rollout abort ID [-n WORKING_NAMESPACE] [-o json]",
     .description =
         "A rollout (`node` over several nodes) keeps its record in the cluster: the ConfigMap\n"
         "runtime-switch-rollout-<id> in the working namespace.  `rollout status` lists them\n"
         "(state, nodes done and failed, owner); with an id, node by node (batch, state, phase,\n"
-        "run, times, reason).  To resume a rollout, run its command again.\n\n"
+        "run, times, reason).\n\n"
+        "`rollout resume ID` goes on with an unfinished rollout from any machine, as running its\n"
+        "command again would: its selection and options (the drain's flags too) from the record,\n"
+        "planned again (blockers found before anything changes), finished nodes not run again.\n\n"
         "`rollout abort ID` leaves every node in a final state: a node not started is\n"
         "cancelled; one that started is done or failed by its own record on the node; a\n"
         "node still in the middle of its switch refuses the abort (exit 3, nothing changed):\n"

@@ -12,6 +12,8 @@
 #include "common/strutil.h"
 #include "helper/runtimes.h"
 #include "ops/check.h"
+#include "ops/deliver.h"
+#include "ops/rollout_record.h"
 #include "ops/rollout.h"
 #include "rollout_cli.h"
 #include "switch_cli.h"
@@ -137,15 +139,11 @@ static int print_text(struct rs_cli *cli, const struct rs_rollout_plan *p, rs_er
   return 0;
 }
 
-int rs_rollout_cli_run(struct rs_cli *cli, rs_err_t *err) {
-  struct rs_rollout_opts o;
-  if (read_opts(cli, &o, err) < 0) return -1;
-  const char *out = NULL;
-  if (rs_cli_output(cli, &out, err) < 0) return -1;
-  bool json = out && strcmp(out, "json") == 0;
-  bool dry = rs_cli_bool(cli, "dry-run");
-  _cleanup_kube_client_ rs_kube_client_t *c = NULL;
-  if (rs_cli_client(cli, &c, err) < 0) return -1;
+/* Plan o, print it, and unless dry (or blocked) run it with x. */
+static int plan_and_run(struct rs_cli *cli, rs_kube_client_t *c, const struct rs_rollout_opts *ro, bool dry,
+                        const struct rs_rollout_exec *x, rs_err_t *err) {
+  struct rs_rollout_opts o = *ro;
+  bool json = x->json;
   struct rs_rollout_plan p = {0};
   if (rs_rollout_plan(c, &o, &p, err) < 0) return -1;
   for (size_t i = 0; p.notes[i]; i++) rs_cli_warn(cli, "%s", p.notes[i]);
@@ -165,7 +163,72 @@ int rs_rollout_cli_run(struct rs_cli *cli, rs_err_t *err) {
     rc = rs_fail(err, RS_E_INPUT, 0, "%zu node(s) have blockers (above); nothing was changed", blocked);
     cli->exit_code = RS_SWX_REFUSED;
   }
-  if (rc == 0 && !dry && planned) rc = rs_rollout_cli_execute(cli, &o, &p, c, json, err);
+  if (rc == 0 && !dry && planned) rc = rs_rollout_cli_execute(cli, &o, &p, c, x, err);
   rs_rollout_plan_clear(&p);
+  return rc;
+}
+
+int rs_rollout_cli_run(struct rs_cli *cli, rs_err_t *err) {
+  struct rs_rollout_opts o;
+  if (read_opts(cli, &o, err) < 0) return -1;
+  const char *out = NULL;
+  if (rs_cli_output(cli, &out, err) < 0) return -1;
+  struct rs_rollout_exec x = {.sw = {.op = RS_OP_SWITCH, .to = o.to}, .json = out && strcmp(out, "json") == 0,
+                              .max_unavailable = rs_cli_str(cli, "max-unavailable")};
+  const char *mf = rs_cli_str(cli, "max-failures"), *soak = rs_cli_str(cli, "soak");
+  if (mf && rs_parse_long(mf, 0, RS_RO_MAX_NODES, &x.max_failures) < 0)
+    return rs_fail(err, RS_E_USAGE, 0, "invalid argument \"%s\" for \"--max-failures\" flag: a count is expected",
+                   mf);
+  if (soak && *soak && rs_parse_duration_ms(soak, &x.soak_ms) < 0)
+    return rs_fail(err, RS_E_USAGE, 0, "invalid argument \"%s\" for \"--soak\" flag: a duration is expected", soak);
+  if (rs_switch_cli_opts(cli, &x.sw, err) < 0) return -1;
+  _cleanup_kube_client_ rs_kube_client_t *c = NULL;
+  if (rs_cli_client(cli, &c, err) < 0) return -1;
+  return plan_and_run(cli, c, &o, rs_cli_bool(cli, "dry-run"), &x, err);
+}
+
+/* The record's options as the command line had them. */
+static int opts_from_record(const struct rs_ror_record *r, const char *ns, struct rs_rollout_opts *o,
+                            struct rs_rollout_exec *x, rs_err_t *err) {
+  const struct rs_ror_drain *g = &r->opts.drain;
+  struct rs_drain_opts d = RS_DRAIN_OPTS_INIT;
+  /* a switch always leaves DaemonSet pods (node implies --ignore-daemonsets) */
+  d.force = g->force, d.ignore_daemonsets = true, d.delete_emptydir_data = g->delete_emptydir_data;
+  d.disable_eviction = g->disable_eviction, d.grace_period = (int)g->grace_period;
+  d.timeout_ms = (long long)g->timeout_s * 1000, d.pod_selector = g->pod_selector;
+  *o = (struct rs_rollout_opts){.names = (const char *const *)r->names, .selector = r->selector, .all = r->all,
+                                .to = r->to, .preflight = true, .ns = ns, .drain = d,
+                                .plan = {.canary = r->opts.canary, .max_zones = r->opts.max_zones,
+                                         .allow_all_control_plane = r->opts.all_control_plane}};
+  if (rs_ro_parse_max_unavailable(r->opts.max_unavailable, &o->plan.max_unavailable,
+                                  &o->plan.max_unavailable_pct, err) < 0)
+    return -1;
+  x->sw.op = RS_OP_SWITCH, x->sw.to = r->to, x->sw.ns = ns, x->sw.drain = d;
+  x->max_failures = r->opts.max_failures, x->soak_ms = r->opts.soak_s * 1000LL;
+  x->max_unavailable = r->opts.max_unavailable;
+  return 0;
+}
+
+int rs_rollout_cli_resume(struct rs_cli *cli, const char *id, rs_err_t *err) {
+  const char *out = NULL;
+  if (rs_cli_output(cli, &out, err) < 0) return -1;
+  const char *ns = cli->ov.ns && *cli->ov.ns ? cli->ov.ns : NULL;
+  _cleanup_kube_client_ rs_kube_client_t *c = NULL;
+  if (rs_cli_client(cli, &c, err) < 0) return -1;
+  struct rs_ror_record r;
+  bool found;
+  if (rs_ror_read(c, ns ? ns : RS_DELIVER_DEFAULT_NS, id, &r, &found, err) < 0) return -1;
+  if (!found) return rs_fail(err, RS_E_API, 404, "rollout %s not found in namespace %s", id,
+                             ns ? ns : RS_DELIVER_DEFAULT_NS);
+  int rc = 0;
+  if (rs_ror_final(r.state)) {
+    fprintf(cli->out, "rollout %s is %s: nothing to resume\n", r.id, rs_ror_state_name(r.state));
+  } else {
+    struct rs_rollout_opts o;
+    struct rs_rollout_exec x = {.json = out && strcmp(out, "json") == 0, .sw = {.yes = rs_cli_bool(cli, "yes")}};
+    rc = opts_from_record(&r, ns, &o, &x, err);
+    if (rc == 0) rc = plan_and_run(cli, c, &o, false, &x, err);
+  }
+  rs_ror_record_clear(&r);
   return rc;
 }

@@ -141,14 +141,13 @@ static int find_record(rs_kube_client_t *c, const char *ns, const struct rs_roll
   return rc;
 }
 
-static int new_record(struct rs_cli *cli, const struct rs_rr_opts *ro, const struct rs_rollout_plan *p,
+static int new_record(const char *mu, const struct rs_rr_opts *ro, const struct rs_rollout_plan *p,
                       const rs_kube_config_t *cfg, struct rs_ror_record *r, rs_err_t *err) {
   const struct rs_rollout_opts *o = &ro->plan;
   char id[RS_RUN_ID_MAX + 1];
   if (rs_run_id_new(id, err) < 0) return -1;
   char host[256] = "";
   if (gethostname(host, sizeof host - 1) < 0) host[0] = '\0';
-  const char *mu = rs_cli_str(cli, "max-unavailable");
   const struct rs_drain_opts *d = &o->drain;
   *r = (struct rs_ror_record){
       .id = strdup(id), .to = strdup(o->to), .state = RS_ROR_RUNNING,
@@ -185,14 +184,14 @@ static int new_record(struct rs_cli *cli, const struct rs_rr_opts *ro, const str
 
 /* Without --yes, no terminal to ask on (or -o json): refused before
  * anything is read or written. */
-static int can_confirm(struct rs_cli *cli, const struct rs_rollout_plan *p, bool json, rs_err_t *err) {
-  if (rs_cli_bool(cli, "yes") || (!json && isatty(STDIN_FILENO))) return 0;
+static int can_confirm(struct rs_cli *cli, const struct rs_rollout_plan *p, bool json, bool yes, rs_err_t *err) {
+  if (yes || (!json && isatty(STDIN_FILENO))) return 0;
   cli->exit_code = RS_SWX_REFUSED;
   return rs_fail(err, RS_E_INPUT, 0, "a rollout changes %zu node(s): confirm it with --yes", p->plan.norder);
 }
 
-static int confirm(struct rs_cli *cli, const struct rs_rollout_plan *p, bool resume, rs_err_t *err) {
-  if (rs_cli_bool(cli, "yes")) return 0;
+static int confirm(struct rs_cli *cli, const struct rs_rollout_plan *p, bool resume, bool yes, rs_err_t *err) {
+  if (yes) return 0;
   cli->exit_code = RS_SWX_REFUSED;
   fflush(cli->out);
   rs_term_printf(cli->errf, "%s the rollout: switch %zu node(s) to %s in %zu batch(es)? [y/N]: ",
@@ -256,21 +255,14 @@ static int exit_code(const struct rs_rr_result *res) {
 }
 
 int rs_rollout_cli_execute(struct rs_cli *cli, const struct rs_rollout_opts *o, const struct rs_rollout_plan *p,
-                           rs_kube_client_t *c, bool json, rs_err_t *err) {
-  if (can_confirm(cli, p, json, err) < 0) return -1;
+                           rs_kube_client_t *c, const struct rs_rollout_exec *x, rs_err_t *err) {
+  bool json = x->json;
+  if (can_confirm(cli, p, json, x->sw.yes, err) < 0) return -1;
   _cleanup_kube_config_ rs_kube_config_t *cfg = NULL;
-  struct rs_rr_opts ro = {.ns = o->ns ? o->ns : RS_DELIVER_DEFAULT_NS, .plan = *o};
+  struct rs_rr_opts ro = {.ns = o->ns ? o->ns : RS_DELIVER_DEFAULT_NS, .plan = *o, .sw = x->sw,
+                          .max_failures = x->max_failures, .soak_ms = x->soak_ms};
   if (rs_cli_client_config(cli, &cfg, &ro.client, err) < 0) return -1;
   ro.cfg = cfg;
-  const char *mf = rs_cli_str(cli, "max-failures"), *soak = rs_cli_str(cli, "soak");
-  if (mf && rs_parse_long(mf, 0, RS_RO_MAX_NODES, &ro.max_failures) < 0)
-    return rs_fail(err, RS_E_USAGE, 0, "invalid argument \"%s\" for \"--max-failures\" flag: a count is expected",
-                   mf);
-  if (soak && *soak && rs_parse_duration_ms(soak, &ro.soak_ms) < 0)
-    return rs_fail(err, RS_E_USAGE, 0, "invalid argument \"%s\" for \"--soak\" flag: a duration is expected", soak);
-  struct rs_switch_opts so = {.op = RS_OP_SWITCH, .to = o->to};
-  if (rs_switch_cli_opts(cli, &so, err) < 0) return -1;
-  ro.sw = so;
   ro.on_event = on_event;
   struct rs_ror_record r = {0};
   bool found = false;
@@ -278,8 +270,8 @@ int rs_rollout_cli_execute(struct rs_cli *cli, const struct rs_rollout_opts *o, 
     cli->exit_code = RS_SWX_REFUSED;
     return -1;
   }
-  int rc = confirm(cli, p, found, err);
-  if (rc == 0 && !found) rc = new_record(cli, &ro, p, cfg, &r, err);
+  int rc = confirm(cli, p, found, x->sw.yes, err);
+  if (rc == 0 && !found) rc = new_record(x->max_unavailable, &ro, p, cfg, &r, err);
   if (rc == 0 && !found) rc = rs_ror_create(c, ro.ns, &r, err);
   if (rc < 0) {
     rs_ror_record_clear(&r);

@@ -268,3 +268,25 @@ Test(rollout_run, status_and_abort, .init = up_rolledback, .fini = down) {
   rs_proc_result_free(&r);
   rs_ror_record_clear(&rec);
 }
+
+Test(rollout_run, resume_by_id, .init = up_ok, .fini = down) {
+  struct rs_proc_result r = {0};
+  const char *no[] = {"rollout", "resume", "20261206-090000-ffff", "--yes", NULL};
+  run(no, 1, &r);
+  cr_assert(strstr(r.errout, "rollout 20261206-090000-ffff not found"), "%s", r.errout);
+  rs_proc_result_free(&r);
+  /* its selection and options from the record (the resume has no flags of
+   * its own but --yes and -o) */
+  seed_record("20261206-090000-abcd", true, "carol");
+  const char *a[] = {"rollout", "resume", "20261206-090000-abcd", "--yes", "--skip-preflight", NULL};
+  run(a, 2, &r);
+  rs_proc_result_free(&r);
+  const char *b[] = {"rollout", "resume", "20261206-090000-abcd", "--yes", NULL};
+  run(b, 0, &r);
+  cr_assert(strstr(r.out, "Resuming rollout 20261206-090000-abcd"), "%s", r.out);
+  rs_proc_result_free(&r);
+  const char *again[] = {"rollout", "resume", "20261206-090000-abcd", NULL};
+  run(again, 0, &r);
+  cr_assert(strstr(r.out, "is done: nothing to resume"), "%s", r.out);
+  rs_proc_result_free(&r);
+}
