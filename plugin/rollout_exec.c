@@ -1,10 +1,14 @@
 /* Running a rollout's plan (rollout_cli.h): confirmed once (or --yes), its
  * record found (a rerun of the same command resumes it) or created,
  * another unfinished rollout over the same nodes refused, then the engine
- * (ops/rollout_run.h) with its progress as kubectl-style lines (-o json:
- * one event per line) and a summary with each node's own figures. */
+ * (ops/rollout_run.h) with its progress: on a terminal a table of the
+ * nodes (last phase, elapsed, result) redrawn in place at each event, the
+ * batches, gates and failures as lines above it; otherwise kubectl-style
+ * lines (-o json: one event per line); then a summary with each node's own
+ * figures. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,10 +22,22 @@
 #include "rollout_cli.h"
 #include "switch_cli.h"
 
+/* A node's row of the live table. */
+struct row {
+  const char *name;
+  const char *phase;         /* static names (rs_sw_phase_name ...) */
+  const char *result;
+  long long t0, t1;          /* rs_now_ms(); 0: not yet */
+};
+
 struct view {
   struct rs_cli *cli;
   bool json;
   long long t0;
+  bool live;                 /* a terminal: the table redrawn in place */
+  struct row *rows;
+  size_t nrows;
+  int drawn;                 /* lines of the table on screen */
 };
 
 static double secs(long long ms) { return (double)ms / 1000.0; }
@@ -35,11 +51,68 @@ static void json_line(struct view *v, json_t *j) {
 
 static const char *const ev_names[_RS_RR_EV_MAX] = {"batch", "node-start", "phase", "node-end", "gate", "note"};
 
+/* ---- the live table (a terminal) ---- */
+
+static struct row *row_of(struct view *v, const char *name) {
+  for (size_t i = 0; name && i < v->nrows; i++)
+    if (strcmp(v->rows[i].name, name) == 0) return &v->rows[i];
+  return NULL;
+}
+
+static void erase(struct view *v) {
+  if (v->drawn) fprintf(v->cli->out, "\033[%dA\033[J", v->drawn);
+  v->drawn = 0;
+}
+
+static void draw(struct view *v) {
+  FILE *f = v->cli->out;
+  long long now = rs_now_ms();
+  fprintf(f, "%-24s %-10s %9s   %s\n", "NODE", "LAST PHASE", "ELAPSED", "RESULT");
+  for (size_t i = 0; i < v->nrows; i++) {
+    const struct row *r = &v->rows[i];
+    char el[24] = "-";
+    if (r->t0) snprintf(el, sizeof el, "%.1fs", secs((r->t1 ? r->t1 : now) - r->t0));
+    rs_term_printf(f, "%-24s %-10s %9s   %s\n", r->name, r->phase ? r->phase : "-", el, r->result ? r->result : "");
+  }
+  v->drawn = (int)v->nrows + 1;
+  fflush(f);
+}
+
+/* The event into the table; true when it needs no line of its own. */
+static bool live_update(struct view *v, const struct rs_rr_event *ev) {
+  struct row *r = row_of(v, ev->node);
+  if (!r) return false;
+  const struct rs_sw_event *sw = ev->sw;
+  switch (ev->type) {
+  case RS_RR_EV_NODE_START: r->t0 = rs_now_ms(), r->phase = "check", r->result = "switching"; return true;
+  case RS_RR_EV_SWITCH:
+    if (sw->type != RS_SW_EV_PHASE) return false;
+    r->phase = rs_sw_phase_name(sw->phase);
+    return sw->status != RS_SW_FAILED;
+  case RS_RR_EV_NODE_END:
+    r->t1 = rs_now_ms(), r->result = rs_sw_outcome_name(ev->outcome);
+    return ev->outcome == RS_SW_OK;
+  case RS_RR_EV_GATE: r->result = ev->ok ? "gates passed" : "gate failed"; return ev->ok;
+  default: return false;
+  }
+}
+
 static void on_event(void *ud, const struct rs_rr_event *ev) {
   struct view *v = ud;
   FILE *f = v->cli->out;
   const struct rs_sw_event *sw = ev->sw;
   if (sw && sw->type != RS_SW_EV_PHASE && sw->type != RS_SW_EV_WARNING) return;
+  if (v->live) {
+    erase(v);
+    bool quiet = live_update(v, ev);
+    if (!quiet) {
+      v->live = false; /* the line below, as without a terminal */
+      on_event(ud, ev);
+      v->live = true;
+    }
+    draw(v);
+    return;
+  }
   if (v->json) {
     json_t *j = json_pack("{s:s, s:s, s:I, s:s?, s:s?, s:f}", "kind", "RolloutEvent", "type", ev_names[ev->type],
                           "batch", (json_int_t)ev->batch, "node", ev->node, "message",
@@ -277,17 +350,29 @@ int rs_rollout_cli_execute(struct rs_cli *cli, const struct rs_rollout_opts *o, 
     rs_ror_record_clear(&r);
     return -1;
   }
-  struct view v = {.cli = cli, .json = json, .t0 = rs_now_ms()};
+  struct view v = {.cli = cli, .json = json, .t0 = rs_now_ms(), .live = !json && isatty(fileno(cli->out)),
+                   .rows = calloc(r.nnodes ? r.nnodes : 1, sizeof *v.rows), .nrows = r.nnodes};
+  if (!v.rows) {
+    rs_ror_record_clear(&r);
+    return rs_oom(err);
+  }
+  for (size_t i = 0; i < r.nnodes; i++) {
+    v.rows[i].name = r.nodes[i].name;
+    v.rows[i].result = rs_ror_node_state_name(r.nodes[i].state);
+  }
   if (!json)
     rs_term_printf(cli->out, "%s rollout %s (record: ConfigMap %s/%s%s)\n", found ? "Resuming" : "Starting", r.id,
                    ro.ns, RS_ROR_PREFIX, r.id);
   ro.ud = &v;
   struct rs_rr_result res = {0};
+  if (v.live) draw(&v);
   rc = rs_rollout_run(&ro, &r, &res, err);
+  if (v.live) erase(&v);
   summary(&v, &r, &res);
   fflush(cli->out);
   if (rc < 0 && err->kind != RS_E_INTERRUPTED) cli->exit_code = exit_code(&res);
   rs_rr_result_clear(&res);
+  free(v.rows);
   rs_ror_record_clear(&r);
   return rc;
 }

@@ -7,8 +7,10 @@
  * without --yes and without a terminal nothing starts.  The record's
  * parser is test_rollout_record.c's, the planner test_rollout_plan.c's. */
 #include <criterion/criterion.h>
+#include <pty.h>
 #include <spawn.h>
 
+#include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fileio.h"
 #include "common/strutil.h"
@@ -289,4 +291,36 @@ Test(rollout_run, resume_by_id, .init = up_ok, .fini = down) {
   run(again, 0, &r);
   cr_assert(strstr(r.out, "is done: nothing to resume"), "%s", r.out);
   rs_proc_result_free(&r);
+}
+
+/* On a terminal: the table of nodes redrawn in place (cursor up, erase),
+ * then the summary. */
+Test(rollout_run, live_table_on_a_terminal, .init = up_ok, .fini = down) {
+  const char *plugin = getenv("RS_TEST_PLUGIN");
+  cr_assert(plugin);
+  int fd = -1;
+  pid_t pid = forkpty(&fd, NULL, NULL, NULL);
+  cr_assert(pid >= 0);
+  if (pid == 0) {
+    char env[160];
+    snprintf(env, sizeof env, "KUBECONFIG=%s", kc);
+    char *const envp[] = {env, "PATH=/usr/bin:/bin", "HOME=/nonexistent", NULL};
+    char *const argv[] = {(char *)plugin, "node", "node-1", "--to", "containerd", "--canary", "1", "--yes",
+                          "--skip-preflight", NULL};
+    execve(plugin, argv, envp);
+    _exit(127);
+  }
+  rs_buf_t out = RS_BUF_INIT(1 << 20);
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) rs_buf_append(&out, buf, (size_t)n, NULL);
+  int st;
+  waitpid(pid, &st, 0);
+  close(fd);
+  rs_buf_append(&out, "", 1, NULL);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out.data);
+  cr_assert(strstr(out.data, "LAST PHASE") && strstr(out.data, "\033[2A\033[J"), "%s", out.data);
+  cr_assert(strstr(out.data, "gates passed"), "%s", out.data);
+  cr_assert(strstr(out.data, "node-1   switched"), "the summary after the table: %s", out.data);
+  rs_buf_free(&out);
 }
