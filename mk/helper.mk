@@ -63,7 +63,7 @@ $(BUILD)/tests/test_helper_%: tests/unit/test_helper_%.c $(LIBHELPER) $(HELPER_C
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LDFLAGS) $(LIBHELPER) $(HELPER_COMMON_OBJ) $(CRITERION_LIBS)
 
 HELPER_FUZZ := toml envfile kubelet_yaml daemon_json plan_json journal manifest systemctl_show \
-  ctr_plugins crio_conf toml_values unit_env docker_size
+  ctr_plugins crio_conf toml_values unit_env unit_exec docker_size
 HELPER_FUZZ_REPLAY := $(patsubst %,$(BUILD)/fuzz/replay_%,$(HELPER_FUZZ))
 $(HELPER_FUZZ_REPLAY): $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c tests/fuzz/fuzz_shared.h $(LIBHELPER) $(HELPER_COMMON_OBJ)
 	@mkdir -p $(dir $@)

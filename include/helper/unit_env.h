@@ -17,6 +17,14 @@ struct rs_unit_env {
   char **files;  /* EnvironmentFile= paths as written ("-" kept) (strv) */
 };
 
+/* Every assignment in [Service] of one unit file or drop-in, in order:
+ * fn(data, key, value, line, err) with comments skipped, continuation
+ * lines joined and the value's leading blanks removed.  A bad section
+ * header is an RS_E_INPUT error naming its line; fn failing stops it. */
+typedef int (*rs_unit_assign_fn)(void *data, const char *key, const char *value, size_t line,
+                                 rs_err_t *err);
+int rs_unit_walk(const char *text, size_t len, rs_unit_assign_fn fn, void *data, rs_err_t *err);
+
 int rs_unit_env_init(struct rs_unit_env *e, rs_err_t *err);
 void rs_unit_env_free(struct rs_unit_env *e);
 /* Apply one unit file or drop-in, in the order systemd reads them.  A line

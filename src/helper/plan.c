@@ -52,10 +52,7 @@ int rs_plan_build(const struct rs_host *h, const struct rs_plan_opts *o,
   enum rs_rt_config cfg = rs_rt_info(p.to)->config;
   if (r == 0 && !p.blockers[0] && cfg == RS_RT_CFG_CONTAINERD_TOML) r = plan_containerd(&c);
   if (r == 0 && !p.blockers[0] && cfg == RS_RT_CFG_CRIO_DROPIN) r = plan_crio(&c);
-  if (r == 0 && !p.blockers[0] && p.to == RS_RT_CRI_DOCKERD &&
-      (p.cni_bin_dir && strcmp(p.cni_bin_dir, "/opt/cni/bin") != 0))
-    r = WARN(&c, "cri-dockerd reads CNI plugins from its own --cni-bin-dir; the node's are in %s",
-             p.cni_bin_dir);
+  if (r == 0 && !p.blockers[0] && p.to == RS_RT_CRI_DOCKERD) r = plan_cri_dockerd(&c);
   if (r == 0 && !p.blockers[0]) r = plan_kubelet(&c);
   if (r == 0 && !p.blockers[0]) r = plan_docker_carry(&c);
   if (r == 0 && !p.blockers[0]) r = plan_crictl(&c);

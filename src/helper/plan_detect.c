@@ -273,10 +273,19 @@ int plan_sandbox_image(struct ctx *c) {
         img = default_pause[i].image;
         break;
       }
-    src = "the kubelet's default for its version";
+    src = PLAN_SANDBOX_DEFAULT_SRC;
   }
   if (plan_set_str(&p->sandbox_image, img, c->err) < 0) return -1;
   return plan_set_str(&p->sandbox_image_source, src, c->err);
+}
+
+bool plan_cni_plugins_in(struct ctx *c, const char *dir) {
+  static const char *const plugins[] = {"loopback", "bridge", "host-local"};
+  for (size_t i = 0; i < RS_ARRAY_SIZE(plugins); i++) {
+    _cleanup_free_ char *f = rs_strdup_printf("%s/%s", dir, plugins[i]);
+    if (f && rs_host_exists(c->h, f)) return true;
+  }
+  return false;
 }
 
 int plan_cni_dirs(struct ctx *c) {
@@ -290,14 +299,8 @@ int plan_cni_dirs(struct ctx *c) {
     if (plan_set_str(&p->cni_bin_dir, bin, c->err) < 0) return -1;
   } else {
     static const char *const cand[] = {"/opt/cni/bin", "/usr/lib/cni", "/usr/libexec/cni"};
-    for (size_t i = 0; i < RS_ARRAY_SIZE(cand) && !p->cni_bin_dir; i++) {
-      _cleanup_free_ char *lo = rs_strdup_printf("%s/loopback", cand[i]);
-      _cleanup_free_ char *br = rs_strdup_printf("%s/bridge", cand[i]);
-      _cleanup_free_ char *hl = rs_strdup_printf("%s/host-local", cand[i]);
-      if ((lo && rs_host_exists(c->h, lo)) || (br && rs_host_exists(c->h, br)) ||
-          (hl && rs_host_exists(c->h, hl)))
-        if (plan_set_str(&p->cni_bin_dir, cand[i], c->err) < 0) return -1;
-    }
+    for (size_t i = 0; i < RS_ARRAY_SIZE(cand) && !p->cni_bin_dir; i++)
+      if (plan_cni_plugins_in(c, cand[i]) && plan_set_str(&p->cni_bin_dir, cand[i], c->err) < 0) return -1;
     if (!p->cni_bin_dir)
       WARN(c, "no CNI plugins found in /opt/cni/bin, /usr/lib/cni or /usr/libexec/cni");
   }

@@ -60,10 +60,7 @@ static int list_dir(struct ctx *c, const char *abs, const char *suffix, char ***
   return 0;
 }
 
-/* The files systemd reads for a unit, in its order: the unit file (the
- * highest-priority one), then every drop-in by name (a name in a higher
- * directory hides the same name in a lower one). */
-static int unit_files(struct ctx *c, const char *unit, char ***ret) {
+int plan_unit_files(struct ctx *c, const char *unit, char ***ret) {
   _cleanup_strv_ char **files = rs_strv_new(), **names = rs_strv_new(), **paths = rs_strv_new();
   if (!files || !names || !paths) return rs_oom(c->err);
   for (size_t i = RS_ARRAY_SIZE(unit_dirs); i > 0; i--) {
@@ -102,7 +99,7 @@ static int unit_files(struct ctx *c, const char *unit, char ***ret) {
 int plan_unit_env(struct ctx *c, const char *unit, struct rs_unit_env *env, char **ret_bad) {
   *ret_bad = NULL;
   _cleanup_strv_ char **files = NULL;
-  if (unit_files(c, unit, &files) < 0) {
+  if (plan_unit_files(c, unit, &files) < 0) {
     if (is_oom(c->err)) return -1;
     *ret_bad = strdup(c->err->msg);
     rs_err_clear(c->err);

@@ -39,6 +39,8 @@
 #define DOCKER_ENV_KEY " (" DOCKER_UNIT " environment)"
 #define VAR_KA "KUBELET_KUBEADM_ARGS"
 #define VAR_EXTRA "KUBELET_EXTRA_ARGS"
+/* sandbox_image_source when nothing on the node names one */
+#define PLAN_SANDBOX_DEFAULT_SRC "the kubelet's default for its version"
 
 /* One directory of /etc/docker/certs.d: its TLS files (*.crt CAs, *.cert
  * and *.key client pairs), or why they cannot be carried. */
@@ -115,13 +117,22 @@ int plan_check_target(struct ctx *c);
 int plan_cgroup_driver(struct ctx *c);
 int plan_sandbox_image(struct ctx *c);
 int plan_cni_dirs(struct ctx *c);
+/* The directory holds one of the CNI plugins every network uses. */
+bool plan_cni_plugins_in(struct ctx *c, const char *dir);
 /* plan_docker.c */
 int plan_docker_sources(struct ctx *c);
 /* The proxy variables Go programs read; [i % 3] is rs_docker_proxy_env's. */
 extern const char *const plan_proxy_vars[6];
+/* The files systemd reads for a unit, in its order: the unit file (the
+ * highest-priority one), then every drop-in by name (a name in a higher
+ * directory hides the same name in a lower one). */
+int plan_unit_files(struct ctx *c, const char *unit, char ***ret);
 /* A unit's environment; *ret_bad: "path: why" for a file systemd would not
  * take as it is (then the environment is what came before it). */
 int plan_unit_env(struct ctx *c, const char *unit, struct rs_unit_env *env, char **ret_bad);
+/* plan_cridockerd.c: cri-dockerd's command line gets the node's CNI
+ * settings and sandbox image (a drop-in resetting ExecStart=) */
+int plan_cri_dockerd(struct ctx *c);
 /* plan_settings.c */
 int plan_docker_carry(struct ctx *c);
 /* plan_files.c */

@@ -124,8 +124,8 @@ static int env_word(struct rs_unit_env *e, const char *word, rs_err_t *err) {
   return rs_unit_env_set(e, name, eq + 1, err);
 }
 
-static int assign(struct rs_unit_env *e, const char *key, const char *value, size_t line,
-                  rs_err_t *err) {
+static int assign(void *data, const char *key, const char *value, size_t line, rs_err_t *err) {
+  struct rs_unit_env *e = data;
   if (strcmp(key, "Environment") == 0) {
     if (!*value) { /* an empty assignment resets the list */
       rs_strv_free(e->names);
@@ -160,7 +160,7 @@ static int assign(struct rs_unit_env *e, const char *key, const char *value, siz
   return 0;
 }
 
-int rs_unit_env_read(struct rs_unit_env *e, const char *text, size_t len, rs_err_t *err) {
+int rs_unit_walk(const char *text, size_t len, rs_unit_assign_fn fn, void *data, rs_err_t *err) {
   if (len > RS_UNIT_MAX_SIZE)
     return rs_fail(err, RS_E_LIMIT, EFBIG, "unit file larger than %zu bytes", RS_UNIT_MAX_SIZE);
   if (memchr(text, '\0', len)) return rs_fail(err, RS_E_INPUT, EINVAL, "NUL byte in a unit file");
@@ -198,9 +198,13 @@ int rs_unit_env_read(struct rs_unit_env *e, const char *text, size_t len, rs_err
     while (k_end > s && strchr(WS, k_end[-1])) k_end--;
     *k_end = '\0';
     const char *v = eq + 1 + strspn(eq + 1, WS);
-    if (assign(e, s, v, first, err) < 0) return -1;
+    if (fn(data, s, v, first, err) < 0) return -1;
   }
   return 0;
+}
+
+int rs_unit_env_read(struct rs_unit_env *e, const char *text, size_t len, rs_err_t *err) {
+  return rs_unit_walk(text, len, assign, e, err);
 }
 
 int rs_unit_env_dropin(const char *comment, char *const *names, char *const *values,

@@ -266,6 +266,9 @@ killrun() { # case: SIGKILL apply after every record; the rerun must finish
   check "$c: files restored byte-identical" same "$(tree "$R")" "$W/$c/tree.before"
   check "$c: services restored" same "$(units "$R")" "$W/$c/units.before"
   check "$c: the reason recorded" grep -q 'rolled-back wait-kubelet: ' "$R/var/lib/kubectl-runtime-switch/t1/journal"
+  if grep -q ' \./etc/systemd/system/cri-docker\.service\.d/zz-kubectl-runtime-switch\.conf$' "$here/cases/$c/expected/tree.txt"; then
+    check "$c: the rollback removed cri-dockerd's drop-in" test ! -e "$R/etc/systemd/system/cri-docker.service.d/zz-kubectl-runtime-switch.conf"
+  fi
   check "$c: images.tar removed" test ! -e "$R/var/lib/kubectl-runtime-switch/t1/images.tar"
   n=$(grep -vc ' launched' "$R/var/lib/kubectl-runtime-switch/t1/journal")
   # killing the rollback itself: the main paths (each failing run takes a
