@@ -144,8 +144,25 @@ static int plan_and_run(struct rs_cli *cli, rs_kube_client_t *c, const struct rs
                         const struct rs_rollout_exec *x, rs_err_t *err) {
   struct rs_rollout_opts o = *ro;
   bool json = x->json;
+  /* a run that may start reads the records first: its own (a rerun
+   * resumes it, its switches in progress are its own to finish) and the
+   * others (refused over their nodes) */
+  bool may_run = !dry && (x->sw.yes || (!json && isatty(STDIN_FILENO)));
+  struct rs_rollout_found f = {0};
+  _cleanup_strv_ char **resume = rs_strv_new();
+  if (!resume) return rs_oom(err);
+  if (may_run && rs_rollout_cli_find(cli, c, o.ns ? o.ns : RS_DELIVER_DEFAULT_NS, &o, &f, err) < 0) return -1;
+  for (size_t i = 0; f.found && i < f.own.nnodes; i++)
+    if (f.own.nodes[i].state == RS_ROR_NODE_RUNNING && rs_strv_push(&resume, f.own.nodes[i].name, err) < 0) {
+      rs_rollout_found_clear(&f);
+      return -1;
+    }
+  o.resume_nodes = resume;
   struct rs_rollout_plan p = {0};
-  if (rs_rollout_plan(c, &o, &p, err) < 0) return -1;
+  if (rs_rollout_plan(c, &o, &p, err) < 0) {
+    rs_rollout_found_clear(&f);
+    return -1;
+  }
   for (size_t i = 0; p.notes[i]; i++) rs_cli_warn(cli, "%s", p.notes[i]);
   int rc = 0;
   if (json) {
@@ -159,11 +176,16 @@ static int plan_and_run(struct rs_cli *cli, rs_kube_client_t *c, const struct rs
   fflush(cli->out);
   size_t blocked = rs_rollout_blocked(&p), planned = p.plan.norder;
   if (rc == 0) rc = rs_cli_nodes_not_found(cli, p.missing, err);
+  if (rc == 0 && may_run && rs_rollout_cli_overlap(&f, &p, err) < 0) {
+    rc = -1;
+    cli->exit_code = RS_SWX_REFUSED;
+  }
   if (rc == 0 && blocked) {
     rc = rs_fail(err, RS_E_INPUT, 0, "%zu node(s) have blockers (above); nothing was changed", blocked);
     cli->exit_code = RS_SWX_REFUSED;
   }
-  if (rc == 0 && !dry && planned) rc = rs_rollout_cli_execute(cli, &o, &p, c, x, err);
+  if (rc == 0 && !dry && (planned || f.found)) rc = rs_rollout_cli_execute(cli, &o, &p, c, x, &f, err);
+  rs_rollout_found_clear(&f);
   rs_rollout_plan_clear(&p);
   return rc;
 }

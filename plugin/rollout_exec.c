@@ -173,45 +173,54 @@ static bool same_rollout(const struct rs_ror_record *r, const struct rs_rollout_
   return r->names && same_names(r->names, (char *const *)o->names);
 }
 
-/* Another unfinished rollout with one of the plan's nodes not final:
- * refused, naming it and its owner. */
-static int overlap(const struct rs_ror_record *r, const struct rs_rollout_plan *p, rs_err_t *err) {
-  for (size_t i = 0; i < p->plan.norder; i++) {
-    const char *name = p->nodes[p->plan.order[i]].name;
-    const struct rs_ror_node *n = rs_ror_node_find(r, name);
-    if (!n || rs_ror_node_final(n->state)) continue;
-    return rs_fail(err, RS_E_INPUT, 0, "node %s is in rollout %s (%s, %s by %s%s%s): wait for it to end, or stop it "
-                   "with `kubectl runtime-switch rollout abort %s`", name, r->id, rs_ror_state_name(r->state),
-                   rs_ror_node_state_name(n->state), r->owner, r->host ? " on " : "", r->host ? r->host : "", r->id);
+/* Another unfinished rollout with one of the selected nodes (planned or
+ * blocked: all but those already on the target) not final: refused,
+ * naming it and its owner. */
+int rs_rollout_cli_overlap(const struct rs_rollout_found *f, const struct rs_rollout_plan *p, rs_err_t *err) {
+  for (size_t k = 0; k < f->nothers; k++) {
+    const struct rs_ror_record *r = &f->others[k];
+    for (size_t i = 0; i < p->nnodes && i < p->plan.nnodes; i++) {
+      if (p->plan.state[i] == RS_RO_SKIPPED) continue;
+      const char *name = p->nodes[i].name;
+      const struct rs_ror_node *n = rs_ror_node_find(r, name);
+      if (!n || rs_ror_node_final(n->state)) continue;
+      return rs_fail(err, RS_E_INPUT, 0, "node %s is in rollout %s (%s, %s by %s%s%s): wait for it to end, or stop "
+                     "it with `kubectl runtime-switch rollout abort %s`", name, r->id, rs_ror_state_name(r->state),
+                     rs_ror_node_state_name(n->state), r->owner, r->host ? " on " : "", r->host ? r->host : "",
+                     r->id);
+    }
   }
   return 0;
 }
 
-/* The unfinished record of this command, if there is one (moved to
- * *ret, *ret_found); another over the same nodes refuses. */
-static int find_record(rs_kube_client_t *c, const char *ns, const struct rs_rollout_opts *o,
-                       const struct rs_rollout_plan *p, struct rs_ror_record *ret, bool *ret_found,
-                       struct rs_cli *cli, rs_err_t *err) {
+void rs_rollout_found_clear(struct rs_rollout_found *f) {
+  if (f->found) rs_ror_record_clear(&f->own);
+  rs_ror_list_free(f->others, f->nothers);
+  *f = (struct rs_rollout_found){0};
+}
+
+int rs_rollout_cli_find(struct rs_cli *cli, rs_kube_client_t *c, const char *ns, const struct rs_rollout_opts *o,
+                        struct rs_rollout_found *ret, rs_err_t *err) {
   struct rs_ror_record *v = NULL;
   size_t n = 0;
   _cleanup_strv_ char **bad = NULL;
+  *ret = (struct rs_rollout_found){0};
   if (rs_ror_list(c, ns, &v, &n, &bad, err) < 0) return -1;
   for (size_t i = 0; bad[i]; i++) rs_cli_warn(cli, "ignoring a rollout record: %s", bad[i]);
-  int rc = 0;
-  *ret_found = false;
-  for (size_t i = 0; rc == 0 && i < n; i++) {
-    if (rs_ror_final(v[i].state)) continue;
-    if (!*ret_found && same_rollout(&v[i], o)) {
-      *ret = v[i];
-      v[i] = (struct rs_ror_record){0};
-      *ret_found = true;
-      continue;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (rs_ror_final(v[i].state)) {
+      rs_ror_record_clear(&v[i]);
+    } else if (!ret->found && same_rollout(&v[i], o)) {
+      ret->own = v[i];
+      ret->found = true;
+    } else {
+      v[k++] = v[i];
     }
-    rc = overlap(&v[i], p, err);
   }
-  rs_ror_list_free(v, n);
-  if (rc < 0 && *ret_found) rs_ror_record_clear(ret), *ret_found = false;
-  return rc;
+  ret->others = v;
+  ret->nothers = k;
+  return 0;
 }
 
 static int new_record(const char *mu, const struct rs_rr_opts *ro, const struct rs_rollout_plan *p,
@@ -328,7 +337,8 @@ static int exit_code(const struct rs_rr_result *res) {
 }
 
 int rs_rollout_cli_execute(struct rs_cli *cli, const struct rs_rollout_opts *o, const struct rs_rollout_plan *p,
-                           rs_kube_client_t *c, const struct rs_rollout_exec *x, rs_err_t *err) {
+                           rs_kube_client_t *c, const struct rs_rollout_exec *x, struct rs_rollout_found *f,
+                           rs_err_t *err) {
   bool json = x->json;
   if (can_confirm(cli, p, json, x->sw.yes, err) < 0) return -1;
   _cleanup_kube_config_ rs_kube_config_t *cfg = NULL;
@@ -338,11 +348,8 @@ int rs_rollout_cli_execute(struct rs_cli *cli, const struct rs_rollout_opts *o, 
   ro.cfg = cfg;
   ro.on_event = on_event;
   struct rs_ror_record r = {0};
-  bool found = false;
-  if (find_record(c, ro.ns, o, p, &r, &found, cli, err) < 0) {
-    cli->exit_code = RS_SWX_REFUSED;
-    return -1;
-  }
+  bool found = f->found;
+  if (found) r = f->own, f->own = (struct rs_ror_record){0}, f->found = false;
   int rc = confirm(cli, p, found, x->sw.yes, err);
   if (rc == 0 && !found) rc = new_record(x->max_unavailable, &ro, p, cfg, &r, err);
   if (rc == 0 && !found) rc = rs_ror_create(c, ro.ns, &r, err);

@@ -28,6 +28,8 @@ struct rs_rollout_opts {
   struct rs_drain_opts drain; /* the drain's flags (its filters) */
   struct rs_ro_opts plan;
   long page_size;             /* list chunks; 0: 500 */
+  char *const *resume_nodes;  /* nodes whose switch in progress is this rollout's
+                                 own (being resumed): not a blocker; NULL: none */
 };
 
 struct rs_rollout_node {

@@ -91,9 +91,11 @@ static int add_node(struct run *x, json_t *node) {
   int rc = 0;
   if (rs_sw_check_node(node, NULL, x->o->to, true, &e) < 0) rc = rs_strv_push(&n->blockers, e.msg ? e.msg : "?", x->err);
   rs_err_clear(&e);
-  /* a switch of the node in progress: its own command finishes it */
+  /* a switch of the node in progress: its own command finishes it (a
+   * rollout being resumed finishes those it started itself) */
   struct rs_sw_record rec = {0};
-  if (rc == 0 && rs_sw_record_from_node(node, &rec, &e) == 0 && rec.id && !rs_sw_record_final(&rec))
+  bool ours = x->o->resume_nodes && rs_strv_contains(x->o->resume_nodes, name);
+  if (rc == 0 && rs_sw_record_from_node(node, &rec, &e) == 0 && rec.id && !rs_sw_record_final(&rec) && !ours)
     rc = rs_strv_consume(&n->blockers, rs_strdup_printf("a %s (run %s) is in progress at phase %s: finish it with "
                                                         "`kubectl runtime-switch %s%s` first",
                                                         rec.op == RS_OP_ROLLBACK ? "rollback" : "switch", rec.id,
@@ -101,8 +103,9 @@ static int add_node(struct run *x, json_t *node) {
                                                         rec.op == RS_OP_ROLLBACK ? "rollback node " : "node ",
                                                         name), x->err);
   rs_err_clear(&e);
+  bool resuming = ours && rec.id && !rs_sw_record_final(&rec);
   rs_sw_record_clear(&rec);
-  if (rc == 0 && x->o->preflight && !n->blockers[0] && json_object_set(x->pf_objs, name, node) < 0)
+  if (rc == 0 && x->o->preflight && !n->blockers[0] && !resuming && json_object_set(x->pf_objs, name, node) < 0)
     rc = rs_oom(x->err);
   return rc;
 }

@@ -324,3 +324,30 @@ Test(rollout_run, live_table_on_a_terminal, .init = up_ok, .fini = down) {
   cr_assert(strstr(out.data, "node-1   switched"), "the summary after the table: %s", out.data);
   rs_buf_free(&out);
 }
+
+/* The plugin killed while node-1 switched: its record says running, the
+ * node's own record says a switch is in progress.  Another rollout would be
+ * blocked by that switch; the same command resumes it. */
+Test(rollout_run, its_own_switch_in_progress_is_resumed, .init = up_ok, .fini = down) {
+  seed_record_in("20261206-090000-1234", true, "dave", "running");
+  _cleanup_kube_client_ rs_kube_client_t *c = client();
+  json_auto_t *busy = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "annotations", "runtime-switch.kubectl.dev/state",
+                                "20261206-110000-0002 started", "runtime-switch.kubectl.dev/run",
+                                "{\"id\":\"20261206-110000-0002\",\"op\":\"switch\",\"phase\":\"started\","
+                                "\"from\":\"cri-dockerd\",\"to\":\"containerd\",\"namespace\":\"kubectl-runtime-switch\"}");
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_kube_patch(c, "/api/v1/nodes/node-1", RS_PATCH_MERGE, busy, NULL, &e), 0, "%s", e.msg);
+  struct rs_proc_result r = {0};
+  const char *other[] = {"node", "node-1", "node-2", "--to", "containerd", "--yes", "--skip-preflight", NULL};
+  run(other, 3, &r);
+  cr_assert(strstr(r.errout, "node node-1 is in rollout 20261206-090000-1234"), "%s", r.errout);
+  rs_proc_result_free(&r);
+  rollout(0, &r);
+  cr_assert(strstr(r.out, "Resuming rollout 20261206-090000-1234"), "%s", r.out);
+  rs_proc_result_free(&r);
+  struct rs_ror_record rec;
+  one_record(&rec);
+  cr_assert_eq(rec.state, RS_ROR_DONE);
+  cr_assert_str_eq(rec.nodes[0].run, "20261206-110000-0002", "the run in progress was resumed, not another");
+  rs_ror_record_clear(&rec);
+}
