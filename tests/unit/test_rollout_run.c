@@ -7,6 +7,7 @@
  * without --yes and without a terminal nothing starts.  The record's
  * parser is test_rollout_record.c's, the planner test_rollout_plan.c's. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <pty.h>
 #include <spawn.h>
 
@@ -349,5 +350,55 @@ Test(rollout_run, its_own_switch_in_progress_is_resumed, .init = up_ok, .fini = 
   one_record(&rec);
   cr_assert_eq(rec.state, RS_ROR_DONE);
   cr_assert_str_eq(rec.nodes[0].run, "20261206-110000-0002", "the run in progress was resumed, not another");
+  rs_ror_record_clear(&rec);
+}
+
+static void up_slow(void) { up("slow"); }
+
+static bool node_phase_is(const char *phase) {
+  _cleanup_kube_client_ rs_kube_client_t *c = client();
+  json_auto_t *n = NULL;
+  rs_err_t e = RS_ERR_INIT;
+  if (rs_kube_get(c, "/api/v1/nodes/node-1", &n, &e) < 0) return rs_err_clear(&e), false;
+  const char *st = json_string_value(json_object_get(json_object_get(json_object_get(n, "metadata"), "annotations"),
+                                                     "runtime-switch.kubectl.dev/state"));
+  return st && strstr(st, phase);
+}
+
+/* Ctrl-C while node-1 switches: the switch stops at a safe point, the
+ * record says paused (node-1 still running), exit 130; the same command
+ * then finishes it. */
+Test(rollout_run, ctrl_c_pauses, .init = up_slow, .fini = down) {
+  const char *plugin = getenv("RS_TEST_PLUGIN");
+  cr_assert(plugin);
+  char env[160];
+  snprintf(env, sizeof env, "KUBECONFIG=%s", kc);
+  char *const envp[] = {env, "PATH=/usr/bin:/bin", "HOME=/nonexistent", NULL};
+  char *const argv[] = {(char *)plugin, "node", "node-1", "--to", "containerd", "--canary", "1", "--yes",
+                        "--skip-preflight", NULL};
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid;
+  cr_assert_eq(posix_spawn(&pid, plugin, &fa, NULL, argv, envp), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  for (int i = 0; i < 300 && !node_phase_is("launched"); i++) usleep(20000);
+  cr_assert(node_phase_is("launched"), "the switch never launched");
+  kill(pid, SIGINT);
+  int st;
+  waitpid(pid, &st, 0);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 130, "exit %d", WEXITSTATUS(st));
+  struct rs_ror_record rec;
+  one_record(&rec);
+  cr_assert_eq(rec.state, RS_ROR_PAUSED);
+  cr_assert_eq(rec.nodes[0].state, RS_ROR_NODE_RUNNING);
+  rs_ror_record_clear(&rec);
+  struct rs_proc_result r = {0};
+  rollout(0, &r);
+  cr_assert(strstr(r.out, "Resuming rollout"), "%s", r.out);
+  rs_proc_result_free(&r);
+  one_record(&rec);
+  cr_assert_eq(rec.state, RS_ROR_DONE);
   rs_ror_record_clear(&rec);
 }
