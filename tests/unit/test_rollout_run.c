@@ -1,11 +1,13 @@
-/* The rollout engine through the plugin (`node node-1 --canary 1 ...`)
- * against the fake API server that plays one switching node
- * (tests/fakes/switch_fakeapi.py): a rollout that ends done with its
- * record; a node whose switch fails and is rolled back halts it; a rerun
- * resumes the command's unfinished record instead of making another;
- * another unfinished rollout over the node refuses, naming its owner;
- * without --yes and without a terminal nothing starts.  The record's
- * parser is test_rollout_record.c's, the planner test_rollout_plan.c's. */
+/* The rollout engine through the plugin (`node node-1 --canary 1 ...`,
+ * `rollout ...`) against the fake API server that plays one switching node
+ * (tests/fakes/switch_fakeapi.py), sharing switches between checks: a
+ * rollout that ends done with its record (-o json events); refusals that
+ * change nothing (no --yes without a terminal, another rollout's node); a
+ * node whose switch fails and is rolled back halts it, then status and
+ * abort; resume by id on a terminal (the live table); a rerun resumes its
+ * own switch in progress; Ctrl-C pauses and a rerun finishes.  The
+ * record's parser is test_rollout_record.c's, the planner
+ * test_rollout_plan.c's. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <pty.h>
@@ -150,21 +152,6 @@ Test(rollout_run, done_with_its_record, .init = up_ok, .fini = down) {
   cr_assert(!node_unschedulable());
 }
 
-Test(rollout_run, a_failed_node_halts_it, .init = up_rolledback, .fini = down) {
-  struct rs_proc_result r = {0};
-  rollout(5, &r);
-  cr_assert(strstr(r.errout, "halted: 1 node(s) failed, more than --max-failures 0 allows"), "%s", r.errout);
-  cr_assert(strstr(r.out, "node-1   rolled-back"), "%s", r.out);
-  rs_proc_result_free(&r);
-  struct rs_ror_record rec;
-  one_record(&rec);
-  cr_assert_eq(rec.state, RS_ROR_HALTED);
-  cr_assert_eq(rec.nodes[0].state, RS_ROR_NODE_FAILED);
-  cr_assert(rec.nodes[0].reason && strstr(rec.nodes[0].reason, "rolled-back"), "%s", rec.nodes[0].reason);
-  rs_ror_record_clear(&rec);
-  cr_assert(node_unschedulable(), "a failed node stays cordoned");
-}
-
 /* A record written by someone: of this command (names node-1) or another
  * rollout's (-l pool=a), node-1 pending. */
 static void seed_record_in(const char *id, bool same, const char *owner, const char *node_state) {
@@ -188,22 +175,16 @@ static void seed_record(const char *id, bool same, const char *owner) {
   seed_record_in(id, same, owner, "pending");
 }
 
-Test(rollout_run, the_same_command_resumes_its_record, .init = up_ok, .fini = down) {
-  seed_record("20261206-090000-aaaa", true, "someone");
+/* Nothing starts without --yes and a terminal; another unfinished
+ * rollout over the node refuses, naming it. */
+Test(rollout_run, refusals_change_nothing, .init = up_ok, .fini = down) {
+  const char *a[] = {"node", "node-1", "--to", "containerd", "--canary", "1", "--skip-preflight", NULL};
   struct rs_proc_result r = {0};
-  rollout(0, &r);
-  cr_assert(strstr(r.out, "Resuming rollout 20261206-090000-aaaa"), "%s", r.out);
+  run(a, 3, &r);
+  cr_assert(strstr(r.errout, "a rollout changes 1 node(s): confirm it with --yes"), "%s", r.errout);
   rs_proc_result_free(&r);
-  struct rs_ror_record rec;
-  one_record(&rec);
-  cr_assert_str_eq(rec.id, "20261206-090000-aaaa");
-  cr_assert_eq(rec.state, RS_ROR_DONE);
-  rs_ror_record_clear(&rec);
-}
-
-Test(rollout_run, another_rollout_over_the_node_refuses, .init = up_ok, .fini = down) {
+  cr_assert_eq(records(NULL), 0);
   seed_record("20261206-090000-bbbb", false, "alice");
-  struct rs_proc_result r = {0};
   rollout(3, &r);
   cr_assert(strstr(r.errout, "node node-1 is in rollout 20261206-090000-bbbb (paused, pending by alice on laptop)"),
             "%s", r.errout);
@@ -215,22 +196,20 @@ Test(rollout_run, another_rollout_over_the_node_refuses, .init = up_ok, .fini = 
   cr_assert(!node_unschedulable(), "nothing changed");
 }
 
-Test(rollout_run, not_confirmed_nothing_starts, .init = up_ok, .fini = down) {
-  const char *a[] = {"node", "node-1", "--to", "containerd", "--canary", "1", "--skip-preflight", NULL};
-  struct rs_proc_result r = {0};
-  run(a, 3, &r);
-  cr_assert(strstr(r.errout, "a rollout changes 1 node(s): confirm it with --yes"), "%s", r.errout);
-  rs_proc_result_free(&r);
-  cr_assert_eq(records(NULL), 0);
-  cr_assert(!node_unschedulable());
-}
-
-Test(rollout_run, status_and_abort, .init = up_rolledback, .fini = down) {
+/* A failed node (rolled back by its helper) halts the rollout and stays
+ * cordoned; then `rollout status` and `rollout abort` on its record. */
+Test(rollout_run, a_failed_node_halts_it_status_abort, .init = up_rolledback, .fini = down) {
   struct rs_proc_result r = {0};
   rollout(5, &r);
+  cr_assert(strstr(r.errout, "halted: 1 node(s) failed, more than --max-failures 0 allows"), "%s", r.errout);
+  cr_assert(strstr(r.out, "node-1   rolled-back"), "%s", r.out);
   rs_proc_result_free(&r);
   struct rs_ror_record rec;
   one_record(&rec);
+  cr_assert_eq(rec.state, RS_ROR_HALTED);
+  cr_assert_eq(rec.nodes[0].state, RS_ROR_NODE_FAILED);
+  cr_assert(rec.nodes[0].reason && strstr(rec.nodes[0].reason, "rolled-back"), "%s", rec.nodes[0].reason);
+  cr_assert(node_unschedulable(), "a failed node stays cordoned");
   const char *st[] = {"rollout", "status", NULL};
   run(st, 0, &r);
   cr_assert(strstr(r.out, rec.id) && strstr(r.out, "halted"), "%s", r.out);
@@ -272,7 +251,34 @@ Test(rollout_run, status_and_abort, .init = up_rolledback, .fini = down) {
   rs_ror_record_clear(&rec);
 }
 
-Test(rollout_run, resume_by_id, .init = up_ok, .fini = down) {
+/* The plugin with args on a terminal (a pty): its exit status, its output
+ * in *out (NUL-terminated). */
+static int pty_run(const char *const *args, rs_buf_t *out) {
+  const char *plugin = getenv("RS_TEST_PLUGIN");
+  cr_assert(plugin);
+  char *argv[16] = {(char *)plugin};
+  for (size_t i = 0; args[i] && i < 14; i++) argv[i + 1] = (char *)args[i];
+  int fd = -1;
+  pid_t pid = forkpty(&fd, NULL, NULL, NULL);
+  cr_assert(pid >= 0);
+  if (pid == 0) {
+    char env[160];
+    snprintf(env, sizeof env, "KUBECONFIG=%s", kc);
+    char *const envp[] = {env, "PATH=/usr/bin:/bin", "HOME=/nonexistent", NULL};
+    execve(plugin, argv, envp);
+    _exit(127);
+  }
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) rs_buf_append(out, buf, (size_t)n, NULL);
+  int st;
+  waitpid(pid, &st, 0);
+  close(fd);
+  rs_buf_append(out, "", 1, NULL);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+Test(rollout_run, resume_by_id_on_a_terminal, .init = up_ok, .fini = down) {
   struct rs_proc_result r = {0};
   const char *no[] = {"rollout", "resume", "20261206-090000-ffff", "--yes", NULL};
   run(no, 1, &r);
@@ -284,46 +290,20 @@ Test(rollout_run, resume_by_id, .init = up_ok, .fini = down) {
   const char *a[] = {"rollout", "resume", "20261206-090000-abcd", "--yes", "--skip-preflight", NULL};
   run(a, 2, &r);
   rs_proc_result_free(&r);
+  /* on a terminal: the table of nodes redrawn in place (cursor up, erase),
+   * then the summary */
   const char *b[] = {"rollout", "resume", "20261206-090000-abcd", "--yes", NULL};
-  run(b, 0, &r);
-  cr_assert(strstr(r.out, "Resuming rollout 20261206-090000-abcd"), "%s", r.out);
-  rs_proc_result_free(&r);
-  const char *again[] = {"rollout", "resume", "20261206-090000-abcd", NULL};
-  run(again, 0, &r);
-  cr_assert(strstr(r.out, "is done: nothing to resume"), "%s", r.out);
-  rs_proc_result_free(&r);
-}
-
-/* On a terminal: the table of nodes redrawn in place (cursor up, erase),
- * then the summary. */
-Test(rollout_run, live_table_on_a_terminal, .init = up_ok, .fini = down) {
-  const char *plugin = getenv("RS_TEST_PLUGIN");
-  cr_assert(plugin);
-  int fd = -1;
-  pid_t pid = forkpty(&fd, NULL, NULL, NULL);
-  cr_assert(pid >= 0);
-  if (pid == 0) {
-    char env[160];
-    snprintf(env, sizeof env, "KUBECONFIG=%s", kc);
-    char *const envp[] = {env, "PATH=/usr/bin:/bin", "HOME=/nonexistent", NULL};
-    char *const argv[] = {(char *)plugin, "node", "node-1", "--to", "containerd", "--canary", "1", "--yes",
-                          "--skip-preflight", NULL};
-    execve(plugin, argv, envp);
-    _exit(127);
-  }
   rs_buf_t out = RS_BUF_INIT(1 << 20);
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) rs_buf_append(&out, buf, (size_t)n, NULL);
-  int st;
-  waitpid(pid, &st, 0);
-  close(fd);
-  rs_buf_append(&out, "", 1, NULL);
-  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out.data);
+  cr_assert_eq(pty_run(b, &out), 0, "%s", out.data);
+  cr_assert(strstr(out.data, "Resuming rollout 20261206-090000-abcd"), "%s", out.data);
   cr_assert(strstr(out.data, "LAST PHASE") && strstr(out.data, "\033[2A\033[J"), "%s", out.data);
   cr_assert(strstr(out.data, "gates passed"), "%s", out.data);
   cr_assert(strstr(out.data, "node-1   switched"), "the summary after the table: %s", out.data);
   rs_buf_free(&out);
+  const char *again[] = {"rollout", "resume", "20261206-090000-abcd", NULL};
+  run(again, 0, &r);
+  cr_assert(strstr(r.out, "is done: nothing to resume"), "%s", r.out);
+  rs_proc_result_free(&r);
 }
 
 /* The plugin killed while node-1 switched: its record says running, the
