@@ -1,13 +1,25 @@
-# The rollout over many nodes (issue 12): its benchmark.
+# The rollout over many nodes (issue 12).
 #
+#   make test-fleet-e2e the rollout on a 4-node cluster (node-1, node-3,
+#                      node-4 Docker, node-2 containerd; brought up under the
+#                      e2e lock, the default cluster brought back at the end):
+#                      plan, a failure that halts, a rollout killed and resumed,
+#                      a second rollout refused, a budget's floor (make test)
 #   make bench-fleet   the rollout's plan over 5,000 fake nodes on a private
 #                      API server (no cluster, no lock): wall, CPU, peak RSS
 #                      (BENCH_FLEET_ARGS="N RUNS", default "5000 5")
 #
-# The rollout itself against sequential `node` runs comes with the rollout
-# engine (issue 12, part 2).
+# The benchmark of the rollout itself against sequential `node` runs is not
+# written yet.
 
-.PHONY: bench-fleet
+.PHONY: test-fleet-e2e bench-fleet
+
+FLEET_NODES := node-1:docker node-2:containerd node-3:docker@zone-b node-4:docker@zone-b
+test-fleet-e2e: $(PLUGIN) cluster-build
+	NODES="$(FLEET_NODES)" tests/e2e/cluster.sh build
+	FLEET_NODES="$(FLEET_NODES)" tests/e2e/test_fleet.sh $(abspath $(PLUGIN))
+
+TEST_TARGETS += test-fleet-e2e
 
 BENCH_FLEET_ARGS ?=
 bench-fleet: cluster-build
