@@ -17,6 +17,8 @@
 #define BACKOFF_CAP_MS 8000
 /* A request body larger than this goes over HTTP/1.1 (see set_base_options). */
 #define H2_UPLOAD_MAX (256 * 1024)
+/* The receive buffer of a transfer (see set_base_options). */
+#define RECV_BUFFER (1024 * 1024)
 
 static void logf_(rs_kube_client_t *c, int level, const char *fmt, ...)
     RS_PRINTF(3, 4);
@@ -189,6 +191,19 @@ static void set_base_options(struct xfer *x, CURL *e) {
                    x->body_len > H2_UPLOAD_MAX ? (long)CURL_HTTP_VERSION_1_1
                                                : (long)CURL_HTTP_VERSION_2TLS);
   curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+  /* libcurl 7.88 copies a stream's HTTP/2 DATA into that transfer's
+   * receive buffer (16 KiB by default).  A chunk that does not fit pauses
+   * nghttp2 with the rest kept aside, and nghttp2 finishes that frame
+   * (END_STREAM) only in its next call with input: when the chunk was the
+   * last bytes read from the socket and the server has nothing more to
+   * send, the transfer waits until the server closes the idle connection
+   * (kube-apiserver: 90 s; the server had sent everything, the client had
+   * read everything, the output was right).  A buffer larger than what
+   * libcurl reads from the socket at once (32 KiB) never overflows for the
+   * transfer being read, and for another stream only past 1 MiB arriving
+   * before that transfer's turn.  It is malloc'd per transfer and touched
+   * only as far as data comes. */
+  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)RECV_BUFFER);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
