@@ -94,6 +94,7 @@ static int cmd_status(struct rs_cli *cli, rs_err_t *err) {
       .pods = rs_cli_bool(cli, "pods"),
       .page_size = chunk ? chunk : 100000,
       .brief = !out || !*out, /* the default table */
+      .wide = out && strcmp(out, "wide") == 0,
   };
   struct rs_nodes_report r = {0};
   if (rs_nodes_collect(c, &q, &r, err) < 0) return -1;

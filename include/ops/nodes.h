@@ -62,12 +62,18 @@ void rs_node_status_clear(struct rs_node_status *n);
  * the role labels) that is all the default table shows, except where a
  * cell says less than the Node: Status "NotReady" is a Ready condition of
  * False or of Unknown (status shows "NotReady" and "Unknown"), and
- * "<unknown>" an empty field or that very text.  Nothing in it, nor in the
- * metadata, is status.nodeInfo.architecture (the kubernetes.io/arch label
- * is another field, and writable by whoever may patch nodes): -o wide,
- * json and yaml need whole Nodes. */
+ * "<unknown>" an empty field or that very text.  -o wide also shows the
+ * Internal-IP, OS-Image and Kernel-Version cells (exact unless "<none>",
+ * empty or "<unknown>") and the architecture: the Table has no
+ * status.nodeInfo.architecture, so -o wide shows the kubernetes.io/arch
+ * label from the metadata, which the kubelet sets to the same value (as
+ * kubectl get nodes -L kubernetes.io/arch shows it; whoever may patch the
+ * node may change it, and the helper never reads it: the switch takes the
+ * architecture from the whole Node); a node without the label has its page
+ * read as whole Nodes.  json and yaml read whole Nodes. */
 struct rs_node_table_row {
   char *name, *status, *version, *runtime; /* the cells, as they were */
+  char *ip, *os, *kernel;                  /* NULL: no such column */
 };
 struct rs_node_table {
   struct rs_node_table_row *rows;
@@ -80,14 +86,17 @@ struct rs_node_table {
  * one of those columns, or a row without one cell per column). */
 int rs_node_table_parse(const char *json, size_t len, struct rs_node_table *ret, rs_err_t *err);
 void rs_node_table_clear(struct rs_node_table *t);
-/* Can the row stand for its Node in the default table? */
+/* Can the row stand for its Node in the default table?  In -o wide? */
 bool rs_node_table_row_exact(const struct rs_node_table_row *r);
+bool rs_node_table_row_wide_exact(const struct rs_node_table_row *r);
 /* A row of the default table from an exact Table row and the node's
  * PartialObjectMetadata (protobuf, an item of a PartialObjectMetadataList);
- * -1 when they are not of the same node.  OS image, kernel, internal IP and
- * architecture stay empty. */
+ * -1 when they are not of the same node.  With wide, a row of -o wide from
+ * a wide-exact row: 1 when the metadata has no kubernetes.io/arch label
+ * (*ret is filled all the same, without the architecture); without, OS
+ * image, kernel, internal IP and architecture stay empty. */
 int rs_node_status_from_table(const struct rs_node_table_row *row, const void *meta, size_t len,
-                              struct rs_node_status *ret, rs_err_t *err);
+                              bool wide, struct rs_node_status *ret, rs_err_t *err);
 /* The endpoint to believe: /configz, else the kubeadm annotation, or NULL. */
 const char *rs_node_endpoint(const struct rs_node_status *n);
 /* "Ready", "NotReady", "Unknown", with ",SchedulingDisabled" as kubectl. */
@@ -106,6 +115,8 @@ struct rs_nodes_query {
                                   endpoint, verdict): read from the server's
                                   Table where it says enough; OS image,
                                   kernel, IP and architecture may stay empty */
+  bool wide;                   /* what -o wide shows: from the server's
+                                  Table too, where it says enough */
 };
 
 struct rs_nodes_report {

@@ -176,8 +176,11 @@ static int pb_entry(const struct rs_pb_field *f, struct rs_pb_field *key, struct
   return k;
 }
 
-/* ObjectMeta: name 1, labels 11, annotations 12. */
-static int pb_meta(struct rs_node_status *n, struct rs_pb m, char ***roles) {
+#define ARCH_LABEL "kubernetes.io/arch"
+
+/* ObjectMeta: name 1, labels 11, annotations 12; the arch label into
+ * *arch when arch is not NULL. */
+static int pb_meta(struct rs_node_status *n, struct rs_pb m, char ***roles, char **arch) {
   struct rs_pb_field f, key, val;
   int k;
   while ((k = rs_pb_next(&m, &f)) > 0) {
@@ -187,7 +190,8 @@ static int pb_meta(struct rs_node_status *n, struct rs_pb m, char ***roles) {
     } else if (f.num == 11 || f.num == 12) {
       if (pb_entry(&f, &key, &val) < 0) return -1;
       if (f.num == 11) {
-        if (add_role(roles, (const char *)key.data, key.len, (const char *)val.data, val.len) < 0)
+        if (add_role(roles, (const char *)key.data, key.len, (const char *)val.data, val.len) < 0 ||
+            (arch && rs_pb_str_eq(&key, ARCH_LABEL) && pb_set(arch, &val) < 0))
           return -1;
       } else if (rs_pb_str_eq(&key, RS_ANN_CRI_SOCKET) && pb_set(&n->cri_socket, &val) < 0) {
         return -1;
@@ -242,7 +246,7 @@ int rs_node_status_from_pb(const void *msg, size_t len, struct rs_node_status *r
   while ((k = rs_pb_next(&r, &f)) > 0) {
     if (f.wire != RS_PB_LEN) continue;
     if (f.num == 1) {
-      k = pb_meta(&n, rs_pb_sub(&f), &roles);
+      k = pb_meta(&n, rs_pb_sub(&f), &roles, NULL);
     } else if (f.num == 2) { /* NodeSpec: unschedulable 4 */
       s = rs_pb_sub(&f);
       while ((k = rs_pb_next(&s, &g)) > 0)
@@ -269,18 +273,20 @@ fail:
 /* From the server-side Table: the row (see rs_node_table_row_exact) and
  * the node's PartialObjectMetadata (metadata 1: name, labels, annotations). */
 int rs_node_status_from_table(const struct rs_node_table_row *row, const void *meta, size_t len,
-                              struct rs_node_status *ret, rs_err_t *err) {
+                              bool wide, struct rs_node_status *ret, rs_err_t *err) {
   struct rs_node_status n = {0};
   _cleanup_strv_ char **roles = NULL;
   struct rs_pb r = rs_pb_of(meta, len);
   struct rs_pb_field f;
   int k;
-  if (!rs_node_table_row_exact(row))
+  if (!(wide ? rs_node_table_row_wide_exact(row) : rs_node_table_row_exact(row)))
     return rs_fail(err, RS_E_INPUT, 0, "the node table's row of %s does not say enough", row->name);
   errno = 0;
   if (!(n.docker_sock_pods = rs_strv_new())) goto fail;
   while ((k = rs_pb_next(&r, &f)) > 0)
-    if (f.num == 1 && f.wire == RS_PB_LEN && (k = pb_meta(&n, rs_pb_sub(&f), &roles)) < 0) break;
+    if (f.num == 1 && f.wire == RS_PB_LEN &&
+        (k = pb_meta(&n, rs_pb_sub(&f), &roles, wide ? &n.arch : NULL)) < 0)
+      break;
   if (k < 0) goto fail;
   if (!n.name || strcmp(n.name, row->name) != 0) {
     rs_fail(err, RS_E_INPUT, 0, "the node table's row of %s came with the metadata of %s", row->name,
@@ -291,11 +297,13 @@ int rs_node_status_from_table(const struct rs_node_table_row *row, const void *m
   n.unschedulable = rs_endswith(row->status, ",SchedulingDisabled");
   if ((rs_startswith(row->status, "Ready") && !(n.ready = strdup("True"))) ||
       (*row->version && !(n.kubelet_version = strdup(row->version))) ||
-      (*row->runtime && !(n.runtime_raw = strdup(row->runtime))))
+      (*row->runtime && !(n.runtime_raw = strdup(row->runtime))) ||
+      (wide && (!(n.internal_ip = strdup(row->ip)) || !(n.os_image = strdup(row->os)) ||
+                !(n.kernel = strdup(row->kernel)))))
     goto fail;
   if ((!(n.roles = join_roles(roles)) && errno == ENOMEM) || split_runtime(&n) < 0) goto fail;
   *ret = n;
-  return 0;
+  return wide && !n.arch ? 1 : 0;
 fail:
   rs_node_status_clear(&n);
   if (errno == ENOMEM) return rs_oom(err);

@@ -9,22 +9,23 @@
 #include "common/cleanup.h"
 #include "common/strutil.h"
 
+static void row_free(struct rs_node_table_row *r);
+
 void rs_node_table_clear(struct rs_node_table *t) {
-  for (size_t i = 0; i < t->n; i++) {
-    free(t->rows[i].name);
-    free(t->rows[i].status);
-    free(t->rows[i].version);
-    free(t->rows[i].runtime);
-  }
+  for (size_t i = 0; i < t->n; i++) row_free(&t->rows[i]);
   free(t->rows);
   free(t->cont);
   free(t->rv);
   *t = (struct rs_node_table){0};
 }
 
-/* The columns status reads, by the names the API server gives them. */
-enum { COL_NAME, COL_STATUS, COL_VERSION, COL_RUNTIME, _COL_MAX };
-static const char *const col_names[_COL_MAX] = {"Name", "Status", "Version", "Container-Runtime"};
+/* The columns status reads, by the names the API server gives them; the
+ * first _COL_NEEDED must be there, the others only for -o wide (a table
+ * without them has its rows read as whole Nodes there). */
+enum { COL_NAME, COL_STATUS, COL_VERSION, COL_RUNTIME, _COL_NEEDED = COL_RUNTIME + 1,
+       COL_IP = _COL_NEEDED, COL_OS, COL_KERNEL, _COL_MAX };
+static const char *const col_names[_COL_MAX] = {"Name", "Status", "Version", "Container-Runtime",
+                                                "Internal-IP", "OS-Image", "Kernel-Version"};
 
 static int find_columns(const json_t *defs, size_t idx[_COL_MAX], rs_err_t *err) {
   for (size_t c = 0; c < _COL_MAX; c++) {
@@ -35,10 +36,20 @@ static int find_columns(const json_t *defs, size_t idx[_COL_MAX], rs_err_t *err)
       const char *n = json_string_value(json_object_get(d, "name"));
       if (n && strcmp(n, col_names[c]) == 0 && idx[c] == SIZE_MAX) idx[c] = i;
     }
-    if (idx[c] == SIZE_MAX)
+    if (idx[c] == SIZE_MAX && c < _COL_NEEDED)
       return rs_fail(err, RS_E_INPUT, 0, "the server's Node table has no column \"%s\"", col_names[c]);
   }
   return 0;
+}
+
+static void row_free(struct rs_node_table_row *r) {
+  free(r->name);
+  free(r->status);
+  free(r->version);
+  free(r->runtime);
+  free(r->ip);
+  free(r->os);
+  free(r->kernel);
 }
 
 static int take_row(const json_t *row, size_t ncols, const size_t idx[_COL_MAX],
@@ -46,19 +57,21 @@ static int take_row(const json_t *row, size_t ncols, const size_t idx[_COL_MAX],
   const json_t *cells = json_object_get(row, "cells");
   if (!json_is_array(cells) || json_array_size(cells) != ncols)
     return rs_fail(err, RS_E_INPUT, 0, "a row of the server's Node table has not one cell per column");
-  const char *v[_COL_MAX];
+  const char *v[_COL_MAX] = {0};
   for (size_t c = 0; c < _COL_MAX; c++)
-    if (!(v[c] = json_string_value(json_array_get(cells, idx[c]))))
+    if (idx[c] != SIZE_MAX && !(v[c] = json_string_value(json_array_get(cells, idx[c]))))
       return rs_fail(err, RS_E_INPUT, 0, "the %s of a row of the server's Node table is not a string",
                      col_names[c]);
   if (!*v[COL_NAME]) return rs_fail(err, RS_E_INPUT, 0, "a row of the server's Node table has no name");
-  struct rs_node_table_row r = {strdup(v[COL_NAME]), strdup(v[COL_STATUS]), strdup(v[COL_VERSION]),
-                                strdup(v[COL_RUNTIME])};
-  if (!r.name || !r.status || !r.version || !r.runtime) {
-    free(r.name);
-    free(r.status);
-    free(r.version);
-    free(r.runtime);
+  struct rs_node_table_row r = {.name = strdup(v[COL_NAME]), .status = strdup(v[COL_STATUS]),
+                                .version = strdup(v[COL_VERSION]), .runtime = strdup(v[COL_RUNTIME])};
+  bool oom = !r.name || !r.status || !r.version || !r.runtime;
+  char **opt[] = {[COL_IP - _COL_NEEDED] = &r.ip, [COL_OS - _COL_NEEDED] = &r.os,
+                  [COL_KERNEL - _COL_NEEDED] = &r.kernel};
+  for (size_t c = _COL_NEEDED; c < _COL_MAX; c++)
+    if (v[c] && !(*opt[c - _COL_NEEDED] = strdup(v[c]))) oom = true;
+  if (oom) {
+    row_free(&r);
     return rs_oom(err);
   }
   *ret = r;
@@ -107,4 +120,13 @@ static bool status_exact(const char *s) {
 bool rs_node_table_row_exact(const struct rs_node_table_row *r) {
   /* "<unknown>" is an empty containerRuntimeVersion, or that very text */
   return status_exact(r->status) && strcmp(r->runtime, "<unknown>") != 0;
+}
+
+bool rs_node_table_row_wide_exact(const struct rs_node_table_row *r) {
+  /* the printer's "<unknown>" is an empty osImage or kernelVersion (or that
+   * text); "<none>" no InternalIP address (or that text), and an empty
+   * first one is skipped by status but not by the printer */
+  return rs_node_table_row_exact(r) && r->ip && r->os && r->kernel && *r->ip &&
+         strcmp(r->ip, "<none>") != 0 && strcmp(r->os, "<unknown>") != 0 &&
+         strcmp(r->kernel, "<unknown>") != 0;
 }

@@ -186,13 +186,18 @@ struct tpage {
   char *asked;                 /* the continue token it was asked with */
   bool whole;                  /* completed by whole Nodes */
   bool asking, done;
+  bool no_arch;                /* -o wide: a node without the arch label */
   struct rs_nodes_report rows; /* when done: one per row of t, in order */
 };
+
+static void tpage_rows_clear(struct tpage *p) {
+  while (p->rows.n) rs_node_status_clear(&p->rows.items[--p->rows.n]);
+}
 
 static void tpage_free(struct tpage *p) {
   rs_node_table_clear(&p->t);
   free(p->asked);
-  for (size_t i = 0; i < p->rows.n; i++) rs_node_status_clear(&p->rows.items[i]);
+  tpage_rows_clear(p);
   free(p->rows.items);
   free(p);
 }
@@ -202,8 +207,10 @@ static int tpage_meta_item(void *ud, const void *msg, size_t len, rs_err_t *err)
   if (p->rows.n >= p->t.n)
     return rs_fail(err, RS_E_INPUT, 0, "more nodes' metadata than rows in the node table");
   if (rs_nodes_reserve(&p->rows, 1) < 0) return rs_oom(err);
-  if (rs_node_status_from_table(&p->t.rows[p->rows.n], msg, len, &p->rows.items[p->rows.n], err) < 0)
-    return -1;
+  int r = rs_node_status_from_table(&p->t.rows[p->rows.n], msg, len, p->k->q->wide,
+                                    &p->rows.items[p->rows.n], err);
+  if (r < 0) return -1;
+  if (r > 0) p->no_arch = true;
   p->rows.n++;
   return 0;
 }
@@ -222,6 +229,8 @@ static int tpage_check(struct tpage *p, const char *cont, rs_err_t *err) {
   return 0;
 }
 
+/* 0: the page's rows are in; 1: -o wide, and a node has no arch label:
+ * the page is to be read as whole Nodes. */
 static int tpage_complete(struct tpage *p, const char *body, size_t len, rs_err_t *err) {
   if (p->whole) {
     _cleanup_free_ char *cont = NULL;
@@ -230,8 +239,10 @@ static int tpage_complete(struct tpage *p, const char *body, size_t len, rs_err_
   }
   _cleanup_(rs_pb_list_clear) struct rs_pb_list l = {.kind = "PartialObjectMetadataList",
                                                       .item = tpage_meta_item, .ud = p};
-  if (rs_pb_list_feed(&l, body, len, err) < 0 || rs_pb_list_end(&l, err) < 0) return -1;
-  return tpage_check(p, l.cont, err);
+  if (rs_pb_list_feed(&l, body, len, err) < 0 || rs_pb_list_end(&l, err) < 0 ||
+      tpage_check(p, l.cont, err) < 0)
+    return -1;
+  return p->no_arch ? 1 : 0;
 }
 
 static int tpage_ask(struct tpage *p, rs_err_t *err);
@@ -251,9 +262,15 @@ static int tpages_advance(struct collect *k, rs_err_t *err) {
 static int on_tpage(void *ud, const struct rs_kube_result *res, rs_err_t *err) {
   struct tpage *p = ud;
   if (err->kind != RS_E_NONE) return -1;
-  if (tpage_complete(p, res->raw ? res->raw : "", res->raw ? res->raw_len : 0, err) < 0)
-    return rs_wrap(err, "GET /api/v1/nodes (%s)", p->whole ? "Nodes" : "metadata");
-  p->done = true;
+  int r = tpage_complete(p, res->raw ? res->raw : "", res->raw ? res->raw_len : 0, err);
+  if (r < 0) return rs_wrap(err, "GET /api/v1/nodes (%s)", p->whole ? "Nodes" : "metadata");
+  if (r > 0) { /* read again, as whole Nodes, when its turn comes */
+    tpage_rows_clear(p);
+    p->whole = true;
+    p->asking = false;
+  } else {
+    p->done = true;
+  }
   return tpages_advance(p->k, err);
 }
 
@@ -287,7 +304,8 @@ static int on_table_page(void *ud, const char *body, size_t len, char **ret_cont
     return on_json_page(ud, body, len, ret_continue, err);
   }
   bool exact = true;
-  for (size_t i = 0; exact && i < t.n; i++) exact = rs_node_table_row_exact(&t.rows[i]);
+  for (size_t i = 0; exact && i < t.n; i++)
+    exact = k->q->wide ? rs_node_table_row_wide_exact(&t.rows[i]) : rs_node_table_row_exact(&t.rows[i]);
   if (!exact && !k->ntp) { /* the listing ends here: whole Nodes instead */
     k->whole_list = true;
     return 0;
@@ -503,7 +521,7 @@ int rs_nodes_collect(rs_kube_client_t *c, const struct rs_nodes_query *q,
   }
   if (q->names && q->names[0]) {
     if (get_named(&k, err) < 0) goto out;
-  } else if ((q->brief ? list_brief(&k, err) : list_nodes(&k, err)) < 0) {
+  } else if ((q->brief || q->wide ? list_brief(&k, err) : list_nodes(&k, err)) < 0) {
     goto out;
   }
   if (q->configz && collect_configz(&k, err) < 0) goto out;

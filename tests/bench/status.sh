@@ -19,16 +19,16 @@
 #  - The nodes are tests/bench/bench_nodes' (a third each on dockershim,
 #    containerd and cri-dockerd), Ready, shaped as a kubelet registers one
 #    (capacity, conditions, nodeInfo, BENCH_IMAGES images: about 7 KB each),
-#    so the default table reads the server's Node Table and the nodes'
-#    metadata, and -o wide whole Nodes.
+#    so the default table and -o wide read the server's Node Table and the
+#    nodes' metadata (-o wide's ARCH from their kubernetes.io/arch label).
 #  - status runs with --configz=false: there is no kubelet behind the fake
 #    nodes (each /configz would wait for its timeout); kubectl reads no
 #    /configz either.
 #  - Each status mode's output is checked against what the same binary
 #    prints for the same nodes named one by one (each Node read whole, a GET
 #    each, in the list's order): byte for byte, the warm-up and every
-#    measured run; kubectl's has a line per node.  The default table must
-#    have asked for the Table (includeObject=None).
+#    measured run; kubectl's has a line per node.  The default table and
+#    -o wide must have asked for the Table (includeObject=None).
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh" # wait_until, at_exit, T_TMP
 . "$RS_ROOT/tests/bench/lib.sh"       # bench_apiserver, bench_measure, bench_report
@@ -138,6 +138,8 @@ rm -f "$work/results"
 "$plugin" status "$z" -o wide -v 6 2>"$work/v6-wide" >/dev/null
 table=$(grep -c '^I.* GET .*includeObject=None' "$work/v6" || true)
 [[ $table -gt 0 ]] || { echo "the default table did not ask for the server's Table:" >&2; grep GET "$work/v6" >&2; exit 1; }
+grep -q '^I.* GET .*includeObject=None' "$work/v6-wide" ||
+  { echo "status -o wide did not ask for the server's Table:" >&2; grep GET "$work/v6-wide" >&2; exit 1; }
 echo "requests per run: status $(grep -c '^I.* GET ' "$work/v6") ($table of the Table), status -o wide $(grep -c '^I.* GET ' "$work/v6-wide")"
 cat "$work/v6" "$work/v6-wide" > "$results.v6" # the request logs, for where the time goes
 t0=$SECONDS

@@ -20,6 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       const struct rs_node_table_row *row = &t.rows[i];
       if (!row->name || !*row->name || !row->status || !row->version || !row->runtime) abort();
       (void)rs_node_table_row_exact(row);
+      if (rs_node_table_row_wide_exact(row) && (!row->ip || !row->os || !row->kernel)) abort();
     }
   } else if (t.rows || t.n || t.cont || t.rv || (r < 0) != (err.msg != NULL)) {
     abort(); /* nothing kept; a failure, and only a failure, says why */

@@ -228,6 +228,10 @@ for n in kube:
     for mine, theirs in (("INTERNAL-IP", "INTERNAL-IP"), ("KERNEL-VERSION", "KERNEL-VERSION")):
         assert wide[n][mine] == kube[n][theirs], (n, mine, wide[n][mine], kube[n][theirs])
     assert wide[n]["OS-IMAGE"].split()[0] == kube[n]["OS-IMAGE"].split()[0]
+# ARCH (the kubelet sets the kubernetes.io/arch label) is status.nodeInfo.architecture
+arch = {i["name"]: i["architecture"] for i in json.load(open(w + "/status.json"))["items"]}
+for n in kube:
+    assert wide[n]["ARCH"] == arch[n], (n, wide[n]["ARCH"], arch[n])
 '
 check "--no-headers: the rows only" test "$(wc -l <"$work/noheaders.txt")" -eq "$(($(wc -l <"$work/table.txt") - 1))"
 compare "--pods: the pods that mount the Docker socket, as kubectl get pods -A -o json shows them" '
@@ -271,9 +275,10 @@ check "... the Table asked for as a Table, the metadata as PartialObjectMetadata
 	grep -q 'Request Header: Accept: application/json;as=Table;v=v1;g=meta.k8s.io, application/json' "$work/v9.txt"
 check "... and the metadata as a PartialObjectMetadataList in protobuf" grep -q 'Request Header: Accept: application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList' "$work/v9.txt"
 rs status -o wide -v 6 >/dev/null 2>"$work/v6-wide.txt"
-check "status -o wide -v 6: one page of whole Nodes" \
-	test "$(grep -c '^I.* GET .*/api/v1/nodes?limit=500 200' "$work/v6-wide.txt")" -eq 1 -a \
-	"$(grep -c '^I.* GET .*/api/v1/nodes?' "$work/v6-wide.txt")" -eq 1
+check "status -o wide -v 6: the Table and its nodes' metadata too (the kubelet's arch label), no whole Nodes" \
+	test "$(grep -c '^I.* GET .*/api/v1/nodes?limit=500&includeObject=None 200' "$work/v6-wide.txt")" -eq 1 -a \
+	"$(grep -c '^I.* GET .*/api/v1/nodes?limit=500&resourceVersion=[0-9]*&resourceVersionMatch=Exact 200' "$work/v6-wide.txt")" -eq 1 -a \
+	"$(grep -c '^I.* GET .*/api/v1/nodes?' "$work/v6-wide.txt")" -eq 2
 
 # bearer token, and /configz forbidden by RBAC: partial rows and a warning
 KUBECONFIG=$work/token "$KUBECTL" runtime-switch status -o json -v 6 >"$work/forbidden.json" 2>"$work/forbidden.err"; rc=$?

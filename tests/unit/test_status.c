@@ -383,6 +383,16 @@ Test(cli, protobuf_and_json_lists_print_the_same, .init = start_both, .fini = st
                 strstr(v.errout, "as=PartialObjectMetadataList") && strstr(v.errout, "continue=6"),
             "%s", v.errout);
   rs_proc_result_free(&v);
+  /* (and -o wide too: node-00004 has no arch label, its page is read
+   * whole, as the page of 6 and 7) */
+  const char *c[] = {"status", "-o", "wide", "-v", "9", "--chunk-size", "2", NULL};
+  fake_run_plugin(kc_pb, c, &v);
+  cr_assert(v.errout && strstr(v.errout, "includeObject=None") &&
+                strstr(v.errout, "as=PartialObjectMetadataList"), "%s", v.errout);
+  size_t page4 = 0; /* its metadata, then its Nodes */
+  for (const char *q = v.errout; (q = strstr(q, "/api/v1/nodes?limit=2&continue=4 200")); q++) page4++;
+  cr_assert_eq(page4, 2, "%s", v.errout);
+  rs_proc_result_free(&v);
 }
 
 /* ---- the server-side Table ---- */
@@ -578,12 +588,12 @@ Test(cli, configz_forbidden_is_partial_with_warning, .init = start_forbidden, .f
 }
 
 Test(node_table, row_and_metadata_of_one_node) {
-  struct rs_node_table_row row = {"a", "Ready,SchedulingDisabled", "v1.27.3", "containerd://1.7.2"};
+  struct rs_node_table_row row = {"a", "Ready,SchedulingDisabled", "v1.27.3", "containerd://1.7.2", NULL, NULL, NULL};
   /* PartialObjectMetadata {metadata {name, labels {node-role.kubernetes.io/worker: ""}}} */
   static const char meta_a[] = "\x0a\x27\x0a\x01" "a" "\x5a\x22\x0a\x1e" "node-role.kubernetes.io/worker" "\x12\x00";
   struct rs_node_status n = {0};
   _cleanup_err_ rs_err_t e = RS_ERR_INIT;
-  cr_assert_eq(rs_node_status_from_table(&row, meta_a, sizeof meta_a - 1, &n, &e), 0, "%s", e.msg);
+  cr_assert_eq(rs_node_status_from_table(&row, meta_a, sizeof meta_a - 1, false, &n, &e), 0, "%s", e.msg);
   cr_assert_str_eq(n.name, "a");
   cr_assert_str_eq(n.ready, "True");
   cr_assert(n.unschedulable);
@@ -593,10 +603,50 @@ Test(node_table, row_and_metadata_of_one_node) {
   rs_node_status_clear(&n);
   /* the metadata of another node, or a row that says too little: refused */
   static const char meta_b[] = "\x0a\x03\x0a\x01" "b";
-  cr_assert_eq(rs_node_status_from_table(&row, meta_b, sizeof meta_b - 1, &n, &e), -1);
+  cr_assert_eq(rs_node_status_from_table(&row, meta_b, sizeof meta_b - 1, false, &n, &e), -1);
   cr_assert(e.msg && strstr(e.msg, "metadata of b"), "%s", e.msg);
   rs_err_clear(&e);
-  struct rs_node_table_row notready = {"a", "NotReady", "v1.27.3", "containerd://1.7.2"};
-  cr_assert_eq(rs_node_status_from_table(&notready, meta_a, sizeof meta_a - 1, &n, &e), -1);
+  struct rs_node_table_row notready = {"a", "NotReady", "v1.27.3", "containerd://1.7.2", NULL, NULL, NULL};
+  cr_assert_eq(rs_node_status_from_table(&notready, meta_a, sizeof meta_a - 1, false, &n, &e), -1);
   cr_assert_null(n.name);
+}
+
+Test(node_table, wide_row_takes_the_cells_and_the_arch_label) {
+  struct rs_node_table_row row = {"a", "Ready", "v1.27.3", "containerd://1.7.2", "10.0.0.1",
+                                  "Debian GNU/Linux 12", "6.1.0"};
+  /* PartialObjectMetadata {metadata {name, labels {kubernetes.io/arch: arm64}}} */
+  static const char meta_a[] = "\x0a\x20\x0a\x01" "a" "\x5a\x1b\x0a\x12" "kubernetes.io/arch" "\x12\x05" "arm64";
+  struct rs_node_status n = {0};
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  cr_assert(rs_node_table_row_wide_exact(&row));
+  cr_assert_eq(rs_node_status_from_table(&row, meta_a, sizeof meta_a - 1, true, &n, &e), 0, "%s", e.msg);
+  cr_assert_str_eq(n.arch, "arm64");
+  cr_assert_str_eq(n.internal_ip, "10.0.0.1");
+  cr_assert_str_eq(n.os_image, "Debian GNU/Linux 12");
+  cr_assert_str_eq(n.kernel, "6.1.0");
+  rs_node_status_clear(&n);
+  /* the default table takes none of them */
+  cr_assert_eq(rs_node_status_from_table(&row, meta_a, sizeof meta_a - 1, false, &n, &e), 0, "%s", e.msg);
+  cr_assert(!n.arch && !n.internal_ip && !n.os_image && !n.kernel);
+  rs_node_status_clear(&n);
+  /* no arch label: 1, the row filled all the same (its page is read whole) */
+  static const char meta_none[] = "\x0a\x03\x0a\x01" "a";
+  cr_assert_eq(rs_node_status_from_table(&row, meta_none, sizeof meta_none - 1, true, &n, &e), 1);
+  cr_assert_str_eq(n.name, "a");
+  cr_assert_null(n.arch);
+  rs_node_status_clear(&n);
+  /* cells the printer fills in for an empty field, or no such column */
+  struct rs_node_table_row bad[] = {
+      {"a", "Ready", "v1", "containerd://1.7.2", "<none>", "Debian", "6.1.0"},
+      {"a", "Ready", "v1", "containerd://1.7.2", "", "Debian", "6.1.0"},
+      {"a", "Ready", "v1", "containerd://1.7.2", "10.0.0.1", "<unknown>", "6.1.0"},
+      {"a", "Ready", "v1", "containerd://1.7.2", "10.0.0.1", "Debian", "<unknown>"},
+      {"a", "Ready", "v1", "containerd://1.7.2", "10.0.0.1", NULL, "6.1.0"},
+      {"a", "NotReady", "v1", "containerd://1.7.2", "10.0.0.1", "Debian", "6.1.0"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    cr_assert_not(rs_node_table_row_wide_exact(&bad[i]), "row %zu", i);
+    cr_assert_eq(rs_node_status_from_table(&bad[i], meta_a, sizeof meta_a - 1, true, &n, &e), -1);
+    rs_err_clear(&e);
+  }
 }
