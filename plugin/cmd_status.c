@@ -12,8 +12,8 @@
 static const struct rs_opt status_opts[] = {
     {.name = "chunk-size", .type = RS_OPT_STRING, .arg = "N", .def = "500",
      .help = "Return large lists in chunks rather than all at once. Pass 0 to disable."},
-    {.name = "configz", .type = RS_OPT_BOOL, .def = "true",
-     .help = "Read each Ready node's kubelet configuration (/configz) through the API server's node proxy."},
+    {.name = "configz", .type = RS_OPT_BOOL, .def = "false",
+     .help = "Also read each Ready node's kubelet configuration (/configz: CRI endpoint, cgroup driver) through the API server's node proxy. Needs nodes/proxy (rbac/status-configz.yaml), which reaches the kubelet API of every node."},
     {.name = "no-headers", .type = RS_OPT_BOOL, .def = "false",
      .help = "When using the default or wide output format, don't print headers."},
     RS_OPT_OUTPUT("", "Output format. One of: (json, yaml, wide).", "json", "yaml", "wide"),
@@ -90,7 +90,7 @@ static int cmd_status(struct rs_cli *cli, rs_err_t *err) {
   struct rs_nodes_query q = {
       .names = (const char *const *)cli->args,
       .selector = sel && *sel ? sel : NULL,
-      .configz = !cz || strcmp(cz, "true") == 0,
+      .configz = cz && strcmp(cz, "true") == 0,
       .pods = rs_cli_bool(cli, "pods"),
       .page_size = chunk ? chunk : 100000,
       .brief = !out || !*out, /* the default table */
@@ -127,16 +127,20 @@ const struct rs_cmd rs_cmd_status = {
     .usage = "status [NODE...] [-l SELECTOR] [-o wide|json|yaml] [--pods]",
     .description =
         "Show, for each node, its readiness, roles, kubelet version, container runtime and\n"
-        "version, the CRI endpoint it records (the kubeadm cri-socket annotation, and the\n"
-        "kubelet's /configz read through the API server's node proxy where permitted), and a\n"
-        "verdict: whether the node must switch runtime before its kubelet can be upgraded.\n\n"
+        "version, the CRI endpoint it records (the kubeadm cri-socket annotation; with\n"
+        "--configz, the kubelet's own, read from /configz through the API server's node\n"
+        "proxy), and a verdict: whether the node must switch runtime before its kubelet can be\n"
+        "upgraded.\n\n"
+        "--configz needs nodes/proxy (rbac/status-configz.yaml), which reaches the kubelet API\n"
+        "of every node; without it status reads nodes and their metadata only, and says when a\n"
+        "node's verdict rests on its kubelet version alone.\n\n"
         "With --pods, also list the pods on each node that mount the Docker socket: they\n"
         "break when the node stops running Docker.",
     .examples =
         "  # All nodes\n"
         "  kubectl runtime-switch status\n\n"
-        "  # Worker nodes, with OS, kernel, IP and cgroup driver\n"
-        "  kubectl runtime-switch status -l '!node-role.kubernetes.io/control-plane' -o wide\n\n"
+        "  # Worker nodes, with OS, kernel, IP, and the cgroup driver from /configz\n"
+        "  kubectl runtime-switch status -l '!node-role.kubernetes.io/control-plane' -o wide --configz\n\n"
         "  # Two nodes, as JSON, with the pods that use /var/run/docker.sock\n"
         "  kubectl runtime-switch status node-1 node-2 --pods -o json",
 };

@@ -10,6 +10,7 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/strutil.h"
+#include "helper/runtimes.h"
 #include "kube/pb.h"
 #include "nodes_int.h"
 
@@ -508,6 +509,28 @@ static int collect_pods(struct collect *k, rs_err_t *err) {
   return rs_kube_list(k->c, "/api/v1/pods", &lo, on_pod, k, NULL, err);
 }
 
+/* Without /configz, a Docker Engine node with no CRI endpoint on record
+ * (no kubeadm cri-socket annotation) has dockershim or cri-dockerd judged
+ * from its kubelet version: say so, once. */
+static int note_guessed_endpoints(struct collect *k, rs_err_t *err) {
+  size_t n = 0;
+  const char *first = NULL;
+  for (size_t i = 0; i < k->r->n; i++) {
+    const struct rs_node_status *s = &k->r->items[i];
+    int v = s->verdict.kind;
+    if ((v == RS_VERDICT_DOCKERSHIM || v == RS_VERDICT_CRI_DOCKERD) &&
+        rs_rt_by_endpoint(rs_node_endpoint(s)) == RS_RT_NONE && n++ == 0)
+      first = s->name;
+  }
+  if (!n) return 0;
+  return rs_strv_consume(&k->r->warnings,
+                         rs_strdup_printf("%zu node(s) run Docker Engine with no CRI endpoint on record (first: %s, "
+                                          "no kubeadm cri-socket annotation): dockershim or cri-dockerd is judged "
+                                          "from the kubelet version; --configz reads the kubelet's own (it needs "
+                                          "nodes/proxy: rbac/status-configz.yaml)", n, first),
+                         err);
+}
+
 int rs_nodes_collect(rs_kube_client_t *c, const struct rs_nodes_query *q,
                      struct rs_nodes_report *ret, rs_err_t *err) {
   struct rs_nodes_report r = {0};
@@ -528,6 +551,7 @@ int rs_nodes_collect(rs_kube_client_t *c, const struct rs_nodes_query *q,
   if (q->pods && collect_pods(&k, err) < 0) goto out;
   for (size_t i = 0; i < r.n; i++)
     if (rs_verdict_for(&r.items[i], &r.items[i].verdict, err) < 0) goto out;
+  if (!q->configz && note_guessed_endpoints(&k, err) < 0) goto out;
   rc = 0;
 out:
   if (rc < 0) rs_kube_cancel_all(c); /* /configz still in flight */

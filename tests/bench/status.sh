@@ -21,9 +21,9 @@
 #    (capacity, conditions, nodeInfo, BENCH_IMAGES images: about 7 KB each),
 #    so the default table and -o wide read the server's Node Table and the
 #    nodes' metadata (-o wide's ARCH from their kubernetes.io/arch label).
-#  - status runs with --configz=false: there is no kubelet behind the fake
-#    nodes (each /configz would wait for its timeout); kubectl reads no
-#    /configz either.
+#  - status runs as a user runs it: without --configz (opt-in: it needs
+#    nodes/proxy; there is no kubelet behind the fake nodes either), so it
+#    reads no /configz, as kubectl reads none.
 #  - Each status mode's output is checked against what the same binary
 #    prints for the same nodes named one by one (each Node read whole, a GET
 #    each, in the list's order): byte for byte, the warm-up and every
@@ -96,14 +96,13 @@ size=$("$KUBECTL" get --raw "/api/v1/nodes/$(head -1 "$work/names")" | wc -c)
 echo "$n fake nodes created in $t_create s: $(wc -c < "$work/template.json") bytes each as posted ($images images)," \
   "$size as the server returns them (with its metadata and managedFields)"
 
-z=--configz=false
 # the reference: the same binary, the same nodes named one by one, in the
 # list's order (mapfile: 5,000 names are one argv of some 70 KB)
 mapfile -t names < "$work/names"
 reference() { # NAME BINARY [-o wide]
   local out=$work/ref-$1 bin=$2
   shift 2
-  "$bin" status "$z" "$@" "${names[@]}" > "$out"
+  "$bin" status "$@" "${names[@]}" > "$out"
   [[ $(wc -l < "$out") -eq $((n + 1)) ]] || { echo "$bin status $* NODE...: not $((n + 1)) lines" >&2; exit 1; }
 }
 reference status "$plugin"
@@ -122,7 +121,7 @@ run() {
   status | static) ref=status mode=() ;;
   esac
   [[ $1 != static* ]] || bin=$static
-  bench_measure "$1" "$bin" status "$z" "${mode[@]}"
+  bench_measure "$1" "$bin" status "${mode[@]}"
   cmp -s "$work/out" "$work/ref-$ref" || {
     echo "$1: not what $plugin status printed for the same nodes named one by one:" >&2
     diff "$work/ref-$ref" "$work/out" | head -20 >&2
@@ -134,10 +133,11 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "warm-up..."
 for w in "${whos[@]}"; do run "$w"; done
 rm -f "$work/results"
-"$plugin" status "$z" -v 6 2>"$work/v6" >/dev/null
-"$plugin" status "$z" -o wide -v 6 2>"$work/v6-wide" >/dev/null
+"$plugin" status -v 6 2>"$work/v6" >/dev/null
+"$plugin" status -o wide -v 6 2>"$work/v6-wide" >/dev/null
 table=$(grep -c '^I.* GET .*includeObject=None' "$work/v6" || true)
 [[ $table -gt 0 ]] || { echo "the default table did not ask for the server's Table:" >&2; grep GET "$work/v6" >&2; exit 1; }
+! grep -q 'proxy/configz' "$work/v6" "$work/v6-wide" || { echo "status asked for /configz without --configz" >&2; exit 1; }
 grep -q '^I.* GET .*includeObject=None' "$work/v6-wide" ||
   { echo "status -o wide did not ask for the server's Table:" >&2; grep GET "$work/v6-wide" >&2; exit 1; }
 echo "requests per run: status $(grep -c '^I.* GET ' "$work/v6") ($table of the Table), status -o wide $(grep -c '^I.* GET ' "$work/v6-wide")"
@@ -152,8 +152,8 @@ cp "$work/results" "$results"
 echo
 echo "status over $n Ready fake nodes (private API server), $runs alternating runs each; every output checked:"
 echo "  kubectl: $KUBECTL get nodes -o wide"
-echo "  status:  $plugin status $z"
-echo "  wide:    $plugin status $z -o wide"
+echo "  status:  $plugin status"
+echo "  wide:    $plugin status -o wide"
 [[ -z $static ]] || echo "  static, static-wide: $static, the same two"
 bench_report kubectl "${whos[@]}"
 echo "$SECONDS s in all"

@@ -51,10 +51,12 @@ def node(i):
     if i == 0:
         labels["node-role.kubernetes.io/control-plane"] = ""
     ready = "True" if i % 7 != 6 else "False"
+    # --bare-node I: node I has no cri-socket annotation (not set up by kubeadm)
+    ann = {} if ARGS and i == ARGS.bare_node else {"kubeadm.alpha.kubernetes.io/cri-socket": sock}
     return {
         "kind": "Node", "apiVersion": "v1",
         "metadata": {"name": name, "labels": labels, "resourceVersion": str(1000 + i),
-                     "annotations": {"kubeadm.alpha.kubernetes.io/cri-socket": sock}},
+                     "annotations": ann},
         "spec": {"unschedulable": i == 1} if i == 1 else {},
         "status": {
             "conditions": [{"type": "Ready", "status": ready}],
@@ -286,8 +288,8 @@ class Handler(EveryMethod, BaseHTTPRequestHandler):
                 if ARGS.configz == "forbidden":
                     return self.send_json(403, status(403, "Forbidden",
                                                       'nodes "%s" is forbidden: User "x" cannot get resource "nodes/proxy"' % name))
-                n = node(i)
-                sock = n["metadata"]["annotations"]["kubeadm.alpha.kubernetes.io/cri-socket"]
+                sock = node(i)["metadata"]["annotations"].get("kubeadm.alpha.kubernetes.io/cri-socket",
+                                                              "unix:///var/run/cri-dockerd.sock")
                 return self.send_json(200, {"kubeletconfig": {"containerRuntimeEndpoint": sock,
                                                               "cgroupDriver": "systemd"}})
         if ARGS.drain_pods and (path == "/api/v1/pods" or path.startswith("/api/v1/namespaces/dr/pods/")):
@@ -548,6 +550,7 @@ def main():
     p.add_argument("--protobuf", action="store_true", help="Node lists in protobuf when accepted; the Table and the"
                    " PartialObjectMetadataList of Nodes when asked for")
     p.add_argument("--configz", default="ok")
+    p.add_argument("--bare-node", type=int, default=-1)
     p.add_argument("--lifetime", type=float, default=300)
     p.add_argument("--drain-pods", type=int, default=0)
     p.add_argument("--drain-deny", type=int, default=-1, help="index of the pod that refuses")

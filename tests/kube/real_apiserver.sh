@@ -7,7 +7,7 @@
 #      on one connection), release build and ASan build;
 #   2. `kubectl runtime-switch status` through the real kubectl (the plugin on
 #      PATH as kubectl-runtime_switch) in every output mode, NODE arguments,
-#      -l, --pods and /configz through the node proxy, each compared with
+#      -l, --pods and --configz through the node proxy, each compared with
 #      what `kubectl get nodes -o json`, `kubectl get --raw .../proxy/configz`
 #      and `kubectl get pods -A -o json` say; /configz forbidden by real RBAC.
 #
@@ -147,9 +147,9 @@ k get nodes -o wide >"$work/kubectl-wide.txt"
 rs status >"$work/table.txt" 2>"$work/table.err"
 check "status: exit 0, nothing on stderr" test $? -eq 0 -a ! -s "$work/table.err"
 rs status -o wide >"$work/wide.txt" 2>&1
-rs status -o json >"$work/status.json" 2>"$work/json.err"
+rs status -o json --configz >"$work/status.json" 2>"$work/json.err"
 check "status -o json: exit 0" test $? -eq 0
-rs status -o yaml >"$work/status.yaml" 2>&1
+rs status -o yaml --configz >"$work/status.yaml" 2>&1
 check "status -o yaml: exit 0" test $? -eq 0
 rs status --no-headers >"$work/noheaders.txt" 2>&1
 rs status --pods -o json >"$work/pods-status.json" 2>&1
@@ -261,7 +261,7 @@ want=$(k get node no-such-node 2>&1 >/dev/null)
 check "status of a missing node: exit 1 and kubectl's error line ($out)" test $rc -eq 1 -a "$out" = "$want"
 out=$(rs status -l kubernetes.io/hostname=node-1 --no-headers 2>&1)
 check "status -l kubernetes.io/hostname=node-1: node-1 only" test "$(wc -l <<<"$out")" -eq 1 -a "${out%% *}" = node-1
-rs status -v 9 >/dev/null 2>"$work/v9.txt"
+rs status --configz -v 9 >/dev/null 2>"$work/v9.txt"
 check "status -v 9: the node list came back as protobuf over HTTP/2" \
 	grep -q 'Response Header: content-type: application/vnd.kubernetes.protobuf' "$work/v9.txt"
 check "... HTTP/2" grep -q 'Response Header: HTTP/2 200' "$work/v9.txt"
@@ -274,6 +274,8 @@ check "status -v 9: one page of the server's Node Table, its nodes' metadata at 
 check "... the Table asked for as a Table, the metadata as PartialObjectMetadataList" \
 	grep -q 'Request Header: Accept: application/json;as=Table;v=v1;g=meta.k8s.io, application/json' "$work/v9.txt"
 check "... and the metadata as a PartialObjectMetadataList in protobuf" grep -q 'Request Header: Accept: application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList' "$work/v9.txt"
+rs status -v 6 >/dev/null 2>"$work/v6.txt"
+check "status -v 6: no /configz without --configz (nodes/proxy is opt-in)" test "$(grep -c 'proxy/configz' "$work/v6.txt")" -eq 0
 rs status -o wide -v 6 >/dev/null 2>"$work/v6-wide.txt"
 check "status -o wide -v 6: the Table and its nodes' metadata too (the kubelet's arch label), no whole Nodes" \
 	test "$(grep -c '^I.* GET .*/api/v1/nodes?limit=500&includeObject=None 200' "$work/v6-wide.txt")" -eq 1 -a \
@@ -281,7 +283,7 @@ check "status -o wide -v 6: the Table and its nodes' metadata too (the kubelet's
 	"$(grep -c '^I.* GET .*/api/v1/nodes?' "$work/v6-wide.txt")" -eq 2
 
 # bearer token, and /configz forbidden by RBAC: partial rows and a warning
-KUBECONFIG=$work/token "$KUBECTL" runtime-switch status -o json -v 6 >"$work/forbidden.json" 2>"$work/forbidden.err"; rc=$?
+KUBECONFIG=$work/token "$KUBECTL" runtime-switch status -o json --configz -v 6 >"$work/forbidden.json" 2>"$work/forbidden.err"; rc=$?
 check "status with the ServiceAccount token (no nodes/proxy): exit 0" test $rc -eq 0
 check "... a warning that /configz is forbidden" grep -q 'Warning: cannot read the kubelet configuration (/configz) through the API server: nodes/proxy is forbidden' "$work/forbidden.err"
 check "... one /configz request, not one per node" test "$(grep -c 'proxy/configz' "$work/forbidden.err")" -eq 1

@@ -180,6 +180,7 @@ YAML
 declare -a CMDS=(
   "status|0|status"
   "status-pods|0|status --pods -o wide"
+  "status-configz|0|status --configz -o wide"
   "completion|0|__complete status ''"
   "cordon|0|cordon $drain_node --dry-run=server"
   "uncordon|0|uncordon $drain_node --dry-run=server"
@@ -245,7 +246,7 @@ declare -a REMOVALS=(
   "clusterrole|nodes|list|status"
   "clusterrole|nodes|get|cordon"
   "clusterrole|nodes|patch|cordon"
-  "clusterrole|nodes/proxy|get|status"
+  "clusterrole|nodes/proxy|get|status-configz"
   "clusterrole|pods|list|status-pods"
   "clusterrole|pods|delete|drain-delete"
   "clusterrole|pods/eviction|create|drain-dry"

@@ -321,6 +321,11 @@ static void start_forbidden(void) {
   fake_start(&F, a);
   fake_kubeconfig(&F, NULL, "    token: x\n", kc, sizeof kc);
 }
+static void start_bare(void) {
+  const char *a[] = {"--nodes", "3", "--bare-node", "0", NULL};
+  fake_start(&F, a);
+  fake_kubeconfig(&F, NULL, "    token: x\n", kc, sizeof kc);
+}
 static void stop(void) { fake_stop(&F); }
 
 /* The same nodes from two fakes: in JSON, and in protobuf (read as it
@@ -520,7 +525,7 @@ Test(cli, status_table_json_and_missing, .init = start, .fini = stop) {
   cr_assert(strstr(r.out, "dockershim — must switch before upgrading kubelet to 1.24"));
   cr_assert(strstr(r.out, "node-00000   ci/dind (/var/run/docker.sock)"), "%s", r.out);
   rs_proc_result_free(&r);
-  const char *j[] = {"status", "-o", "json", "node-00001", NULL};
+  const char *j[] = {"status", "-o", "json", "--configz", "node-00001", NULL};
   run_plugin(j, &r);
   cr_assert_eq(r.status, 0, "%s", r.errout);
   json_auto_t *doc = json_loads(r.out, 0, NULL);
@@ -575,7 +580,7 @@ Test(cli, wide_table_aligned_on_screen, .init = start, .fini = stop) {
 
 Test(cli, configz_forbidden_is_partial_with_warning, .init = start_forbidden, .fini = stop) {
   struct rs_proc_result r = {0};
-  const char *a[] = {"status", "-v", "6", NULL};
+  const char *a[] = {"status", "--configz", "-v", "6", NULL};
   run_plugin(a, &r);
   cr_assert_eq(r.status, 0, "%s", r.errout);
   cr_assert(strstr(r.out, "node-00002"), "%s", r.out);
@@ -649,4 +654,26 @@ Test(node_table, wide_row_takes_the_cells_and_the_arch_label) {
     cr_assert_eq(rs_node_status_from_table(&bad[i], meta_a, sizeof meta_a - 1, true, &n, &e), -1);
     rs_err_clear(&e);
   }
+}
+
+/* /configz only when asked for (nodes/proxy reaches the whole kubelet API);
+ * without it, a Docker node with no CRI endpoint on record is said to be
+ * judged from its kubelet version; with it, its endpoint is the kubelet's. */
+Test(cli, configz_only_when_asked, .init = start_bare, .fini = stop) {
+  struct rs_proc_result r = {0};
+  const char *a[] = {"status", "-v", "6", NULL};
+  run_plugin(a, &r);
+  cr_assert_eq(r.status, 0, "%s", r.errout);
+  cr_assert_null(strstr(r.errout, "/proxy/configz"), "%s", r.errout);
+  cr_assert(strstr(r.errout, "Warning: 1 node(s) run Docker Engine with no CRI endpoint on record (first: "
+                             "node-00000, no kubeadm cri-socket annotation)"), "%s", r.errout);
+  cr_assert(strstr(r.out, "dockershim — must switch"), "%s", r.out);
+  rs_proc_result_free(&r);
+  const char *b[] = {"status", "--configz", "-v", "6", NULL};
+  run_plugin(b, &r);
+  cr_assert_eq(r.status, 0, "%s", r.errout);
+  cr_assert(strstr(r.errout, "/proxy/configz"), "%s", r.errout);
+  cr_assert_null(strstr(r.errout, "no CRI endpoint on record"), "%s", r.errout);
+  cr_assert(strstr(r.out, "unix:///var/run/cri-dockerd.sock"), "%s", r.out);
+  rs_proc_result_free(&r);
 }
