@@ -13,7 +13,7 @@ static const struct rs_opt status_opts[] = {
     {.name = "chunk-size", .type = RS_OPT_STRING, .arg = "N", .def = "500",
      .help = "Return large lists in chunks rather than all at once. Pass 0 to disable."},
     {.name = "configz", .type = RS_OPT_BOOL, .def = "false",
-     .help = "Also read each Ready node's kubelet configuration (/configz: CRI endpoint, cgroup driver) through the API server's node proxy. Needs nodes/proxy (rbac/status-configz.yaml), which reaches the kubelet API of every node."},
+     .help = "Also read each Ready node's kubelet configuration (/configz: CRI endpoint, cgroup driver) through the API server's node proxy. Needs nodes/proxy get, which reaches the kubelet API of every node."},
     {.name = "no-headers", .type = RS_OPT_BOOL, .def = "false",
      .help = "When using the default or wide output format, don't print headers."},
     RS_OPT_OUTPUT("", "Output format. One of: (json, yaml, wide).", "json", "yaml", "wide"),
@@ -131,9 +131,9 @@ const struct rs_cmd rs_cmd_status = {
         "--configz, the kubelet's own, read from /configz through the API server's node\n"
         "proxy), and a verdict: whether the node must switch runtime before its kubelet can be\n"
         "upgraded.\n\n"
-        "--configz needs nodes/proxy (rbac/status-configz.yaml), which reaches the kubelet API\n"
-        "of every node; without it status reads nodes and their metadata only, and says when a\n"
-        "node's verdict rests on its kubelet version alone.\n\n"
+        "--configz needs nodes/proxy get, which reaches the kubelet API of every node; without\n"
+        "it status reads nodes and their metadata only, and says when a node's verdict rests on\n"
+        "its kubelet version alone.\n\n"
         "With --pods, also list the pods on each node that mount the Docker socket: they\n"
         "break when the node stops running Docker.",
     .examples =

@@ -527,7 +527,7 @@ static int note_guessed_endpoints(struct collect *k, rs_err_t *err) {
                          rs_strdup_printf("%zu node(s) run Docker Engine with no CRI endpoint on record (first: %s, "
                                           "no kubeadm cri-socket annotation): dockershim or cri-dockerd is judged "
                                           "from the kubelet version; --configz reads the kubelet's own (it needs "
-                                          "nodes/proxy: rbac/status-configz.yaml)", n, first),
+                                          "nodes/proxy get)", n, first),
                          err);
 }
 
