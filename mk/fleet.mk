@@ -8,11 +8,12 @@
 #   make bench-fleet   the rollout's plan over 5,000 fake nodes on a private
 #                      API server (no cluster, no lock): wall, CPU, peak RSS
 #                      (BENCH_FLEET_ARGS="N RUNS", default "5000 5")
-#
-# The benchmark of the rollout itself against sequential `node` runs is not
-# written yet.
+#   make bench-fleet-rollout   three Docker nodes as one rollout against three
+#                      sequential node runs on the 4-node cluster (under the e2e
+#                      lock), alternating: wall, CPU, peak RSS and their ratios
+#                      (BENCH_FLEET_ROUNDS, default 1)
 
-.PHONY: test-fleet-e2e bench-fleet
+.PHONY: test-fleet-e2e bench-fleet bench-fleet-rollout
 
 FLEET_NODES := node-1:docker node-2:containerd node-3:docker@zone-b node-4:docker@zone-b
 test-fleet-e2e: $(PLUGIN) cluster-build
@@ -25,3 +26,9 @@ BENCH_FLEET_ARGS ?=
 bench-fleet: cluster-build
 	$(MAKE) --no-print-directory VARIANT=release all build/release/bench/bench_nodes build/release/bench/usage
 	tests/bench/fleet_plan.sh $(abspath build/release/kubectl-runtime_switch) $(BENCH_FLEET_ARGS)
+
+BENCH_FLEET_ROUNDS ?= 1
+bench-fleet-rollout: $(PLUGIN) $(BUILD)/bench/usage cluster-build
+	NODES="$(FLEET_NODES)" tests/e2e/cluster.sh build
+	USAGE=$(abspath $(BUILD)/bench/usage) FLEET_NODES="$(FLEET_NODES)" \
+	  tests/bench/fleet_rollout.sh $(abspath $(PLUGIN)) $(BENCH_FLEET_ROUNDS)
