@@ -32,8 +32,9 @@ int rs_ctd_config_edit(const char *text, size_t len, const struct rs_ctd_want *w
  * containerd merges over it, later winning); an empty list when none. */
 int rs_ctd_imports(const char *text, size_t len, char ***ret, rs_err_t *err);
 
-/* Whether the file already configures registries the old way
- * (registry.mirrors / registry.configs), which excludes config_path. */
+/* Whether the file already configures registries the old way (an entry in
+ * registry.mirrors / registry.configs), which excludes config_path; their
+ * empty tables do not count. */
 int rs_ctd_has_legacy_registry(const char *text, size_t len, bool *ret,
                                rs_err_t *err);
 

@@ -67,12 +67,17 @@ int rs_ctd_has_legacy_registry(const char *text, size_t len, bool *ret,
                                rs_err_t *err) {
   struct rs_toml d;
   if (rs_toml_scan(text, len, &d, err) < 0) return -1;
+  /* An empty [...registry.mirrors] or [...registry.configs] table, as every
+   * 1.x `config default` writes, configures nothing: containerd refuses only
+   * entries in them next to config_path. A table below them or a key in
+   * them (an inline table too) does configure one. */
   bool found = false;
   for (size_t i = 0; i < d.n && !found; i++) {
     char **p = d.e[i].path;
     for (size_t k = 0; p[k] && p[k + 1]; k++)
       if (strcmp(p[k], "registry") == 0 &&
-          (strcmp(p[k + 1], "mirrors") == 0 || strcmp(p[k + 1], "configs") == 0))
+          (strcmp(p[k + 1], "mirrors") == 0 || strcmp(p[k + 1], "configs") == 0) &&
+          (d.e[i].kind != RS_TOML_HEADER || p[k + 2]))
         found = true;
   }
   rs_toml_free(&d);

@@ -183,6 +183,38 @@ Test(containerd, imports) {
   rs_err_clear(&e);
 }
 
+/* registry.mirrors / configs entries exclude config_path; their empty
+ * tables (1.x `config default`) do not */
+Test(containerd, legacy_registry) {
+  static const struct {
+    const char *in;
+    bool legacy;
+  } t[] = {
+      {"version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".registry]\n  config_path = \"\"\n"
+       "  [plugins.\"io.containerd.grpc.v1.cri\".registry.configs]\n"
+       "  [plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors]\n",
+       false},
+      {"version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors.\"docker.io\"]\n"
+       "  endpoint = [\"https://m.example.com\"]\n",
+       true},
+      {"version = 3\n[plugins.'io.containerd.cri.v1.images'.registry.mirrors.'docker.io']\n", true},
+      {"version = 3\n[plugins.'io.containerd.cri.v1.images'.registry]\n"
+       "  mirrors = { 'docker.io' = { endpoint = ['https://m.example.com'] } }\n",
+       true},
+      {"version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".registry.configs]\n"
+       "  \"r.example.com\".tls.insecure_skip_verify = true\n",
+       true},
+      {"version = 3\n[plugins.'io.containerd.cri.v1.images'.registry]\n  config_path = ''\n", false},
+  };
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+    rs_err_t e = RS_ERR_INIT;
+    bool legacy = !t[i].legacy;
+    cr_assert_eq(rs_ctd_has_legacy_registry(t[i].in, strlen(t[i].in), &legacy, &e), 0, "%zu: %s", i,
+                 e.msg ? e.msg : "");
+    cr_assert_eq(legacy, t[i].legacy, "case %zu", i);
+  }
+}
+
 Test(containerd, hosts_files) {
   char *m[] = {"https://mirror.example.com/", "mirror2.example.com", NULL};
   _cleanup_free_ char *h = rs_ctd_hosts_mirrors(m, NULL);
