@@ -14,12 +14,20 @@
  *      guaranteed pods -997; lowering oom_score_adj needs CAP_SYS_RESOURCE,
  *      so runc init dies ("can't get final child's PID from pipe: EOF") on
  *      both runtimes.
+ * And its kernel binds the hugetlb controller to the cgroup v2 hierarchy
+ * while the others are on v1, so a node has no v1 hugetlb controller:
+ *   3. CRI-O 1.34 still puts the kubelet's hugepage limits into the spec
+ *      (containerd drops them: tolerate_missing_hugetlb_controller), and
+ *      runc fails every container ("cannot set hugetlb limit: container
+ *      could not join or create cgroup").
  *
  * For "create"/"run" the wrapper rewrites the bundle's config.json (and for
  * "exec --process FILE" that process file): every capability list inside the
  * "capabilities" object keeps only capabilities in the wrapper's bounding
- * set, and an "oomScoreAdj" below the wrapper's own value is raised to it.
- * Then it executes the real runc with the very same arguments.
+ * set, an "oomScoreAdj" below the wrapper's own value is raised to it, and,
+ * on a cgroup v1 node without a hugetlb controller, the "hugepageLimits"
+ * list is emptied. Then it executes the real runc with the very same
+ * arguments.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -78,6 +86,44 @@ static int clamp_oom(char *buf, size_t *n)
 		} else {
 			p = end;
 		}
+	}
+	return changed;
+}
+
+/* A cgroup v1 (or hybrid) node without a v1 hugetlb controller. */
+static int hugetlb_missing(void)
+{
+	return access("/sys/fs/cgroup/cgroup.controllers", F_OK) != 0 &&
+	       access("/sys/fs/cgroup/hugetlb", F_OK) != 0;
+}
+
+/*
+ * Empty the list after "hugepageLimits" in place (buffer of length *n);
+ * returns 1 if changed. Its elements are objects of a page size and a
+ * number: no brackets inside.
+ */
+static int drop_hugepage_limits(char *buf, size_t *n)
+{
+	static const char key[] = "\"hugepageLimits\"";
+	char *p = buf, *open, *close;
+	int changed = 0;
+
+	while ((p = strstr(p, key)) != NULL) {
+		p += sizeof(key) - 1;
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ':')
+			p++;
+		if (*p != '[')
+			continue;
+		open = p;
+		close = strchr(open, ']');
+		if (!close)
+			break;
+		if (close > open + 1) {
+			memmove(open + 1, close, *n - (size_t)(close - buf) + 1);
+			*n -= (size_t)(close - open - 1);
+			changed = 1;
+		}
+		p = open + 1;
 	}
 	return changed;
 }
@@ -234,6 +280,8 @@ static int rewrite(const char *path)
 	free(src);
 	out[o] = '\0';
 	if (clamp_oom(out, &o))
+		changed = 1;
+	if (hugetlb_missing() && drop_hugepage_limits(out, &o))
 		changed = 1;
 	if (!changed) {
 		free(out);
