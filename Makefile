@@ -52,7 +52,7 @@ LIBCORE := $(BUILD)/libcore.a
 # (mk/e2e.mk) starts from a fresh cluster and leaves it up, before the other
 # suites that use it.
 TEST_TARGETS :=
-MK_ORDER := mk/helper.mk mk/e2e.mk mk/kube.mk mk/drain.mk mk/switch.mk mk/krew.mk
+MK_ORDER := mk/helper.mk mk/targets.mk mk/e2e.mk mk/kube.mk mk/drain.mk mk/switch.mk mk/krew.mk
 -include $(wildcard $(MK_ORDER)) $(filter-out $(MK_ORDER),$(wildcard mk/*.mk))
 
 HELPER_BINS ?=
