@@ -162,6 +162,10 @@ int rs_sw_check_node(const json_t *node, const json_t *nodes, const char *to,
 /* Does the node's containerRuntimeVersion name runtime `to` (cri-dockerd
  * shows as docker://, and so does dockershim before kubelet 1.24)? */
 bool rs_sw_runtime_is(const json_t *node, const char *to);
+/* Could the node be on `to` without its Node object being able to say so?
+ * docker:// on a kubelet before 1.24 is dockershim or cri-dockerd alike:
+ * true for `to` cri-dockerd there (only the kubelet's flags tell). */
+bool rs_sw_runtime_ambiguous(const json_t *node, const char *to);
 /* Node Ready condition is True. */
 bool rs_sw_node_ready(const json_t *node);
 

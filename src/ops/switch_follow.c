@@ -179,6 +179,15 @@ struct follow {
   bool switched_image;
 };
 
+/* Is the node Ready on runtime rt?  As its Node object says; where that
+ * cannot tell (docker:// on a kubelet before 1.24 is dockershim or
+ * cri-dockerd alike), once the helper's report, which says what the kubelet
+ * was restarted on, is in. */
+static bool ready_on(const struct sw *s, const json_t *node, const char *rt) {
+  if (!node || !rt || !rs_sw_node_ready(node)) return false;
+  return rs_sw_runtime_is(node, rt) || (s->res->report && rs_sw_runtime_ambiguous(node, rt));
+}
+
 /* The node, as one watch tells it, from before the launch to the end: the
  * NotReady window is measured here, whatever else the run is waiting for. */
 static int on_node(void *ud, const char *type, json_t *obj, rs_err_t *err) {
@@ -189,7 +198,7 @@ static int on_node(void *ud, const char *type, json_t *obj, rs_err_t *err) {
   bool ready = rs_sw_node_ready(obj);
   const char *raw = sw_node_runtime_raw(obj);
   long long now = sw_wall_ms();
-  bool there = ready && s->want && rs_sw_runtime_is(obj, s->want);
+  bool there = ready_on(s, obj, s->want);
   if (!ready && s->t_notready_wall < 0) s->t_notready_wall = now;
   /* the window closes when the node is seen back, after it was seen away
    * (a resumed run that finds it there already cannot tell when) */
@@ -292,7 +301,7 @@ static int on_tick(void *ud, rs_err_t *err) {
   struct sw *s = f->s;
   /* the carrier's guard: tripped, or its watch to open again */
   if (rs_carrier_guard_start(s->c, &s->car, err) < 0) return -1;
-  if (f->until_rt && s->node && rs_sw_node_ready(s->node) && rs_sw_runtime_is(s->node, f->until_rt)) return 1;
+  if (f->until_rt && ready_on(s, s->node, f->until_rt)) return 1;
   if (f->want_verify) {
     _cleanup_free_ char *job = rs_deliver_job_name(s->id, RS_JOB_VERIFY);
     if (!job) return rs_oom(err);
@@ -384,7 +393,7 @@ int sw_phase_restart(struct sw *s, json_t **ret_verify_pod, rs_err_t *err) {
 /* Wait (bounded) for the node to be Ready on runtime rt. */
 static int wait_ready_on(struct sw *s, int phase, const char *rt, rs_err_t *err) {
   if (sw_reload_node(s, err) < 0) return -1;
-  if (rs_sw_node_ready(s->node) && rs_sw_runtime_is(s->node, rt)) {
+  if (ready_on(s, s->node, rt)) {
     if (strcmp(rt, s->want) == 0 && s->seen_away && s->t_ready_wall < 0) s->t_ready_wall = sw_wall_ms();
     return 0;
   }

@@ -72,6 +72,14 @@ bool rs_sw_runtime_is(const json_t *node, const char *to) {
   return rt != RS_RT_CRI_DOCKERD || kubelet_without_dockershim(node);
 }
 
+bool rs_sw_runtime_ambiguous(const json_t *node, const char *to) {
+  if (rs_rt_by_name(to) != RS_RT_CRI_DOCKERD) return false;
+  const char *v = json_string_value(json_object_get(node_info(node), "containerRuntimeVersion"));
+  _cleanup_free_ char *name = rs_runtime_name(v);
+  return name && strcmp(name, rs_runtimes[RS_RT_CRI_DOCKERD].node_scheme) == 0 &&
+         !kubelet_without_dockershim(node);
+}
+
 bool rs_sw_node_ready(const json_t *node) {
   size_t i;
   json_t *c;

@@ -53,6 +53,13 @@ Test(switch, runtime_is) {
   cr_assert(rs_sw_runtime_is(c, "containerd"));
   cr_assert_not(rs_sw_runtime_is(c, "cri-o"));
   cr_assert_not(rs_sw_runtime_is(c, NULL));
+  /* only the kubelet's flags tell dockershim from cri-dockerd before 1.24 */
+  cr_assert(rs_sw_runtime_ambiguous(d123, "cri-dockerd"));
+  cr_assert_not(rs_sw_runtime_ambiguous(d134, "cri-dockerd"), "1.24+ has no dockershim");
+  cr_assert_not(rs_sw_runtime_ambiguous(d123, "containerd"));
+  cr_assert_not(rs_sw_runtime_ambiguous(d123, "docker"), "docker:// is docker");
+  cr_assert_not(rs_sw_runtime_ambiguous(c, "cri-dockerd"));
+  cr_assert_not(rs_sw_runtime_ambiguous(c, NULL));
   cr_assert(rs_sw_node_ready(c));
   json_auto_t *nr = node("n", "containerd://1.6.20", "v1.34.4", false, false);
   cr_assert_not(rs_sw_node_ready(nr));
