@@ -490,10 +490,13 @@ write_kubelet_files() {
 	[[ -z ${KIND_KCONFIG[$kind]} ]] || printf '%s\n' "${KIND_KCONFIG[$kind]}" >>"$root/var/lib/kubelet/config.yaml"
 	# Pod network of this node: Debian's CNI plugins (bridge + host-local; the
 	# runtime adds loopback itself).
+	# The v1.23 kubelet's dockershim reads CNI configurations up to 0.4.0.
+	local cni_version=1.0.0
+	[[ ${KIND_KUBELET_ROLE[$kind]} != dockershim ]] || cni_version=0.4.0
 	install -d -m 755 "$root/etc/cni/net.d"
 	cat >"$root/etc/cni/net.d/10-rsw-e2e.conflist" <<-EOF
 		{
-		  "cniVersion": "1.0.0",
+		  "cniVersion": "$cni_version",
 		  "name": "rsw-e2e-pods",
 		  "plugins": [
 		    {
@@ -513,7 +516,7 @@ write_kubelet_files() {
 		}
 	EOF
 	cat >"$root/etc/cni/net.d/99-loopback.conf" <<-EOF
-		{ "cniVersion": "1.0.0", "name": "lo", "type": "loopback" }
+		{ "cniVersion": "$cni_version", "name": "lo", "type": "loopback" }
 	EOF
 	if [[ $node == "$(subject_node)" ]]; then
 		# A static pod, as a kubeadm control-plane node would have.
