@@ -50,10 +50,12 @@ LIBCORE := $(BUILD)/libcore.a
 # (HELPER_BINS: the node helper binaries to embed, as arch=path pairs) is
 # seen by every rule.  make test runs their tests in this order: test-cluster
 # (mk/e2e.mk) starts from a fresh cluster and leaves it up, before the other
-# suites that use it.
+# suites that use it; test-legacy (mk/legacy.mk) comes last, as its cluster
+# flavour is the only one the others do not use.
 TEST_TARGETS :=
 MK_ORDER := mk/helper.mk mk/targets.mk mk/e2e.mk mk/kube.mk mk/drain.mk mk/switch.mk mk/krew.mk
--include $(wildcard $(MK_ORDER)) $(filter-out $(MK_ORDER),$(wildcard mk/*.mk))
+MK_LAST := mk/legacy.mk
+-include $(wildcard $(MK_ORDER)) $(filter-out $(MK_ORDER) $(MK_LAST),$(wildcard mk/*.mk)) $(MK_LAST)
 
 HELPER_BINS ?=
 HELPER_ARCHES := $(foreach s,$(HELPER_BINS),$(firstword $(subst =, ,$(s))))

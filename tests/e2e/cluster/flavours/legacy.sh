@@ -2,9 +2,8 @@
 # upgrade apply` to v1.24.17 (etcd 3.5.4), with nodes still on kubelet v1.23.17:
 # node-1 on Docker through the kubelet's built-in dockershim, node-2 on
 # containerd. The binaries are tests/e2e/legacy/build.sh's (make legacy-build;
-# their versions and quirks in tests/e2e/legacy/lib.sh). The node kind
-# "dockershim" is still to be written (tests/e2e/node/kinds/README.md); until
-# it exists, `CLUSTER=legacy cluster.sh up` stops at once and says so.
+# their versions and quirks in tests/e2e/legacy/lib.sh); node-1's kind is
+# tests/e2e/node/kinds/dockershim.sh. make test-legacy runs the suite on it.
 FLAVOUR_DESCRIPTION="control plane v1.24.17 (etcd 3.5.4), kubelets v1.23.17"
 FLAVOUR_VERSION=v1.24.17
 FLAVOUR_NODES="node-1:dockershim node-2:containerd"
