@@ -112,6 +112,12 @@ t_cri_dockerd() {
 		flags_env | grep -q -- '--container-runtime-endpoint=unix:///var/run/cri-dockerd.sock' || { flags_env; return 1; }
 	no_removed_flags || return 1
 	[[ $(node_exec systemctl is-active cri-docker.service) == active && $(node_exec systemctl is-enabled cri-docker.service) == enabled ]] || return 1
+	# cri-dockerd runs with the kubelet's CNI directory and pause image (the
+	# package's unit has neither: the helper's drop-in carries them)
+	local cmd
+	cmd=$(node_exec sh -c 'tr "\0" " " </proc/$(systemctl show -p MainPID --value cri-docker.service)/cmdline')
+	note "cri-dockerd: $cmd"
+	[[ $cmd == *--cni-bin-dir=/usr/lib/cni* && $cmd == *"--pod-infra-container-image=$PAUSE_IMAGE"* ]] || return 1
 	demo_on docker
 }
 check "node --to cri-dockerd: docker:// through cri-dockerd, --container-runtime=remote, no flag 1.24 removed" t_cri_dockerd

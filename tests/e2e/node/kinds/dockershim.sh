@@ -6,8 +6,9 @@
 # /usr/lib/cni, not dockershim's default /opt/cni/bin; both flags are gone in
 # 1.24), docker-ce's containerd.io-style config.toml with the CRI plugin
 # disabled, and the systemd cgroup driver in Docker and the kubelet.
-# cri-dockerd is installed, as an operator does before the "--to cri-dockerd"
-# path, but its units are not enabled. Only a flavour with a kubelet for the
+# cri-dockerd is installed as its package does it, as an operator does before
+# the "--to cri-dockerd" path (its own CNI and pause defaults: the docker
+# kind's flags drop-in is emptied by dockershim/), its units not enabled. Only a flavour with a kubelet for the
 # "dockershim" role runs it (CLUSTER=legacy).
 #
 # Everything else is the "docker" kind's: its files (overlaid by dockershim/),
