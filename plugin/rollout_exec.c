@@ -262,6 +262,22 @@ static int new_record(const char *mu, const struct rs_rr_opts *ro, const struct 
   return rc;
 }
 
+/* The record goes first into the working namespace: the plugin's own is
+ * created when absent, as a switch does (before, a rollout planned with
+ * --skip-preflight on a cluster that never had it failed to write its
+ * record: the preflights had been what created it); another (-n) must
+ * exist. */
+static int working_namespace(struct rs_cli *cli, rs_kube_client_t *c, const struct rs_rollout_opts *o,
+                             rs_err_t *err) {
+  bool created = false;
+  _cleanup_free_ char *warning = NULL;
+  const char *ns = o->ns ? o->ns : RS_DELIVER_DEFAULT_NS;
+  if (rs_deliver_check_namespace(c, ns, strcmp(ns, RS_DELIVER_DEFAULT_NS) == 0, &created, &warning, err) < 0)
+    return -1;
+  if (warning) rs_cli_warn(cli, "%s", warning);
+  return 0;
+}
+
 /* ---- confirm, summary ---- */
 
 /* Without --yes, no terminal to ask on (or -o json): refused before
@@ -352,6 +368,7 @@ int rs_rollout_cli_execute(struct rs_cli *cli, const struct rs_rollout_opts *o, 
   if (found) r = f->own, f->own = (struct rs_ror_record){0}, f->found = false;
   int rc = confirm(cli, p, found, x->sw.yes, err);
   if (rc == 0 && !found) rc = new_record(x->max_unavailable, &ro, p, cfg, &r, err);
+  if (rc == 0 && !found) rc = working_namespace(cli, c, o, err);
   if (rc == 0 && !found) rc = rs_ror_create(c, ro.ns, &r, err);
   if (rc < 0) {
     rs_ror_record_clear(&r);

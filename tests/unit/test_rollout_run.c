@@ -150,6 +150,22 @@ Test(rollout_run, done_with_its_record, .init = up_ok, .fini = down) {
   cr_assert(strstr(rec.owner, "kubeconfig user u"), "%s", rec.owner);
   rs_ror_record_clear(&rec);
   cr_assert(!node_unschedulable());
+  /* the working namespace was made before the record went into it (the
+   * fake does not refuse a ConfigMap in a missing namespace; the API
+   * server does) */
+  _cleanup_kube_client_ rs_kube_client_t *c = client();
+  json_auto_t *reqs = NULL;
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_kube_get(c, "/test/requests", &reqs, &e), 0, "%s", e.msg);
+  long ns_at = -1, cm_at = -1;
+  size_t i;
+  json_t *q;
+  json_array_foreach(json_object_get(reqs, "requests"), i, q) {
+    const char *req = json_string_value(q);
+    if (ns_at < 0 && rs_startswith(req, "POST /api/v1/namespaces") && !strchr(req + 24, '/')) ns_at = (long)i;
+    if (cm_at < 0 && rs_startswith(req, "POST /api/v1/namespaces/" NS "/configmaps")) cm_at = (long)i;
+  }
+  cr_assert(ns_at >= 0 && cm_at > ns_at, "namespace created at request %ld, the record at %ld", ns_at, cm_at);
 }
 
 /* A record written by someone: of this command (names node-1) or another
