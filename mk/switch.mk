@@ -14,8 +14,8 @@
 
 test-switch:
 	@set -e; for v in release asan; do \
-	  $(MAKE) --no-print-directory VARIANT=$$v build/$$v/tests/test_carrier build/$$v/tests/test_deliver build/$$v/tests/test_switch build/$$v/tests/test_switch_flow; \
-	  for t in carrier deliver switch switch_flow; do echo "== build/$$v/tests/test_$$t"; \
+	  $(MAKE) --no-print-directory VARIANT=$$v build/$$v/tests/test_carrier build/$$v/tests/test_deliver build/$$v/tests/test_switch build/$$v/tests/test_switch_flow build/$$v/tests/test_switch_lock; \
+	  for t in carrier deliver switch switch_flow switch_lock; do echo "== build/$$v/tests/test_$$t"; \
 	    RS_TEST_DATA=$(abspath tests/data) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 build/$$v/tests/test_$$t --jobs 2; done; done
 

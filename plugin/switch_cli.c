@@ -16,6 +16,9 @@
 #include "switch_cli.h"
 
 static const struct rs_opt switch_opts[] = {
+    {.name = "take-over", .type = RS_OPT_BOOL, .def = "false",
+     .help = "Continue the run that holds the node's lock (a Lease in the working namespace) although another user "
+         "holds it, when its plugin is gone for good; the output names the holder it was taken from."},
     {.name = "use-secret", .type = RS_OPT_BOOL, .def = "false",
      .help = "Carry the helper in a Secret instead of a ConfigMap."},
     {.name = "yes", .short_name = 'y', .type = RS_OPT_BOOL, .def = "false",
@@ -59,6 +62,7 @@ int rs_switch_cli_opts(struct rs_cli *cli, struct rs_switch_opts *o, rs_err_t *e
   o->yes = rs_cli_bool(cli, "yes");
   o->no_uncordon = rs_cli_bool(cli, "no-uncordon");
   o->use_secret = rs_cli_bool(cli, "use-secret");
+  o->take_over = rs_cli_bool(cli, "take-over");
   o->no_images = rs_cli_bool(cli, "no-images");
   o->force_single_control_plane = rs_cli_bool(cli, "force-single-control-plane");
   return 0;

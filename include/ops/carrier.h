@@ -110,6 +110,10 @@ struct rs_carrier {
   char *trip_why;                  /* what was seen (heap) */
   /* called once, from the watch, when it trips (may make API calls) */
   void (*on_trip)(void *ud, const struct rs_carrier *car);
+  /* called by rs_carrier_start_job with each Job it made or found
+   * (existed), before that Job may start: a refusal (-1, *err) leaves it
+   * unstarted.  NULL: every Job is taken. */
+  int (*on_job)(void *ud, int role, const json_t *job, bool existed, rs_err_t *err);
   void *ud;
   char *selector;
   rs_kube_client_t *client;        /* the watch's (borrowed) */

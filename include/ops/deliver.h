@@ -136,7 +136,8 @@ int rs_deliver_probe(rs_kube_client_t *c, struct rs_deliver_spec *s,
 /* Create the Job, suspended (spec.suspend: the Job controller makes no
  * pod until rs_deliver_unsuspend_job).  *ret_job (may be NULL) gets the
  * Job as the API server answered; an existing Job of the same name is
- * returned instead (a resumed run; *ret_existed, may be NULL, says so). */
+ * returned instead (a resumed run; *ret_existed, may be NULL, says so):
+ * its UID binds it to the run's record. */
 int rs_deliver_put_job(rs_kube_client_t *c, const struct rs_deliver_spec *s,
                        int role, json_t **ret_job, bool *ret_existed,
                        rs_err_t *err);

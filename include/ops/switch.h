@@ -7,14 +7,16 @@
  * (rollback: check → deliver → confirm → cordon → drain → rollback →
  * restart → verify → annotate → uncordon → cleanup).
  *
- * Progress is recorded on the Node in two annotations, so a rerun of the
- * same command after Ctrl-C, a lost connection or a killed plugin resumes
- * where the node is and never repeats a destructive step: the contract's
- * RS_HELPER_ANNOTATION_STATE ("<id> <phase>") and RS_ANN_RUN (a JSON
- * record: id, op, from, to, namespace, image, whether we cordoned).  On
- * the node itself the helper keeps its own journal under
- * RS_HELPER_STATE_DIR/<id>; `launch` and `rollback` of an existing id
- * resume rather than start again.
+ * A run holds the node's lock, a Lease in the working namespace that
+ * carries the run's record (ops/switch_record.h), so a rerun of the same
+ * command after Ctrl-C, a lost connection or a killed plugin resumes where
+ * the node is and never repeats a destructive step, and a second operator
+ * is refused with the holder's name.  The node carries a mirror of the
+ * record for humans: the contract's RS_HELPER_ANNOTATION_STATE
+ * ("<id> <phase>") and RS_ANN_RUN (the record's JSON).  On the node itself
+ * the helper keeps its own journal under RS_HELPER_STATE_DIR/<id>;
+ * `launch` and `rollback` of an existing id resume rather than start
+ * again.
  *
  * Library code: it never prints.  Every phase ends with one
  * RS_SW_EV_PHASE event (what -o json streams); progress lines, helper log
@@ -98,6 +100,8 @@ struct rs_switch_opts {
   bool force_single_control_plane;
   bool use_secret;
   bool no_images;
+  bool take_over;               /* continue the run another holder left */
+  const char *user;             /* who runs it; NULL: ask the API server */
   long helper_deadline_s;       /* helper launch --deadline; 0: 900 */
   long long node_timeout_ms;    /* wait for the node / the helper; 0: 20 min */
   long long pod_start_timeout_ms; /* a helper pod that does not start; 0: 3 min */

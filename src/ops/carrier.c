@@ -550,6 +550,7 @@ static int start_once(rs_kube_client_t *c, struct rs_carrier *car, const struct 
   json_auto_t *job = NULL;
   bool existed = false;
   if (rs_deliver_put_job(c, spec, role, &job, &existed, err) < 0) return -1;
+  if (car->on_job && car->on_job(car->ud, role, job, existed, err) < 0) return -1;
   const json_t *meta = json_object_get(job, "metadata");
   const char *uid = json_string_value(json_object_get(meta, "uid"));
   const char *name = json_string_value(json_object_get(meta, "name"));

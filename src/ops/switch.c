@@ -72,6 +72,7 @@ int rs_switch_run(rs_kube_client_t *c, const struct rs_switch_opts *o, struct rs
   else
     r = run(&s, err);
   if (r < 0 && (res.outcome == RS_SW_REFUSED || o->dry_run)) tidy_unresumable(&s);
+  sw_lock_finish(&s);
   res.total_ms = rs_now_ms() - t0;
   if (r < 0 && res.outcome == RS_SW_OK) res.outcome = RS_SW_ERROR;
   if (r < 0 && (res.outcome == RS_SW_ERROR || res.outcome == RS_SW_NEEDS_HUMAN) && s.owns_record &&
@@ -86,6 +87,7 @@ int rs_switch_run(rs_kube_client_t *c, const struct rs_switch_opts *o, struct rs
   rs_carrier_clear(&s.car);
   rs_strv_free(s.job_uids);
   rs_sw_record_clear(&s.rec);
+  rs_sw_lock_clear(&s.lock);
   free(s.image);
   free(s.verify_image);
   free(s.alt_image);

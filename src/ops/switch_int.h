@@ -7,7 +7,9 @@
  *   switch_follow.c   launch, the node watch, restart, verify
  *   switch_finish.c   annotate, uncordon, cleanup; stopping unchanged
  *   switch_jobs.c     the helper's pods: wait, logs, verify images, removal
- *   switch_record.c   the record on the node (ops/switch_record.h)
+ *   switch_record.c   the run's record and the node's lock (ops/switch_record.h)
+ *   switch_lock.c     the lock for one run: claim, take, a resumed run's
+ *                     Jobs, recording progress
  *   switch_node.c     the node: read again, its runtime, naps, drain options
  *   switch_events.c   progress and PHASE events, the refused outcome
  *   switch_state.c    the pure parts: names, refusals, runtimes, journal */
@@ -45,6 +47,7 @@ struct sw {
   const struct rs_switch_opts *o;
   struct rs_switch_result *res;
   struct rs_sw_record rec;
+  struct rs_sw_lock lock;  /* the node's lock (switch_lock.c) */
   struct rs_deliver_spec spec;
   const struct rs_helper_blob *blob;
   struct rs_carrier car;   /* the carrier of blob (ops/carrier.h) */
@@ -85,11 +88,30 @@ void sw_forward_drain(void *ud, const struct rs_drain_event *dev);
 int sw_nap(struct sw *s, long long ms, rs_err_t *err);
 int sw_reload_node(struct sw *s, rs_err_t *err);
 const char *sw_node_runtime_raw(const json_t *node);
-/* Write the record and the contract's state annotation (one patch);
- * nothing in a dry run. */
-static inline int sw_record_save(struct sw *s, const char *phase, rs_err_t *err) {
-  return s->o->dry_run ? 0 : rs_sw_record_save(s->c, s->o->node, &s->rec, phase, err);
-}
+/* ---- the node's lock and the run's record (switch_lock.c) ---- */
+
+/* Who asks, and what holds the node: refuses a node another run holds
+ * (or whose annotations no lock backs); *ret_in_progress when the lock's
+ * run is ours to continue (its record is then s->rec; else s->rec is the
+ * node's last, finished run, if any). */
+int sw_lock_claim(struct sw *s, bool *ret_in_progress, rs_err_t *err);
+/* A resumed run: the Jobs found under its names are the ones it created;
+ * what the node went through since it stopped. */
+int sw_lock_resume_checks(struct sw *s, bool unschedulable, rs_err_t *err);
+/* Take the lock (POST; PUT at its resourceVersion when it is there). */
+int sw_lock_take(struct sw *s, rs_err_t *err);
+/* At the end of a run that recorded nothing on the node (a dry run, a
+ * refusal): release the lock it took. */
+void sw_lock_finish(struct sw *s);
+/* Record the phase: the lock, then the node's annotations; nothing in a
+ * dry run.  A final phase releases the lock. */
+int sw_record_save(struct sw *s, const char *phase, rs_err_t *err);
+/* Bind a Job of the run (as created, or found under its name) to the
+ * record by its UID: one found must be the one recorded (or, created
+ * before the run heard back, carry the run's labels). */
+int sw_lock_bind_job(struct sw *s, int role, const json_t *job, bool existed, rs_err_t *err);
+/* The working namespace: -n, or the default. */
+const char *sw_ns(const struct sw *s);
 /* Wait for the latest pod of a Job to start (or, until_exit, to end). */
 int sw_wait_pod(struct sw *s, int phase, int role, bool until_exit, long long timeout_ms,
                 json_t **ret_pod, rs_err_t *err);
@@ -98,8 +120,9 @@ int sw_pod_log(struct sw *s, const char *pod, char **ret, size_t *ret_len, rs_er
 int sw_follow_log(struct sw *s, int phase, const char *pod, char **ret_log, rs_err_t *err);
 /* Create the Job of a role the guarded way (ops/carrier.h): the carrier
  * compared byte for byte, its watch open, the Job created suspended, the
- * carrier read again, then the Job un-suspended.  An existing Job (a
- * resumed run) is followed as it is. */
+ * carrier read again, then the Job un-suspended; its UID bound to the
+ * run's record (sw_lock_bind_job).  An existing Job (a resumed run) is
+ * followed as it is. */
 int sw_put_job(struct sw *s, const struct rs_deliver_spec *spec, int role, bool *ret_existed, rs_err_t *err);
 /* The pod of role's Job has started (or ended): the carrier is still the
  * object checked before (the kubelet read no other). */
@@ -131,6 +154,10 @@ int sw_integrity_refused(struct sw *s, int phase, bool ran, const char *log, rs_
 /* Called by the carrier's guard when it trips: the run's Jobs, then their
  * pods with grace 0. */
 void sw_on_carrier_trip(void *ud, const struct rs_carrier *car);
+/* Called by the guarded start with each Job before it may start: binds it
+ * to the run's record (sw_lock_bind_job; a Job the run did not create is
+ * refused). */
+int sw_on_job(void *ud, int role, const json_t *job, bool existed, rs_err_t *err);
 /* Delete the run's Jobs, release the carrier; wait for the pods when asked. */
 int sw_cleanup_objects(struct sw *s, int phase, bool wait, rs_err_t *err);
 struct rs_drain_opts sw_drain_opts(struct sw *s);

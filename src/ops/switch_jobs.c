@@ -159,6 +159,10 @@ int sw_put_job(struct sw *s, const struct rs_deliver_spec *spec, int role, bool 
   return r;
 }
 
+int sw_on_job(void *ud, int role, const json_t *job, bool existed, rs_err_t *err) {
+  return sw_lock_bind_job(ud, role, job, existed, err);
+}
+
 int sw_note_run_jobs(struct sw *s, rs_err_t *err) {
   for (int role = 0; role < _RS_JOB_MAX; role++) {
     _cleanup_free_ char *job = rs_deliver_job_name(s->id, role);

@@ -22,6 +22,86 @@ static int list_nodes(struct sw *s, json_t **ret, rs_err_t *err) {
   return rs_kube_get(s->c, "/api/v1/nodes", ret, err);
 }
 
+/* switch: what refuses it, and a fresh record when no run is in progress. */
+static int check_switch(struct sw *s, bool in_progress, const char *current, bool unsched, rs_err_t *err) {
+  const struct rs_switch_opts *o = s->o;
+  if (in_progress && s->rec.op == RS_OP_ROLLBACK) {
+    rs_fail(err, RS_E_INPUT, 0, "a rollback of run %s is in progress on node %s (phase %s); finish it with "
+            "`kubectl runtime-switch rollback node %s`", s->rec.id, o->node, s->rec.phase ? s->rec.phase
+            : RS_REC_STARTED, o->node);
+    return sw_fail_refused(s, err);
+  }
+  if (in_progress && s->rec.to && strcmp(s->rec.to, o->to) != 0) {
+    rs_fail(err, RS_E_INPUT, 0, "a switch of node %s to %s (run %s) is in progress at phase %s; rerun with --to "
+            "%s to finish it, or roll it back with `kubectl runtime-switch rollback node %s`", o->node, s->rec.to,
+            s->rec.id, s->rec.phase ? s->rec.phase : RS_REC_STARTED, s->rec.to, o->node);
+    return sw_fail_refused(s, err);
+  }
+  if (in_progress) {
+    s->resume = rs_sw_record_rank(s->rec.phase ? s->rec.phase : RS_REC_STARTED);
+    return 0;
+  }
+  json_auto_t *nodes = NULL;
+  if (list_nodes(s, &nodes, err) < 0) return -1;
+  if (rs_sw_check_node(s->node, json_object_get(nodes, "items"), o->to, o->force_single_control_plane, err) < 0)
+    return err->kind == RS_E_USAGE ? -1 : sw_fail_refused(s, err);
+  if (rs_run_id_new(s->id, err) < 0) return -1;
+  rs_sw_record_clear(&s->rec);
+  s->rec = (struct rs_sw_record){.op = RS_OP_SWITCH, .cordoned = !unsched, .started = (long long)time(NULL),
+                                 .secret = o->use_secret};
+  if (rs_sw_record_set(&s->rec.id, s->id, err) < 0 || rs_sw_record_set(&s->rec.to, o->to, err) < 0 ||
+      rs_sw_record_set(&s->rec.ns, sw_ns(s), err) < 0 || rs_sw_record_set(&s->rec.from, current, err) < 0)
+    return -1;
+  return 0;
+}
+
+/* rollback: of the node's last switch, or of --id; what refuses it, and
+ * the rollback's record (the switch's from/to swapped, its objects kept). */
+static int check_rollback(struct sw *s, bool in_progress, const char *raw, bool unsched, rs_err_t *err) {
+  const struct rs_switch_opts *o = s->o;
+  const char *id = o->id ? o->id : s->rec.id;
+  if (!id) {
+    rs_fail(err, RS_E_INPUT, 0, "node %s has no record of a switch (annotation %s); pass --id ID with the run id "
+            "(a directory under %s on the node)", o->node, RS_ANN_RUN, RS_HELPER_STATE_DIR);
+    return sw_fail_refused(s, err);
+  }
+  if (!rs_run_id_valid(id)) return rs_fail(err, RS_E_USAGE, 0, "invalid run id \"%s\"", id);
+  bool same = s->rec.id && strcmp(s->rec.id, id) == 0, sw = s->rec.op == RS_OP_SWITCH;
+  const char *ph = s->rec.phase ? s->rec.phase : RS_REC_STARTED;
+  bool refused = true;
+  if (s->rec.id && !same)
+    rs_fail(err, RS_E_INPUT, 0, "node %s last ran run %s, not %s: roll back the last run first", o->node,
+            s->rec.id, id);
+  else if (same && in_progress && sw && rs_sw_record_rank(ph) < rs_sw_record_rank(RS_REC_LAUNCHED))
+    rs_fail(err, RS_E_INPUT, 0, "run %s stopped at phase %s before anything changed on node %s: nothing to roll "
+            "back%s", id, ph, o->node, unsched ? "; the node is cordoned: `kubectl uncordon` it when ready" : "");
+  else if (same && !in_progress && strcmp(ph, sw ? RS_REC_ROLLED_BACK : RS_REC_DONE) == 0)
+    rs_fail(err, RS_E_INPUT, 0, "run %s was already rolled back on node %s (now %s)", id, o->node, raw ? raw : "?");
+  else
+    refused = false;
+  if (refused) return sw_fail_refused(s, err);
+  if (same && in_progress && !sw) {
+    s->resume = rs_sw_record_rank(ph);
+    return 0;
+  }
+  struct rs_sw_record r = {.op = RS_OP_ROLLBACK, .cordoned = !unsched, .started = (long long)time(NULL),
+                           .secret = o->use_secret};
+  if (rs_sw_record_set(&r.id, id, err) < 0 || rs_sw_record_set(&r.ns, sw_ns(s), err) < 0) {
+    rs_sw_record_clear(&r);
+    return -1;
+  }
+  /* the switch's from/to swapped; what it created stays the run's */
+  r.from = TAKE_PTR(s->rec.to);
+  r.to = TAKE_PTR(s->rec.from);
+  r.carrier = TAKE_PTR(s->rec.carrier);
+  r.carrier_uid = TAKE_PTR(s->rec.carrier_uid);
+  r.carrier_sha256 = TAKE_PTR(s->rec.carrier_sha256);
+  for (int i = 0; i < _RS_JOB_MAX; i++) r.job_uid[i] = TAKE_PTR(s->rec.job_uid[i]);
+  rs_sw_record_clear(&s->rec);
+  s->rec = r;
+  return 0;
+}
+
 int sw_phase_check(struct sw *s, rs_err_t *err) {
   sw_phase_begin(&s->ev);
   const struct rs_switch_opts *o = s->o;
@@ -29,102 +109,28 @@ int sw_phase_check(struct sw *s, rs_err_t *err) {
     if (rs_kube_is_not_found(err)) return rs_fail(err, RS_E_INPUT, 404, "node %s not found", o->node);
     return -1;
   }
-  if (rs_sw_record_from_node(s->node, &s->rec, err) < 0) return -1;
   const char *raw = sw_node_runtime_raw(s->node);
   if (!(s->res->runtime_before = rs_strdup0(raw)) && raw) return rs_oom(err);
   _cleanup_free_ char *current = rs_runtime_name(raw);
   bool unsched = json_is_true(json_object_get(json_object_get(s->node, "spec"), "unschedulable"));
   const char *arch = json_string_value(json_object_get(
       json_object_get(json_object_get(s->node, "status"), "nodeInfo"), "architecture"));
-  bool in_progress = s->rec.id && !rs_sw_record_final(&s->rec);
+  bool in_progress = false;
   s->resume = -1;
-
-  if (o->op == RS_OP_SWITCH) {
-    if (in_progress && s->rec.op == RS_OP_ROLLBACK) {
-      rs_fail(err, RS_E_INPUT, 0, "a rollback of run %s is in progress on node %s (phase %s); finish it "
-              "with `kubectl runtime-switch rollback node %s`", s->rec.id, o->node, s->rec.phase, o->node);
-      return sw_fail_refused(s, err);
-    }
-    if (in_progress && s->rec.to && strcmp(s->rec.to, o->to) != 0) {
-      rs_fail(err, RS_E_INPUT, 0, "a switch of node %s to %s (run %s) is in progress at phase %s; "
-              "rerun with --to %s to finish it, or roll it back with `kubectl runtime-switch rollback "
-              "node %s`", o->node, s->rec.to, s->rec.id, s->rec.phase, s->rec.to, o->node);
-      return sw_fail_refused(s, err);
-    }
-    if (in_progress) {
-      s->resume = rs_sw_record_rank(s->rec.phase);
-      s->res->resumed = true;
-    } else {
-      json_auto_t *nodes = NULL;
-      if (list_nodes(s, &nodes, err) < 0) return -1;
-      if (rs_sw_check_node(s->node, json_object_get(nodes, "items"), o->to,
-                           o->force_single_control_plane, err) < 0)
-        return err->kind == RS_E_USAGE ? -1 : sw_fail_refused(s, err);
-      if (rs_run_id_new(s->id, err) < 0) return -1;
-      struct rs_sw_record fresh = {.op = RS_OP_SWITCH, .cordoned = !unsched,
-                                   .started = (long long)time(NULL), .secret = o->use_secret};
-      rs_sw_record_clear(&s->rec);
-      s->rec = fresh;
-      if (!(s->rec.id = strdup(s->id)) || !(s->rec.to = strdup(o->to)) ||
-          !(s->rec.ns = strdup(o->ns ? o->ns : RS_DELIVER_DEFAULT_NS)) ||
-          (current && !(s->rec.from = strdup(current))))
-        return rs_oom(err);
-    }
-    s->want = o->to;
-  } else {
-    /* rollback: of the node's last switch, or of --id */
-    const char *id = o->id ? o->id : s->rec.id;
-    if (!id) {
-      rs_fail(err, RS_E_INPUT, 0, "node %s has no record of a switch (annotation %s); pass --id ID "
-              "with the run id (a directory under %s on the node)", o->node, RS_ANN_RUN,
-              RS_HELPER_STATE_DIR);
-      return sw_fail_refused(s, err);
-    }
-    if (!rs_run_id_valid(id)) return rs_fail(err, RS_E_USAGE, 0, "invalid run id \"%s\"", id);
-    bool same = s->rec.id && strcmp(s->rec.id, id) == 0;
-    if (s->rec.id && !same) {
-      rs_fail(err, RS_E_INPUT, 0, "node %s last ran run %s, not %s: roll back the last run first",
-              o->node, s->rec.id, id);
-      return sw_fail_refused(s, err);
-    }
-    if (same && in_progress && s->rec.op == RS_OP_SWITCH) {
-      if (rs_sw_record_rank(s->rec.phase) < rs_sw_record_rank(RS_REC_LAUNCHED)) {
-        rs_fail(err, RS_E_INPUT, 0, "run %s stopped at phase %s before anything changed on node %s: "
-                "nothing to roll back%s", id, s->rec.phase, o->node,
-                unsched ? "; the node is cordoned: `kubectl uncordon` it when ready" : "");
-        return sw_fail_refused(s, err);
-      }
-    }
-    if (same && !in_progress && s->rec.op == RS_OP_SWITCH && s->rec.phase &&
-        strcmp(s->rec.phase, RS_REC_ROLLED_BACK) == 0) {
-      rs_fail(err, RS_E_INPUT, 0, "run %s was already rolled back on node %s", id, o->node);
-      return sw_fail_refused(s, err);
-    }
-    if (same && !in_progress && s->rec.op == RS_OP_ROLLBACK && s->rec.phase &&
-        strcmp(s->rec.phase, RS_REC_DONE) == 0) {
-      rs_fail(err, RS_E_INPUT, 0, "run %s was already rolled back on node %s (now %s)", id, o->node,
-              raw ? raw : "?");
-      return sw_fail_refused(s, err);
-    }
-    if (same && in_progress && s->rec.op == RS_OP_ROLLBACK) {
-      s->resume = rs_sw_record_rank(s->rec.phase);
-      s->res->resumed = true;
-    } else {
-      /* a new rollback record for the same id: the switch's from/to swap */
-      char *from = s->rec.from ? strdup(s->rec.from) : NULL;
-      char *to = s->rec.to ? strdup(s->rec.to) : NULL;
-      char *ns = strdup(o->ns ? o->ns : s->rec.ns ? s->rec.ns : RS_DELIVER_DEFAULT_NS);
-      char *nid = strdup(id);
-      rs_sw_record_clear(&s->rec);
-      s->rec = (struct rs_sw_record){.op = RS_OP_ROLLBACK, .id = nid, .from = to, .to = from,
-                                     .ns = ns, .cordoned = !unsched, .started = (long long)time(NULL),
-                                     .secret = o->use_secret};
-      if (!nid || !ns) return rs_oom(err);
-    }
-    /* without a record (--id alone) the helper's report says where the
-     * node goes back to */
-    s->want = s->rec.to;
+  if (sw_lock_claim(s, &in_progress, err) < 0) return -1;
+  if (in_progress && o->dry_run) {
+    rs_fail(err, RS_E_INPUT, 0, "run %s is in progress on node %s (phase %s): a dry run has nothing to show; "
+            "rerun without --dry-run to continue it", s->rec.id, o->node, s->rec.phase ? s->rec.phase : RS_REC_STARTED);
+    return sw_fail_refused(s, err);
   }
+  if (o->op == RS_OP_SWITCH ? check_switch(s, in_progress, current, unsched, err) < 0
+                            : check_rollback(s, in_progress, raw, unsched, err) < 0)
+    return -1;
+  /* without a record (rollback --id alone) the helper's report says where
+   * the node goes back to */
+  s->want = o->op == RS_OP_SWITCH ? o->to : s->rec.to;
+  s->res->resumed = s->resume >= 0;
+  if (in_progress && sw_lock_resume_checks(s, unsched, err) < 0) return -1;
   snprintf(s->id, sizeof s->id, "%s", s->rec.id);
   s->owns_record = true;
   if (!(s->res->id = strdup(s->rec.id))) return rs_oom(err);
@@ -135,15 +141,16 @@ int sw_phase_check(struct sw *s, rs_err_t *err) {
   if (!s->blob)
     return rs_fail(err, RS_E_INPUT, 0, "node %s is %s: this build of the plugin carries no helper for it",
                    o->node, arch ? arch : "of an unknown architecture");
-  json_t *data = json_pack("{s:s, s:s?, s:s?, s:s, s:b, s:s?}", "id", s->rec.id, "runtime", raw,
+  json_t *data = json_pack("{s:s, s:s?, s:s?, s:s, s:b, s:s?, s:s?}", "id", s->rec.id, "runtime", raw,
                            "architecture", arch, "op", o->op == RS_OP_ROLLBACK ? "rollback" : "switch",
-                           "resumed", s->res->resumed, "resumeFrom", s->res->resumed ? s->rec.phase : NULL);
+                           "resumed", s->res->resumed, "resumeFrom", s->res->resumed ? s->rec.phase : NULL,
+                           "user", s->lock.me);
   if (s->res->resumed)
     sw_phase_end(&s->ev, RS_PH_CHECK, RS_SW_DONE, data, "node %s runs %s; resuming run %s from phase %s", o->node,
-              raw ? raw : "?", s->rec.id, s->rec.phase);
+                 raw ? raw : "?", s->rec.id, s->rec.phase ? s->rec.phase : RS_REC_STARTED);
   else
     sw_phase_end(&s->ev, RS_PH_CHECK, RS_SW_DONE, data, "node %s runs %s; run %s", o->node, raw ? raw : "?",
-              s->rec.id);
+                 s->rec.id);
   return 0;
 }
 
@@ -196,9 +203,6 @@ static int deliver_carrier(struct sw *s, rs_err_t *err) {
 int sw_phase_deliver(struct sw *s, rs_err_t *err) {
   sw_phase_begin(&s->ev);
   const struct rs_switch_opts *o = s->o;
-  if (o->ns && s->rec.ns && strcmp(o->ns, s->rec.ns) != 0 && s->res->resumed)
-    sw_emit(&s->ev, RS_SW_EV_WARNING, RS_PH_DELIVER, "run %s works in namespace %s; -n %s is ignored", s->id,
-         s->rec.ns, o->ns);
   s->spec = (struct rs_deliver_spec){.ns = s->rec.ns, .node = o->node, .id = s->rec.id, .to = s->want,
                                      .helper_sha256 = s->blob->sha256, .use_secret = s->rec.secret, .priority = true,
                                      .no_images = o->no_images, .helper_deadline_s = o->helper_deadline_s};
@@ -211,11 +215,13 @@ int sw_phase_deliver(struct sw *s, rs_err_t *err) {
     sw_emit(&s->ev, RS_SW_EV_INFO, RS_PH_DELIVER, "created the working namespace %s (Pod Security: privileged)",
             s->spec.ns);
   if (warning) sw_emit(&s->ev, RS_SW_EV_WARNING, RS_PH_DELIVER, "%s", warning);
+  if (sw_lock_take(s, err) < 0) return -1;
   if (choose_image(s, err) < 0) return -1;
   s->spec.image = s->image;
   if (!s->rec.image && !(s->rec.image = strdup(s->image))) return rs_oom(err);
   if (rs_carrier_init(&s->car, s->spec.ns, s->spec.use_secret, s->blob, err) < 0) return -1;
   s->car.on_trip = sw_on_carrier_trip;
+  s->car.on_job = sw_on_job;
   s->car.ud = s;
   s->spec.carrier = s->car.name;
   _cleanup_free_ char *note = NULL;
@@ -223,6 +229,9 @@ int sw_phase_deliver(struct sw *s, rs_err_t *err) {
     return err->kind == RS_E_CONFIG ? sw_fail_refused(s, err) : -1;
   if (note) sw_emit(&s->ev, RS_SW_EV_WARNING, RS_PH_DELIVER, "%s", note);
   if (deliver_carrier(s, err) < 0) return -1;
+  if (rs_sw_record_set(&s->rec.carrier, s->car.name, err) < 0 ||
+      rs_sw_record_set(&s->rec.carrier_sha256, s->blob->sha256, err) < 0)
+    return -1;
   json_t *data = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:b}", "namespace", s->spec.ns, "carrier",
                            s->car.name, "uid", s->car.uid, "image", s->image, "architecture", s->blob->arch,
                            "bytes", (json_int_t)s->blob->size, "sha256", s->blob->sha256, "priority",
@@ -313,30 +322,8 @@ int sw_rollback_precheck(struct sw *s, rs_err_t *err) {
   return drain_refuses(s, -1, err);
 }
 
-/* A run stopped after it recorded "drained" may have sent its launch Job
- * without hearing back (killed, connection lost while the API server
- * created it): the Job's existence, not the record, says whether the node
- * is switching.  Launching again, or a preflight of a node in the middle
- * of its switch, would be wrong. */
-static int launched_unrecorded(struct sw *s, bool *ret, rs_err_t *err) {
-  *ret = false;
-  if (s->resume < rs_sw_record_rank(RS_REC_DRAINED) || s->resume >= rs_sw_record_rank(RS_REC_LAUNCHED))
-    return 0;
-  _cleanup_free_ char *job =
-      rs_deliver_job_name(s->id, s->o->op == RS_OP_ROLLBACK ? RS_JOB_ROLLBACK : RS_JOB_SWITCH);
-  if (!job) return rs_oom(err);
-  return rs_deliver_job_exists(s->c, s->spec.ns, job, ret, err);
-}
-
 int sw_phase_preflight(struct sw *s, rs_err_t *err) {
   sw_phase_begin(&s->ev);
-  bool launched = false;
-  if (launched_unrecorded(s, &launched, err) < 0) return -1;
-  if (launched) {
-    sw_emit(&s->ev, RS_SW_EV_INFO, RS_PH_PREFLIGHT, "run %s had launched its Job before it stopped (its record "
-            "says %s): following it", s->id, s->rec.phase);
-    s->resume = rs_sw_record_rank(RS_REC_LAUNCHED);
-  }
   if (s->resume >= rs_sw_record_rank(RS_REC_LAUNCHED)) {
     sw_phase_end(&s->ev, RS_PH_PREFLIGHT, RS_SW_RESUMED, NULL, "the switch was launched already");
     return 0;
@@ -497,7 +484,10 @@ int sw_phase_cordon(struct sw *s, rs_err_t *err) {
   d.on_event = NULL; /* the phase's own line says it */
   /* recorded first: a run killed right after the cordon must know that
    * the cordon was its own */
-  if (s->resume < rs_sw_record_rank(RS_REC_CORDONED) && sw_record_save(s, RS_REC_CORDONED, err) < 0) return -1;
+  if (s->resume < rs_sw_record_rank(RS_REC_CORDONED)) {
+    if (s->rec.cordoned) s->rec.cordoned_at = (long long)time(NULL);
+    if (sw_record_save(s, RS_REC_CORDONED, err) < 0) return -1;
+  }
   if (rs_drain_cordon(s->c, s->o->node, true, &d, err) < 0) return -1;
   sw_phase_end(&s->ev, RS_PH_CORDON, s->rec.cordoned ? RS_SW_DONE : RS_SW_SKIPPED, NULL,
             s->rec.cordoned ? "node %s cordoned" : "node %s was cordoned already (it stays so afterwards)",
@@ -507,8 +497,10 @@ int sw_phase_cordon(struct sw *s, rs_err_t *err) {
 
 int sw_phase_drain(struct sw *s, rs_err_t *err) {
   sw_phase_begin(&s->ev);
-  if (s->resume >= rs_sw_record_rank(RS_REC_DRAINED)) {
-    /* cordoned since: only pods that ignore the cordon came back */
+  /* A run that recorded "drained" but launched nothing drains again: the
+   * node may have been uncordoned since, and pods come back (a drain of
+   * an empty node costs one list). */
+  if (s->resume >= rs_sw_record_rank(RS_REC_LAUNCHED)) {
     sw_phase_end(&s->ev, RS_PH_DRAIN, RS_SW_RESUMED, NULL, "node %s was drained before", s->o->node);
     return 0;
   }

@@ -12,7 +12,10 @@ usage: switch_fakeapi.py --port-file F --scenario NAME [--lifetime S]
                          [--swap REGEX [--swap-nth N]]
 Scenarios: ok rolledback blocked psa priority noimage (the carried image is
 missing on the new runtime) bare slow integrity (the helper's own check of
-its bytes fails: exit 9)
+its bytes fails: exit 9); and for the node's lock (a Lease): racetake
+(another holder takes it between the check and the POST), raceupdate (the
+first PUT of a Lease finds it changed), racerelease (the DELETE of a Lease
+finds it changed).
 
 --swap REGEX (--swap-nth N): on the first (N-th) request whose "METHOD
 path" matches, before
@@ -21,6 +24,11 @@ the helper's carrier loses its finalizer, is deleted and made again under
 its name with other bytes (a new UID, not immutable).  Each helper pod
 records the UID of the carrier it was started from (annotation
 fake/carrier-uid): what "the kubelet read".
+
+Writes check what the API server checks: a PUT whose metadata.resourceVersion
+is not the stored one, and a DELETE whose preconditions (uid,
+resourceVersion) do not hold, answer 409.  A SelfSubjectReview names the
+user "user-<bearer token>".
 """
 import argparse
 import base64
@@ -225,6 +233,21 @@ def run_pod(job, pod):
                 set_node("containerd://1.6.20", True)
                 JOURNAL.append({"time": int(time.time()), "event": "done", "step": "wait-kubelet"})
                 JOURNAL.append({"time": int(time.time()), "event": "state", "state": "done"})
+    elif role == "rollback":
+        # the helper's rollback of the run: back on Docker
+        LOGS[name] = "rs-node-helper: rollback\n"
+        update(phase="Running", runtime=node_runtime())
+        time.sleep(0.3)
+        update(phase="Succeeded", runtime=node_runtime(), exit_code=0)
+        t0 = int(time.time())
+        JOURNAL[:] = [{"time": t0, "event": "state", "state": "rolling-back"}]
+        with LOCK:
+            set_node(node_runtime(), False)
+        time.sleep(0.5)
+        with LOCK:
+            set_node("docker://20.10.24", True)
+            JOURNAL.append({"time": int(time.time()), "event": "state", "state": "rolled-back",
+                            "reason": "requested with kubectl runtime-switch rollback"})
     elif role == "report":
         # runs once the node is back from its restart (or was never away)
         for _ in range(200):
@@ -302,7 +325,8 @@ def start_job(job):
 
 KINDS = {"nodes": ("", False), "namespaces": ("", False), "pods": ("v1", True), "configmaps": ("v1", True),
          "secrets": ("v1", True), "events": ("v1", True), "jobs": ("batch/v1", True),
-         "daemonsets": ("apps/v1", True)}
+         "daemonsets": ("apps/v1", True), "leases": ("coordination.k8s.io/v1", True)}
+RACES = set()       # the race scenarios that already happened once
 
 
 def parse_path(path):
@@ -423,6 +447,10 @@ class Handler(EveryMethod, BaseHTTPRequestHandler):
         if u.path == "/test/store":
             with LOCK:
                 return self.send_json(200, {"%s/%s/%s" % k: v for k, v in STORE.items()})
+        if u.path == "/apis/authentication.k8s.io/v1/selfsubjectreviews" and method == "POST":
+            token = (self.headers.get("Authorization") or "Bearer ?").split(" ", 1)[-1]
+            return self.send_json(201, {"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
+                                        "status": {"userInfo": {"username": "user-" + token}}})
         if u.path == "/api/v1":
             return self.send_json(200, {"kind": "APIResourceList", "groupVersion": "v1", "resources": [
                 {"name": "pods/eviction", "kind": "Eviction", "group": "policy", "version": "v1"}]})
@@ -473,6 +501,14 @@ class Handler(EveryMethod, BaseHTTPRequestHandler):
             if ns is not None:
                 obj["metadata"]["namespace"] = ns
             with LOCK:
+                if kind == "leases" and ARGS.scenario == "racetake" and "racetake" not in RACES:
+                    RACES.add("racetake")
+                    other = copy.deepcopy(obj)
+                    other["spec"]["holderIdentity"] = "intruder (run 20990101-000000-beef)"
+                    rec = json.loads(other["metadata"]["annotations"]["runtime-switch.kubectl.dev/record"])
+                    rec.update({"id": "20990101-000000-beef", "user": "intruder"})
+                    other["metadata"]["annotations"]["runtime-switch.kubectl.dev/record"] = json.dumps(rec)
+                    put(kind, other)
                 if (kind, ns or "", obj["metadata"]["name"]) in STORE:
                     return self.send_json(409, status(409, "AlreadyExists", "exists"))
                 put(kind, obj)
@@ -484,8 +520,19 @@ class Handler(EveryMethod, BaseHTTPRequestHandler):
             obj = self.body()
             with LOCK:
                 cur = STORE.get(key)
-                if cur is not None and immutable_changed(cur, obj):
+                if cur is None:
+                    return self.send_json(404, status(404, "NotFound", "not found"))
+                race = kind == "leases" and ARGS.scenario == "raceupdate" and "raceupdate" not in RACES
+                if race:
+                    RACES.add("raceupdate")
+                    put(kind, copy.deepcopy(cur))
+                want = obj.get("metadata", {}).get("resourceVersion")
+                if want and want != STORE[key]["metadata"]["resourceVersion"]:
+                    return self.send_json(409, status(409, "Conflict", 'Operation cannot be fulfilled on %s "%s": '
+                                                      'the object has been modified' % (kind, name)))
+                if immutable_changed(cur, obj):
                     return self.send_json(422, status(422, "Invalid", "field is immutable when `immutable` is set"))
+                obj["metadata"].pop("resourceVersion", None)
                 put(kind, obj)
             return self.send_json(200, obj)
         if method == "PATCH":
@@ -518,6 +565,10 @@ class Handler(EveryMethod, BaseHTTPRequestHandler):
             pre = opts.get("preconditions") or {}
             with LOCK:
                 o = STORE.get(key)
+                if kind == "leases" and o and ARGS.scenario == "racerelease" and "racerelease" not in RACES:
+                    RACES.add("racerelease")
+                    put(kind, copy.deepcopy(o))
+                    o = STORE.get(key)
                 if o is not None and any(pre.get(k) not in (None, o["metadata"].get(k)) for k in ("uid", "resourceVersion")):
                     return self.send_json(409, status(409, "Conflict", "Precondition failed"))
                 if o is not None and o["metadata"].get("finalizers"):

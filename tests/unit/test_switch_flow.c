@@ -183,6 +183,30 @@ Test(switch_flow, switches_and_cleans_up, .timeout = 60) {
   rs_err_clear(&e2);
   rs_switch_result_clear(&res2);
   rs_buf_free(&r2.lines);
+  /* rollback node: of the last switch, by its record; then once more: refused */
+  for (int i = 0; i < 2; i++) {
+    r2 = (struct rec){RS_BUF_INIT(1 << 20)};
+    o2 = opts(&r2);
+    o2.op = RS_OP_ROLLBACK;
+    o2.to = NULL;
+    int rc2 = rs_switch_run(c, &o2, &res2, &e2);
+    if (i == 0) {
+      cr_assert_eq(rc2, 0, "%s\n%s", e2.msg, r2.lines.data);
+      cr_assert_str_eq(res2.id, res.id, "the last switch's run");
+      cr_assert_str_eq(res2.runtime_after, "docker://20.10.24");
+      json_auto_t *back = get(c, "/api/v1/nodes/node-1");
+      _cleanup_free_ char *rstate = rs_strdup_printf("%s done", res.id);
+      cr_assert_str_eq(node_ann(back, RS_HELPER_ANNOTATION_STATE), rstate);
+      cr_assert(strstr(node_ann(back, RS_ANN_RUN), "\"op\":\"rollback\""), "%s", node_ann(back, RS_ANN_RUN));
+      cr_assert_eq(ours_left(c), 0, "no Job, ConfigMap or lock left");
+    } else {
+      cr_assert_eq(rc2, -1);
+      cr_assert(strstr(e2.msg, "was already rolled back"), "%s", e2.msg);
+    }
+    rs_err_clear(&e2);
+    rs_switch_result_clear(&res2);
+    rs_buf_free(&r2.lines);
+  }
   rs_switch_result_clear(&res);
   rs_buf_free(&r.lines);
   rs_kube_client_free(c);
@@ -268,10 +292,13 @@ Test(switch_flow, rollback_refuses_what_drain_refuses, .timeout = 60) {
   fake_start(&f, "bare");
   rs_kube_client_t *c = client(&f);
   rs_err_t e = RS_ERR_INIT;
-  struct rs_sw_record done = {.id = "20260101t000000-abcd", .op = RS_OP_SWITCH, .from = "docker",
-                              .to = "containerd", .ns = "kube-system", .cordoned = true, .started = 1};
-  cr_assert_eq(rs_sw_record_save(c, "node-1", &done, RS_REC_DONE, &e), 0, "%s", e.msg);
-  free(done.phase); /* the saved phase is the record's */
+  /* the node's mirror of a finished switch (no lock: the run is over) */
+  json_auto_t *done = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "annotations", RS_HELPER_ANNOTATION_STATE,
+                                "20260101-000000-abcd done", RS_ANN_RUN,
+                                "{\"id\":\"20260101-000000-abcd\",\"op\":\"switch\",\"phase\":\"done\",\"from\":"
+                                "\"docker\",\"to\":\"containerd\",\"namespace\":\"" RS_DELIVER_DEFAULT_NS "\","
+                                "\"cordoned\":true,\"started\":1}");
+  cr_assert_eq(rs_kube_patch(c, "/api/v1/nodes/node-1", RS_PATCH_MERGE, done, NULL, &e), 0, "%s", e.msg);
   json_auto_t *before = get(c, "/api/v1/nodes/node-1");
   struct rec r = {RS_BUF_INIT(1 << 20)};
   struct rs_switch_opts o = opts(&r);
@@ -319,11 +346,13 @@ Test(switch_flow, priority_fallback_and_verify_image_fallback, .timeout = 60) {
   }
 }
 
-/* A first run that stops right after the launch phase (it gives up at once
- * while following the node); its run id. */
-static char *run_stopped_after_launch(rs_kube_client_t *c) {
+/* A first run (as `user`; NULL: who the API server says) that stops right
+ * after the launch phase (it gives up at once while following the node);
+ * its run id. */
+static char *run_stopped_after_launch(rs_kube_client_t *c, const char *user) {
   struct rec r = {RS_BUF_INIT(1 << 20)};
   struct rs_switch_opts o = opts(&r);
+  o.user = user;
   struct rs_switch_result res;
   rs_err_t e = RS_ERR_INIT;
   o.node_timeout_ms = 1;
@@ -374,7 +403,7 @@ Test(switch_flow, resumes_from_the_record, .timeout = 60) {
   struct fake f;
   fake_start(&f, "ok");
   rs_kube_client_t *c = client(&f);
-  _cleanup_free_ char *id = run_stopped_after_launch(c);
+  _cleanup_free_ char *id = run_stopped_after_launch(c, NULL);
   json_auto_t *node = get(c, "/api/v1/nodes/node-1");
   _cleanup_free_ char *state = rs_strdup_printf("%s launched", id);
   cr_assert_str_eq(node_ann(node, RS_HELPER_ANNOTATION_STATE), state);
@@ -397,7 +426,7 @@ Test(switch_flow, resumes_a_launch_it_never_recorded, .timeout = 60) {
   struct fake f;
   fake_start(&f, "ok");
   rs_kube_client_t *c = client(&f);
-  _cleanup_free_ char *id = run_stopped_after_launch(c);
+  _cleanup_free_ char *id = run_stopped_after_launch(c, NULL);
   /* the record as it was before the launch's answer */
   _cleanup_free_ char *state = rs_strdup_printf("%s drained", id);
   json_auto_t *patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", RS_HELPER_ANNOTATION_STATE, state);
@@ -637,4 +666,273 @@ Test(switch_flow, our_label_does_not_exempt_a_pod, .timeout = 60) {
   rs_switch_result_clear(&res);
   rs_buf_free(&r.lines);
   end(&f, c);
+}
+
+/* ---- the node's lock ---- */
+
+/* Forget a run's result, its error and its events. */
+static void forget(struct rs_switch_result *res, rs_err_t *e, rs_buf_t *lines) {
+  rs_err_clear(e);
+  rs_switch_result_clear(res);
+  rs_buf_free(lines);
+}
+
+/* A fake API server of one scenario and a client of it. */
+struct session {
+  struct fake f;
+  rs_kube_client_t *c;
+};
+static rs_kube_client_t *session_start(struct session *x, const char *scenario) {
+  fake_start(&x->f, scenario);
+  return x->c = client(&x->f);
+}
+static void session_end(struct session *x) {
+  rs_kube_client_free(x->c);
+  fake_stop(&x->f);
+}
+
+/* One run of the switch as `user` (NULL: who the API server says: the
+ * fake's "user-t"); its events in *lines (caller frees). */
+static int run_as(rs_kube_client_t *c, const char *user, bool take_over, struct rs_switch_result *res,
+                  rs_err_t *e, rs_buf_t *lines) {
+  struct rec r = {RS_BUF_INIT(1 << 20)};
+  struct rs_switch_opts o = opts(&r);
+  o.user = user;
+  o.take_over = take_over;
+  int rc = rs_switch_run(c, &o, res, e);
+  *lines = r.lines;
+  return rc;
+}
+
+static json_t *node_lock(rs_kube_client_t *c) {
+  json_t *j = NULL;
+  rs_err_t e = RS_ERR_INIT;
+  if (rs_kube_get(c, "/apis/coordination.k8s.io/v1/namespaces/" RS_DELIVER_DEFAULT_NS "/leases/rsw-node-node-1", &j, &e) < 0)
+    cr_assert(rs_kube_is_not_found(&e), "%s", e.msg);
+  rs_err_clear(&e);
+  return j;
+}
+
+static void patch_node(rs_kube_client_t *c, json_t *patch) {
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_kube_patch(c, "/api/v1/nodes/node-1", RS_PATCH_MERGE, patch, NULL, &e), 0, "%s", e.msg);
+  json_decref(patch);
+}
+
+static bool has_lock(rs_kube_client_t *c) {
+  json_auto_t *l = node_lock(c);
+  return l != NULL;
+}
+
+/* The node's annotations say what they are told. */
+static void set_mirror(rs_kube_client_t *c, const char *id, const char *phase) {
+  _cleanup_free_ char *state = rs_strdup_printf("%s %s", id, phase);
+  _cleanup_free_ char *run = rs_strdup_printf("{\"id\":\"%s\",\"op\":\"switch\",\"phase\":\"%s\",\"to\":\"containerd\","
+                                              "\"cordoned\":true}", id, phase);
+  patch_node(c, json_pack("{s:{s:{s:s, s:s}}}", "metadata", "annotations", RS_HELPER_ANNOTATION_STATE, state,
+                          RS_ANN_RUN, run));
+}
+
+/* Set the lock's record phase as a run would have written it. */
+static void set_lock_phase(rs_kube_client_t *c, const char *phase) {
+  json_auto_t *l = node_lock(c);
+  cr_assert_not_null(l);
+  json_t *ann = json_object_get(json_object_get(l, "metadata"), "annotations");
+  json_auto_t *rec = json_loads(json_string_value(json_object_get(ann, "runtime-switch.kubectl.dev/record")), 0, NULL);
+  json_object_set_new(rec, "phase", json_string(phase));
+  _cleanup_free_ char *txt = json_dumps(rec, JSON_COMPACT);
+  json_object_set_new(ann, "runtime-switch.kubectl.dev/record", json_string(txt));
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_kube_put(c, "/apis/coordination.k8s.io/v1/namespaces/" RS_DELIVER_DEFAULT_NS "/leases/rsw-node-node-1", l, NULL,
+                           &e), 0, "%s", e.msg);
+}
+
+/* A lock as a run of `user` at `phase` left it (a run killed there). */
+static void seed_lock(rs_kube_client_t *c, const char *id, const char *phase, const char *user) {
+  _cleanup_free_ char *rec = rs_strdup_printf("{\"id\":\"%s\",\"op\":\"switch\",\"phase\":\"%s\",\"from\":"
+                                              "\"cri-dockerd\",\"to\":\"containerd\",\"namespace\":\"" RS_DELIVER_DEFAULT_NS "\","
+                                              "\"cordoned\":true,\"started\":1790000000,\"user\":\"%s\"}", id, phase, user);
+  _cleanup_free_ char *holder = rs_strdup_printf("%s (run %s)", user, id);
+  json_auto_t *l = json_pack("{s:s, s:s, s:{s:s, s:{s:s}, s:{s:s}}, s:{s:s}}", "apiVersion", "coordination.k8s.io/v1",
+                             "kind", "Lease", "metadata", "name", "rsw-node-node-1", "labels", RS_LABEL_MANAGED_BY,
+                             RS_MANAGED_BY, "annotations", "runtime-switch.kubectl.dev/record", rec, "spec",
+                             "holderIdentity", holder);
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_kube_post(c, "/apis/coordination.k8s.io/v1/namespaces/" RS_DELIVER_DEFAULT_NS "/leases", l, NULL, &e), 0, "%s",
+               e.msg);
+}
+
+static bool unschedulable(rs_kube_client_t *c) {
+  json_auto_t *n = get(c, "/api/v1/nodes/node-1");
+  return json_is_true(json_object_get(json_object_get(n, "spec"), "unschedulable"));
+}
+
+
+/* The lock names its holder and no expiry; a second operator is refused
+ * with the holder's name and nothing is done; --take-over continues the
+ * run and says whose it was; the lock is gone at the end. */
+Test(switch_lock, another_holder_then_take_over, .timeout = 60) {
+  struct session ses;
+  rs_kube_client_t *c = session_start(&ses, "ok");
+  _cleanup_free_ char *id = run_stopped_after_launch(c, "bob");
+  json_auto_t *l = node_lock(c);
+  cr_assert_not_null(l, "the run holds the node's lock");
+  const json_t *spec = json_object_get(l, "spec");
+  _cleanup_free_ char *holder = rs_strdup_printf("bob (run %s, pid %d on ", id, (int)getpid());
+  cr_assert(rs_startswith(json_string_value(json_object_get(spec, "holderIdentity")), holder), "%s",
+            json_string_value(json_object_get(spec, "holderIdentity")));
+  cr_assert_null(json_object_get(spec, "leaseDurationSeconds"), "no expiry");
+  json_auto_t *before = get(c, "/test/requests");
+  size_t seen = json_array_size(json_object_get(before, "requests"));
+  struct rs_switch_result res;
+  rs_err_t e = RS_ERR_INIT;
+  rs_buf_t lines;
+  cr_assert_eq(run_as(c, NULL, false, &res, &e, &lines), -1);
+  cr_assert_eq(res.outcome, RS_SW_REFUSED, "%s", e.msg);
+  cr_assert(strstr(e.msg, holder) && strstr(e.msg, "phase launched") && strstr(e.msg, "--take-over"), "%s", e.msg);
+  cr_assert_eq(jobs_created(c, seen), 0);
+  cr_assert(unschedulable(c), "the holder's cordon stays");
+  forget(&res, &e, &lines);
+  cr_assert_eq(run_as(c, NULL, true, &res, &e, &lines), 0, "%s\n%s", e.msg, lines.data);
+  cr_assert(res.resumed);
+  cr_assert_str_eq(res.id, id);
+  _cleanup_free_ char *took = rs_strdup_printf("node node-1 was held by %s", holder);
+  cr_assert(strstr(lines.data, took), "%s", lines.data);
+  cr_assert_not(has_lock(c), "released at the end");
+  cr_assert_eq(ours_left(c), 0);
+  forget(&res, &e, &lines);
+  session_end(&ses);
+}
+
+/* Annotations are compared, never trusted: a run they claim without a
+ * lock is refused before anything changes; annotations naming another run
+ * than the lock are refused (--take-over follows the lock); a Job under
+ * the run's name that is not the one it created is refused. */
+Test(switch_lock, forged_stale_and_foreign, .timeout = 60) {
+  struct session ses;
+  rs_kube_client_t *c = session_start(&ses, "ok");
+  struct rs_switch_result res;
+  rs_err_t e = RS_ERR_INIT;
+  rs_buf_t lines;
+  /* what the node's kubelet could write: a run at "drained" */
+  set_mirror(c, "20260101-000000-f0f0", RS_REC_DRAINED);
+  cr_assert_eq(run_as(c, NULL, true, &res, &e, &lines), -1);
+  cr_assert_eq(res.outcome, RS_SW_REFUSED, "%s", e.msg);
+  cr_assert(strstr(e.msg, "no lock Lease backs it") && strstr(e.msg, "not trusted"), "%s", e.msg);
+  cr_assert_not(unschedulable(c), "no cordon, no drain");
+  cr_assert_eq(jobs_created(c, 0), 0);
+  cr_assert_not(has_lock(c));
+  forget(&res, &e, &lines);
+  patch_node(c, json_pack("{s:{s:{s:n, s:n}}}", "metadata", "annotations", RS_HELPER_ANNOTATION_STATE, RS_ANN_RUN));
+  /* a real run, stopped; then its annotations overwritten */
+  _cleanup_free_ char *id = run_stopped_after_launch(c, NULL);
+  set_mirror(c, "20260101-000000-f0f0", RS_REC_DRAINED);
+  cr_assert_eq(run_as(c, NULL, false, &res, &e, &lines), -1);
+  cr_assert(strstr(e.msg, "name run 20260101-000000-f0f0") && strstr(e.msg, id), "%s", e.msg);
+  forget(&res, &e, &lines);
+  set_mirror(c, id, RS_REC_LAUNCHED);
+  /* its launch Job deleted and created again by someone else */
+  _cleanup_free_ char *jpath = rs_strdup_printf("/apis/batch/v1/namespaces/" RS_DELIVER_DEFAULT_NS "/jobs/rsw-%s-switch", id);
+  json_auto_t *job = get(c, jpath);
+  json_object_set_new(json_object_get(job, "metadata"), "uid", json_string("someone-elses"));
+  json_object_del(json_object_get(job, "metadata"), "resourceVersion");
+  cr_assert_eq(rs_kube_put(c, jpath, job, NULL, &e), 0, "%s", e.msg);
+  cr_assert_eq(run_as(c, NULL, false, &res, &e, &lines), -1);
+  cr_assert_eq(res.outcome, RS_SW_REFUSED, "%s", e.msg);
+  cr_assert(strstr(e.msg, "is not the one run") && strstr(e.msg, "someone-elses"), "%s", e.msg);
+  cr_assert(has_lock(c), "the run keeps its lock");
+  forget(&res, &e, &lines);
+  session_end(&ses);
+}
+
+/* A run that recorded "drained" and launched nothing, whose node was
+ * uncordoned since: cordoned and drained again, not skipped. */
+Test(switch_lock, uncordoned_since_drains_again, .timeout = 60) {
+  struct session ses;
+  rs_kube_client_t *c = session_start(&ses, "ok");
+  static const char id[] = "20260101-000000-d1d1";
+  seed_lock(c, id, RS_REC_DRAINED, "user-t");
+  set_mirror(c, id, RS_REC_DRAINED);
+  struct rs_switch_result res;
+  rs_err_t e = RS_ERR_INIT;
+  rs_buf_t lines;
+  cr_assert_eq(run_as(c, NULL, false, &res, &e, &lines), 0, "%s\n%s", e.msg, lines.data);
+  cr_assert_str_eq(res.id, id);
+  cr_assert(strstr(lines.data, "was uncordoned since run") && strstr(lines.data, "drained again"), "%s", lines.data);
+  cr_assert(strstr(lines.data, "cordon:done\ndrain:done\n"), "%s", lines.data);
+  /* the drain listed the node's pods again */
+  json_auto_t *reqs = get(c, "/test/requests");
+  size_t lists = 0, i;
+  json_t *x;
+  json_array_foreach(json_object_get(reqs, "requests"), i, x)
+    if (strstr(json_string_value(x), "GET /api/v1/pods?") && strstr(json_string_value(x), "node-1") &&
+        !strstr(json_string_value(x), "watch")) lists++;
+  cr_assert_geq(lists, 2, "the preflight's drain check and the drain itself: %zu", lists);
+  forget(&res, &e, &lines);
+  session_end(&ses);
+}
+
+/* Someone else writes the lock between this run's read and its write: the
+ * run stops and says so (at the take, at an update, at the release). */
+Test(switch_lock, precondition_failures, .timeout = 60) {
+  static const struct {
+    const char *scenario, *needle;
+    int outcome;
+  } cases[] = {
+      {"racetake", "held by intruder (run 20990101-000000-beef)", RS_SW_REFUSED},
+      {"raceupdate", "was changed by someone else since this run read it", RS_SW_ERROR},
+      {"racerelease", "was changed by someone else since this run wrote it", RS_SW_ERROR},
+  };
+  for (size_t i = 0; i < RS_ARRAY_SIZE(cases); i++) {
+    struct session ses;
+    rs_kube_client_t *c = session_start(&ses, cases[i].scenario);
+    struct rs_switch_result res;
+    rs_err_t e = RS_ERR_INIT;
+    rs_buf_t lines;
+    cr_assert_eq(run_as(c, NULL, false, &res, &e, &lines), -1, "%s", cases[i].scenario);
+    cr_assert_eq(res.outcome, cases[i].outcome, "%s: %s", cases[i].scenario, e.msg);
+    cr_assert(strstr(e.msg, cases[i].needle), "%s: %s", cases[i].scenario, e.msg);
+    if (i < 2) cr_assert_not(unschedulable(c), "%s: nothing was changed", cases[i].scenario);
+    forget(&res, &e, &lines);
+    session_end(&ses);
+  }
+}
+
+/* A dry run holds the lock while it runs and leaves none; a dry run of a
+ * node in the middle of a run is refused; the user's own run killed
+ * before it wrote anything on the node is resumed under its id. */
+Test(switch_lock, dry_run_and_own_first_steps, .timeout = 60) {
+  struct session ses;
+  rs_kube_client_t *c = session_start(&ses, "ok");
+  struct rec r = {RS_BUF_INIT(1 << 20)};
+  struct rs_switch_opts o = opts(&r);
+  o.dry_run = true;
+  struct rs_switch_result res;
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_switch_run(c, &o, &res, &e), 0, "%s", e.msg);
+  cr_assert_not(has_lock(c), "a dry run leaves no lock");
+  json_auto_t *reqs = get(c, "/test/requests");
+  bool took = false;
+  size_t i;
+  json_t *x;
+  json_array_foreach(json_object_get(reqs, "requests"), i, x)
+    took |= rs_startswith(json_string_value(x), "POST /apis/coordination.k8s.io/v1/namespaces/" RS_DELIVER_DEFAULT_NS "/leases");
+  cr_assert(took, "it took the lock while it ran");
+  forget(&res, &e, &r.lines);
+  static const char id[] = "20260101-000000-e2e2";
+  seed_lock(c, id, RS_REC_LAUNCHED, "user-t");
+  set_mirror(c, id, RS_REC_LAUNCHED);
+  r = (struct rec){RS_BUF_INIT(1 << 20)};
+  cr_assert_eq(rs_switch_run(c, &o, &res, &e), -1);
+  cr_assert(strstr(e.msg, "a dry run has nothing to show"), "%s", e.msg);
+  forget(&res, &e, &r.lines);
+  /* the same run as if killed before it wrote on the node */
+  set_lock_phase(c, RS_REC_STARTED);
+  patch_node(c, json_pack("{s:{s:{s:n, s:n}}}", "metadata", "annotations", RS_HELPER_ANNOTATION_STATE, RS_ANN_RUN));
+  rs_buf_t lines;
+  cr_assert_eq(run_as(c, NULL, false, &res, &e, &lines), 0, "%s\n%s", e.msg, lines.data);
+  cr_assert_str_eq(res.id, id, "its own run, under its id");
+  cr_assert_not(has_lock(c));
+  forget(&res, &e, &lines);
+  session_end(&ses);
 }
