@@ -2,11 +2,11 @@
 # `kubectl runtime-switch node` and `rollback node` on the real cluster
 # (tests/e2e/cluster.sh up), through the real kubectl.  TAP output.
 #   tests/e2e/test_switch.sh [CASE...]
-# Cases (default: all, in this order): refusals dry_run switch reboot
-# roundtrip rollback failure resume interrupt trust (switch/trust.sh).
-# Every run ends with node-1 back in the seeded state (on Docker,
-# uncordoned, the bare pod back).  The cluster is brought up when it is not
-# (under the e2e lock, held to the end).
+# Cases (default: all, in this order): refusals forged dry_run switch
+# reboot roundtrip rollback concurrent failure resume interrupt trust
+# (switch/trust.sh).  Every run ends with node-1 back in the seeded state
+# (on Docker, uncordoned, the bare pod back).  The cluster is brought up
+# when it is not (under the e2e lock, held to the end).
 cd "$(dirname "$0")/../.." || exit 1
 source tests/lib/test-lib.sh
 source tests/lib/e2e.sh
@@ -52,6 +52,30 @@ case_refusals() {
 	check "... nothing left in $WORK_NS" [ -z "$(leftovers)" ]
 	check "... no record on the node" [ -z "$(node_annotation runtime-switch.kubectl.dev/state)" ]
 	check "... still on Docker" on_runtime docker
+}
+
+# What anyone who may patch the node can write -- its own kubelet
+# included -- the annotations of a run at "drained": a run that trusted them
+# would skip the confirm and the drain.  They are refused (no lock backs
+# them) before anything changes, with what to do.
+case_forged() {
+	local out rc kc=$WORK/kubelet.conf id=20260101-000000-f0f0
+	node_exec cat /etc/kubernetes/kubelet.conf >"$kc" && chmod 600 "$kc"
+	check "the node's kubelet ($(k --kubeconfig "$kc" auth whoami -o jsonpath='{.status.userInfo.username}' 2>/dev/null)) writes a run at 'drained' on its node" \
+		k --kubeconfig "$kc" annotate --overwrite node "$NODE" "runtime-switch.kubectl.dev/state=$id drained" \
+		"runtime-switch.kubectl.dev/run={\"id\":\"$id\",\"op\":\"switch\",\"phase\":\"drained\",\"to\":\"containerd\",\"cordoned\":true}"
+	out=$(kplugin node "$NODE" --to containerd --yes "${DRAIN_FLAGS[@]}" 2>&1); rc=$?
+	note "$(head -c 400 <<<"$out")"
+	check "a forged run at 'drained' is refused: exit 3 ($rc)" [ $rc -eq 3 ]
+	check "... no lock backs it, it is not trusted" grep -q "no lock Lease backs it.*not trusted" <<<"$out"
+	check "... and how to clear it" grep -q "kubectl annotate node $NODE runtime-switch.kubectl.dev/state- runtime-switch.kubectl.dev/run-" <<<"$out"
+	out=$(kplugin node "$NODE" --to containerd --yes --take-over "${DRAIN_FLAGS[@]}" 2>&1); rc=$?
+	check "... --take-over does not make it trusted: exit 3 ($rc)" [ $rc -eq 3 ]
+	check "... not cordoned" not node_unschedulable
+	check "... no pod evicted (demo/bare is still there)" k get pod bare -n demo
+	check "... nothing created in $WORK_NS" [ -z "$(leftovers)" ]
+	check "... still on Docker" on_runtime docker
+	k annotate node "$NODE" runtime-switch.kubectl.dev/state- runtime-switch.kubectl.dev/run- >/dev/null
 }
 
 case_dry_run() {
@@ -203,6 +227,51 @@ case_rollback() {
 	check "... seeded pods Running on Docker" wait_until 180 "demo pods Running on Docker" demo_running_on docker
 }
 
+# Two operators on one node.  The first run (through the fault proxy, held
+# (hold-until) at its first eviction: cordoned, draining) holds the node's
+# lock; a second operator through the real kubectl is refused with the
+# holder's name, run, phase and since when; so is a second terminal of the
+# same user (its plugin still runs on this machine).  Then the request is
+# let through and the first run finishes.
+case_concurrent() {
+	restore_seeded
+	local gate=$WORK/concurrent.gate out rc pid i id jobs
+	rm -f "$gate"
+	printf '[{"method":"POST","path":"/eviction$","action":"hold-until","until":"%s","first":1,"key":"all"}]\n' "$gate" \
+		>"$WORK/concurrent.rules"
+	fault_proxy_start "$WORK/concurrent" "$WORK/concurrent.rules" >/dev/null
+	"$PLUGIN" --kubeconfig "$FAULT_KUBECONFIG" node "$NODE" --to containerd --yes "${DRAIN_FLAGS[@]}" \
+		>"$WORK/concurrent.1" 2>&1 &
+	pid=$!
+	for ((i = 0; i < 1500; i++)); do
+		grep -q '"action": "hold-until"' "$FAULT_LOG" && break
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.2
+	done
+	check "the first run is held at its first eviction" grep -q '"action": "hold-until"' "$FAULT_LOG"
+	id=$(node_annotation runtime-switch.kubectl.dev/state | cut -d' ' -f1)
+	jobs=$(k get jobs -n "$WORK_NS" -o name | wc -l)
+	out=$(kplugin node "$NODE" --to containerd --yes "${DRAIN_FLAGS[@]}" --as e2e-second-operator \
+		--as-group system:masters 2>&1); rc=$?
+	note "$(head -c 400 <<<"$out")"
+	check "a second operator is refused: exit 3 ($rc)" [ $rc -eq 3 ]
+	check "... naming the holder, its run and where it runs" grep -q "node $NODE is held by admin (run $id, pid $pid on " <<<"$out"
+	check "... its phase and since when" grep -q "phase cordoned, since 20" <<<"$out"
+	out=$(kplugin node "$NODE" --to containerd --yes "${DRAIN_FLAGS[@]}" 2>&1); rc=$?
+	check "the same user from a second terminal is refused too: exit 3 ($rc)" [ $rc -eq 3 ]
+	check "... its plugin is still running here" grep -q "its plugin is still running on this machine" <<<"$out"
+	check "... the refused runs created no Job" [ "$(k get jobs -n "$WORK_NS" -o name | wc -l)" = "$jobs" ]
+	touch "$gate"
+	wait $pid
+	rc=$?
+	fault_proxy_stop
+	check "let go, the first run finishes: exit 0 ($rc)" [ $rc -eq 0 ]
+	[[ $rc -eq 0 ]] || sed 's/^/#     /' "$WORK/concurrent.1" | tail -n 20
+	check "... on containerd" on_runtime containerd
+	check "... uncordoned" not node_unschedulable
+	check "... its lock released, nothing left" [ -z "$(leftovers)" ]
+}
+
 # A target runtime that will not start: containerd's next start fails once
 # (a drop-in checks a marker the failing start removes), so the switch's
 # restart of containerd fails and the rollback's succeeds.
@@ -332,7 +401,7 @@ case_interrupt() {
 # ------------------------------------------------------------------ run ---
 
 CASES=("$@")
-[[ ${#CASES[@]} -gt 0 ]] || CASES=(refusals dry_run switch reboot roundtrip rollback failure resume interrupt trust)
+[[ ${#CASES[@]} -gt 0 ]] || CASES=(refusals forged dry_run switch reboot roundtrip rollback concurrent failure resume interrupt trust)
 restore_seeded
 # the plugin makes its working namespace itself (case_switch checks it)
 k delete namespace "$WORK_NS" --ignore-not-found --wait=true --timeout=120s >/dev/null 2>&1

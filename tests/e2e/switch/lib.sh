@@ -47,9 +47,9 @@ node_fingerprint() {
 	done
 }
 
-# The helper's objects left in the working namespace.
+# The helper's objects left in the working namespace, and the node locks.
 leftovers() {
-	k get jobs,configmaps,secrets -n "$WORK_NS" -l app.kubernetes.io/managed-by=kubectl-runtime-switch -o name 2>/dev/null
+	k get jobs,configmaps,secrets,leases -n "$WORK_NS" -l app.kubernetes.io/managed-by=kubectl-runtime-switch -o name 2>/dev/null
 }
 
 # Every demo pod Running and Ready; the ones on the node on the expected
@@ -130,7 +130,7 @@ restore_seeded() {
 	# (the carrier's finalizer first: a killed run leaves it on)
 	k get configmaps,secrets -n "$WORK_NS" -l app.kubernetes.io/managed-by=kubectl-runtime-switch -o name 2>/dev/null |
 		xargs -r -n1 "$KUBECTL" patch -n "$WORK_NS" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
-	k delete jobs,configmaps,secrets -n "$WORK_NS" -l app.kubernetes.io/managed-by=kubectl-runtime-switch \
+	k delete jobs,configmaps,secrets,leases -n "$WORK_NS" -l app.kubernetes.io/managed-by=kubectl-runtime-switch \
 		--wait=false >/dev/null 2>&1
 	restore_bare_pod
 	wait_until 180 "demo pods Running on Docker" demo_running_on docker >/dev/null || note "demo pods not all Running on Docker again"
