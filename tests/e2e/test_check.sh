@@ -250,8 +250,8 @@ sys.exit(0 if a == b else 1)' "$WORK/yaml.out" "$WORK/json.out"
 }
 
 case_reader() {
-	# a user with rbac/clusterrole-check.yaml only: everything but the preflight
-	sed "s/name: runtime-switch-check/name: $READER/" rbac/clusterrole-check.yaml | k apply -f - >/dev/null
+	# a user with rbac/check.yaml's ClusterRole only: everything but the preflight
+	sed -e '/^---$/,$d' -e "s/name: runtime-switch-check$/name: $READER/" rbac/check.yaml | k apply -f - >/dev/null
 	k create clusterrolebinding "$READER" --clusterrole="$READER" --user="$READER" >/dev/null
 	run_check reader node-1 -o json --as "$READER"
 	check "read-only user: the same workload findings, exit 11 ($(rc_of reader))" [ "$(rc_of reader)" -eq 11 ]

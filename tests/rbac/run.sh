@@ -1,26 +1,36 @@
 #!/usr/bin/env bash
 # make test-rbac: every command, run through the real kubectl as a user who
-# holds nothing but rbac/clusterrole.yaml and rbac/role.yaml, on the real
-# cluster (tests/e2e/cluster.sh).  Then each verb of those roles is taken
-# away in turn: the command that needs it must fail, and its error must name
-# the verb and the resource (the API server's "cannot VERB resource ...").
+# holds nothing but that command's roles from rbac/ (one file each, plus
+# the opt-in ones its flag needs), on the real cluster
+# (tests/e2e/cluster.sh).  Then:
+#  - each verb of those roles is taken away in turn: the command that needs
+#    it must fail, and its error must name the verb and the resource (the
+#    API server's "cannot VERB resource ...");
+#  - what no role may grant is checked in the files (no Secrets but
+#    use-secret.yaml, nodes/proxy only in status-configz.yaml, pods delete
+#    cluster-wide only in disable-eviction.yaml, no Role outside the working
+#    namespace, no wildcard) and asked of the API server as the user bound
+#    to the node command's roles (no Secret anywhere, no pod or Job in
+#    kube-system, no kubelet API).
 #
 #   tests/rbac/run.sh PLUGIN
 #
 # The user is a client-certificate user issued by the cluster's own CSR API
 # (signer kubernetes.io/kube-apiserver-client).  The roles are applied
-# under test names (rs-rbac-test), so a real binding to `runtime-switch` is
-# never touched.  Everything the test makes is removed at the end.
+# under test names (rs-rbac-test-*), so a real binding to `runtime-switch-*`
+# is never touched.  Everything the test makes is removed at the end; the
+# working namespace is made from rbac/namespace.yaml (the user may not
+# create namespaces) and left as the plugin would leave it.
 #
 # RBAC_CASES="nodes:patch jobs:create" runs only those removals; RBAC_QUICK=1
-# one removal per command.  The cluster is brought up when it is not (under
-# the e2e lock, held to the end).
+# one removal per role.  The cluster is brought up when it is not (under the
+# e2e lock, held to the end).
 . "$(dirname "$0")/../lib/test-lib.sh"
 plugin=$(readlink -f "${1:?usage: run.sh PLUGIN}")
 root=$RS_ROOT
 kubectl=${KUBECTL:-/usr/bin/kubectl}
 . "$RS_ROOT/tests/lib/e2e.sh"
-ns=${RBAC_NAMESPACE:-kube-system}
+ns=${RBAC_NAMESPACE:-kubectl-runtime-switch}
 user=rs-rbac-test
 name=rs-rbac-test
 
@@ -38,19 +48,24 @@ switch_node=$(k get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.statu
               awk '$2 !~ /^containerd:/ {print $1; exit}')
 
 work=$T_TMP/work
+mkdir -p "$work"
 cleanup() {
-  k delete clusterrolebinding "$name" --ignore-not-found >/dev/null 2>&1
-  k delete clusterrole "$name" --ignore-not-found >/dev/null 2>&1
-  k -n "$ns" delete rolebinding "$name" --ignore-not-found >/dev/null 2>&1
-  k -n "$ns" delete role "$name" --ignore-not-found >/dev/null 2>&1
+  k delete clusterrolebinding,clusterrole -l rs-rbac-test --ignore-not-found >/dev/null 2>&1
+  k -n "$ns" delete rolebinding,role -l rs-rbac-test --ignore-not-found >/dev/null 2>&1
   k delete csr "$name" --ignore-not-found >/dev/null 2>&1
   k delete namespace "$name" --ignore-not-found --wait=false >/dev/null 2>&1
-  leftovers
+  leftovers strip
 }
-# What an interrupted helper run may leave in the working namespace.
+# What an interrupted helper run may leave in the working namespace.  Only
+# at the end are our finalizers taken off: a carrier a command left marked
+# for deletion with the finalizer on must still be there for the last check.
 leftovers() {
   local kind
-  for kind in jobs configmaps secrets; do
+  for kind in jobs configmaps secrets leases; do
+    [[ ${1:-} == strip ]] &&
+      k -n "$ns" get "$kind" -l app.kubernetes.io/managed-by=kubectl-runtime-switch -o name 2>/dev/null |
+      xargs -r -n1 "$kubectl" --kubeconfig "$admin" -n "$ns" patch --type=merge \
+        -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
     k -n "$ns" delete "$kind" -l app.kubernetes.io/managed-by=kubectl-runtime-switch \
       --ignore-not-found --wait=false >/dev/null 2>&1
   done
@@ -58,9 +73,12 @@ leftovers() {
     --ignore-not-found --wait=false >/dev/null 2>&1
 }
 at_exit cleanup
-# The run's objects (Jobs, pods, carriers) in the working namespace: every
-# command below, failing or not, must leave none behind.
-ours() { k get jobs,configmaps,secrets,pods -n "$ns" -l app.kubernetes.io/managed-by=kubectl-runtime-switch -o name 2>/dev/null | sort; }
+# The runs' objects (Jobs, pods, carriers, node locks) in the working
+# namespace: every command below, failing or not, must leave none behind.
+ours() {
+  k get jobs,configmaps,secrets,pods,leases -n "$ns" -l app.kubernetes.io/managed-by=kubectl-runtime-switch \
+    -o name 2>/dev/null | sort
+}
 ours_before=$(ours)
 new_ours() { comm -13 <(echo "$ours_before") <(ours) | grep .; }
 mkdir -p "$work/bin"
@@ -85,48 +103,121 @@ spec:
 YAML
 k certificate approve "$name" >/dev/null || bail_out "approving the CSR"
 signed() { k get csr "$name" -o jsonpath='{.status.certificate}' | base64 -d > "$work/user.crt" 2>/dev/null; [[ -s $work/user.crt ]]; }
-if wait_until 30 "the CSR signed" signed; then ok "client certificate for $user issued by the cluster's CSR API"
-else bail_out "the CSR was not signed (kube-controller-manager's csrsigning)"; fi
+wait_until 30 "the CSR signed" signed
+[[ -s $work/user.crt ]] && ok "client certificate for $user issued by the cluster's CSR API" ||
+  bail_out "the CSR was not signed (kube-controller-manager's csrsigning)"
 server=$(k config view --raw --minify -o jsonpath='{.clusters[0].cluster.server}')
 k config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' |
   base64 -d > "$work/ca.crt"
-write_kubeconfig "$work/kubeconfig" "$server" "certificate-authority: $work/ca.crt" \
-  "client-certificate: $work/user.crt
-client-key: $work/user.key" "$ns"
+cat > "$work/kubeconfig" <<YAML
+apiVersion: v1
+kind: Config
+current-context: rbac
+clusters:
+- name: c
+  cluster:
+    server: $server
+    certificate-authority: $work/ca.crt
+users:
+- name: $user
+  user:
+    client-certificate: $work/user.crt
+    client-key: $work/user.key
+contexts:
+- name: rbac
+  context: {cluster: c, user: $user, namespace: $ns}
+YAML
 export KUBECONFIG="$work/kubeconfig"
-if out=$("$kubectl" get nodes 2>&1); then fail "$user starts with no permission" "$user reads nodes before any binding"
+if out=$("$kubectl" get nodes 2>&1); then fail "$user reads nodes before any binding"
 elif grep -q "cannot list resource \"nodes\"" <<<"$out"; then ok "$user starts with no permission"
-else fail "$user starts with no permission" "unexpected answer for an unbound user: $out"; fi
+else fail "unexpected answer for an unbound user: $out"; fi
 
-# ---- the repository's roles, under test names, bound to the user ----
-sed "s/^  name: runtime-switch$/  name: $name/" "$root/rbac/clusterrole.yaml" > "$work/clusterrole.yaml"
-sed -e "s/^  name: runtime-switch$/  name: $name/" -e "s/^  namespace: kube-system$/  namespace: $ns/" \
-  "$root/rbac/role.yaml" > "$work/role.yaml"
+# ---- the repository's roles, under test names ----
+# The working namespace as an admin makes it (the user may not create it).
+k apply -f "$root/rbac/namespace.yaml" >/dev/null || bail_out "applying rbac/namespace.yaml"
+ROLE_FILES=(status status-configz drain disable-eviction node use-secret check)
+# FILE -> its objects under test names, one JSON document per object
+for f in "${ROLE_FILES[@]}"; do
+  [[ -f $root/rbac/$f.yaml ]] || bail_out "rbac/$f.yaml is missing"
+  k create --dry-run=client -o json -f "$root/rbac/$f.yaml" |
+    jq -c --arg ns "$ns" '(.items // [.])[] | .metadata.name |= sub("^runtime-switch"; "rs-rbac-test")
+      | .metadata.labels["rs-rbac-test"] = "1"
+      | if .kind == "Role" then .metadata.namespace = $ns else . end' > "$work/$f.objs" ||
+    bail_out "reading rbac/$f.yaml"
+done
 apply_roles() {  # (kubectl apply's warning after a replace is noise here)
-  k apply -f "$work/clusterrole.yaml" >/dev/null 2>&1 && k apply -f "$work/role.yaml" >/dev/null 2>&1
+  local f
+  for f in "${ROLE_FILES[@]}"; do k apply -f "$work/$f.objs" >/dev/null 2>&1 || return 1; done
 }
 apply_roles || bail_out "applying rbac/"
-k create clusterrolebinding "$name" --clusterrole="$name" --user="$user" >/dev/null &&
-  k -n "$ns" create rolebinding "$name" --role="$name" --user="$user" >/dev/null ||
-  bail_out "binding the roles"
-ok "rbac/clusterrole.yaml and rbac/role.yaml applied and bound to $user only"
-# RBAC is read from informers: wait until the server answers with the roles.
-can_i() {  # can_i yes|no VERB RESOURCE[/SUBRESOURCE]: what the server answers
+# bind_only FILE...: the user holds exactly the roles of these files
+bound=
+bind_only() {
+  [[ "$*" == "$bound" ]] && return 0
+  k delete clusterrolebinding -l rs-rbac-test --ignore-not-found --wait=true >/dev/null 2>&1
+  k -n "$ns" delete rolebinding -l rs-rbac-test --ignore-not-found --wait=true >/dev/null 2>&1
+  local f kind rname
+  for f in "$@"; do
+    while read -r kind rname; do
+      if [[ $kind == ClusterRole ]]; then
+        k create clusterrolebinding "$rname" --clusterrole="$rname" --user="$user" >/dev/null &&
+          k label clusterrolebinding "$rname" rs-rbac-test=1 >/dev/null
+      else
+        k -n "$ns" create rolebinding "$rname" --role="$rname" --user="$user" >/dev/null &&
+          k -n "$ns" label rolebinding "$rname" rs-rbac-test=1 >/dev/null
+      fi || { fail "binding $kind $rname"; return 1; }
+    done < <(jq -r '"\(.kind) \(.metadata.name)"' "$work/$f.objs")
+  done
+  bound="$*"
+  # RBAC is read from informers: wait until the server answers with them
+  local first
+  for f in "$@"; do
+    while read -r first; do
+      # shellcheck disable=SC2086 # VERB RESOURCE
+      wait_can yes $first || fail "rbac/$f.yaml is not in effect after 10 s ($first)"
+    done < <(jq -r '.rules[0] | "\(.verbs[0]) \(.resources[0])"' "$work/$f.objs")
+  done
+}
+# wait_can yes|no VERB RESOURCE[/SUBRESOURCE]
+wait_can() {
   local want=$1 verb=$2 res=$3 args=()
   args=("$verb" "${res%%/*}" -n "$ns")
   [[ $res == */* ]] && args+=(--subresource="${res#*/}")
   [[ $res == namespaces ]] && args=("$verb" "namespaces/$ns")
-  [[ $(k auth can-i "${args[@]}" --as "$user" 2>/dev/null) == "$want" ]]
+  can_i() { [[ $(k auth can-i "${args[@]}" --as "$user" 2>/dev/null) == "$want" ]]; }
+  wait_until 10 "can-i $verb $res: $want, for $user" can_i
 }
-wait_can() { wait_until 10 "can-i $* for $user" can_i "$@"; }
-check "the roles are in effect within 10 s" eval 'wait_can yes patch nodes && wait_can yes create configmaps'
+
+# ---- what no role grants, in the files ----
+# One line per grant: FILE KIND NAME NAMESPACE RESOURCE VERB
+for f in "${ROLE_FILES[@]}"; do
+  jq -r --arg f "$f" '. as $o | .rules[] | .resources[] as $r | .verbs[] as $v
+    | "\($f) \($o.kind) \($o.metadata.name) \($o.metadata.namespace // "-") \($r) \($v)"' "$work/$f.objs"
+done > "$work/grants"
+grants_where() {  # grants_where AWK-CONDITION: the files that grant it
+  awk "$1 {print \$1}" "$work/grants" | sort -u | tr '\n' ' ' | sed 's/ $//'
+}
+expect_only() {  # expect_only WHAT FILES AWK-CONDITION
+  local got
+  got=$(grants_where "$3")
+  [[ $got == "$2" ]] && ok "$1: only in ${2:-no role}" || fail "$1: in '${got}', expected only in '$2'"
+}
+expect_only "Secrets" "use-secret" '$5 == "secrets"'
+expect_only "nodes/proxy (the kubelet API)" "status-configz" '$5 == "nodes/proxy"'
+expect_only "pods delete in every namespace" "disable-eviction" '$2 == "ClusterRole" && $5 == "pods" && $6 == "delete"'
+expect_only "pods create in every namespace" "" '$2 == "ClusterRole" && $5 == "pods" && $6 == "create"'
+expect_only "a Role outside the working namespace" "" '$2 == "Role" && $4 != "'"$ns"'"'
+expect_only "a wildcard" "" '$5 == "*" || $6 == "*"'
+expect_only "anything on Jobs, ConfigMaps or Leases cluster-wide but check's reads" "check" \
+  '$2 == "ClusterRole" && ($5 == "jobs" || $5 == "configmaps" || $5 == "leases")'
+expect_only "escalate, bind, impersonate" "" '$6 == "escalate" || $6 == "bind" || $6 == "impersonate"'
 
 # ---- a pod of our own to drain for real (so drain's get/watch/delete run) ----
 image=$(k get pods -A -o jsonpath='{range .items[*]}{.spec.containers[0].image}{"\n"}{end}' |
         grep -v pause | sort | uniq -c | sort -rn | awk 'NR==1{print $2}')
 # (a previous run's namespace may still be terminating)
 k delete namespace "$name" --ignore-not-found --wait=true --timeout=120s >/dev/null 2>&1
-check "creating namespace $name" k create namespace "$name"
+k create namespace "$name" >/dev/null || fail "creating namespace $name"
 # A DaemonSet pod on the node too, so that drain's DaemonSet filter reads
 # its owner; the drains below touch only these pods (--pod-selector), never
 # what other tests keep on the node.
@@ -174,26 +265,31 @@ YAML
 }
 
 # ---- the commands ----
-# Each: a name, the exit codes that count as success, the command line.
-# Dry runs where the real thing would disturb the cluster; the real drain
-# works on our own pod only.
+# Each: a name, the exit codes that count as success, the rbac/ files whose
+# roles the user holds (nothing else), the command line.  Dry runs where the
+# real thing would disturb the cluster; the real drain works on our own pod
+# only.  node --dry-run takes the node's lock, delivers the carrier and runs
+# the preflight Job for real.
 declare -a CMDS=(
-  "status|0|status"
-  "status-pods|0|status --pods -o wide"
-  "status-configz|0|status --configz -o wide"
-  "completion|0|__complete status ''"
-  "cordon|0|cordon $drain_node --dry-run=server"
-  "uncordon|0|uncordon $drain_node --dry-run=server"
-  "drain-dry|0|drain $drain_node --pod-selector=rbac-test --dry-run=server --ignore-daemonsets --force"
-  "drain|0|drain $drain_node --pod-selector=rbac-test=victim --force --timeout=90s"
-  "drain-delete|0|drain $drain_node --pod-selector=rbac-test=victim --force --disable-eviction --timeout=90s"
-  "node|0|node $switch_node --to containerd --dry-run -n $ns"
-  "node-secret|0|node $switch_node --to containerd --dry-run --use-secret -n $ns"
-  "rollback|0 3|rollback node $switch_node --dry-run -n $ns"
-  "version|0|version"
+  "status|0|status|status"
+  "status-pods|0|status|status --pods -o wide"
+  "status-configz|0|status status-configz|status --configz -o wide"
+  "completion|0|status|__complete status ''"
+  "cordon|0|drain|cordon $drain_node --dry-run=server"
+  "uncordon|0|drain|uncordon $drain_node --dry-run=server"
+  "drain-dry|0|drain|drain $drain_node --pod-selector=rbac-test --dry-run=server --ignore-daemonsets --force"
+  "drain|0|drain|drain $drain_node --pod-selector=rbac-test=victim --force --timeout=90s"
+  "drain-delete|0|drain disable-eviction|drain $drain_node --pod-selector=rbac-test=victim --force --disable-eviction --timeout=90s"
+  "node|0|node|node $switch_node --to containerd --dry-run -n $ns"
+  "node-secret|0|node use-secret|node $switch_node --to containerd --dry-run --use-secret -n $ns"
+  "rollback|0 3|node|rollback node $switch_node --dry-run -n $ns"
+  "check|0 10 11|check|check $switch_node -n $ns"
+  "version|0||version"
 )
-cmd_line() { local c; for c in "${CMDS[@]}"; do [[ ${c%%|*} == "$1" ]] && { echo "${c##*|}"; return; }; done; }
-cmd_codes() { local c; for c in "${CMDS[@]}"; do [[ ${c%%|*} == "$1" ]] && { c=${c#*|}; echo "${c%%|*}"; return; }; done; }
+field() { local c; for c in "${CMDS[@]}"; do [[ ${c%%|*} == "$1" ]] && { cut -d'|' -f"$2" <<<"$c"; return; }; done; }
+cmd_codes() { field "$1" 2; }
+cmd_files() { field "$1" 3; }
+cmd_line() { field "$1" 4; }
 # The cluster is shared with the other e2e tests: if it is rebuilt under us
 # (a new CA), say so once instead of failing every case after it.
 ca_sum=$(k config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' | sha256sum)
@@ -201,10 +297,14 @@ same_cluster() {
   [[ -r $admin && $(k config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' 2>/dev/null | sha256sum) == "$ca_sum" ]] ||
     bail_out "the cluster was restarted during the test (another test ran cluster.sh up/down): rerun"
 }
-run_cmd() {  # run_cmd NAME -> sets out, rc
+run_cmd() {  # run_cmd NAME -> sets out, rc (bound to the command's roles first)
   same_cluster
-  local line
+  local line files
   line=$(cmd_line "$1")
+  files=$(cmd_files "$1")
+  # shellcheck disable=SC2086 # the file list
+  bind_only $files
+  [[ -n $files ]] || wait_can no get nodes || sleep 2
   # A node already in the wanted state gets no PATCH: cordon whichever way
   # sends one.
   if [[ $1 == cordon && $(k get node "$drain_node" -o jsonpath='{.spec.unschedulable}') == true ]]; then
@@ -220,7 +320,7 @@ run_cmd() {  # run_cmd NAME -> sets out, rc
   leftovers
 }
 
-needs_switch_node() { [[ $1 == node* || $1 == rollback ]]; }
+needs_switch_node() { [[ $1 == node* || $1 == rollback || $1 == check ]]; }
 for c in "${CMDS[@]}"; do
   n=${c%%|*}
   if needs_switch_node "$n" && [[ -z $switch_node ]]; then
@@ -228,104 +328,137 @@ for c in "${CMDS[@]}"; do
     continue
   fi
   run_cmd "$n"
-  if [[ " $(cmd_codes "$n") " == *" $rc "* ]] && ! grep -qi 'forbidden' <<<"$out"; then
-    ok "as $user: kubectl runtime-switch $(cmd_line "$n") (exit $rc)"
+  what="as $user with only ${bound:-no role}: kubectl runtime-switch $(cmd_line "$n") (exit $rc)"
+  # (status without rbac/status-configz.yaml says that it read no /configz)
+  if [[ " $(cmd_codes "$n") " == *" $rc "* ]] &&
+     ! grep -v 'nodes/proxy' <<<"$out" | grep -qiE 'forbidden|cannot [a-z]+ resource'; then
+    ok "$what"
   else
-    fail "as $user: kubectl runtime-switch $(cmd_line "$n") (exit $rc)" "$(tail -n 15 <<<"$out")"
+    fail "$what" "$(tail -n 15 <<<"$out")"
   fi
+  # what each proves beyond its exit code
+  case $n in
+  completion)
+    grep -q "^$drain_node" <<<"$out" && ok "... completion lists node names" || fail "... no node names in: $out" ;;
+  check)
+    grep -qE "^$switch_node +[^ ]+ +(done|blocked) " <<<"$out" && ok "... check's preflight ran (its Role)" ||
+      fail "... check's preflight did not run: $(grep -m1 "$switch_node" <<<"$out")" ;;
+  esac
 done
-# The completion above must have seen the nodes.
-out=$("$kubectl" __complete runtime-switch status '' 2>/dev/null)
-if grep -q "^$drain_node" <<<"$out"; then ok "as $user: kubectl __complete lists node names"
-else fail "as $user: kubectl __complete lists node names" "no node names in: $out"; fi
+
+# ---- the node command's roles do not reach further ----
+# Asked of the API server as the user holding exactly rbac/node.yaml.
+bind_only node
+cannot() {  # cannot VERB RESOURCE [ARGS...]
+  local v=$1 r=$2
+  shift 2
+  [[ $(k auth can-i "$v" "$r" "$@" --as "$user" 2>/dev/null) == no ]] &&
+    ok "with rbac/node.yaml: cannot $v $r $*" || fail "with rbac/node.yaml: CAN $v $r $*"
+}
+cannot get secrets -n kube-system
+cannot list secrets -n "$ns"
+cannot create pods -n kube-system
+cannot create jobs -n kube-system
+cannot create pods -n default
+cannot delete pods -n default
+cannot get nodes --subresource=proxy
+cannot create namespaces
+cannot update leases -n kube-system
+cannot create serviceaccounts/token -n "$ns"
+cannot create rolebindings -n "$ns"
 
 # ---- each verb taken away ----
-# kind|resource|verb|command|namespace-flag.  The command is the first one
-# that needs the verb; the error must say `cannot VERB resource "RESOURCE"`.
+# file|kind|resource|verb|command|fail or named: the command is one that
+# needs the verb; its output must say `cannot VERB resource "RESOURCE"`;
+# "fail": and exit with a code that is not a success.
 declare -a REMOVALS=(
-  "clusterrole|nodes|list|status"
-  "clusterrole|nodes|get|cordon"
-  "clusterrole|nodes|patch|cordon"
-  "clusterrole|nodes/proxy|get|status-configz"
-  "clusterrole|pods|list|status-pods"
-  "clusterrole|pods|delete|drain-delete"
-  "clusterrole|pods/eviction|create|drain-dry"
-  "clusterrole|daemonsets|get|drain-dry"
-  "role|namespaces|get|node"
-  "role|pods|create|node"
-  "role|configmaps|create|node"
-  "role|configmaps|watch|node"
-  "role|jobs|patch|node"
-  "role|configmaps|list|node"
-  "role|configmaps|delete|node"
-  "role|secrets|create|node-secret"
-  "role|jobs|create|node"
-  "role|jobs|list|node"
-  "role|jobs|delete|node"
-  "role|pods/log|get|node"
+  "status|ClusterRole|nodes|list|status|fail"
+  "status|ClusterRole|pods|list|status-pods|fail"
+  "status-configz|ClusterRole|nodes/proxy|get|status-configz|named"
+  "drain|ClusterRole|nodes|get|cordon|fail"
+  "drain|ClusterRole|nodes|patch|cordon|named"
+  "drain|ClusterRole|pods|list|drain-dry|fail"
+  "drain|ClusterRole|pods/eviction|create|drain-dry|fail"
+  "drain|ClusterRole|daemonsets|get|drain-dry|fail"
+  "disable-eviction|ClusterRole|pods|delete|drain-delete|fail"
+  "node|ClusterRole|nodes|get|node|fail"
+  "node|ClusterRole|nodes|list|node|fail"
+  "node|ClusterRole|pods|list|node|fail"
+  "node|Role|namespaces|get|node|fail"
+  "node|Role|leases|get|node|fail"
+  "node|Role|leases|create|node|fail"
+  "node|Role|pods|create|node|fail"
+  "node|Role|configmaps|create|node|fail"
+  "node|Role|configmaps|get|node|fail"
+  "node|Role|configmaps|watch|node|fail"
+  "node|Role|configmaps|patch|node|fail"
+  "node|Role|configmaps|list|node|fail"
+  "node|Role|jobs|create|node|fail"
+  "node|Role|jobs|patch|node|fail"
+  "node|Role|jobs|list|node|fail"
+  "node|Role|jobs|delete|node|fail"
+  "node|Role|pods/log|get|node|fail"
+  "node|Role|leases|get|rollback|named"
+  "use-secret|Role|secrets|create|node-secret|fail"
+  "check|ClusterRole|nodes|get|check|fail"
+  "check|Role|jobs|create|check|named"
 )
 # Verbs kept but not taken away here, because the commands above do not
 # reach them or do not fail without them:
-#   clusterrole nodes watch: node/rollback follow the node through a real
-#     switch (NotReady -> Ready), which this test does not run;
-#   clusterrole pods watch: drain's deletion watch; without it drain falls
-#     back to listing again (slower, still correct);
-#   clusterrole pods get: drain re-reads a pod after a refused eviction
-#     (429 from a PodDisruptionBudget), as kubectl does;
-#   role configmaps/secrets get+patch: read before each pod, a run's
-#     reference added and removed (a dry run's own carrier is deleted by its
-#     DELETE, which the removal of delete covers);
-#   role events list: a Job whose pod is refused (FailedCreate);
-#   role secrets list/delete: as configmaps, with --use-secret.
-quick="nodes:list nodes:patch nodes/proxy:get pods:list pods/eviction:create daemonsets:get pods:delete jobs:create configmaps:create pods/log:get namespaces:get"
+#   node ClusterRole nodes watch and patch: node/rollback follow and cordon
+#     the node in a real switch (tests/e2e/test_switch.sh), not in a dry run;
+#   node Role leases update: a real run writes its record at each phase; a
+#     dry run takes and releases the lock only; leases delete: a dry run
+#     that cannot release it warns (the Lease holds a finished record, free
+#     to the next run);
+#   pods watch and get (drain, node): the deletion watch (without it drain
+#     lists again) and the re-read after a refused eviction (429);
+#   configmaps delete and jobs get: the carrier's last user deletes it (the
+#     dry run's own release), a resumed run's 409 reads the Job;
+#   events list: a Job whose pod is refused (FailedCreate);
+#   drain nodes list, status-pods: -l SELECTOR;
+#   use-secret: as configmaps, with --use-secret;
+#   check's reads of owners and templates: check says what it did not check.
+quick="status:nodes:list drain:nodes:patch drain:pods/eviction:create disable-eviction:pods:delete node:leases:create node:jobs:create node:configmaps:create use-secret:secrets:create check:nodes:get"
 
-without() {  # without KIND RESOURCE VERB: the test role minus one verb
-  local kind=$1 res=$2 verb=$3 file
-  file=$work/$kind.yaml
-  k get "$kind" "$name" -n "$ns" -o json |
-    jq --arg r "${res##*/}" --arg full "$res" --arg v "$verb" '
-      del(.metadata.resourceVersion, .metadata.uid, .metadata.creationTimestamp,
-          .metadata.managedFields, .metadata.annotations)
-      | .rules |= [ .[] as $rule
-          | if ($rule.resources | index($full)) and ($rule.verbs | index($v)) then
-              ( $rule | .resources = [$full] | .verbs -= [$v] ),
-              ( $rule | .resources -= [$full] )
-            else $rule end
-          | select((.resources | length) > 0 and (.verbs | length) > 0) ]' > "$work/without.json" &&
-  k replace -f "$work/without.json" >/dev/null
+without() {  # without FILE KIND RESOURCE VERB: that role minus one verb, replaced
+  local f=$1 kind=$2 res=$3 verb=$4
+  jq -c --arg kind "$kind" --arg full "$res" --arg v "$verb" '
+    select(.kind == $kind)
+    | .rules |= [ .[] as $rule
+        | if ($rule.resources | index($full)) and ($rule.verbs | index($v)) then
+            ( $rule | .resources = [$full] | .verbs -= [$v] ),
+            ( $rule | .resources -= [$full] )
+          else $rule end
+        | select((.resources | length) > 0 and (.verbs | length) > 0) ]' "$work/$f.objs" > "$work/without.json" &&
+  [[ -s $work/without.json ]] && k replace -f "$work/without.json" >/dev/null
 }
 
 for r in "${REMOVALS[@]}"; do
-  IFS='|' read -r kind res verb cmd <<<"$r"
+  IFS='|' read -r f kind res verb cmd mode <<<"$r"
   if [[ -n ${RBAC_CASES:-} && " $RBAC_CASES " != *" $res:$verb "* ]]; then continue; fi
-  if [[ -z ${RBAC_CASES:-} && ${RBAC_QUICK:-0} == 1 && " $quick " != *" $res:$verb "* ]]; then continue; fi
+  if [[ -z ${RBAC_CASES:-} && ${RBAC_QUICK:-0} == 1 && " $quick " != *" $f:$res:$verb "* ]]; then continue; fi
   if needs_switch_node "$cmd" && [[ -z $switch_node ]]; then
     skip "without $verb $res: no node to dry-run a switch on"; continue
   fi
   apply_roles
+  bind_only $(cmd_files "$cmd")
   wait_can yes "$verb" "$res"
-  check "removing $verb $res from the $kind" without "$kind" "$res" "$verb" || continue
+  if ! without "$f" "$kind" "$res" "$verb"; then fail "removing $verb $res from rbac/$f.yaml's $kind"; continue; fi
   wait_can no "$verb" "$res" || sleep 2  # can-i may not model it; RBAC settles within a second
   run_cmd "$cmd"
   want="cannot $verb resource \"$res\""
-  # status without nodes/proxy still works; it must say why /configz is missing.
-  if [[ $res == nodes/proxy ]]; then
-    if [[ $rc == 0 ]] && grep -qE "$want|nodes/proxy is forbidden" <<<"$out"; then
-      ok "without $verb $res: $cmd still works and says: $(grep -oE "[^:]*($want|nodes/proxy is forbidden)[^,;]*" <<<"$out" | head -n 1)"
-    else
-      fail "without $verb $res: $cmd still works and names it" "exit $rc" "$(tail -n 8 <<<"$out")"
-    fi
-    continue
-  fi
-  # kubectl cordon reports a failed PATCH and still exits 0; so does ours.
-  if [[ $cmd == cordon ]] && grep -q "error: unable to .*cordon node .*$want" <<<"$out"; then
-    ok "without $verb $res: $cmd reports (exit $rc, as kubectl): $(grep -o "$want[^.]*" <<<"$out" | head -n 1)"
-    continue
-  fi
-  if [[ $rc != 0 ]] && grep -q "$want" <<<"$out"; then
-    ok "without $verb $res: $cmd fails (exit $rc): $(grep -o "$want[^.]*" <<<"$out" | head -n 1)"
+  named=$(grep -oE "${want}[^.,;]*|$res is forbidden" <<<"$out" | head -n 1)
+  success=false
+  [[ " $(cmd_codes "$cmd") " == *" $rc "* ]] && success=true
+  # named: the command may go on (status without /configz, cordon as
+  # kubectl, check without its preflight) but must say what it lacked
+  if [[ $mode == named && -n $named ]]; then
+    ok "without $verb $res (rbac/$f.yaml): $cmd (exit $rc) says: $named"
+  elif [[ $mode == fail && $success == false && -n $named ]]; then
+    ok "without $verb $res (rbac/$f.yaml): $cmd fails (exit $rc): $named"
   else
-    fail "without $verb $res: $cmd fails naming '$want'" "exit $rc" "$(tail -n 8 <<<"$out")"
+    fail "without $verb $res (rbac/$f.yaml): $cmd (exit $rc) did not ${mode/named/say} '$want'" "$(tail -n 8 <<<"$out")"
   fi
 done
 apply_roles
