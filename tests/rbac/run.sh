@@ -183,7 +183,8 @@ wait_can() {
   local want=$1 verb=$2 res=$3 args=()
   args=("$verb" "${res%%/*}" -n "$ns")
   [[ $res == */* ]] && args+=(--subresource="${res#*/}")
-  [[ $res == namespaces ]] && args=("$verb" "namespaces/$ns")
+  # (a namespace's own GET is authorized in that namespace: a Role there grants it)
+  [[ $res == namespaces ]] && args=("$verb" "namespaces/$ns" -n "$ns")
   can_i() { [[ $(k auth can-i "${args[@]}" --as "$user" 2>/dev/null) == "$want" ]]; }
   wait_until 10 "can-i $verb $res: $want, for $user" can_i
 }
