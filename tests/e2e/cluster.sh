@@ -954,10 +954,9 @@ seed_workload() {
 		      terminationGracePeriodSeconds: 5
 		      affinity:
 		        nodeAffinity:
-		          preferredDuringSchedulingIgnoredDuringExecution:
-		          - weight: 100
-		            preference:
-		              matchExpressions:
+		          requiredDuringSchedulingIgnoredDuringExecution:
+		            nodeSelectorTerms:
+		            - matchExpressions:
 		              - {key: kubernetes.io/hostname, operator: In, values: [$subject]}
 		      containers:
 		      - name: scratch
