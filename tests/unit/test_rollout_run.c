@@ -334,6 +334,18 @@ Test(rollout_run, its_own_switch_in_progress_is_resumed, .init = up_ok, .fini = 
                                 "\"from\":\"cri-dockerd\",\"to\":\"containerd\",\"namespace\":\"kubectl-runtime-switch\"}");
   rs_err_t e = RS_ERR_INIT;
   cr_assert_eq(rs_kube_patch(c, "/api/v1/nodes/node-1", RS_PATCH_MERGE, busy, NULL, &e), 0, "%s", e.msg);
+  /* the node's lock, as the killed run left it (the annotations alone are
+   * only a mirror, not trusted): the fake names this client user-t */
+  const char *run_rec = "{\"id\":\"20261206-110000-0002\",\"op\":\"switch\",\"phase\":\"started\",\"from\":"
+                    "\"cri-dockerd\",\"to\":\"containerd\",\"namespace\":\"" NS "\",\"started\":1765017715,"
+                    "\"user\":\"user-t\"}";
+  json_auto_t *lock = json_pack("{s:s, s:s, s:{s:s, s:{s:s}, s:{s:s}}, s:{s:s}}", "apiVersion",
+                                "coordination.k8s.io/v1", "kind", "Lease", "metadata", "name", "rsw-node-node-1",
+                                "labels", "app.kubernetes.io/managed-by", "kubectl-runtime-switch", "annotations",
+                                "runtime-switch.kubectl.dev/record", run_rec, "spec", "holderIdentity",
+                                "user-t (run 20261206-110000-0002)");
+  cr_assert_eq(rs_kube_post(c, "/apis/coordination.k8s.io/v1/namespaces/" NS "/leases", lock, NULL, &e), 0, "%s",
+               e.msg);
   struct rs_proc_result r = {0};
   const char *other[] = {"node", "node-1", "node-2", "--to", "containerd", "--yes", "--skip-preflight", NULL};
   run(other, 3, &r);
