@@ -29,6 +29,7 @@
 struct step_ctx {
   struct rs_run *run;
   const struct rs_plan *plan;
+  bool rebooted; /* a boot came after the run began its steps */
 };
 
 static long long left_ms(const struct rs_plan *p, long long cap) {
@@ -91,6 +92,23 @@ static int remove_crio_pods(struct step_ctx *c, rs_err_t *err) {
   const char *rmp[] = {"crictl", "--runtime-endpoint", ep, "--timeout", "60s", "rmp", "--force", "--all", NULL};
   if (rs_host_run_ok(c->run->h, rm, 300000, NULL, err) < 0) return -1;
   return rs_host_run_ok(c->run->h, rmp, 300000, NULL, err);
+}
+
+/* After a boot in the middle of the switch the source units started again
+ * on a half-switched node, and one may have failed there (cri-dockerd
+ * without its Docker): a stop leaves a failed unit failed, and systemd
+ * reports the node degraded for a unit we meant to be inactive. */
+static int stop_source(struct step_ctx *c, rs_err_t *err) {
+  if (units_do(c, RS_ROLE_SOURCE, "stop", true, err) < 0) return -1;
+  if (!c->rebooted) return 0;
+  /* only a unit's state: a unit it cannot clear fails no switch */
+  rs_err_t e = RS_ERR_INIT;
+  for (size_t i = 0; i < c->plan->nunits; i++)
+    if (c->plan->units[i].role == RS_ROLE_SOURCE) {
+      (void)rs_unit_do(c->run->h, "reset-failed", c->plan->units[i].unit, &e);
+      rs_err_clear(&e);
+    }
+  return 0;
 }
 
 static int remove_pods(struct step_ctx *c, rs_err_t *err) {
@@ -228,7 +246,7 @@ static int run_step(struct step_ctx *c, const char *step, rs_err_t *err) {
   if (strcmp(step, RS_STEP_REMOVE_PODS) == 0) return remove_pods(c, err);
   /* stopped early, disabled only once the kubelet is healthy on the new
    * runtime: a reboot before that boots the old runtime again */
-  if (strcmp(step, RS_STEP_STOP_SOURCE) == 0) return units_do(c, RS_ROLE_SOURCE, "stop", true, err);
+  if (strcmp(step, RS_STEP_STOP_SOURCE) == 0) return stop_source(c, err);
   if (strcmp(step, RS_STEP_DISABLE_SOURCE) == 0) return units_do(c, RS_ROLE_SOURCE, "disable", true, err);
   if (strcmp(step, RS_STEP_VALIDATE) == 0) return validate(c, err);
   if (strcmp(step, RS_STEP_INSTALL_RUNTIME) == 0) return install_group(c, RS_FG_RUNTIME, err);
@@ -300,7 +318,8 @@ static int run_steps(struct rs_run *run, const struct rs_plan *plan, struct rs_j
   bool all = true;
   for (size_t i = 0; plan->steps[i]; i++)
     if (!rs_journal_done(j, plan->steps[i])) all = false;
-  struct step_ctx c = {run, plan};
+  struct step_ctx c = {run, plan, false};
+  for (size_t i = 0; i < j->boot_at && !c.rebooted; i++) c.rebooted = strcmp(j->recs[i].event, "begin") == 0;
   for (size_t i = 0; plan->steps[i]; i++) {
     const char *step = plan->steps[i];
     if (rs_journal_done_after(j, all || step_persists(step) ? 0 : j->boot_at, step)) continue;

@@ -232,8 +232,13 @@ int main(int argc, char **argv) {
     code = cmd_launch(&h, &o, self, self_len, &err);
   else if (strcmp(o.cmd, RS_HELPER_CMD_APPLY) == 0)
     code = need(&o, true, false, &err) < 0 ? RS_HX_USAGE : rs_apply(&h, o.id, false, &err);
-  else if (strcmp(o.cmd, RS_HELPER_CMD_GUARD) == 0)
+  else if (strcmp(o.cmd, RS_HELPER_CMD_GUARD) == 0) {
     code = need(&o, true, false, &err) < 0 ? RS_HX_USAGE : rs_apply(&h, o.id, true, &err);
+    /* systemd keeps a unit that exited non-zero loaded as "failed" (and the
+     * node degraded) even after its file is gone: a run the guard rolled
+     * back, or one that no longer exists, is its job done. */
+    if (code == RS_HX_ROLLED_BACK || code == RS_HX_NOT_FOUND) code = RS_HX_OK;
+  }
   else if (strcmp(o.cmd, RS_HELPER_CMD_ROLLBACK) == 0)
     code = need(&o, true, false, &err) < 0 ? RS_HX_USAGE
                                            : rs_rollback_request(&h, o.id, o.reason, o.force, &err);

@@ -46,7 +46,8 @@ int rs_unit_do(const struct rs_host *h, const char *verb, const char *unit,
     const char *argv[] = {"systemctl", verb, unit, NULL};
     return rs_host_run_ok(h, argv, RS_UNIT_TIMEOUT_MS, NULL, err);
   }
-  if (strcmp(verb, "enable") == 0 || strcmp(verb, "disable") == 0) return 0;
+  if (strcmp(verb, "enable") == 0 || strcmp(verb, "disable") == 0 || strcmp(verb, "reset-failed") == 0)
+    return 0;
   char name[128];
   snprintf(name, sizeof name, "%.*s", (int)strcspn(unit, "."), unit);
   if (strcmp(unit + strlen(name), ".socket") == 0) return 0; /* no sockets there */
