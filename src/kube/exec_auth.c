@@ -83,6 +83,29 @@ static int take_pem(json_t *status, const char *key, struct rs_bytes *out) {
   return 0;
 }
 
+/* The plugin's output holds a secret: none of it goes into an error.
+ * jansson's message quotes the text it stopped at (" near '...'", the
+ * token itself when a string is cut short): keep only what went wrong. */
+static void json_error_sans_text(json_error_t *je) {
+  char *near = strstr(je->text, " near ");
+  if (near) *near = '\0';
+}
+
+/* kind and apiVersion as the plugin wrote them, when they have the shape
+ * of one (a name, a group/version); anything else may be a secret. */
+static const char *shown_kind(const char *v) {
+  size_t n = v ? strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") : 0;
+  return !v ? "" : n == strlen(v) && n <= 40 ? v : "(not shown)";
+}
+
+static const char *shown_version(const char *v) {
+  static const char group[] = "client.authentication.k8s.io/";
+  if (!v) return "";
+  const char *ver = strncmp(v, group, sizeof group - 1) == 0 ? v + sizeof group - 1 : "";
+  size_t n = strspn(ver, "abcdefghijklmnopqrstuvwxyz0123456789");
+  return n > 0 && n <= 16 && !ver[n] ? v : "(not shown)";
+}
+
 int rs_exec_cred_parse(const char *data, size_t len, const char *api_version,
                        struct rs_exec_cred *ret, rs_err_t *err) {
   if (len > RS_EXEC_OUT_MAX)
@@ -90,10 +113,12 @@ int rs_exec_cred_parse(const char *data, size_t len, const char *api_version,
                    RS_EXEC_OUT_MAX);
   json_error_t je;
   _cleanup_(json_decrefp) json_t *root = json_loadb(data, len, 0, &je);
-  if (!root)
+  if (!root) {
+    json_error_sans_text(&je);
     return rs_fail(err, RS_E_AUTH, 0,
                    "decoding stdout of the exec plugin: %s (line %d column %d)",
                    je.text, je.line, je.column);
+  }
   if (!json_is_object(root))
     return rs_fail(err, RS_E_AUTH, 0, "exec plugin did not return an object");
   const char *kind = json_string_value(json_object_get(root, "kind"));
@@ -101,12 +126,12 @@ int rs_exec_cred_parse(const char *data, size_t len, const char *api_version,
   if (!kind || strcmp(kind, "ExecCredential") != 0)
     return rs_fail(err, RS_E_AUTH, 0,
                    "exec plugin returned kind \"%s\", expected ExecCredential",
-                   kind ? kind : "");
+                   shown_kind(kind));
   if (!av || !api_version || strcmp(av, api_version) != 0)
     return rs_fail(err, RS_E_AUTH, 0,
                    "exec plugin is configured to use API version %s, plugin "
                    "returned version %s",
-                   api_version ? api_version : "", av ? av : "");
+                   api_version ? api_version : "", shown_version(av));
   json_t *status = json_object_get(root, "status");
   if (!json_is_object(status))
     return rs_fail(err, RS_E_AUTH, 0, "exec plugin didn't return a status field");

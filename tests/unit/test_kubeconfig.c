@@ -286,3 +286,34 @@ Test(execcred, parse_rules) {
   cr_assert_eq(rs_exec_cred_parse(half, strlen(half), v1, &c, &e), -1);
   cr_assert(strstr(e.msg, "only certificate or key"));
 }
+
+/* Malformed output: the error says what is wrong, never the output's text
+ * (a token in it would reach the terminal and the logs). */
+Test(execcred, errors_never_quote_the_output) {
+  const char *v1 = "client.authentication.k8s.io/v1";
+  const char *bad[] = {
+      "{\"status\":{\"token\":\"s3cr3tTOKEN\n\"}}",         /* a newline in the string */
+      "{\"status\":{\"token\":\"s3cr3tTOKEN",                /* cut short */
+      "s3cr3tTOKEN",                                          /* the token alone */
+      "{\"status\":{\"token\":s3cr3tTOKEN}}",                 /* unquoted */
+      "{\"kind\":\"s3cr3tTOKEN.abc\",\"apiVersion\":\"client.authentication.k8s.io/v1\"}",
+      "{\"kind\":\"ExecCredential\",\"apiVersion\":\"s3cr3tTOKEN\",\"status\":{\"token\":\"x\"}}",
+      "{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/s3cr3t-TOKEN\"}",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    struct rs_exec_cred c = {0};
+    _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+    cr_assert_eq(rs_exec_cred_parse(bad[i], strlen(bad[i]), v1, &c, &e), -1, "input %zu", i);
+    cr_assert_not_null(e.msg);
+    cr_assert_null(strstr(e.msg, "s3cr3t"), "input %zu: %s", i, e.msg);
+  }
+  /* what stays: the reason, where, and kind/version of a legible shape */
+  struct rs_exec_cred c = {0};
+  _cleanup_err_ rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_exec_cred_parse(bad[0], strlen(bad[0]), v1, &c, &e), -1);
+  cr_assert(strstr(e.msg, "unexpected newline (line 1 column"), "%s", e.msg);
+  const char *pod = "{\"kind\":\"Pod\",\"apiVersion\":\"v1\"}";
+  rs_err_clear(&e);
+  cr_assert_eq(rs_exec_cred_parse(pod, strlen(pod), v1, &c, &e), -1);
+  cr_assert(strstr(e.msg, "returned kind \"Pod\""), "%s", e.msg);
+}
