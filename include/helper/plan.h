@@ -63,6 +63,9 @@ struct rs_plan {
   char *socket; /* host path of the target's CRI socket */
   char *sandbox_image, *sandbox_image_source;
   char *cni_bin_dir, *cni_conf_dir;
+  /* leaving cri-dockerd: its own --network-plugin ("" when not set) and
+   * where that was read, or only why it is not known (network_plugin NULL) */
+  char *network_plugin, *network_plugin_source;
   char **images;
   unsigned long long images_bytes, free_bytes;
   struct rs_plan_file *files;

@@ -49,6 +49,7 @@ int rs_plan_build(const struct rs_host *h, const struct rs_plan_opts *o,
   if (r == 0 && !p.blockers[0]) r = plan_cgroup_driver(&c);
   if (r == 0 && !p.blockers[0]) r = plan_sandbox_image(&c);
   if (r == 0 && !p.blockers[0]) r = plan_cni_dirs(&c);
+  if (r == 0 && !p.blockers[0] && p.from == RS_RT_CRI_DOCKERD) r = plan_cri_dockerd_network(&c);
   enum rs_rt_config cfg = rs_rt_info(p.to)->config;
   if (r == 0 && !p.blockers[0] && cfg == RS_RT_CFG_CONTAINERD_TOML) r = plan_containerd(&c);
   if (r == 0 && !p.blockers[0] && cfg == RS_RT_CFG_CRIO_DROPIN) r = plan_crio(&c);
@@ -77,7 +78,7 @@ void rs_plan_free(struct rs_plan *p) {
                    &p->endpoint_after, &p->endpoint_where, &p->cgroup_driver,
                    &p->cgroup_driver_source, &p->runtime_version, &p->socket,
                    &p->sandbox_image, &p->sandbox_image_source, &p->cni_bin_dir,
-                   &p->cni_conf_dir};
+                   &p->cni_conf_dir, &p->network_plugin, &p->network_plugin_source};
   for (size_t i = 0; i < RS_ARRAY_SIZE(strs); i++) free(*strs[i]);
   for (size_t i = 0; i < p->nfiles; i++) {
     free(p->files[i].path);

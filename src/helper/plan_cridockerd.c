@@ -164,3 +164,33 @@ int plan_cri_dockerd(struct ctx *c) {
   if (!text) return rs_oom(c->err);
   return plan_add_file(c, CRID_DROPIN, RS_FG_RUNTIME, old_text, ol, text, 0644, TAKE_PTR(changes));
 }
+
+/* Leaving cri-dockerd (a 1.24+ kubelet has no --network-plugin): whether
+ * pods had kubenet, which no other runtime has, is cri-dockerd's own
+ * --network-plugin, read from the command systemd runs ("": not set, its
+ * default, cni since 0.2.5; kubenet is only ever set explicitly), for
+ * check to judge.  Nothing here blocks: a command line it cannot read
+ * leaves the plugin unknown. */
+int plan_cri_dockerd_network(struct ctx *c) {
+  struct rs_plan *p = c->p;
+  _cleanup_strv_ char **files = NULL, **cmds = rs_strv_new(), **argv = NULL;
+  _cleanup_free_ char *np = NULL;
+  rs_err_t e = RS_ERR_INIT;
+  if (!cmds) return rs_oom(c->err);
+  bool ok = plan_unit_files(c, CRID_UNIT, &files) == 0 && files[0] && !strstr(files[0], ".service.d/");
+  if (c->err->kind == RS_E_SYS && c->err->code == ENOMEM) return -1;
+  rs_err_clear(c->err);
+  for (size_t i = 0; ok && files[i]; i++) {
+    _cleanup_free_ char *t = NULL;
+    size_t len = 0;
+    ok = rs_host_read(c->h, files[i], RS_UNIT_MAX_SIZE, &t, &len, &e) == 0 &&
+         (!t || rs_unit_exec_read(&cmds, t, len, NULL, &e) == 0);
+  }
+  ok = ok && rs_strv_len(cmds) == 1 && rs_exec_split(cmds[0], &argv, &e) == 0 &&
+       strcmp(strrchr(argv[0], '/') + 1, "cri-dockerd") == 0 &&
+       rs_exec_flag_get(argv, "--network-plugin", &np, &e) == 0;
+  rs_err_clear(&e);
+  if (!ok) return plan_set_str(&p->network_plugin_source, "not known: " CRID_UNIT " unread", c->err);
+  if (plan_set_str(&p->network_plugin, np ? np : "", c->err) < 0) return -1;
+  return plan_set_str(&p->network_plugin_source, CRID_UNIT " ExecStart=", c->err);
+}

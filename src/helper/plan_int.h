@@ -133,6 +133,8 @@ int plan_unit_env(struct ctx *c, const char *unit, struct rs_unit_env *env, char
 /* plan_cridockerd.c: cri-dockerd's command line gets the node's CNI
  * settings and sandbox image (a drop-in resetting ExecStart=) */
 int plan_cri_dockerd(struct ctx *c);
+/* Leaving cri-dockerd: its --network-plugin into the plan (never a blocker). */
+int plan_cri_dockerd_network(struct ctx *c);
 /* plan_settings.c */
 int plan_docker_carry(struct ctx *c);
 /* plan_files.c */

@@ -55,6 +55,10 @@ int rs_plan_json(const struct rs_plan *p, rs_buf_t *b, rs_err_t *err) {
   if (r == 0) r = rs_buf_puts(b, ",\"cni\":{", err);
   if (r == 0) r = kv_str(b, "bin_dir", p->cni_bin_dir, false, err);
   if (r == 0) r = kv_str(b, "conf_dir", p->cni_conf_dir, true, err);
+  if (r == 0 && p->network_plugin_source) {
+    r = kv_str(b, "network_plugin", p->network_plugin, true, err);
+    if (r == 0) r = kv_str(b, "network_plugin_source", p->network_plugin_source, true, err);
+  }
   if (r == 0) r = rs_buf_puts(b, "},\"images\":{\"carry\":[", err);
   for (size_t i = 0; r == 0 && p->images && p->images[i]; i++) {
     if (i) r = rs_buf_puts(b, ",", err);

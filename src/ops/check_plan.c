@@ -122,16 +122,24 @@ static int files(struct plan_scan *p, bool *ret_kubenet) {
 }
 
 /* kubenet: the helper removes --network-plugin from the kubelet's flags,
- * so its plan says whether the kubelet has one; cri-dockerd (kubelet
- * 1.24+) keeps its own --network-plugin, which the helper does not read. */
+ * so its plan says whether a dockershim kubelet has one; leaving
+ * cri-dockerd (kubelet 1.24+: no such flag), the plan's cni.network_plugin
+ * is cri-dockerd's own ("": not set, its default cni), and its
+ * network_plugin_source says where it was read or why it is not known (an
+ * older helper says nothing). */
 static int kubenet_state(struct plan_scan *p, bool found) {
   const char *why = NULL;
   int maj = 0, min = 0;
   bool shim = rs_version_major_minor(p->n->kubelet, &maj, &min) == 0 && (maj < 1 || (maj == 1 && min < 24));
+  const json_t *cni = json_object_get(p->n->plan, "cni");
+  const char *np = str(cni, "network_plugin"), *src = str(cni, "network_plugin_source");
+  _cleanup_free_ char *unread = NULL;
   if (found) p->n->kubenet = 1;
   else if (!json_is_object(p->n->plan)) why = "no preflight plan";
   else if (json_array_size(json_object_get(p->n->plan, RS_JSON_FILES)) == 0) why = "the preflight stopped before the kubelet's flags";
-  else if (!shim) why = "kubelet 1.24+: a network plugin would be cri-dockerd's, which the helper does not read";
+  else if (!shim && !np && src) {
+    if (!(why = unread = rs_strdup_printf("cri-dockerd's --network-plugin: %s", src))) return rs_oom(p->err);
+  } else if (!shim && !np) why = "kubelet 1.24+: a network plugin would be cri-dockerd's, which this helper does not read";
   else p->n->kubenet = 0;
   if (!why) return 0;
   p->n->kubenet = -1;
@@ -149,12 +157,16 @@ int rs_check_plan(struct rs_check_report *r, struct rs_check_node *n, rs_err_t *
       settings(&p) < 0)
     return -1;
   bool kubenet = false;
-  if (files(&p, &kubenet) < 0 || kubenet_state(&p, kubenet) < 0) return -1;
-  if (kubenet &&
-      add(&p, RS_SEV_BLOCKER, "kubenet", "plan.files", "--network-plugin=kubenet",
+  const char *np = str(json_object_get(n->plan, "cni"), "network_plugin");
+  bool crid_kubenet = np && strcmp(np, "kubenet") == 0;
+  if (files(&p, &kubenet) < 0 || kubenet_state(&p, kubenet || crid_kubenet) < 0) return -1;
+  if ((kubenet || crid_kubenet) &&
+      add(&p, RS_SEV_BLOCKER, "kubenet", kubenet ? "plan.files" : "plan.cni.network_plugin",
+          "--network-plugin=kubenet",
           "deploy a CNI plugin that gives pods their network (bridge + host-local, or the cluster's CNI) before "
-          "the switch", "the kubelet uses kubenet, which went away with dockershim: the node's pods get no "
-          "network on the new runtime without a CNI configuration") < 0)
+          "the switch", "%s uses kubenet, which %s: the node's pods get no network on the new runtime without a "
+          "CNI configuration", kubenet ? "the kubelet" : "cri-dockerd",
+          kubenet ? "went away with dockershim" : "no other runtime has") < 0)
     return -1;
   return 0;
 }

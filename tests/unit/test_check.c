@@ -543,6 +543,36 @@ Test(check_plan, findings_kubenet_settings_crictl) {
   free(m.kubenet_note);
   json_decref(m.plan);
   rs_check_report_clear(&r2);
+
+  /* leaving cri-dockerd: its own --network-plugin, from the plan */
+  static const char *const crid[][3] = {
+      /* cni.network_plugin, its source; kubenet: 1 yes, 0 no, -1 unknown */
+      {"\"kubenet\"", "\"cri-docker.service ExecStart=\"", "1"},
+      {"\"cni\"", "\"cri-docker.service ExecStart=\"", "0"},
+      {"\"\"", "\"cri-docker.service ExecStart=\"", "0"},
+      {"null", "\"not known: cri-docker.service unread\"", "-1"},
+  };
+  for (size_t i = 0; i < sizeof crid / sizeof *crid; i++) {
+    struct rs_check_report r3 = {.notes = rs_strv_new()};
+    struct rs_check_node k = {.name = "node-3", .kubelet = "v1.34.4", .kubenet = -1};
+    _cleanup_free_ char *doc = rs_strdup_printf(
+        "{\"contract\": 1, \"ok\": true, \"warnings\": [], \"blockers\": [], \"docker_settings\": [],"
+        " \"cni\": {\"bin_dir\": \"/opt/cni/bin\", \"network_plugin\": %s, \"network_plugin_source\": %s},"
+        " \"files\": [{\"path\": \"/etc/containerd/config.toml\", \"changes\": [\"x\"]}]}",
+        crid[i][0], crid[i][1]);
+    k.plan = json_loads(doc, 0, NULL);
+    cr_assert(k.plan, "%zu", i);
+    cr_assert_eq(rs_check_plan(&r3, &k, &e), 0, "%zu: %s", i, e.msg);
+    cr_assert_eq(k.kubenet, atoi(crid[i][2]), "%zu", i);
+    size_t blockers = 0;
+    for (size_t j = 0; j < r3.n; j++)
+      if (strcmp(r3.v[j].check, "kubenet") == 0 && r3.v[j].severity == RS_SEV_BLOCKER) blockers++;
+    cr_assert_eq(blockers, k.kubenet == 1 ? 1 : 0, "%zu", i);
+    if (k.kubenet < 0) cr_assert(k.kubenet_note && strstr(k.kubenet_note, "unread"), "%zu", i);
+    free(k.kubenet_note);
+    json_decref(k.plan);
+    rs_check_report_clear(&r3);
+  }
 }
 
 /* ---- the report ---- */
