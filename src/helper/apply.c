@@ -79,13 +79,14 @@ static int units_do(struct step_ctx *c, int role, const char *verb, bool sockets
   return 0;
 }
 
-/* CRI-O's pods removed through its own CRI while it still runs (crio leaves
- * containers running when it stops): the containers killed and removed at
+/* A CRI runtime's pods (CRI-O's, containerd's) removed through its CRI
+ * while it still runs (crio leaves containers running when it stops;
+ * containerd keeps running for Docker): the containers killed and removed at
  * once, as `docker rm -f` does (logs kept), then the sandboxes, their
  * network torn down. (A sandbox stopped with its containers running waits
  * out each container's stop timeout.) */
-static int remove_crio_pods(struct step_ctx *c, rs_err_t *err) {
-  const char *sock = rs_rt_info(RS_RT_CRIO)->endpoint + strlen("unix://");
+static int remove_cri_pods(struct step_ctx *c, rs_err_t *err) {
+  const char *sock = rs_rt_info(c->plan->from)->endpoint + strlen("unix://");
   _cleanup_free_ char *ep = rs_strdup_printf("unix://%s%s", c->run->h->root, sock);
   if (!ep) return rs_oom(err);
   const char *rm[] = {"crictl", "--runtime-endpoint", ep, "--timeout", "60s", "rm", "--force", "--keep-logs", "--all", NULL};
@@ -112,7 +113,7 @@ static int stop_source(struct step_ctx *c, rs_err_t *err) {
 }
 
 static int remove_pods(struct step_ctx *c, rs_err_t *err) {
-  if (c->plan->from == RS_RT_CRIO) return remove_crio_pods(c, err);
+  if (c->plan->from == RS_RT_CRIO || c->plan->from == RS_RT_CONTAINERD) return remove_cri_pods(c, err);
   const char *ps[] = {"docker", "ps", "-aq", "--filter", "label=io.kubernetes.pod.name", NULL};
   _cleanup_free_ char *out = NULL;
   if (rs_host_run_ok(c->run->h, ps, 120000, &out, err) < 0) return -1;

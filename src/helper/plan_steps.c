@@ -106,13 +106,19 @@ int plan_units_and_steps(struct ctx *c, bool carry) {
     if (plan_add_unit(c, from->stop[i], RS_ROLE_SOURCE, false) < 0) return -1;
   if (p->from == RS_RT_CONTAINERD && p->to == RS_RT_CRIO)
     WARN(c, "containerd keeps running (Docker may need it); the kubelet no longer uses it");
-  /* crio leaves its containers running when it stops, and on cgroup v1
-   * their conmon processes stay in crio.service: systemd then waits out its
-   * stop timeout (90 s by default), kills them, and the unit ends failed */
-  bool crio_pods = p->from == RS_RT_CRIO && rs_host_has_cmd(c->h, "crictl");
-  if (p->from == RS_RT_CRIO && !crio_pods)
+  /* The pods of a CRI runtime outlive the switch unless removed: crio
+   * leaves its containers running when it stops (and on cgroup v1 their
+   * conmon processes stay in crio.service: systemd then waits out its stop
+   * timeout, kills them, and the unit ends failed); containerd keeps
+   * running for Docker, its CRI pods with it */
+  bool cri_from = p->from == RS_RT_CRIO || p->from == RS_RT_CONTAINERD;
+  bool cri_pods = cri_from && rs_host_has_cmd(c->h, "crictl");
+  if (p->from == RS_RT_CRIO && !cri_pods)
     WARN(c, "crictl is not installed: CRI-O's pods keep running after crio stops, and stopping "
             "crio.service may wait for its stop timeout");
+  else if (p->from == RS_RT_CONTAINERD && !cri_pods)
+    WARN(c, "crictl is not installed: containerd's pods keep running beside the new runtime's "
+            "(remove them with ctr -n k8s.io)");
   const char *steps[16];
   size_t n = 0;
   bool rt_files = false, dropins = false;
@@ -123,7 +129,7 @@ int plan_units_and_steps(struct ctx *c, bool carry) {
   }
   if (carry) steps[n++] = RS_STEP_IMAGES_SAVE;
   steps[n++] = RS_STEP_STOP_KUBELET;
-  if ((plan_uses_docker(p->from) && !keep_docker) || crio_pods) steps[n++] = RS_STEP_REMOVE_PODS;
+  if ((plan_uses_docker(p->from) && !keep_docker) || cri_pods) steps[n++] = RS_STEP_REMOVE_PODS;
   for (size_t i = 0; i < p->nunits; i++)
     if (p->units[i].role == RS_ROLE_SOURCE) {
       steps[n++] = RS_STEP_STOP_SOURCE;

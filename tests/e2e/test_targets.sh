@@ -137,6 +137,8 @@ case_containerd2() {
 	back_to_docker $n from-containerd2
 	v=$(tnode $n containerd --version)
 	check "[from-containerd2] Docker again on containerd v$CONTAINERD2_VERSION ($v)" matches "$v" "* v$CONTAINERD2_VERSION *"
+	check "[from-containerd2] ... and no CRI pod of containerd's left running (ctr -n k8s.io tasks ls)" \
+		matches "$(tnode $n ctr -n k8s.io tasks ls -q 2>/dev/null)" ""
 }
 
 case_crio() {
