@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/strutil.h"
 #include "ops/deliver.h"
+#include "ops/lease.h"
 #include "ops/rollout_run.h"
 #include "rollout_cli.h"
 #include "switch_cli.h"
@@ -223,18 +224,31 @@ int rs_rollout_cli_find(struct rs_cli *cli, rs_kube_client_t *c, const char *ns,
   return 0;
 }
 
-static int new_record(const char *mu, const struct rs_rr_opts *ro, const struct rs_rollout_plan *p,
-                      const rs_kube_config_t *cfg, struct rs_ror_record *r, rs_err_t *err) {
+/* Who runs the rollout: the API server's name for the user (a
+ * SelfSubjectReview, as the node's lock names its holder); without that
+ * API, the kubeconfig's, said to be unverified. */
+static char *owner_of(rs_kube_client_t *c, rs_err_t *err) {
+  _cleanup_free_ char *who = NULL;
+  bool verified = false;
+  if (rs_lease_whoami(c, &who, &verified, err) < 0) return NULL;
+  char *o = verified ? TAKE_PTR(who) : rs_strdup_printf("%s (unverified: the kubeconfig's)", who ? who : "?");
+  if (!o) rs_oom(err);
+  return o;
+}
+
+static int new_record(rs_kube_client_t *c, const char *mu, const struct rs_rr_opts *ro,
+                      const struct rs_rollout_plan *p, struct rs_ror_record *r, rs_err_t *err) {
   const struct rs_rollout_opts *o = &ro->plan;
   char id[RS_RUN_ID_MAX + 1];
   if (rs_run_id_new(id, err) < 0) return -1;
+  _cleanup_free_ char *owner = owner_of(c, err);
+  if (!owner) return -1;
   char host[256] = "";
   if (gethostname(host, sizeof host - 1) < 0) host[0] = '\0';
   const struct rs_drain_opts *d = &o->drain;
   *r = (struct rs_ror_record){
       .id = strdup(id), .to = strdup(o->to), .state = RS_ROR_RUNNING,
-      .owner = rs_strdup_printf("kubeconfig user %s (context %s)", cfg->user_name ? cfg->user_name : "?",
-                                cfg->context ? cfg->context : "in-cluster"),
+      .owner = TAKE_PTR(owner),
       .host = host[0] ? strdup(host) : NULL, .created = (long long)time(NULL), .all = o->all,
       .opts = {.canary = o->plan.canary, .max_unavailable = strdup(mu && *mu ? mu : "1"),
                .max_zones = o->plan.max_zones, .max_failures = ro->max_failures,
@@ -367,7 +381,7 @@ int rs_rollout_cli_execute(struct rs_cli *cli, const struct rs_rollout_opts *o, 
   bool found = f->found;
   if (found) r = f->own, f->own = (struct rs_ror_record){0}, f->found = false;
   int rc = confirm(cli, p, found, x->sw.yes, err);
-  if (rc == 0 && !found) rc = new_record(x->max_unavailable, &ro, p, cfg, &r, err);
+  if (rc == 0 && !found) rc = new_record(c, x->max_unavailable, &ro, p, &r, err);
   if (rc == 0 && !found) rc = working_namespace(cli, c, o, err);
   if (rc == 0 && !found) rc = rs_ror_create(c, ro.ns, &r, err);
   if (rc < 0) {

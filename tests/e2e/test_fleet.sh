@@ -202,7 +202,8 @@ case_rollout() {
 	# another rollout over node-4 while the first is unfinished
 	run_plugin second node node-4 node-2 --to containerd --canary 1 --yes "${DRAIN_FLAGS[@]}"
 	check "second rollout over node-4: refused, exit 3" [ "$(rc_of second)" = 3 ] || show second
-	check "... naming the first and its owner" grep -q "node node-4 is in rollout .* by kubeconfig user" "$WORK/second.err"
+	check "... naming the first and its owner" grep -qF "node node-4 is in rollout $(record_of node-1 node-3 node-4 |
+		jq -r '"\(.id) (running, \(.nodes[] | select(.name == "node-4") | .state) by \(.owner)"')" "$WORK/second.err"
 	# the same command again
 	run_plugin resume "${args[@]}"
 	check "the same command again: exit 0" [ "$(rc_of resume)" = 0 ] || show resume
