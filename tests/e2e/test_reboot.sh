@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make test-reboot (the lean subset, not in make test yet; REBOOT_CASES=all: every
+# make test-reboot (the lean subset, in make test; REBOOT_CASES=all: every
 # step): a node rebooted in the middle of a real switch comes back on
 # exactly one runtime with its files consistent, with no command run on it
 # by hand.
@@ -25,7 +25,9 @@
 #     after the caught "begin STEP"; the guard unit gone; the target's units
 #     active and enabled, the source's inactive and disabled (or every unit
 #     as before); each file's sha256 the plan's sha256_after (sha256_before);
-#     the run's result; node-2 Ready; the demo workload Running again.
+#     the run's result; node-2 Ready; no unit on node-1 failed (systemd
+#     says degraded) that was not before the suite; the demo workload
+#     Running again.
 # The suite ends with node-1 as seeded (reset from its image).
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$RS_ROOT/tests/lib/e2e.sh"
@@ -173,6 +175,14 @@ units_are() { # units_are ID after|before
 	enabled=$(node_exec systemctl is-enabled $units)
 	diff <(printf '%s\n' "$want") <(paste -d' ' <(printf '%s\n' "$units") <(printf '%s\n' "$active") <(printf '%s\n' "$enabled"))
 }
+# Units systemd has in the failed state on node-1, one a line.
+failed_units() { node_exec systemctl list-units --failed --all --no-legend --plain | awk '{print $1}' | sort; }
+# No unit failed that was not already before the suite ($FAILED_BEFORE).
+no_new_failed_unit() {
+	local new
+	new=$(comm -13 <(printf '%s\n' "$FAILED_BEFORE" | sed '/^$/d') <(failed_units))
+	[[ -z $new ]] || { echo "failed: $(tr '\n' ' ' <<<"$new")"; return 1; }
+}
 result_is() { # result_is ID STATE EXIT
 	jq -e --arg s "$2" --argjson x "$3" '.state == $s and .exit_code == $x' "$NODE_ROOT$STATE/$1/result.json" >/dev/null
 }
@@ -267,6 +277,7 @@ reboot_case() { # reboot_case STEP | rollback:RB-STEP
 	check "[$tag] units: $([[ $files == after ]] && echo "target active+enabled, source inactive+disabled" || echo "each as before")" \
 		units_are "$id" $files
 	check "[$tag] files: each file's sha256 is the plan's sha256_$files" files_are "$id" $files
+	check "[$tag] no unit failed on node-1 (systemd not degraded by the run)" no_new_failed_unit
 	[[ -z $fail ]] || remove_fault
 	check "[$tag] the demo workload Running, node-1's pods on $scheme" wait_until 180 "demo pods" demo_running_on "$scheme"
 	note "[$tag] case took $((SECONDS - t0)) s"
@@ -280,6 +291,8 @@ if [[ $(runtime_of) != docker://* ]] || ! ready_since 1970-01-01T00:00:00Z; then
 	cluster reset-node "$NODE" >"$WORK/reset-0.log" 2>&1 || bail_out "reset-node $NODE failed" "$(tail -n 5 "$WORK/reset-0.log")"
 fi
 k uncordon "$NODE" >/dev/null
+FAILED_BEFORE=$(failed_units)
+[[ -z $FAILED_BEFORE ]] || note "failed on $NODE before the suite: $(tr '\n' ' ' <<<"$FAILED_BEFORE")"
 for c in "${CASES[@]}"; do
 	reboot_case "$c"
 done
