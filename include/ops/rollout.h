@@ -61,6 +61,24 @@ struct rs_rollout_plan {
 };
 void rs_rollout_plan_clear(struct rs_rollout_plan *p);
 
+/* A node's switch as its lock has it: the lock Lease of the node
+ * (lease_obj as read from the API server, NULL: none) is the record; the
+ * node's annotations (node) are a mirror anyone who may patch the node can
+ * write, only compared.  ns: the working namespace.
+ *   RS_RO_RUN_FREE: no run of the lock in progress and the annotations
+ *     claim none;
+ *   RS_RO_RUN_HELD: the lock's run is in progress: *ret_locked is its
+ *     record, *ret_why (heap) says who holds it (the Lease's holder) and
+ *     what to do;
+ *   RS_RO_RUN_UNTRUSTED: the lock carries no record this plugin reads, or
+ *     the annotations claim a run in progress that the lock does not back;
+ *     *ret_why says which.
+ * -1: an error (OOM). */
+enum rs_rollout_run_state { RS_RO_RUN_FREE, RS_RO_RUN_HELD, RS_RO_RUN_UNTRUSTED };
+struct rs_sw_record;
+int rs_rollout_node_run(const char *ns, const char *name, const json_t *node, const json_t *lease_obj,
+                        struct rs_sw_record *ret_locked, char **ret_why, rs_err_t *err);
+
 int rs_rollout_plan(rs_kube_client_t *c, const struct rs_rollout_opts *o, struct rs_rollout_plan *ret,
                     rs_err_t *err);
 

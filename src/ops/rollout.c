@@ -9,6 +9,8 @@
 #include "common/strutil.h"
 #include "helper/contract.h"
 #include "ops/check.h"
+#include "ops/deliver.h"
+#include "ops/lease.h"
 #include "ops/nodes.h"
 #include "ops/rollout.h"
 #include "ops/switch.h"
@@ -30,11 +32,13 @@ struct run {
   json_t *ds;          /* "ns/name" -> 0 found, 1 not found, 2 error */
   json_t *cp_seen;     /* control-plane node names */
   json_t *pdb_objs;    /* [PDB] */
+  json_t *locks;       /* Lease name -> the working namespace's Lease (the node locks) */
   rs_err_t *err;
 };
 
 static const char *str(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 static const json_t *meta(const json_t *o) { return json_object_get(o, "metadata"); }
+static const char *work_ns(const struct rs_rollout_opts *o) { return o->ns ? o->ns : RS_DELIVER_DEFAULT_NS; }
 
 void rs_rollout_plan_clear(struct rs_rollout_plan *p) {
   if (!p) return;
@@ -91,23 +95,78 @@ static int add_node(struct run *x, json_t *node) {
   int rc = 0;
   if (rs_sw_check_node(node, NULL, x->o->to, true, &e) < 0) rc = rs_strv_push(&n->blockers, e.msg ? e.msg : "?", x->err);
   rs_err_clear(&e);
-  /* a switch of the node in progress: its own command finishes it (a
-   * rollout being resumed finishes those it started itself) */
-  struct rs_sw_record rec = {0};
+  /* a switch of the node in progress, as its lock has it: its own command
+   * finishes it (a rollout being resumed finishes those it started) */
+  _cleanup_(rs_sw_record_clear) struct rs_sw_record locked = {0};
+  _cleanup_free_ char *why = NULL;
   bool ours = x->o->resume_nodes && rs_strv_contains(x->o->resume_nodes, name);
-  if (rc == 0 && rs_sw_record_from_node(node, &rec, &e) == 0 && rec.id && !rs_sw_record_final(&rec) && !ours)
-    rc = rs_strv_consume(&n->blockers, rs_strdup_printf("a %s (run %s) is in progress at phase %s: finish it with "
-                                                        "`kubectl runtime-switch %s%s` first",
-                                                        rec.op == RS_OP_ROLLBACK ? "rollback" : "switch", rec.id,
-                                                        rec.phase ? rec.phase : "?",
-                                                        rec.op == RS_OP_ROLLBACK ? "rollback node " : "node ",
-                                                        name), x->err);
-  rs_err_clear(&e);
-  bool resuming = ours && rec.id && !rs_sw_record_final(&rec);
-  rs_sw_record_clear(&rec);
+  _cleanup_free_ char *lname = rs_lease_name(RS_LOCK_PREFIX, name);
+  if (!lname) return rs_oom(x->err);
+  int st = rc < 0 ? -1 : rs_rollout_node_run(work_ns(x->o), name, node, json_object_get(x->locks, lname), &locked,
+                                             &why, x->err);
+  if (st < 0) return -1;
+  bool resuming = ours && st == RS_RO_RUN_HELD;
+  if (st != RS_RO_RUN_FREE && !resuming) rc = rs_strv_consume(&n->blockers, TAKE_PTR(why), x->err);
   if (rc == 0 && x->o->preflight && !n->blockers[0] && !resuming && json_object_set(x->pf_objs, name, node) < 0)
     rc = rs_oom(x->err);
   return rc;
+}
+
+int rs_rollout_node_run(const char *ns, const char *name, const json_t *node, const json_t *lease_obj,
+                        struct rs_sw_record *ret_locked, char **ret_why, rs_err_t *err) {
+  *ret_locked = (struct rs_sw_record){0};
+  *ret_why = NULL;
+  _cleanup_(rs_lease_clear) struct rs_lease l = {0};
+  _cleanup_(rs_sw_record_clear) struct rs_sw_record mirror = {0};
+  rs_err_t e = RS_ERR_INIT;
+  bool lease = lease_obj && rs_lease_parse(lease_obj, &l, &e) == 0;
+  bool readable = lease && rs_sw_record_from_lease(&l, ret_locked, &e) == 0 && ret_locked->id;
+  bool marked = rs_sw_record_from_node(node, &mirror, &e) == 0 && mirror.id && !rs_sw_record_final(&mirror);
+  rs_err_clear(&e);
+  struct rs_sw_claim_in in = {.node = name, .ns = ns, .mirror = &mirror, .lease = lease ? &l : NULL,
+                              .locked = readable ? ret_locked : NULL};
+  int st = RS_RO_RUN_FREE;
+  if (lease_obj && !readable) {
+    st = RS_RO_RUN_UNTRUSTED;
+    *ret_why = rs_sw_claim_why(RS_CLAIM_UNREADABLE, &in);
+  } else if (readable && !rs_sw_record_final(ret_locked)) {
+    const struct rs_sw_record *r = ret_locked;
+    bool rb = r->op == RS_OP_ROLLBACK;
+    st = RS_RO_RUN_HELD;
+    *ret_why = rs_strdup_printf("node %s is held by %s (lock Lease %s/%s, since %s): a %s (run %s) is in progress "
+                                "at phase %s: finish it with `kubectl runtime-switch %snode %s` first",
+                                name, l.holder ? l.holder : "nobody", ns, l.name ? l.name : "?",
+                                l.acquired ? l.acquired : "an unknown time", rb ? "rollback" : "switch", r->id,
+                                r->phase ? r->phase : RS_REC_STARTED, rb ? "rollback " : "", name);
+  } else if (marked) {
+    st = RS_RO_RUN_UNTRUSTED;
+    *ret_why = rs_sw_claim_why(RS_CLAIM_UNBACKED, &in);
+  }
+  if (st != RS_RO_RUN_FREE && !*ret_why) {
+    rs_sw_record_clear(ret_locked);
+    return rs_oom(err);
+  }
+  return st;
+}
+
+/* The node locks of the working namespace, by name (the lock of node N
+ * is the Lease rs_lease_name(RS_LOCK_PREFIX, N)). */
+static int on_lock(void *ud, json_t *lease, rs_err_t *err) {
+  struct run *x = ud;
+  const char *lname = str(meta(lease), "name");
+  if (!lname) return 0;
+  return json_object_set(x->locks, lname, lease) == 0 ? 0 : rs_oom(err);
+}
+
+static int read_locks(struct run *x) {
+  _cleanup_free_ char *ens = rs_kube_escape(work_ns(x->o));
+  _cleanup_free_ char *path = ens ? rs_strdup_printf("/apis/coordination.k8s.io/v1/namespaces/%s/leases", ens) : NULL;
+  if (!path) return rs_oom(x->err);
+  /* all of them, as a switch reads its node's by name whatever its labels */
+  struct rs_kube_list_opts lo = {.limit = x->o->page_size};
+  if (rs_kube_list(x->c, path, &lo, on_lock, x, NULL, x->err) < 0)
+    return rs_wrap(x->err, "listing the node locks (Leases) in namespace %s", work_ns(x->o));
+  return 0;
 }
 
 static int on_node(void *ud, json_t *node, rs_err_t *err) {
@@ -385,13 +444,13 @@ int rs_rollout_plan(rs_kube_client_t *c, const struct rs_rollout_opts *o, struct
   struct rs_rollout_plan p = {.to = strdup(o->to ? o->to : ""), .notes = rs_strv_new(), .missing = rs_strv_new(),
                               .cp_not_ready = rs_strv_new(), .preflight = o->preflight};
   struct run x = {.c = c, .o = o, .p = &p, .node_objs = json_object(), .pods = json_object(), .ds = json_object(),
-                  .cp_seen = json_object(), .pf_objs = json_object(), .pdb_objs = json_array(), .err = err};
+                  .cp_seen = json_object(), .pf_objs = json_object(), .pdb_objs = json_array(), .locks = json_object(), .err = err};
   int rc = -1;
-  if (!p.to || !p.notes || !p.missing || !p.cp_not_ready || !x.node_objs || !x.pods || !x.ds || !x.cp_seen || !x.pf_objs || !x.pdb_objs) {
+  if (!p.to || !p.notes || !p.missing || !p.cp_not_ready || !x.node_objs || !x.pods || !x.ds || !x.cp_seen || !x.pf_objs || !x.pdb_objs || !x.locks) {
     rs_oom(err);
     goto out;
   }
-  if (read_nodes(&x) < 0 || read_control_plane(&x) < 0) goto out;
+  if (read_locks(&x) < 0 || read_nodes(&x) < 0 || read_control_plane(&x) < 0) goto out;
   if (read_pods(&x) < 0) {
     rs_wrap(err, "listing pods");
     goto out;
@@ -409,6 +468,7 @@ out:
   json_decref(x.cp_seen);
   json_decref(x.pf_objs);
   json_decref(x.pdb_objs);
+  json_decref(x.locks);
   if (rc < 0) {
     rs_rollout_plan_clear(&p);
     return -1;

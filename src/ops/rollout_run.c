@@ -14,7 +14,10 @@
 #include "common/signals.h"
 #include "common/strutil.h"
 #include "ops/deliver.h"
+#include "ops/lease.h"
+#include "ops/rollout.h"
 #include "ops/rollout_run.h"
+#include "ops/switch_record.h"
 #include "rollout_int.h"
 
 /* One event a worker passed on (copied: the worker's own are gone when
@@ -361,10 +364,21 @@ static int already_there(struct eng *e, size_t idx, rs_err_t *err) {
     rs_err_clear(&e2); /* its own switch says what is wrong */
     return 0;
   }
-  struct rs_sw_record rec = {0};
-  bool idle = rs_sw_record_from_node(node, &rec, &e2) == 0 && rs_sw_record_final(&rec);
-  rs_sw_record_clear(&rec);
-  rs_err_clear(&e2);
+  /* idle as its lock has it (the annotations only compared): no run of
+   * the lock in progress, none claimed by them */
+  _cleanup_free_ char *lname = rs_lease_name(RS_LOCK_PREFIX, n->name);
+  if (!lname) return rs_oom(err);
+  _cleanup_(rs_lease_clear) struct rs_lease l = {0};
+  bool found = false;
+  if (rs_lease_read(e->c, e->o->ns, lname, &l, &found, &e2) < 0) {
+    rs_err_clear(&e2); /* its own switch says what is wrong */
+    return 0;
+  }
+  _cleanup_(rs_sw_record_clear) struct rs_sw_record locked = {0};
+  _cleanup_free_ char *why = NULL;
+  int st = rs_rollout_node_run(e->o->ns, n->name, node, found ? l.obj : NULL, &locked, &why, err);
+  if (st < 0) return -1;
+  bool idle = st == RS_RO_RUN_FREE;
   if (!idle || !rs_sw_runtime_is(node, e->o->sw.to) || !rs_sw_node_ready(node)) return 0;
   n->state = RS_ROR_NODE_DONE;
   n->ended = (long long)time(NULL);

@@ -14,6 +14,7 @@ import argparse
 import base64
 import json
 import os
+import re
 import socket
 import ssl
 import sys
@@ -312,6 +313,9 @@ class Handler(EveryMethod, BaseHTTPRequestHandler):
             if fs.startswith("spec.nodeName="):
                 pods = [p for p in pods if p["spec"]["nodeName"] == fs.split("=", 1)[1]]
             return self.send_json(200, {"kind": "PodList", "metadata": {"resourceVersion": "5"}, "items": pods})
+        if re.fullmatch(r"/apis/coordination\.k8s\.io/v1/namespaces/[^/]+/leases", path) and method == "GET":
+            # the node locks of a working namespace: none held
+            return self.send_json(200, {"kind": "LeaseList", "metadata": {"resourceVersion": "7"}, "items": []})
         if path == "/api/v1/namespaces/rs/configmaps" or path.startswith("/api/v1/namespaces/rs/configmaps/"):
             return self.configmaps(method, path, q, body)
         if path == "/api/v1/namespaces/default/configmaps":

@@ -210,6 +210,42 @@ Test(rollout_run, refusals_change_nothing, .init = up_ok, .fini = down) {
   cr_assert_str_eq(rec.id, "20261206-090000-bbbb");
   rs_ror_record_clear(&rec);
   cr_assert(!node_unschedulable(), "nothing changed");
+  /* the node's run as its lock has it, never as its annotations do: a
+   * lock held by another with the annotations gone blocks the node naming
+   * the Lease's holder; annotations that claim a run no lock backs block
+   * it as not trusted */
+  _cleanup_kube_client_ rs_kube_client_t *c = client();
+  rs_err_t e = RS_ERR_INIT;
+  const char *rec_txt = "{\"id\":\"20261206-100000-0007\",\"op\":\"switch\",\"phase\":\"drained\",\"from\":"
+                        "\"cri-dockerd\",\"to\":\"containerd\",\"namespace\":\"" NS "\",\"started\":1765017715,"
+                        "\"user\":\"mallory\"}";
+  json_auto_t *lock = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:s, s:s}}", "apiVersion",
+                                "coordination.k8s.io/v1", "kind", "Lease", "metadata", "name", "rsw-node-node-1",
+                                "annotations", "runtime-switch.kubectl.dev/record", rec_txt, "spec",
+                                "holderIdentity", "mallory (run 20261206-100000-0007, pid 4242 on desk)",
+                                "acquireTime", "2026-12-06T10:00:00.000000Z");
+  cr_assert_eq(rs_kube_post(c, "/apis/coordination.k8s.io/v1/namespaces/" NS "/leases", lock, NULL, &e), 0, "%s",
+               e.msg);
+  const char *plan[] = {"node", "node-1", "--to", "containerd", "--canary", "1", "--skip-preflight", "--dry-run",
+                        "-o", "json", NULL};
+  run(plan, 3, &r);
+  cr_assert(strstr(r.out, "node node-1 is held by mallory (run 20261206-100000-0007, pid 4242 on desk) (lock "
+                          "Lease " NS "/rsw-node-node-1, since 2026-12-06T10:00:00.000000Z): a switch (run "
+                          "20261206-100000-0007) is in progress at phase drained"), "%s", r.out);
+  rs_proc_result_free(&r);
+  cr_assert_eq(rs_kube_delete(c, "/apis/coordination.k8s.io/v1/namespaces/" NS "/leases/rsw-node-node-1", NULL, NULL, &e),
+               0, "%s", e.msg);
+  json_auto_t *forged = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "annotations",
+                                  "runtime-switch.kubectl.dev/state", "20261206-100000-0008 launched",
+                                  "runtime-switch.kubectl.dev/run",
+                                  "{\"id\":\"20261206-100000-0008\",\"op\":\"switch\",\"phase\":\"launched\","
+                                  "\"from\":\"cri-dockerd\",\"to\":\"containerd\",\"namespace\":\"" NS "\"}");
+  cr_assert_eq(rs_kube_patch(c, "/api/v1/nodes/node-1", RS_PATCH_MERGE, forged, NULL, &e), 0, "%s", e.msg);
+  run(plan, 3, &r);
+  cr_assert(strstr(r.out, "but no lock Lease backs it in namespace " NS) && strstr(r.out, "are not trusted"), "%s",
+            r.out);
+  cr_assert(!strstr(r.out, "mallory"), "%s", r.out);
+  rs_proc_result_free(&r);
 }
 
 /* A failed node (rolled back by its helper) halts the rollout and stays
