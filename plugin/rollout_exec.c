@@ -7,6 +7,8 @@
  * lines (-o json: one event per line); then a summary with each node's own
  * figures. */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,9 @@ struct view {
   struct row *rows;
   size_t nrows;
   int drawn;                 /* lines of the table on screen */
+  pthread_mutex_t mu;        /* the table on screen: events and the ticker */
+  pthread_cond_t cv;
+  bool stop;                 /* the ticker ends */
 };
 
 static double secs(long long ms) { return (double)ms / 1000.0; }
@@ -104,6 +109,7 @@ static void on_event(void *ud, const struct rs_rr_event *ev) {
   const struct rs_sw_event *sw = ev->sw;
   if (sw && sw->type != RS_SW_EV_PHASE && sw->type != RS_SW_EV_WARNING) return;
   if (v->live) {
+    pthread_mutex_lock(&v->mu);
     erase(v);
     bool quiet = live_update(v, ev);
     if (!quiet) {
@@ -112,10 +118,11 @@ static void on_event(void *ud, const struct rs_rr_event *ev) {
       v->live = true;
     }
     draw(v);
+    pthread_mutex_unlock(&v->mu);
     return;
   }
   if (v->json) {
-    json_t *j = json_pack("{s:s, s:s, s:I, s:s?, s:s?, s:f}", "kind", "RolloutEvent", "type", ev_names[ev->type],
+    json_t *j = json_pack("{s:s, s:s, s:I, s:s?, s:s*, s:f}", "kind", "RolloutEvent", "type", ev_names[ev->type],
                           "batch", (json_int_t)ev->batch, "node", ev->node, "message",
                           sw ? sw->message : ev->message, "elapsedSeconds", secs(rs_now_ms() - v->t0));
     if (j && sw && sw->type == RS_SW_EV_PHASE) {
@@ -155,6 +162,43 @@ static void on_event(void *ud, const struct rs_rr_event *ev) {
   default: rs_term_printf(f, "note: %s\n", ev->message ? ev->message : ""); break;
   }
   fflush(f);
+}
+
+/* On a terminal the table is drawn again every second between events
+ * (the elapsed times of long phases and gates run on). */
+static void *ticker(void *ud) {
+  struct view *v = ud;
+  pthread_mutex_lock(&v->mu);
+  while (!v->stop) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 1;
+    pthread_cond_timedwait(&v->cv, &v->mu, &ts);
+    if (v->stop || !v->drawn) continue;
+    erase(v);
+    draw(v);
+  }
+  pthread_mutex_unlock(&v->mu);
+  return NULL;
+}
+
+/* The ticker on its own thread, which takes no signal (Ctrl-C is the
+ * coordinator's).  false: none (the table is then drawn at events only). */
+static bool ticker_start(struct view *v, pthread_t *th) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  bool ok = pthread_create(th, NULL, ticker, v) == 0;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return ok;
+}
+
+static void ticker_stop(struct view *v, pthread_t th) {
+  pthread_mutex_lock(&v->mu);
+  v->stop = true;
+  pthread_cond_signal(&v->cv);
+  pthread_mutex_unlock(&v->mu);
+  pthread_join(th, NULL);
 }
 
 /* ---- the record: found, refused or made ---- */
@@ -403,9 +447,19 @@ int rs_rollout_cli_execute(struct rs_cli *cli, const struct rs_rollout_opts *o, 
                    ro.ns, RS_ROR_PREFIX, r.id);
   ro.ud = &v;
   struct rs_rr_result res = {0};
-  if (v.live) draw(&v);
+  pthread_mutex_init(&v.mu, NULL);
+  pthread_cond_init(&v.cv, NULL);
+  pthread_t tick;
+  bool ticking = false;
+  if (v.live) {
+    draw(&v);
+    ticking = ticker_start(&v, &tick);
+  }
   rc = rs_rollout_run(&ro, &r, &res, err);
+  if (ticking) ticker_stop(&v, tick);
   if (v.live) erase(&v);
+  pthread_cond_destroy(&v.cv);
+  pthread_mutex_destroy(&v.mu);
   summary(&v, &r, &res);
   fflush(cli->out);
   if (rc < 0 && err->kind != RS_E_INTERRUPTED) cli->exit_code = exit_code(&res);

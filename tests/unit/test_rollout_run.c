@@ -127,6 +127,9 @@ Test(rollout_run, done_with_its_record, .init = up_ok, .fini = down) {
     last = json_loads(line, 0, NULL);
     cr_assert(last, "not JSON: %s", line);
     const char *type = json_string_value(json_object_get(last, "type"));
+    /* an event without a message has no "message" key, never a null */
+    const json_t *msg = json_object_get(last, "message");
+    cr_assert(!type || !msg || json_is_string(msg), "%s", line);
     if (type && strcmp(type, "node-end") == 0) {
       ends++;
       cr_assert_str_eq(json_string_value(json_object_get(last, "outcome")), "switched");
@@ -170,12 +173,13 @@ Test(rollout_run, done_with_its_record, .init = up_ok, .fini = down) {
 
 /* A record written by someone: of this command (names node-1) or another
  * rollout's (-l pool=a), node-1 pending. */
-static void seed_record_in(const char *id, bool same, const char *owner, const char *node_state) {
+static void seed_record_opts(const char *id, bool same, const char *owner, const char *node_state,
+                             const char *options) {
   _cleanup_free_ char *txt = rs_strdup_printf(
       "{\"version\":1,\"id\":\"%s\",\"to\":\"containerd\",\"state\":\"paused\",\"owner\":\"%s\",\"host\":\"laptop\","
-      "\"created\":1765017715,\"updated\":1765017715,\"selection\":%s,\"options\":{\"maxUnavailable\":\"1\"},"
+      "\"created\":1765017715,\"updated\":1765017715,\"selection\":%s,\"options\":%s,"
       "\"nodes\":[{\"name\":\"node-1\",\"batch\":1,\"state\":\"%s\"}]}", id, owner,
-      same ? "{\"names\":[\"node-1\"]}" : "{\"selector\":\"pool=a\"}", node_state);
+      same ? "{\"names\":[\"node-1\"]}" : "{\"selector\":\"pool=a\"}", options, node_state);
   struct rs_ror_record rec;
   rs_err_t e = RS_ERR_INIT;
   cr_assert_eq(rs_ror_parse(txt, strlen(txt), &rec, &e), 0, "%s", e.msg);
@@ -185,6 +189,10 @@ static void seed_record_in(const char *id, bool same, const char *owner, const c
   rs_err_clear(&e);
   cr_assert_eq(rs_ror_create(c, NS, &rec, &e), 0, "%s", e.msg);
   rs_ror_record_clear(&rec);
+}
+
+static void seed_record_in(const char *id, bool same, const char *owner, const char *node_state) {
+  seed_record_opts(id, same, owner, node_state, "{\"maxUnavailable\":\"1\"}");
 }
 
 static void seed_record(const char *id, bool same, const char *owner) {
@@ -338,7 +346,7 @@ Test(rollout_run, resume_by_id_on_a_terminal, .init = up_ok, .fini = down) {
   rs_proc_result_free(&r);
   /* its selection and options from the record (the resume has no flags of
    * its own but --yes and -o) */
-  seed_record("20261206-090000-abcd", true, "carol");
+  seed_record_opts("20261206-090000-abcd", true, "carol", "pending", "{\"maxUnavailable\":\"1\",\"soakSeconds\":2}");
   const char *a[] = {"rollout", "resume", "20261206-090000-abcd", "--yes", "--skip-preflight", NULL};
   run(a, 2, &r);
   rs_proc_result_free(&r);
@@ -351,6 +359,14 @@ Test(rollout_run, resume_by_id_on_a_terminal, .init = up_ok, .fini = down) {
   cr_assert(strstr(out.data, "LAST PHASE") && strstr(out.data, "\033[2A\033[J"), "%s", out.data);
   cr_assert(strstr(out.data, "gates passed"), "%s", out.data);
   cr_assert(strstr(out.data, "node-1   switched"), "the summary after the table: %s", out.data);
+  /* --soak 2s (the record's) after the node's gates: no event until the
+   * batch's, and the table is drawn again each second all the same */
+  const char *node_gate = strstr(out.data, "   gates passed");
+  const char *soaked = node_gate ? strstr(node_gate, "batch gates passed: soak: no container restarted") : NULL;
+  cr_assert(soaked, "%s", out.data);
+  int draws = 0;
+  for (const char *q = node_gate; (q = strstr(q, "LAST PHASE")) && q < soaked; q++) draws++;
+  cr_assert_geq(draws, 1, "drawn %d times during the soak: %s", draws, out.data);
   rs_buf_free(&out);
   const char *again[] = {"rollout", "resume", "20261206-090000-abcd", NULL};
   run(again, 0, &r);
