@@ -420,6 +420,14 @@ int rs_rollout_cli_execute(struct rs_cli *cli, const struct rs_rollout_opts *o, 
                           .max_failures = x->max_failures, .soak_ms = x->soak_ms};
   if (rs_cli_client_config(cli, &cfg, &ro.client, err) < 0) return -1;
   ro.cfg = cfg;
+  /* each node's switch takes the plan's preflight of it */
+  json_auto_t *pf = json_object();
+  if (!pf) return rs_oom(err);
+  for (size_t i = 0; i < p->nnodes; i++)
+    if (p->nodes[i].preflight_plan && json_object_set(pf, p->nodes[i].name, p->nodes[i].preflight_plan) < 0)
+      return rs_oom(err);
+  ro.preflights = pf;
+  ro.preflights_ms = p->preflight_ms;
   ro.on_event = on_event;
   struct rs_ror_record r = {0};
   bool found = f->found;

@@ -39,6 +39,7 @@ struct rs_rollout_node {
   bool control_plane, ready, on_target;
   int preflight;              /* enum rs_preflight_state (ops/check.h); -1: not asked */
   char *preflight_note;
+  json_t *preflight_plan;     /* the helper's plan (RS_PF_DONE), for its switch */
   char **blockers;            /* the helper's and the node's own (NULL-terminated) */
   char **drain_blockers;      /* kubectl's grouped reasons (NULL-terminated) */
   struct rs_ro_evict *evict;  /* evictions per budget */
@@ -58,6 +59,7 @@ struct rs_rollout_plan {
   char **notes;               /* what could not be read (NULL-terminated) */
   char **missing;             /* names asked for that do not exist */
   bool preflight;
+  long long preflight_ms;     /* rs_now_ms() when the preflights ended */
 };
 void rs_rollout_plan_clear(struct rs_rollout_plan *p);
 

@@ -59,6 +59,10 @@ struct rs_rr_event {
 };
 typedef void (*rs_rr_event_fn)(void *ud, const struct rs_rr_event *ev);
 
+/* How old a plan's preflight may be for a switch to take it (a later
+ * batch runs its own: the node may have changed since). */
+#define RS_RR_PREFLIGHT_FRESH_MS (10LL * 60 * 1000)
+
 struct rs_rr_opts {
   const rs_kube_config_t *cfg;    /* every client is made from it */
   struct rs_kube_client_opts client; /* their options (cancel is set here) */
@@ -68,6 +72,12 @@ struct rs_rr_opts {
   struct rs_rollout_opts plan;    /* how a batch is read again (names set here) */
   long max_failures;
   long long soak_ms;
+  const json_t *preflights;       /* node name -> the helper's plan from the
+                                     rollout's plan, given to a node's switch
+                                     that starts within RS_RR_PREFLIGHT_FRESH_MS
+                                     of preflights_ms (then it runs no
+                                     preflight of its own); NULL: none */
+  long long preflights_ms;        /* rs_now_ms() when they ended */
   long long gate_timeout_ms;      /* a gate waits this long; 0: 10 min */
   rs_rr_event_fn on_event;
   void *ud;

@@ -106,6 +106,11 @@ struct rs_switch_opts {
   long long node_timeout_ms;    /* wait for the node / the helper; 0: 20 min */
   long long pod_start_timeout_ms; /* a helper pod that does not start; 0: 3 min */
   struct rs_drain_opts drain;   /* passed through (events are ours) */
+  const json_t *preflight_plan; /* the helper's plan from a preflight that
+                                   ran on this node moments ago (a rollout's
+                                   plan, which refused the node if it had
+                                   blockers): taken instead of running the
+                                   preflight Job again; NULL: run it */
   rs_sw_event_fn on_event;
   rs_sw_confirm_fn confirm;     /* NULL: treated as "no" unless yes */
   void *ud;

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/strutil.h"
 #include "helper/contract.h"
 #include "ops/check.h"
@@ -45,6 +46,7 @@ void rs_rollout_plan_clear(struct rs_rollout_plan *p) {
   for (size_t i = 0; i < p->nnodes; i++) {
     struct rs_rollout_node *n = &p->nodes[i];
     free(n->name), free(n->zone), free(n->runtime), free(n->preflight_note), free(n->evict);
+    json_decref(n->preflight_plan);
     rs_strv_free(n->blockers);
     rs_strv_free(n->drain_blockers);
   }
@@ -397,6 +399,7 @@ static int preflights(struct run *x) {
       struct rs_rollout_node *n = &p->nodes[i];
       if (strcmp(n->name, cn->name) != 0) continue;
       n->preflight = cn->preflight;
+      if (cn->preflight == RS_PF_DONE && cn->plan) n->preflight_plan = json_incref(cn->plan);
       if (rs_strdup0_to(&n->preflight_note, cn->preflight_note) < 0) rc = rs_oom(x->err);
       size_t b;
       json_t *v;
@@ -410,6 +413,7 @@ static int preflights(struct run *x) {
   }
   for (size_t i = 0; rc == 0 && r.notes && r.notes[i]; i++) rc = rs_strv_push(&p->notes, r.notes[i], x->err);
   rs_check_report_clear(&r);
+  p->preflight_ms = rs_now_ms();
   return rc;
 }
 

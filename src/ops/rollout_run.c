@@ -194,6 +194,10 @@ static int start(struct eng *e, struct worker *w, rs_err_t *err) {
   const struct rs_rr_opts *o = e->o;
   w->so = o->sw;
   w->so.node = n->name;
+  /* the plan's preflight of the node, when it is fresh and was run as the
+   * switch would run it (--no-images changes the helper's plan) */
+  if (o->preflights && !o->sw.no_images && rs_now_ms() - o->preflights_ms < RS_RR_PREFLIGHT_FRESH_MS)
+    w->so.preflight_plan = json_object_get(o->preflights, n->name);
   w->so.yes = true;
   w->so.confirm = NULL;
   w->so.on_event = on_switch_event;

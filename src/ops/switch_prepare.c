@@ -322,31 +322,10 @@ int sw_rollback_precheck(struct sw *s, rs_err_t *err) {
   return drain_refuses(s, -1, err);
 }
 
-int sw_phase_preflight(struct sw *s, rs_err_t *err) {
-  sw_phase_begin(&s->ev);
-  if (s->resume >= rs_sw_record_rank(RS_REC_LAUNCHED)) {
-    sw_phase_end(&s->ev, RS_PH_PREFLIGHT, RS_SW_RESUMED, NULL, "the switch was launched already");
-    return 0;
-  }
-  if (sw_put_job(s, &s->spec, RS_JOB_PREFLIGHT, NULL, err) < 0)
-    return sw_carrier_refused(s, RS_PH_PREFLIGHT, false, err);
-  json_auto_t *pod = NULL;
-  long long to = s->o->pod_start_timeout_ms ? s->o->pod_start_timeout_ms : SW_DEFAULT_POD_START_MS;
-  if (sw_wait_pod(s, RS_PH_PREFLIGHT, RS_JOB_PREFLIGHT, true, to, &pod, err) < 0)
-    return s->car.trip ? sw_carrier_refused(s, RS_PH_PREFLIGHT, false, err)
-                       : rs_wrap(err, "preflight on node %s", s->o->node);
-  /* it ran and ended: from the carrier checked before its Job */
-  if (sw_pod_started(s, RS_JOB_PREFLIGHT, true, err) < 0) return sw_carrier_refused(s, RS_PH_PREFLIGHT, false, err);
-  _cleanup_(sw_output_clear) struct sw_output out = {0};
-  if (sw_helper_output(s, RS_PH_PREFLIGHT, false, pod, 1, &out, err) < 0) return -1;
-  const struct rs_pod_view v = out.v;
-  const char *log = out.log;
-  size_t len = out.len;
-  json_t *plan = TAKE_PTR(out.json);
-  if (!plan) {
-    return rs_fail(err, RS_E_NODE, v.exit_code, "preflight on node %s exited %d without a plan: %s",
-                   s->o->node, v.exit_code, len ? log : "(no output)");
-  }
+/* The helper's plan taken (the run's from, the kubelet's endpoint) and
+ * its verdict: blockers refuse the switch, another failure is the
+ * helper's exit code. */
+static int take_plan(struct sw *s, json_t *plan, int exit_code, const char *log, rs_err_t *err) {
   json_decref(s->res->plan);
   s->res->plan = plan;
   const char *from = json_string_value(json_object_get(plan, RS_JSON_FROM));
@@ -359,7 +338,7 @@ int sw_phase_preflight(struct sw *s, rs_err_t *err) {
   }
   free(s->endpoint_before);
   s->endpoint_before = rs_strdup0(eb);
-  if (v.exit_code == RS_HX_BLOCKED || json_is_false(json_object_get(plan, RS_JSON_OK))) {
+  if (exit_code == RS_HX_BLOCKED || json_is_false(json_object_get(plan, RS_JSON_OK))) {
     _cleanup_buf_ rs_buf_t b = RS_BUF_INIT(1 << 16);
     size_t i;
     json_t *x;
@@ -370,18 +349,55 @@ int sw_phase_preflight(struct sw *s, rs_err_t *err) {
             s->o->node, s->want, b.data ? b.data : " (no reason given)");
     return sw_fail_refused(s, err);
   }
-  if (v.exit_code != RS_HX_OK)
-    return rs_fail(err, RS_E_NODE, v.exit_code, "preflight on node %s failed (exit %d): %s", s->o->node,
-                   v.exit_code, log);
-  /* its pod would only be in the drain's way */
-  _cleanup_free_ char *job = rs_deliver_job_name(s->id, RS_JOB_PREFLIGHT);
-  if (!job) return rs_oom(err);
-  if (rs_deliver_delete_job(s->c, s->spec.ns, job, err) < 0) return -1;
-  /* no Job of ours is left to start a pod until the launch */
-  rs_carrier_guard_stop(s->c, &s->car);
+  if (exit_code != RS_HX_OK)
+    return rs_fail(err, RS_E_NODE, exit_code, "preflight on node %s failed (exit %d): %s", s->o->node,
+                   exit_code, log);
+  return 0;
+}
+
+int sw_phase_preflight(struct sw *s, rs_err_t *err) {
+  sw_phase_begin(&s->ev);
+  if (s->resume >= rs_sw_record_rank(RS_REC_LAUNCHED)) {
+    sw_phase_end(&s->ev, RS_PH_PREFLIGHT, RS_SW_RESUMED, NULL, "the switch was launched already");
+    return 0;
+  }
+  const char *given = "";
+  if (s->o->preflight_plan) {
+    /* the rollout's plan ran it on this node moments ago */
+    json_t *plan = json_deep_copy(s->o->preflight_plan);
+    if (!plan) return rs_oom(err);
+    if (take_plan(s, plan, RS_HX_OK, "", err) < 0) return -1;
+    given = " (the rollout plan's preflight)";
+  } else {
+    if (sw_put_job(s, &s->spec, RS_JOB_PREFLIGHT, NULL, err) < 0)
+      return sw_carrier_refused(s, RS_PH_PREFLIGHT, false, err);
+    json_auto_t *pod = NULL;
+    long long to = s->o->pod_start_timeout_ms ? s->o->pod_start_timeout_ms : SW_DEFAULT_POD_START_MS;
+    if (sw_wait_pod(s, RS_PH_PREFLIGHT, RS_JOB_PREFLIGHT, true, to, &pod, err) < 0)
+      return s->car.trip ? sw_carrier_refused(s, RS_PH_PREFLIGHT, false, err)
+                         : rs_wrap(err, "preflight on node %s", s->o->node);
+    /* it ran and ended: from the carrier checked before its Job */
+    if (sw_pod_started(s, RS_JOB_PREFLIGHT, true, err) < 0)
+      return sw_carrier_refused(s, RS_PH_PREFLIGHT, false, err);
+    _cleanup_(sw_output_clear) struct sw_output out = {0};
+    if (sw_helper_output(s, RS_PH_PREFLIGHT, false, pod, 1, &out, err) < 0) return -1;
+    json_t *plan = TAKE_PTR(out.json);
+    if (!plan) {
+      return rs_fail(err, RS_E_NODE, out.v.exit_code, "preflight on node %s exited %d without a plan: %s",
+                     s->o->node, out.v.exit_code, out.len ? out.log : "(no output)");
+    }
+    if (take_plan(s, plan, out.v.exit_code, out.log, err) < 0) return -1;
+    /* its pod would only be in the drain's way */
+    _cleanup_free_ char *job = rs_deliver_job_name(s->id, RS_JOB_PREFLIGHT);
+    if (!job) return rs_oom(err);
+    if (rs_deliver_delete_job(s->c, s->spec.ns, job, err) < 0) return -1;
+    /* no Job of ours is left to start a pod until the launch */
+    rs_carrier_guard_stop(s->c, &s->car);
+  }
   if (drain_refuses(s, RS_PH_PREFLIGHT, err) < 0) return -1;
-  sw_phase_end(&s->ev, RS_PH_PREFLIGHT, RS_SW_DONE, NULL, "node %s can switch from %s to %s", s->o->node,
-            from ? from : "?", s->want);
+  const char *from = json_string_value(json_object_get(s->res->plan, RS_JSON_FROM));
+  sw_phase_end(&s->ev, RS_PH_PREFLIGHT, RS_SW_DONE, NULL, "node %s can switch from %s to %s%s", s->o->node,
+               from ? from : "?", s->want, given);
   return 0;
 }
 

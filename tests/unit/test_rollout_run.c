@@ -368,6 +368,19 @@ Test(rollout_run, resume_by_id_on_a_terminal, .init = up_ok, .fini = down) {
   for (const char *q = node_gate; (q = strstr(q, "LAST PHASE")) && q < soaked; q++) draws++;
   cr_assert_geq(draws, 1, "drawn %d times during the soak: %s", draws, out.data);
   rs_buf_free(&out);
+  /* one preflight ran on node-1: the plan's, which its switch took */
+  _cleanup_kube_client_ rs_kube_client_t *c = client();
+  json_auto_t *started = NULL;
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_kube_get(c, "/test/started", &started, &e), 0, "%s", e.msg);
+  size_t i, preflights = 0;
+  json_t *st;
+  json_array_foreach(json_object_get(started, "started"), i, st) {
+    const char *pod = json_string_value(json_object_get(st, "pod"));
+    preflights += pod && strstr(pod, "preflight");
+  }
+  _cleanup_free_ char *dump = json_dumps(started, JSON_COMPACT);
+  cr_assert_eq(preflights, 1, "%zu preflight pods: %s", preflights, dump);
   const char *again[] = {"rollout", "resume", "20261206-090000-abcd", NULL};
   run(again, 0, &r);
   cr_assert(strstr(r.out, "is done: nothing to resume"), "%s", r.out);
