@@ -308,6 +308,16 @@ Test(rollout_run, a_failed_node_halts_it_status_abort, .init = up_rolledback, .f
   run(ab, 0, &r);
   cr_assert(strstr(r.out, "is already aborted"), "%s", r.out);
   rs_proc_result_free(&r);
+  /* --max-failures 1: the node fails again, and the rollout is not halted
+   * by it (it goes on past it: here, to its end) */
+  const char *mf[] = {"node", "node-1", "--to", "containerd", "--canary", "1", "--yes", "--skip-preflight",
+                      "--max-failures", "1", NULL};
+  run(busy_ab, 0, &r); /* bob's other rollout over node-1, final now */
+  rs_proc_result_free(&r);
+  run(mf, 5, &r);
+  cr_assert(strstr(r.out, "node-1   rolled-back"), "%s%s", r.out, r.errout);
+  cr_assert(!strstr(r.errout, "halted"), "%s", r.errout);
+  rs_proc_result_free(&r);
   rs_ror_record_clear(&rec);
 }
 
