@@ -9,6 +9,8 @@
 #include "common/cleanup.h"
 #include "common/strutil.h"
 #include "ops/deliver.h"
+#include "ops/lease.h"
+#include "ops/rollout.h"
 #include "ops/rollout_record.h"
 #include "ops/switch.h"
 #include "ops/switch_record.h"
@@ -118,9 +120,11 @@ static int status(struct rs_cli *cli, rs_kube_client_t *c, const char *id, bool 
 }
 
 /* A node of an aborted rollout: pending ones are cancelled; one that had
- * started is done or failed by what its own record on the node says, and
- * one whose switch is still in progress refuses the abort. */
-static int settle(rs_kube_client_t *c, const struct rs_ror_record *r, struct rs_ror_node *n, rs_err_t *err) {
+ * started is done or failed by the node (Ready on the target or not), and
+ * one whose switch is still in progress, as the node's lock has it (its
+ * annotations are only a mirror), refuses the abort. */
+static int settle(rs_kube_client_t *c, const char *ns, const struct rs_ror_record *r, struct rs_ror_node *n,
+                  rs_err_t *err) {
   if (rs_ror_node_final(n->state)) return 0;
   if (n->state == RS_ROR_NODE_PENDING) {
     n->state = RS_ROR_NODE_CANCELLED;
@@ -128,18 +132,22 @@ static int settle(rs_kube_client_t *c, const struct rs_ror_record *r, struct rs_
   }
   _cleanup_free_ char *en = rs_kube_escape(n->name);
   _cleanup_free_ char *path = en ? rs_strdup_printf("/api/v1/nodes/%s", en) : NULL;
-  if (!path) return rs_oom(err);
+  _cleanup_free_ char *lname = rs_lease_name(RS_LOCK_PREFIX, n->name);
+  if (!path || !lname) return rs_oom(err);
   json_auto_t *node = NULL;
   if (rs_kube_get(c, path, &node, err) < 0) return rs_wrap(err, "reading node %s", n->name);
-  struct rs_sw_record rec = {0};
-  if (rs_sw_record_from_node(node, &rec, err) < 0) return -1;
-  bool busy = !rs_sw_record_final(&rec);
-  _cleanup_free_ char *phase = rs_strdup0(rec.phase);
-  rs_sw_record_clear(&rec);
-  if (busy)
-    return rs_fail(err, RS_E_INPUT, 0, "node %s is in the middle of its switch (phase %s): finish it with `kubectl "
-                   "runtime-switch node %s --to %s` (it resumes) or undo it with `kubectl runtime-switch rollback "
-                   "node %s`, then abort again; nothing was changed", n->name, phase ? phase : "?", n->name, r->to,
+  _cleanup_(rs_lease_clear) struct rs_lease l = {0};
+  bool found = false;
+  if (rs_lease_read(c, ns, lname, &l, &found, err) < 0) return rs_wrap(err, "reading the lock of node %s", n->name);
+  _cleanup_(rs_sw_record_clear) struct rs_sw_record locked = {0};
+  _cleanup_free_ char *why = NULL;
+  int st = rs_rollout_node_run(ns, n->name, node, found ? l.obj : NULL, &locked, &why, err);
+  if (st < 0) return -1;
+  if (st == RS_RO_RUN_HELD)
+    return rs_fail(err, RS_E_INPUT, 0, "node %s is in the middle of its switch (run %s, phase %s, held by %s): finish "
+                   "it with `kubectl runtime-switch node %s --to %s` (it resumes) or undo it with `kubectl "
+                   "runtime-switch rollback node %s`, then abort again; nothing was changed", n->name, locked.id,
+                   locked.phase ? locked.phase : RS_REC_STARTED, l.holder ? l.holder : "nobody", n->name, r->to,
                    n->name);
   n->state = rs_sw_runtime_is(node, r->to) && rs_sw_node_ready(node) ? RS_ROR_NODE_DONE : RS_ROR_NODE_FAILED;
   if (!n->ended) n->ended = (long long)time(NULL);
@@ -155,7 +163,7 @@ static int abort_rollout(struct rs_cli *cli, rs_kube_client_t *c, const char *id
   if (rs_ror_final(r.state)) {
     fprintf(cli->out, "rollout %s is already %s\n", r.id, rs_ror_state_name(r.state));
   } else {
-    for (size_t i = 0; rc == 0 && i < r.nnodes; i++) rc = settle(c, &r, &r.nodes[i], err);
+    for (size_t i = 0; rc == 0 && i < r.nnodes; i++) rc = settle(c, ns_of(cli), &r, &r.nodes[i], err);
     if (rc < 0) cli->exit_code = RS_SWX_REFUSED;
     r.state = RS_ROR_ABORTED;
     if (rc == 0) rc = rs_ror_save(c, ns_of(cli), &r, err);

@@ -278,17 +278,35 @@ Test(rollout_run, a_failed_node_halts_it_status_abort, .init = up_rolledback, .f
   run(one, 0, &r);
   cr_assert(strstr(r.out, "1       node-1   failed   failed"), "%s", r.out);
   rs_proc_result_free(&r);
-  /* a node mid-switch refuses the abort, nothing changed */
+  /* a node mid-switch, as its lock has it, refuses the abort, nothing
+   * changed */
   _cleanup_kube_client_ rs_kube_client_t *c = client();
-  json_auto_t *busy = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "annotations", "runtime-switch.kubectl.dev/state",
-                                "20261206-110000-0001 drained", "runtime-switch.kubectl.dev/run",
-                                "{\"id\":\"20261206-110000-0001\",\"phase\":\"drained\"}");
   rs_err_t e = RS_ERR_INIT;
-  cr_assert_eq(rs_kube_patch(c, "/api/v1/nodes/node-1", RS_PATCH_MERGE, busy, NULL, &e), 0, "%s", e.msg);
+  const char *busy_rec = "{\"id\":\"20261206-110000-0001\",\"op\":\"switch\",\"phase\":\"drained\",\"from\":"
+                         "\"cri-dockerd\",\"to\":\"containerd\",\"namespace\":\"" NS "\",\"started\":1765017715,"
+                         "\"user\":\"bob\"}";
+  json_auto_t *lock = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:s}}", "apiVersion", "coordination.k8s.io/v1",
+                                "kind", "Lease", "metadata", "name", "rsw-node-node-1", "annotations",
+                                "runtime-switch.kubectl.dev/record", busy_rec, "spec", "holderIdentity",
+                                "bob (run 20261206-110000-0001)");
+  cr_assert_eq(rs_kube_post(c, "/apis/coordination.k8s.io/v1/namespaces/" NS "/leases", lock, NULL, &e), 0, "%s",
+               e.msg);
   seed_record_in("20261206-090000-cccc", false, "bob", "running");
   const char *busy_ab[] = {"rollout", "abort", "20261206-090000-cccc", NULL};
   run(busy_ab, 3, &r);
-  cr_assert(strstr(r.errout, "node node-1 is in the middle of its switch (phase drained)"), "%s", r.errout);
+  cr_assert(strstr(r.errout, "node node-1 is in the middle of its switch (run 20261206-110000-0001, phase drained, "
+                             "held by bob (run 20261206-110000-0001))"), "%s", r.errout);
+  rs_proc_result_free(&r);
+  /* the lock gone, annotations that claim the run are not trusted: the
+   * node settles by what it is (failed: still on Docker) */
+  cr_assert_eq(rs_kube_delete(c, "/apis/coordination.k8s.io/v1/namespaces/" NS "/leases/rsw-node-node-1", NULL, NULL,
+                              &e), 0, "%s", e.msg);
+  json_auto_t *busy = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "annotations", "runtime-switch.kubectl.dev/state",
+                                "20261206-110000-0001 drained", "runtime-switch.kubectl.dev/run",
+                                "{\"id\":\"20261206-110000-0001\",\"phase\":\"drained\"}");
+  cr_assert_eq(rs_kube_patch(c, "/api/v1/nodes/node-1", RS_PATCH_MERGE, busy, NULL, &e), 0, "%s", e.msg);
+  run(busy_ab, 0, &r);
+  cr_assert(strstr(r.out, "aborted: 0 done, 1 failed, 0 cancelled"), "%s", r.out);
   rs_proc_result_free(&r);
   /* one not started is cancelled */
   seed_record("20261206-090000-dddd", false, "bob");
@@ -312,8 +330,6 @@ Test(rollout_run, a_failed_node_halts_it_status_abort, .init = up_rolledback, .f
    * by it (it goes on past it: here, to its end) */
   const char *mf[] = {"node", "node-1", "--to", "containerd", "--canary", "1", "--yes", "--skip-preflight",
                       "--max-failures", "1", NULL};
-  run(busy_ab, 0, &r); /* bob's other rollout over node-1, final now */
-  rs_proc_result_free(&r);
   run(mf, 5, &r);
   cr_assert(strstr(r.out, "node-1   rolled-back"), "%s%s", r.out, r.errout);
   cr_assert(!strstr(r.errout, "halted"), "%s", r.errout);
