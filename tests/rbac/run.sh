@@ -32,6 +32,7 @@ kubectl=${KUBECTL:-/usr/bin/kubectl}
 . "$RS_ROOT/tests/lib/e2e.sh"
 ns=${RBAC_NAMESPACE:-kubectl-runtime-switch}
 user=rs-rbac-test
+ro_id=20261206-120000-0fee ro_id2=20261206-120000-0fef  # the seeded rollouts
 name=rs-rbac-test
 
 # ---- the cluster ----
@@ -53,6 +54,7 @@ cleanup() {
   k delete clusterrolebinding,clusterrole -l rs-rbac-test --ignore-not-found >/dev/null 2>&1
   k -n "$ns" delete rolebinding,role -l rs-rbac-test --ignore-not-found >/dev/null 2>&1
   k delete csr "$name" --ignore-not-found >/dev/null 2>&1
+  k -n "$ns" delete configmap "runtime-switch-rollout-$ro_id" "runtime-switch-rollout-$ro_id2" --ignore-not-found >/dev/null 2>&1
   k delete namespace "$name" --ignore-not-found --wait=false >/dev/null 2>&1
   leftovers strip
 }
@@ -135,7 +137,7 @@ else fail "unexpected answer for an unbound user: $out"; fi
 # ---- the repository's roles, under test names ----
 # The working namespace as an admin makes it (the user may not create it).
 k apply -f "$root/rbac/namespace.yaml" >/dev/null || bail_out "applying rbac/namespace.yaml"
-ROLE_FILES=(status status-configz drain disable-eviction node use-secret check)
+ROLE_FILES=(status status-configz drain disable-eviction node use-secret check rollout)
 # FILE -> its objects under test names, one JSON document per object
 for f in "${ROLE_FILES[@]}"; do
   [[ -f $root/rbac/$f.yaml ]] || bail_out "rbac/$f.yaml is missing"
@@ -265,6 +267,22 @@ YAML
   k -n "$name" wait --for=condition=Ready pod -l rbac-test=ds --timeout=60s >/dev/null 2>&1
 }
 
+# A rollout's record as a plugin that was stopped left it (paused, its one
+# node pending), seeded as an admin: the bystander node, already on
+# containerd, so that `rollout resume` finds it done without switching it
+# and closes the record; `rollout abort` cancels the other one (seeded
+# again before each command: leftovers removes what carries our label).
+seed_rollout() {  # seed_rollout ID
+  local rec
+  rec=$(jq -nc --arg id "$1" --arg node "$drain_node" '{version: 1, id: $id, to: "containerd", state: "paused",
+    owner: "rs-rbac-admin", host: "rbac-test", created: 1765022400, updated: 1765022400,
+    selection: {names: [$node]}, options: {maxUnavailable: "1"}, nodes: [{name: $node, batch: 1, state: "pending"}]}')
+  k -n "$ns" delete configmap "runtime-switch-rollout-$1" --ignore-not-found >/dev/null 2>&1
+  k -n "$ns" create configmap "runtime-switch-rollout-$1" --from-literal=rollout.json="$rec" >/dev/null &&
+    k -n "$ns" label configmap "runtime-switch-rollout-$1" app.kubernetes.io/managed-by=kubectl-runtime-switch \
+      runtime-switch.kubectl.dev/rollout="$1" >/dev/null
+}
+
 # ---- the commands ----
 # Each: a name, the exit codes that count as success, the rbac/ files whose
 # roles the user holds (nothing else), the command line.  Dry runs where the
@@ -285,6 +303,10 @@ declare -a CMDS=(
   "node-secret|0|node use-secret|node $switch_node --to containerd --dry-run --use-secret -n $ns"
   "rollback|0 3|node|rollback node $switch_node --dry-run -n $ns"
   "check|0 10 11|check|check $switch_node -n $ns"
+  "rollout-plan|0|node rollout|node $switch_node $drain_node --to containerd --canary 1 --force --delete-emptydir-data --dry-run --skip-preflight -n $ns"
+  "rollout-resume|0|node rollout|rollout resume $ro_id --yes -n $ns"
+  "rollout-abort|0|node rollout|rollout abort $ro_id2 -n $ns"
+  "rollout-status|0|rollout|rollout status $ro_id -n $ns"
   "version|0||version"
 )
 field() { local c; for c in "${CMDS[@]}"; do [[ ${c%%|*} == "$1" ]] && { cut -d'|' -f"$2" <<<"$c"; return; }; done; }
@@ -313,7 +335,7 @@ run_cmd() {  # run_cmd NAME -> sets out, rc (bound to the command's roles first)
   fi
   local was
   was=$(k get node "$drain_node" -o jsonpath='{.spec.unschedulable}')
-  case $1 in drain*) victim ;; esac
+  case $1 in drain*) victim ;; rollout-resume | rollout-status) seed_rollout "$ro_id" ;; rollout-abort) seed_rollout "$ro_id2" ;; esac
   out=$(eval "timeout 300 '$kubectl' runtime-switch $line" 2>&1 </dev/null)
   rc=$?
   # Leave the node as it was (another test may hold it cordoned).
@@ -321,7 +343,7 @@ run_cmd() {  # run_cmd NAME -> sets out, rc (bound to the command's roles first)
   leftovers
 }
 
-needs_switch_node() { [[ $1 == node* || $1 == rollback || $1 == check ]]; }
+needs_switch_node() { [[ $1 == node* || $1 == rollback || $1 == check || $1 == rollout-plan ]]; }
 for c in "${CMDS[@]}"; do
   n=${c%%|*}
   if needs_switch_node "$n" && [[ -z $switch_node ]]; then
@@ -344,6 +366,20 @@ for c in "${CMDS[@]}"; do
   check)
     grep -qE "^$switch_node +[^ ]+ +(done|blocked) " <<<"$out" && ok "... check's preflight ran (its Role)" ||
       fail "... check's preflight did not run: $(grep -m1 "$switch_node" <<<"$out")" ;;
+  rollout-plan)
+    ! grep -q "cannot list PodDisruptionBudgets" <<<"$out" && grep -qE "^[0-9]+ (\(canary\) +)?$switch_node " <<<"$out" &&
+      ok "... the plan read the budgets and the nodes' locks, $switch_node planned" ||
+      fail "... the plan is not what its roles allow" "$out" ;;
+  rollout-resume)
+    grep -q "^Rollout $ro_id done in .*: 1 done, 0 failed, 0 pending" <<<"$out" &&
+      ok "... its record written done by the user ($drain_node already on containerd)" ||
+      fail "... the record is not done" "$out" ;;
+  rollout-abort)
+    grep -q "^rollout $ro_id2 aborted: 0 done, 0 failed, 1 cancelled" <<<"$out" &&
+      ok "... its record aborted by the user, $drain_node cancelled" || fail "... the record is not aborted" "$out" ;;
+  rollout-status)
+    grep -qE "^1 +$drain_node +pending" <<<"$out" && ok "... the record read with the Role alone" ||
+      fail "... the record not shown" "$out" ;;
   esac
 done
 
@@ -403,6 +439,7 @@ declare -a REMOVALS=(
   "use-secret|Role|secrets|create|node-secret|fail"
   "check|ClusterRole|nodes|get|check|fail"
   "check|Role|jobs|create|check|named"
+  "rollout|Role|leases|list|rollout-plan|fail"
 )
 # Verbs kept but not taken away here, because the commands above do not
 # reach them or do not fail without them:
@@ -419,8 +456,13 @@ declare -a REMOVALS=(
 #   events list: a Job whose pod is refused (FailedCreate);
 #   drain nodes list, status-pods: -l SELECTOR;
 #   use-secret: as configmaps, with --use-secret;
-#   check's reads of owners and templates: check says what it did not check.
-quick="status:nodes:list drain:nodes:patch drain:pods/eviction:create disable-eviction:pods:delete node:leases:create node:jobs:create node:configmaps:create use-secret:secrets:create check:nodes:get"
+#   check's reads of owners and templates: check says what it did not check;
+#   rollout: poddisruptionbudgets list (the plan says it did not size the
+#     batches), replicasets and statefulsets get (the gates of a node that
+#     switched: test-fleet-e2e), configmaps list/get/create/update (the
+#     record: rollout-resume, -abort and -status use them; one removal is
+#     enough to show a missing rule fails clearly).
+quick="status:nodes:list drain:nodes:patch drain:pods/eviction:create disable-eviction:pods:delete node:leases:create node:jobs:create node:configmaps:create use-secret:secrets:create check:nodes:get rollout:leases:list"
 
 without() {  # without FILE KIND RESOURCE VERB: that role minus one verb, replaced
   local f=$1 kind=$2 res=$3 verb=$4
