@@ -50,6 +50,22 @@ measure() { # measure MODE TO: one rollout, or three node runs one after the oth
 		(select(.kind == "summary") | .phases.cleanup // empty)] | max // "-"' 2>/dev/null)
 	printf '%-10s %-12s %7.1f %7.3f %8d %9s  %s\n' "$mode" "$to" "$we" "$cpu" "$rss" "$cl" \
 		"$([[ $rc -eq 0 ]] && echo ok || echo "exit $rc ($T_TMP/$tag.err)")" | tee -a "$OUT"
+	# where the time went: each phase's seconds (a rollout: the longest of
+	# its nodes, the phases running side by side; sequential: their sum);
+	# a rollout's time after its plan (its events are timed from there: the
+	# plan with its preflights is the wall time less that) and its gates
+	# (after its last node ended)
+	cat "$T_TMP/$tag"*.out | jq -rs --arg mode "$mode" '
+		[.[] | select((.kind == "phase" or .type == "phase") and .phase and .seconds and .status != "running")] as $ph
+		| ($ph | group_by(.phase) | map({p: .[0].phase, s: (if $mode == "rollout"
+			then (group_by(.node) | map(map(.seconds) | add) | max) else (map(.seconds) | add) end)})) as $by
+		| [.[] | select(.kind == "RolloutEvent")] as $ev
+		| "# phases \($mode): " + ([$by[] | select(.s >= 0.1) | "\(.p) \(.s * 10 | round / 10)"] | join(", "))
+		  + (if $mode == "rollout" then
+			", after the plan \(([$ev[] | .elapsedSeconds] | max // 0) * 10 | round / 10)"
+			+ ", gates \((([$ev[] | select(.type == "gate") | .elapsedSeconds] | max // 0)
+				- ([$ev[] | select(.type == "node-end") | .elapsedSeconds] | max // 0)) * 10 | round / 10)"
+			else "" end)' 2>/dev/null | tee -a "$OUT"
 	echo "$mode $we $cpu $rss" >>"$T_TMP/raw"
 	[[ $rc -eq 0 ]] || { tail -n 5 "$T_TMP/$tag"*.err | sed 's/^/# /'; return 1; }
 }
