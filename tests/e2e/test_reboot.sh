@@ -13,9 +13,10 @@
 # runtime it is on (Docker through cri-dockerd -> containerd, containerd ->
 # cri-dockerd: both are real switches), so the cases chain: each starts
 # where the previous one left the node.  In each:
-#  1. catch-step (tests/e2e/reboot/catch_step.c) follows the new run's
-#     journal on the node's root filesystem and freezes the helper (SIGSTOP)
-#     the moment it writes "begin STEP": the step is caught in progress;
+#  1. catch-step (tests/e2e/reboot/catch_step.c) holds each open of the
+#     new run's journal on the node's root filesystem (fanotify) and, once
+#     the last record is "begin STEP", freezes the helper (SIGSTOP) before
+#     it can write the next one: the step is caught in progress;
 #  2. a power cut: the node's PID 1 is killed (no shutdown: nothing on the
 #     node runs again before the boot), then `cluster.sh restart-node`;
 #  3. the node's boot guard finishes the run (or its rollback), the plugin's
@@ -60,9 +61,18 @@ node_exec() { cluster exec "$NODE" -- "$@"; }
 # needs its containerd), restart-runtime back to cri-dockerd, the rollback
 # on Docker, then Docker -> containerd.
 QUICK=(stop-source restart-runtime rollback:rb-target-units wait-kubelet)
-ALL=(images-save stop-kubelet remove-pod-containers install-runtime-config stop-source restart-runtime
-	validate-config wait-runtime images-import install-kubelet-config start-kubelet wait-kubelet
-	rollback:rb-target-units disable-source)
+# ALL: every step of both plans.  Docker -> containerd has 13 steps, its
+# way back to cri-dockerd 6 (stop-kubelet, restart-runtime, wait-runtime,
+# install-kubelet-config, start-kubelet, wait-kubelet): the chain catches
+# the steps only the first has on it and the common ones on the way back,
+# restart-runtime both ways (on Docker -> containerd the source units start
+# again at boot).  The config steps (validate-config, install-runtime-config)
+# are only in a node's first switch: their cases start from a node reset to
+# the seeded one (FRESH_STEPS).
+ALL=(validate-config stop-kubelet images-save restart-runtime remove-pod-containers wait-runtime
+	stop-source install-kubelet-config images-import start-kubelet disable-source wait-kubelet
+	rollback:rb-target-units restart-runtime install-runtime-config)
+FRESH_STEPS=" validate-config install-runtime-config "
 CASES=("$@")
 ((${#CASES[@]})) || CASES=("${QUICK[@]}")
 [[ ${CASES[*]} != all ]] || CASES=("${ALL[@]}")
@@ -212,6 +222,14 @@ reboot_case() { # reboot_case STEP | rollback:RB-STEP
 	local step=${1#rollback:} fail= to scheme from_scheme tag t0 cpid ppid rc id pids since end
 	[[ $1 == rollback:* ]] && fail=1
 	N=$((N + 1))
+	# a step only the node's first switch has: from the seeded node (one
+	# with no run of the switch in its state directory)
+	if [[ $FRESH_STEPS == *" $step "* ]] && compgen -G "$NODE_ROOT$STATE/*/journal" >/dev/null; then
+		t0=$SECONDS
+		check "[$1] $NODE reset to the seeded node first" cluster reset-node "$NODE" || return
+		k uncordon "$NODE" >/dev/null
+		note "[$1] reset took $((SECONDS - t0)) s"
+	fi
 	if [[ $(runtime_of) == docker://* ]]; then
 		to=containerd scheme=containerd from_scheme=docker
 	else

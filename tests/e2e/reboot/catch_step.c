@@ -5,13 +5,17 @@
  *
  * ROOT is the node's root filesystem as this machine sees it.  catch-step
  * waits for a run directory under ROOT/var/lib/kubectl-runtime-switch that
- * did not exist when it started, follows that run's journal (inotify, so it
- * wakes when the record is written, not at the next poll) and, as soon as a
- * record "<time> begin STEP" is there, sends SIGSTOP to every process whose
- * executable is the helper's host copy (ROOT/var/lib/kubectl-runtime-switch
- * /bin/rs-node-helper: the apply unit, or the guard).  The step is then in
- * progress and stays so: what the helper started (a systemctl, a ctr) goes
- * on, the helper itself writes nothing more.
+ * did not exist when it started and holds every open of that run's journal
+ * (fanotify FAN_OPEN_PERM: the helper opens the journal for each record)
+ * until it has read it.  When the journal's last record is "<time> begin
+ * STEP", it sends SIGSTOP to every process whose executable is the helper's
+ * host copy (ROOT/var/lib/kubectl-runtime-switch/bin/rs-node-helper: the
+ * apply unit, or the guard) before it lets the waiting open go on: the
+ * helper cannot write its next record ("end STEP", or the next "begin"), so
+ * the step is caught in progress however fast it is, and stays so: what
+ * the helper started (a systemctl, a ctr) goes on, the helper itself writes
+ * nothing more.  (Following the journal with inotify and stopping the
+ * helper after the wake-up let a step of a few milliseconds end first.)
  *
  * Prints "RUN-ID PID..." and the journal's last record; exits 0, or 1 when
  * the step did not begin within TIMEOUT_S seconds or nothing was stopped. */
@@ -25,7 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
+#include <sys/fanotify.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -94,38 +98,91 @@ static int stop_helpers(const char *bin, pid_t *pids, int max) {
   return n;
 }
 
-/* Whether the journal text holds "begin STEP" as a whole record; *last
- * the start of its last complete record. */
-static bool has_begin(const char *t, size_t len, const char *step, const char **last) {
+enum where { NOT_YET, LAST, PAST };
+
+/* Where "begin STEP" is in the journal text: not there yet, the last
+ * complete record, or an earlier one (the step has already ended); *last
+ * the start of the last complete record. */
+static enum where find_begin(const char *t, size_t len, const char *step, const char **last) {
   char pat[128];
   int pl = snprintf(pat, sizeof pat, " begin %s\n", step);
-  bool found = false;
+  enum where w = NOT_YET;
   *last = t;
   for (const char *s = t; s < t + len;) {
     const char *nl = memchr(s, '\n', (size_t)(t + len - s));
     if (!nl) break;
     const char *sp = memchr(s, ' ', (size_t)(nl - s));
-    if (sp && (size_t)(nl + 1 - sp) == (size_t)pl && memcmp(sp, pat, (size_t)pl) == 0) found = true;
+    bool is = sp && (size_t)(nl + 1 - sp) == (size_t)pl && memcmp(sp, pat, (size_t)pl) == 0;
+    if (is)
+      w = LAST;
+    else if (w == LAST)
+      w = PAST;
     *last = s;
     s = nl + 1;
   }
-  return found;
+  return w;
 }
 
-static ssize_t read_all(const char *path, char *buf, size_t cap) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
+/* Whether the record is a final state: the run will begin nothing more. */
+static bool ended(const char *rec, size_t len) {
+  static const char *const fin[] = {" state done\n", " state rolled-back\n", " state rollback-failed\n"};
+  const char *sp = memchr(rec, ' ', len);
+  for (size_t i = 0; sp && i < sizeof fin / sizeof fin[0]; i++)
+    if ((size_t)(rec + len - sp) == strlen(fin[i]) && memcmp(sp, fin[i], strlen(fin[i])) == 0) return true;
+  return false;
+}
+
+/* The journal as it is now, read through fd (opened before the fanotify
+ * mark: an open of ours would wait for our own answer). */
+static ssize_t read_journal(int fd, char *buf, size_t cap) {
   size_t n = 0;
-  for (ssize_t r; n < cap && (r = read(fd, buf + n, cap - n)) != 0;) {
+  for (ssize_t r; n < cap && (r = pread(fd, buf + n, cap - n, (off_t)n)) != 0;) {
     if (r < 0) {
       if (errno == EINTR) continue;
-      close(fd);
       return -1;
     }
     n += (size_t)r;
   }
-  close(fd);
   return (ssize_t)n;
+}
+
+/* Whether every pid is in the stopped state (T) now. */
+static bool all_stopped(const pid_t *pids, int n) {
+  for (int i = 0; i < n; i++) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pids[i]);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    ssize_t r = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (r <= 0) return false;
+    buf[r] = '\0';
+    const char *st = strstr(buf, "\nState:");
+    char c = st ? st[7 + strspn(st + 7, " \t")] : '\0';
+    if (c != 'T' && c != 't') return false;
+  }
+  return true;
+}
+
+static void answer(int fan, int fd) {
+  struct fanotify_response r = {.fd = fd, .response = FAN_ALLOW};
+  if (write(fan, &r, sizeof r) < 0) fprintf(stderr, "catch-step: fanotify answer: %s\n", strerror(errno));
+}
+
+static char text[MAX_JOURNAL];
+
+/* The journal's text is "begin STEP" last: freeze the helpers, say so. */
+static int caught(const char *id, const char *bin, int jfd, const char *step, pid_t *pids, int *np) {
+  int n = *np = stop_helpers(bin, pids, 16);
+  /* what the journal says now the helper cannot write any more */
+  ssize_t len = read_journal(jfd, text, sizeof text);
+  const char *last = text;
+  if (len > 0) find_begin(text, (size_t)len, step, &last);
+  printf("%s", id);
+  for (int i = 0; i < n; i++) printf(" %d", (int)pids[i]);
+  printf("\n%.*s", len > 0 ? (int)(text + len - last) : 0, last);
+  if (n == 0) fprintf(stderr, "catch-step: no process runs %s\n", bin);
+  return n ? 0 : 1;
 }
 
 int main(int argc, char **argv) {
@@ -152,37 +209,59 @@ int main(int argc, char **argv) {
     usleep(20 * 1000);
   }
   snprintf(journal, sizeof journal, "%.2000s/%.47s/journal", dir, id);
-  int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-  if (in < 0 || inotify_add_watch(in, journal, IN_MODIFY) < 0) {
-    fprintf(stderr, "catch-step: inotify on %s: %s\n", journal, strerror(errno));
+  int jfd = open(journal, O_RDONLY | O_CLOEXEC);
+  int fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC, O_RDONLY | O_CLOEXEC | O_LARGEFILE);
+  if (jfd < 0 || fan < 0 || fanotify_mark(fan, FAN_MARK_ADD, FAN_OPEN_PERM, AT_FDCWD, journal) < 0) {
+    fprintf(stderr, "catch-step: open and fanotify on %s: %s\n", journal, strerror(errno));
     return 1;
   }
-  static char text[MAX_JOURNAL];
-  for (;;) {
-    ssize_t len = read_all(journal, text, sizeof text);
+  for (bool first = true;; first = false) {
+    /* Each record is an open, a write and a close of the journal: the
+     * helper's open after "begin STEP" waits here until it is frozen, so
+     * it can neither end the step nor begin the next one. */
     const char *last = text;
-    if (len > 0 && has_begin(text, (size_t)len, step, &last)) {
-      pid_t pids[16];
-      int n = stop_helpers(bin, pids, 16);
-      /* what the journal says now the helper cannot write any more */
-      len = read_all(journal, text, sizeof text);
-      if (len > 0) has_begin(text, (size_t)len, step, &last);
-      printf("%s", id);
-      for (int i = 0; i < n; i++) printf(" %d", (int)pids[i]);
-      printf("\n%.*s", len > 0 ? (int)(text + len - last) : 0, last);
-      if (n == 0) fprintf(stderr, "catch-step: no process runs %s\n", bin);
-      return n ? 0 : 1;
+    ssize_t len = read_journal(jfd, text, sizeof text);
+    enum where w = len > 0 ? find_begin(text, (size_t)len, step, &last) : NOT_YET;
+    if (w == PAST) {
+      fprintf(stderr, "catch-step: run %s %s\n", id,
+              first ? "was past the step when it was found" : "went past the step unseen");
+      return 1;
+    }
+    pid_t pids[16];
+    int n = 0;
+    if (w == LAST) return caught(id, bin, jfd, step, pids, &n);
+    if (len > 0 && ended(last, (size_t)(text + len - last))) {
+      fprintf(stderr, "catch-step: run %s ended without beginning %s: %.*s", id, step,
+              (int)(text + len - last), last);
+      return 1;
     }
     long long left = until - now_ms();
     if (left <= 0) {
       fprintf(stderr, "catch-step: run %s did not begin %s\n", id, step);
       return 1;
     }
-    /* a wake-up per write; the poll's timeout only bounds the wait */
-    struct pollfd p = {in, POLLIN, 0};
-    if (poll(&p, 1, left < 1000 ? (int)left : 1000) > 0) {
-      char ev[4096];
-      while (read(in, ev, sizeof ev) > 0) {}
+    struct pollfd p = {fan, POLLIN, 0};
+    if (poll(&p, 1, left < 1000 ? (int)left : 1000) <= 0) continue;
+    char buf[4096] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
+    ssize_t r = read(fan, buf, sizeof buf);
+    int rc = -1;
+    for (struct fanotify_event_metadata *m = (void *)buf; r > 0 && FAN_EVENT_OK(m, r); m = FAN_EVENT_NEXT(m, r)) {
+      if (m->fd >= 0) {
+        if (rc < 0) {
+          len = read_journal(jfd, text, sizeof text);
+          if (len > 0 && find_begin(text, (size_t)len, step, &last) == LAST) {
+            rc = caught(id, bin, jfd, step, pids, &n);
+            fflush(stdout);
+          }
+        }
+        answer(fan, m->fd);
+        close(m->fd);
+      }
+    }
+    if (rc >= 0) {
+      /* the held open returns, and the helper stops on its way back */
+      for (int i = 0; i < 100 && !all_stopped(pids, n); i++) usleep(10 * 1000);
+      return rc;
     }
   }
 }
