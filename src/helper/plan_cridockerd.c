@@ -37,23 +37,22 @@ struct crid_want {
   int keep;          /* enum crid_keep */
 };
 
-/* The ExecStart= systemd runs for cri-dockerd, split; NULL (and a
- * blocker) when it cannot be read safely.  *ret_late: a drop-in that sorts
- * after ours and sets ExecStart= (it would undo ours). */
-static int effective_argv(struct ctx *c, char ***ret_argv, char **ret_late) {
+int plan_cri_dockerd_argv(struct ctx *c, char ***ret_argv, char **ret_late, char **ret_why) {
   _cleanup_strv_ char **files = NULL, **cmds = rs_strv_new();
   *ret_argv = NULL;
   *ret_late = NULL;
+  *ret_why = NULL;
+#define WHY(...) return (*ret_why = rs_strdup_printf(__VA_ARGS__)) ? 0 : rs_oom(c->err)
   if (!cmds) return rs_oom(c->err);
   if (plan_unit_files(c, CRID_UNIT, &files) < 0) {
     if (c->err->kind == RS_E_SYS && c->err->code == ENOMEM) return -1;
-    BLOCK(c, "%s: %s", CRID_UNIT, c->err->msg);
+    *ret_why = rs_strdup_printf("%s: %s", CRID_UNIT, c->err->msg);
     rs_err_clear(c->err);
-    return 0;
+    return *ret_why ? 0 : rs_oom(c->err);
   }
   if (!files[0] || strstr(files[0], ".service.d/"))
-    return BLOCK(c, "no %s unit file in /etc/systemd/system, /run/systemd/system, /lib/systemd/system "
-                    "or /usr/lib/systemd/system: cri-dockerd's command line is not known", CRID_UNIT);
+    WHY("no %s unit file in /etc/systemd/system, /run/systemd/system, /lib/systemd/system "
+        "or /usr/lib/systemd/system: cri-dockerd's command line is not known", CRID_UNIT);
   for (size_t i = 0; files[i]; i++) {
     _cleanup_free_ char *t = NULL;
     size_t len = 0;
@@ -65,9 +64,9 @@ static int effective_argv(struct ctx *c, char ***ret_argv, char **ret_late) {
         rs_err_move(c->err, &e);
         return -1;
       }
-      BLOCK(c, "%s: %s", files[i], e.msg);
+      *ret_why = rs_strdup_printf("%s: %s", files[i], e.msg);
       rs_err_clear(&e);
-      return 0;
+      return *ret_why ? 0 : rs_oom(c->err);
     }
     const char *base = strrchr(files[i], '/') + 1;
     if (sets && i > 0 && strcmp(base, CRID_DROPIN_NAME) > 0 && plan_set_str(ret_late, files[i], c->err) < 0)
@@ -75,24 +74,34 @@ static int effective_argv(struct ctx *c, char ***ret_argv, char **ret_late) {
   }
   size_t n = rs_strv_len(cmds);
   if (n != 1)
-    return BLOCK(c, "%s has %zu ExecStart= commands after its drop-ins; systemd runs a service of "
-                    "cri-dockerd's type with exactly one", CRID_UNIT, n);
+    WHY("%s has %zu ExecStart= commands after its drop-ins; systemd runs a service of "
+        "cri-dockerd's type with exactly one", CRID_UNIT, n);
   _cleanup_strv_ char **argv = NULL;
   rs_err_t e = RS_ERR_INIT;
   if (rs_exec_split(cmds[0], &argv, &e) < 0) {
-    BLOCK(c, "%s: the helper cannot read cri-dockerd's flags from `%s` safely (%s); give cri-dockerd "
-             "the node's --network-plugin, --cni-bin-dir, --cni-conf-dir and --pod-infra-container-image "
-             "in a drop-in whose ExecStart= runs it directly", CRID_UNIT, cmds[0], e.msg);
+    *ret_why = rs_strdup_printf(
+        "%s: the helper cannot read cri-dockerd's flags from `%s` safely (%s); give cri-dockerd "
+        "the node's --network-plugin, --cni-bin-dir, --cni-conf-dir and --pod-infra-container-image "
+        "in a drop-in whose ExecStart= runs it directly", CRID_UNIT, cmds[0], e.msg);
     rs_err_clear(&e);
-    return 0;
+    return *ret_why ? 0 : rs_oom(c->err);
   }
   const char *prog = strrchr(argv[0], '/') + 1;
   if (strcmp(prog, "cri-dockerd") != 0)
-    return BLOCK(c, "%s runs %s, not cri-dockerd (a wrapper?): the helper cannot give cri-dockerd the "
-                    "node's CNI settings and sandbox image; make ExecStart= run cri-dockerd directly",
-                 CRID_UNIT, argv[0]);
+    WHY("%s runs %s, not cri-dockerd (a wrapper?): the helper cannot give cri-dockerd the "
+        "node's CNI settings and sandbox image; make ExecStart= run cri-dockerd directly",
+        CRID_UNIT, argv[0]);
+#undef WHY
   *ret_argv = TAKE_PTR(argv);
   return 0;
+}
+
+/* plan_cri_dockerd_argv, what keeps it from reading the command a
+ * blocker. */
+static int effective_argv(struct ctx *c, char ***ret_argv, char **ret_late) {
+  _cleanup_free_ char *why = NULL;
+  if (plan_cri_dockerd_argv(c, ret_argv, ret_late, &why) < 0) return -1;
+  return why ? BLOCK(c, "%s", why) : 0;
 }
 
 int plan_cri_dockerd(struct ctx *c) {

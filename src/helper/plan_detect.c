@@ -2,6 +2,7 @@
  * runtime behind its endpoint, the target's version and units, Docker's
  * daemon.json, the cgroup driver, the sandbox image and the CNI dirs. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include "plan_int.h"
 #include "helper/kubelet_flags.h"
 #include "helper/kubelet_yaml.h"
+#include "helper/unit_exec.h"
 
 /* The kubelet's default sandbox image by minor version. */
 static const struct { int max_minor; const char *image; } default_pause[] = {
@@ -219,27 +221,27 @@ int plan_cgroup_driver(struct ctx *c) {
   return plan_set_str(&p->cgroup_driver_source, src, c->err);
 }
 
-/* cri-dockerd keeps its own --pod-infra-container-image in its unit. */
-static char *cri_dockerd_pause(struct ctx *c) {
-  static const char *const units[] = {"/etc/systemd/system/cri-docker.service",
-                                      "/lib/systemd/system/cri-docker.service",
-                                      "/usr/lib/systemd/system/cri-docker.service"};
-  for (size_t i = 0; i < RS_ARRAY_SIZE(units); i++) {
-    _cleanup_free_ char *t = NULL;
-    rs_err_t e = RS_ERR_INIT;
-    if (rs_host_read(c->h, units[i], RS_MAX_CONFIG, &t, NULL, &e) < 0 || !t) {
-      rs_err_clear(&e);
-      continue;
-    }
-    const char *f = strstr(t, "--pod-infra-container-image");
-    if (!f) continue;
-    f += strlen("--pod-infra-container-image");
-    if (*f != '=' && *f != ' ') continue;
-    f++;
-    size_t n = strcspn(f, " \t\r\n\"'\\");
-    if (n) return strndup(f, n);
+/* cri-dockerd keeps its own --pod-infra-container-image on its command
+ * line: the one systemd runs, its drop-ins applied.  NULL (and 0) when the
+ * command does not set it or cannot be read (the plan looks elsewhere). */
+static int cri_dockerd_pause(struct ctx *c, char **ret) {
+  _cleanup_strv_ char **argv = NULL;
+  _cleanup_free_ char *late = NULL, *why = NULL;
+  *ret = NULL;
+  if (plan_cri_dockerd_argv(c, &argv, &late, &why) < 0) return -1;
+  if (!argv) return 0;
+  rs_err_t e = RS_ERR_INIT;
+  if (rs_exec_flag_get(argv, "--pod-infra-container-image", ret, &e) < 0) {
+    bool oom = e.kind == RS_E_SYS && e.code == ENOMEM;
+    if (oom) rs_err_move(c->err, &e);
+    rs_err_clear(&e);
+    return oom ? -1 : 0;
   }
-  return NULL;
+  if (*ret && !**ret) {
+    free(*ret);
+    *ret = NULL;
+  }
+  return 0;
 }
 
 int plan_sandbox_image(struct ctx *c) {
@@ -251,7 +253,9 @@ int plan_sandbox_image(struct ctx *c) {
   if (flag && *flag) {
     img = flag;
     src = "kubelet flag --pod-infra-container-image";
-  } else if (p->from == RS_RT_CRI_DOCKERD && (cd = cri_dockerd_pause(c))) {
+  } else if (p->from == RS_RT_CRI_DOCKERD && cri_dockerd_pause(c, &cd) < 0) {
+    return -1;
+  } else if (cd) {
     img = cd;
     src = "cri-dockerd --pod-infra-container-image";
   } else if (plan_uses_docker(p->from)) {

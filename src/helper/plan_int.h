@@ -133,6 +133,11 @@ int plan_unit_env(struct ctx *c, const char *unit, struct rs_unit_env *env, char
 /* plan_cridockerd.c: cri-dockerd's command line gets the node's CNI
  * settings and sandbox image (a drop-in resetting ExecStart=) */
 int plan_cri_dockerd(struct ctx *c);
+/* The ExecStart= systemd runs for cri-dockerd (its unit and drop-ins, the
+ * last ExecStart= winning), split.  When it cannot be read safely,
+ * *ret_argv is NULL and *ret_why says why.  *ret_late: a drop-in that sorts
+ * after the helper's and sets ExecStart= (it would undo the helper's). */
+int plan_cri_dockerd_argv(struct ctx *c, char ***ret_argv, char **ret_late, char **ret_why);
 /* Leaving cri-dockerd: its --network-plugin into the plan (never a blocker). */
 int plan_cri_dockerd_network(struct ctx *c);
 /* plan_settings.c */

@@ -527,7 +527,8 @@ par() {
 }
 
 [ -x "$CTD2/containerd" ] && [ -x "$CRIO/crio" ] || bail_out "no containerd 2.x or crio in $RS_CACHE/runtimes (make runtimes-build)"
-CASES=$(cd "$here/cases" && ls)
+# HELPER_CASES: only these cases (while working on them)
+CASES=${HELPER_CASES:-$(cd "$here/cases" && ls)}
 jobs=("note fixtures and golden files")
 for c in $CASES; do jobs+=("fixture $c"); done
 par "${jobs[@]}"
