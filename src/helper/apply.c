@@ -112,11 +112,46 @@ static int stop_source(struct step_ctx *c, rs_err_t *err) {
   return 0;
 }
 
-static int remove_pods(struct step_ctx *c, rs_err_t *err) {
-  if (c->plan->from == RS_RT_CRIO || c->plan->from == RS_RT_CONTAINERD) return remove_cri_pods(c, err);
+/* After a boot, whether the old runtime's units are all stopped and
+ * disabled: disable-source ran before the power went (its "done" record
+ * lost with it), so that runtime did not start and runs no container. */
+static int source_down_after_boot(struct step_ctx *c, bool *ret, rs_err_t *err) {
+  size_t n = 0;
+  *ret = false;
+  if (!c->rebooted) return 0;
+  for (size_t i = 0; i < c->plan->nunits; i++) {
+    const struct rs_plan_unit *u = &c->plan->units[i];
+    if (u->role != RS_ROLE_SOURCE) continue;
+    struct rs_unit_state st;
+    if (rs_unit_query(c->run->h, u->unit, &st, err) < 0) return -1;
+    if (st.active || st.enabled) return 0;
+    n++;
+  }
+  *ret = n > 0;
+  return 0;
+}
+
+/* Docker's pod containers; after a boot Docker may still be starting
+ * (docker.service enabled without its socket), so it is asked again for a
+ * while before the step fails. */
+static int docker_pod_ids(struct step_ctx *c, char **ret, rs_err_t *err) {
   const char *ps[] = {"docker", "ps", "-aq", "--filter", "label=io.kubernetes.pod.name", NULL};
+  long long until = rs_now_ms() + (c->rebooted ? left_ms(c->plan, WAIT_RUNTIME_MS) : 0);
+  for (;;) {
+    if (rs_host_run_ok(c->run->h, ps, 120000, ret, err) == 0) return 0;
+    if (rs_now_ms() >= until) return -1;
+    rs_err_clear(err);
+    usleep(1000 * 1000);
+  }
+}
+
+static int remove_pods(struct step_ctx *c, rs_err_t *err) {
+  bool down = false;
+  if (source_down_after_boot(c, &down, err) < 0) return -1;
+  if (down) return 0;
+  if (c->plan->from == RS_RT_CRIO || c->plan->from == RS_RT_CONTAINERD) return remove_cri_pods(c, err);
   _cleanup_free_ char *out = NULL;
-  if (rs_host_run_ok(c->run->h, ps, 120000, &out, err) < 0) return -1;
+  if (docker_pod_ids(c, &out, err) < 0) return -1;
   _cleanup_strv_ char **argv = rs_strv_new();
   if (!argv || rs_strv_push(&argv, "docker", err) < 0 || rs_strv_push(&argv, "rm", err) < 0 ||
       rs_strv_push(&argv, "-f", err) < 0)

@@ -397,6 +397,28 @@ reboot_failed_source() {
   check "... no guard left" noguard "$R"
 }
 
+# the power cut after disable-source did its work, before its "done"
+# record: the old runtime did not start at boot (its units disabled), and
+# the guard, doing remove-pod-containers again, finds no Docker to ask;
+# it finishes the switch (before: it rolled a finished switch back)
+reboot_after_disable() {
+  local c=e2e-node-1.34 R=$W/rb-disabled/root k u rc
+  . "$here/cases/$c/case.env"
+  k=$(grep -v ' launched' "$W/$c/root/$J" | grep -n ' begin disable-source' | cut -d: -f1)
+  setup "$c" "$R"; launch "$H" "$R" "$TO" > /dev/null 2>&1
+  apply "$H" "$R" "$PORT" --crash-after-step "$k" > /dev/null 2>&1
+  for u in docker.socket docker.service cri-docker.socket cri-docker.service; do
+    echo "inactive disabled" > "$R/.fake/units/$u"
+  done
+  boot "$R"; rc=$?
+  check "rebooted with the source disabled, disable-source not recorded: the guard finishes (exit 0)" \
+    exits 0 "$rc" "${R%/root}/boot.out"
+  check "... the run done" eval '[ "$(awk '"'"'$2 == "state" { s = $3 } END { print s }'"'"' "$R/$J")" = done ]'
+  check "... services as the golden ones" same "$(units "$R")" "$here/cases/$c/expected/units.txt"
+  check "... files as the golden tree" same "$(tree "$R")" "$here/cases/$c/expected/tree.txt"
+  check "... no guard left" noguard "$R"
+}
+
 integrity() {
   local SHA ZERO rc c=e2e-node-1.34 R=$W/int/root B
   SHA=$(sha256sum < "$H" | cut -d' ' -f1); ZERO=$(printf '0%.0s' $(seq 64))
@@ -544,7 +566,7 @@ done
 jobs+=("note rollback on request after a finished switch" req_rollback
   "note launch killed, then launched again" relaunch "note reboot matrix")
 for c in $REBOOT_CASES; do jobs+=("reboot_case $c"); done
-jobs+=(reboot_rollback reboot_deadline reboot_failed_source "note integrity" integrity
+jobs+=(reboot_rollback reboot_deadline reboot_failed_source reboot_after_disable "note integrity" integrity
   "note rollback of files edited since the switch" edited "note old runs are pruned at launch" prune
   "note arm64 helper under qemu-user" arm64)
 par "${jobs[@]}"
