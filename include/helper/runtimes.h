@@ -62,8 +62,9 @@ struct rs_rt_info {
   enum rs_rt_config config;
   bool target;        /* a --to value */
   bool docker_engine; /* Docker Engine runs the containers */
-  /* Enabled and (re)started when switching to it, in this order. */
-  struct rs_rt_unit start[3];
+  /* Enabled and (re)started when switching to it, in this order; [0] is
+   * the runtime's daemon. */
+  struct rs_rt_unit start[4];
   /* Stopped and disabled when switching away from it (unless Docker Engine
    * stays: docker -> cri-dockerd). */
   const char *stop[4];
@@ -75,7 +76,10 @@ static const struct rs_rt_info rs_runtimes[_RS_RT_MAX] = {
         .name = RS_RUNTIME_CRI_DOCKERD, .command = "cri-dockerd", .node_scheme = "docker",
         .endpoint = "unix:///var/run/cri-dockerd.sock", .endpoint_mark = "cri-dockerd",
         .image_dir = "/var/lib/docker", .target = true, .docker_engine = true,
-        .start = {{"docker.service", true}, {"cri-docker.socket", false}, {"cri-docker.service", true}},
+        /* Docker Engine as its packages enable it, socket included: a
+         * switch away disabled docker.socket, the way back enables it */
+        .start = {{"docker.service", true}, {"docker.socket", false}, {"cri-docker.socket", false},
+                  {"cri-docker.service", true}},
         .stop = {"docker.socket", "docker.service", "cri-docker.socket", "cri-docker.service"},
     },
     [RS_RT_DOCKER] = {

@@ -222,15 +222,21 @@ static int install_group(struct step_ctx *c, int group, rs_err_t *err) {
   return 0;
 }
 
+/* Start a unit the plan has (one it does not is not installed). */
+static int start_planned(struct step_ctx *c, const char *unit, rs_err_t *err) {
+  for (size_t i = 0; i < c->plan->nunits; i++)
+    if (strcmp(c->plan->units[i].unit, unit) == 0) return rs_unit_do(c->run->h, "start", unit, err);
+  return 0;
+}
+
 static int restart_runtime(struct step_ctx *c, rs_err_t *err) {
   if (units_do(c, RS_ROLE_TARGET, "enable", true, err) < 0) return -1;
   if (c->plan->to == RS_RT_CRI_DOCKERD) {
-    /* Docker keeps running; (re)start cri-dockerd next to it */
-    if (rs_unit_do(c->run->h, "start", "docker.service", err) < 0) return -1;
-    for (size_t i = 0; i < c->plan->nunits; i++)
-      if (strcmp(c->plan->units[i].unit, "cri-docker.socket") == 0 &&
-          rs_unit_do(c->run->h, "start", "cri-docker.socket", err) < 0)
-        return -1;
+    /* Docker keeps running (its socket first: dockerd -H fd:// takes it
+     * from systemd); (re)start cri-dockerd next to it */
+    if (start_planned(c, "docker.socket", err) < 0 || rs_unit_do(c->run->h, "start", "docker.service", err) < 0 ||
+        start_planned(c, "cri-docker.socket", err) < 0)
+      return -1;
     return rs_unit_do(c->run->h, "restart", "cri-docker.service", err);
   }
   return units_do(c, RS_ROLE_TARGET, "restart", true, err);
