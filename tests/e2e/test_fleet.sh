@@ -17,7 +17,7 @@
 #            its record final (node-4 cancelled), `rollout status` lists it;
 #   rollout  the -l rollout with a Deployment of 4 spread over the nodes and
 #            a PodDisruptionBudget of maxUnavailable 2, its available replicas
-#            sampled throughout; the plugin killed (SIGKILL) while the second
+#            sampled throughout, --soak 2s after each batch; the plugin killed (SIGKILL) while the second
 #            batch switches; then a second rollout over node-4 is refused
 #            naming the first; the same command again resumes it without
 #            running node-1 again; every node on containerd, the batches as the
@@ -181,7 +181,7 @@ sampler() {
 }
 
 case_rollout() {
-	local args=(node -l "$SEL" --to containerd --max-unavailable 2 --canary 1 --yes "${DRAIN_FLAGS[@]}" -o json)
+	local args=(node -l "$SEL" --to containerd --max-unavailable 2 --canary 1 --soak 2s --yes "${DRAIN_FLAGS[@]}" -o json)
 	seed_workload
 	check "rollout: the Deployment's 4 replicas available" wait_until 120 "4 available" all_available ||
 		return
@@ -215,7 +215,10 @@ case_rollout() {
 	check "... the record done, its batches as planned" [ "$(record_of node-1 node-3 node-4 |
 		jq -c '[.state, ([.nodes | group_by(.batch)[] | map(.name)])]')" = "[\"done\",$(cat "$WORK/plan.batches")]" ]
 	check "... gates passed for every node" [ "$(cat "$WORK/first.out" "$WORK/resume.out" |
-		jq -r 'select(.type == "gate" and .passed) | .node' | sort -u | tr '\n' ' ')" = "node-1 node-3 node-4 " ]
+		jq -r 'select(.type == "gate" and .passed and .node) | .node' | sort -u | tr '\n' ' ')" = "node-1 node-3 node-4 " ]
+	check "... --soak 2s after each batch: no container restarted (batch 1, then batch 2 resumed)" [ "$(cat "$WORK/first.out" "$WORK/resume.out" |
+		jq -r 'select(.type == "gate" and .node == null and .passed and .message == "soak: no container restarted") | .batch' |
+		tr '\n' ' ')" = "1 2 " ]
 	kill "$spid" 2>/dev/null
 	local min
 	min=$(awk '$2 != "" { if (m == "" || $2 < m) m = $2 } END { print m }' "$WORK/samples")
