@@ -48,14 +48,12 @@ LIBCORE := $(BUILD)/libcore.a
 # Feature makefiles (each owns its targets and appends to TEST_TARGETS).
 # They are read before the generated-source lists below, so what they set
 # (HELPER_BINS: the node helper binaries to embed, as arch=path pairs) is
-# seen by every rule.  make test runs their tests in this order: test-cluster
-# (mk/e2e.mk) starts from a fresh cluster and leaves it up, before the other
-# suites that use it; test-legacy (mk/legacy.mk) comes last, as its cluster
-# flavour is the only one the others do not use.
+# seen by every rule.  make test runs their tests in this order (but
+# TEST_LATE, below, last): test-cluster (mk/e2e.mk) starts from a fresh
+# cluster and leaves it up, before the other suites that use it.
 TEST_TARGETS :=
 MK_ORDER := mk/helper.mk mk/targets.mk mk/e2e.mk mk/kube.mk mk/drain.mk mk/switch.mk mk/krew.mk
-MK_LAST := mk/legacy.mk
--include $(wildcard $(MK_ORDER)) $(filter-out $(MK_ORDER) $(MK_LAST),$(wildcard mk/*.mk)) $(MK_LAST)
+-include $(wildcard $(MK_ORDER)) $(filter-out $(MK_ORDER),$(wildcard mk/*.mk))
 
 HELPER_BINS ?=
 HELPER_ARCHES := $(foreach s,$(HELPER_BINS),$(firstword $(subst =, ,$(s))))
@@ -184,10 +182,30 @@ clean:
 
 
 # make test: the unit suites under release, ASan and UBSan, the fuzz corpora,
-# then every feature's tests in MK_ORDER.
+# then every feature's tests in MK_ORDER, except TEST_LATE: the suites that
+# need the long builds only they use (containerd 2.x and CRI-O, crictl, the
+# legacy kubelets, the static release archives). Those builds start in the
+# background once the plugin is built (tools/ci/prebuild.sh: nice 19, idle
+# I/O) and run behind the cluster suites, which mostly wait on the cluster;
+# TEST_LATE runs after them, in this order (test-legacy and test-targets
+# each bring up a cluster of their own and leave it down). Each target's
+# time is printed as it ends, and all of them at the end.
 TEST_TARGETS := test-unit-all test-fuzz-replay $(TEST_TARGETS)
+TEST_LATE := test-helper test-krew test-legacy test-targets
+ifneq ($(filter-out $(TEST_TARGETS),$(TEST_LATE)),)
+$(error TEST_LATE names what no mk/*.mk adds to TEST_TARGETS: $(filter-out $(TEST_TARGETS),$(TEST_LATE)))
+endif
+TEST_ORDER := $(filter-out $(TEST_LATE),$(TEST_TARGETS)) prebuild-wait $(TEST_LATE)
 test:
-	@set -e; for t in $(TEST_TARGETS); do \
-	  echo "== make $$t"; $(MAKE) --no-print-directory $$t; done
+	@set -e; mkdir -p build; : >build/test-times; t00=$$(date +%s); \
+	  trap 'tools/ci/prebuild.sh stop; echo "== make test: $$(( $$(date +%s) - t00 )) s"; \
+	        sed "s/^/==   /" build/test-times' EXIT; \
+	  echo "== make all"; $(MAKE) --no-print-directory all; tools/ci/prebuild.sh start; \
+	  for t in $(TEST_ORDER); do \
+	    echo "== make $$t"; s=$$(date +%s); \
+	    if [ $$t = prebuild-wait ]; then tools/ci/prebuild.sh wait; \
+	    else $(MAKE) --no-print-directory $$t; fi; \
+	    echo "$$t $$(( $$(date +%s) - s )) s" | tee -a build/test-times | sed 's/^/== took: /'; \
+	  done
 
 -include $(CORE_OBJ:.o=.d) $(PLUGIN_OBJ:.o=.d) $(UNIT_BINS:=.d)

@@ -7,8 +7,9 @@
 #                       target, a reboot, the way back to cri-dockerd; the
 #                       cluster left as found (the default set up again if
 #                       it was up). TARGETS_CASES="containerd2" or "crio"
-#                       for one of them. In make test right before
-#                       test-cluster (MK_ORDER), which starts afresh anyway.
+#                       for one of them. In make test last (TEST_LATE in
+#                       the Makefile), after test-legacy has left the
+#                       cluster down: it leaves it down too.
 
 .PHONY: test-targets
 

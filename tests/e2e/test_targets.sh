@@ -17,8 +17,8 @@
 #
 # Both variant nodes are in one set, so the suite costs one cluster start.
 # It ends with the cluster as it found it: the default set brought up again
-# when the cluster was up with it, down otherwise (make test runs it right
-# before test-cluster, which starts from a fresh cluster anyway).
+# when the cluster was up with it, down otherwise (make test runs it last,
+# after test-legacy left the cluster down: no bring-up is spent on a restore).
 cd "$(dirname "$0")/../.." || exit 1
 source tests/lib/test-lib.sh
 source tests/lib/e2e.sh
