@@ -120,12 +120,15 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBCORE)
 $(BUILD)/tests/test_cli $(BUILD)/fuzz/replay_cli $(BUILD)/fuzz/replay_term: $(PLUGIN_LIB)
 $(BUILD)/tests/test_cli $(BUILD)/fuzz/replay_cli $(BUILD)/fuzz/replay_term: TEST_LIBS := $(PLUGIN_LIB)
 
+# Criterion's workers per suite: most tests wait on fake servers, timers and
+# child processes rather than compute, so more than the 2 cores.
+UNIT_JOBS ?= 6
 test-unit: $(UNIT_BINS) $(PLUGIN)
 	@set -e; for t in $(UNIT_BINS); do \
 	  echo "== $$t ($(VARIANT))"; \
 	  RS_TEST_PLUGIN=$(abspath $(PLUGIN)) RS_TEST_DATA=$(abspath tests/data) \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  $$t --jobs 2; done
+	  $$t --jobs $(UNIT_JOBS); done
 
 test-unit-all:
 	$(MAKE) --no-print-directory VARIANT=release test-unit

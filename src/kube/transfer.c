@@ -354,6 +354,14 @@ bool xfer_retryable(CURLcode code) {
   }
 }
 
+/* A TLS alert from the server (a client certificate it requires or refuses,
+ * a CA it does not know) is its answer, not a broken connection: the same
+ * request would get it again, so it is final. OpenSSL reports it as a
+ * receive error whose text names the alert. */
+static bool tls_alert(const struct xfer *x) {
+  return x->code == CURLE_RECV_ERROR && strcasestr(x->errbuf, "alert") != NULL;
+}
+
 /* Decide about a finished attempt: 1 = retry scheduled, 0 = final. */
 static int decide_retry(struct xfer *x) {
   rs_kube_client_t *c = x->c;
@@ -376,7 +384,7 @@ static int decide_retry(struct xfer *x) {
   } else if (x->method == RS_HTTP_GET && x->code == CURLE_OK &&
              (x->status == 502 || x->status == 503 || x->status == 504)) {
     delay = xfer_backoff_ms(x->attempts);
-  } else if (x->code != CURLE_OK && xfer_retryable(x->code) &&
+  } else if (x->code != CURLE_OK && xfer_retryable(x->code) && !tls_alert(x) &&
              (x->method == RS_HTTP_GET || x->code == CURLE_COULDNT_CONNECT)) {
     delay = xfer_backoff_ms(x->attempts);
   }
