@@ -185,20 +185,23 @@ clean:
 
 
 # make test: the unit suites under release, ASan and UBSan, the fuzz corpora,
-# then every feature's tests in MK_ORDER, except TEST_LATE: the suites that
-# need the long builds only they use (containerd 2.x and CRI-O, crictl, the
-# legacy kubelets, the static release archives). Those builds start in the
-# background once the plugin is built (tools/ci/prebuild.sh: nice 19, idle
-# I/O) and run behind the cluster suites, which mostly wait on the cluster;
-# TEST_LATE runs after them, in this order (test-legacy and test-targets
-# each bring up a cluster of their own and leave it down). Each target's
-# time is printed as it ends, and all of them at the end.
+# then every feature's tests in MK_ORDER. Once the plugin is built,
+# tools/ci/prebuild.sh starts what needs no cluster in the background (nice,
+# idle I/O): the cluster's build, the long builds only the late suites need
+# (containerd 2.x and CRI-O, crictl, the legacy kubelets, the static release
+# archives) and TEST_BACKGROUND; it runs behind the cluster suites, which
+# mostly wait on the cluster. `prebuild-wait` waits for it, prints
+# TEST_BACKGROUND's output and fails when any of it failed; TEST_LATE, which
+# needs its builds, runs after that, in this order (test-legacy and
+# test-targets each bring up a cluster of their own and leave it down).
+# Each target's time is printed as it ends, and all of them at the end.
 TEST_TARGETS := test-unit-all test-fuzz-replay $(TEST_TARGETS)
-TEST_LATE := test-helper test-krew test-legacy test-targets
-ifneq ($(filter-out $(TEST_TARGETS),$(TEST_LATE)),)
-$(error TEST_LATE names what no mk/*.mk adds to TEST_TARGETS: $(filter-out $(TEST_TARGETS),$(TEST_LATE)))
+TEST_BACKGROUND := test-helper
+TEST_LATE := test-krew test-legacy test-targets
+ifneq ($(filter-out $(TEST_TARGETS),$(TEST_LATE) $(TEST_BACKGROUND)),)
+$(error TEST_LATE or TEST_BACKGROUND names what no mk/*.mk adds to TEST_TARGETS)
 endif
-TEST_ORDER := $(filter-out $(TEST_LATE),$(TEST_TARGETS)) prebuild-wait $(TEST_LATE)
+TEST_ORDER := $(filter-out $(TEST_LATE) $(TEST_BACKGROUND),$(TEST_TARGETS)) prebuild-wait $(TEST_LATE)
 test:
 	@set -e; mkdir -p build; : >build/test-times; t00=$$(date +%s); \
 	  trap 'tools/ci/prebuild.sh stop; echo "== make test: $$(( $$(date +%s) - t00 )) s"; \

@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
-# make test's background builds: what only the later suites need (the
-# containerd 2.x and CRI-O builds, crictl, the legacy flavour's kubelets, the
-# static release archives) is built behind the cluster suites, which spend
-# most of their time waiting on the cluster, instead of in front of them.
-# Test harness only. With warm caches every step is a cache check (the
-# release archives' static compile: about a minute behind the unit suites).
+# make test's background part: the builds and the one suite that need no
+# cluster run behind the cluster suites, which spend most of their time
+# waiting on the cluster, instead of in front of them.  Test harness only.
+#   cluster-build    kbin, cri-dockerd, the node image (the cluster suites
+#                    wait for it: cluster.sh build holds $RS_CACHE/.cluster.lock
+#                    while it builds, and finds it current afterwards)
+#   runtimes-build   containerd 2.x and CRI-O
+#   test-helper      the node helper's fixture, real-daemon, kill and reboot
+#                    matrices (no cluster); its whole output is printed by
+#                    `wait`, and its failure fails make test there
+#   crictl, legacy-build, dist   for test-targets, test-legacy, test-krew
+# With warm caches every build is a cache check (the release archives'
+# static compile: about a minute).
 #
-#   tools/ci/prebuild.sh start   start the builds in the background: one
-#                                session (setsid), nice 19, idle I/O class;
-#                                their output in build/prebuild/log
-#   tools/ci/prebuild.sh wait    wait for them, print each step's status and
-#                                time; exit 1 when one failed (its log's tail
-#                                printed)
+#   tools/ci/prebuild.sh start   start them in the background: one session
+#                                (setsid), nice 10 (the builds nice 19), idle
+#                                I/O class; output in build/prebuild/
+#   tools/ci/prebuild.sh wait    wait for them, print test-helper's output
+#                                and each step's status and time; exit 1
+#                                when one failed (its log's tail printed)
 #   tools/ci/prebuild.sh stop    kill them (make test failed before waiting)
 #
-# A step that failed in the background is not hidden: wait says so, and the
-# suite that needs it runs the same build again in the foreground (each
-# build is its own make target or script, cached by content), where it fails
-# visibly. Without `start` (one suite run by hand) nothing waits: the suites'
-# own prerequisites build what they need.
+# Without `start` (one suite run by hand) nothing waits: each suite's own
+# prerequisites build what it needs.
 set -euo pipefail
 SELF=$(readlink -f "$0")
 cd "$(dirname "$SELF")/../.."
@@ -26,18 +30,23 @@ DIR=build/prebuild
 MAKE=${MAKE:-make}
 
 # The steps, in order: name and command (no shell strings: argv arrays).
+# A build runs at nice 19, the suite at the runner's 10.
+STEPS="cluster-build runtimes-build test-helper crictl legacy-build dist"
 steps() {
-	step runtimes-build "$MAKE" --no-print-directory runtimes-build
-	step crictl tests/e2e/crictl/build.sh
-	step legacy-build "$MAKE" --no-print-directory legacy-build
-	step dist "$MAKE" --no-print-directory dist
+	step cluster-build nice -n 9 "$MAKE" --no-print-directory cluster-build
+	step runtimes-build nice -n 9 "$MAKE" --no-print-directory runtimes-build
+	step test-helper ionice -c 2 -n 7 "$MAKE" --no-print-directory test-helper
+	step crictl nice -n 9 tests/e2e/crictl/build.sh
+	step legacy-build nice -n 9 "$MAKE" --no-print-directory legacy-build
+	step dist nice -n 9 "$MAKE" --no-print-directory dist
 }
 
 step() {
 	local name=$1 t0=$SECONDS rc=0
 	shift
 	echo "== $name: $*"
-	"$@" || rc=$?
+	"$@" >"$DIR/$name.log" 2>&1 || rc=$?
+	tail -n 5 "$DIR/$name.log"
 	echo "$name rc=$rc $((SECONDS - t0)) s" | tee -a "$DIR/steps"
 	((rc == 0)) || FAILED=1
 }
@@ -64,9 +73,9 @@ start)
 	rm -f "$DIR/rc" "$DIR/steps"
 	# No descriptor of make's (a lock, a pipe) is inherited: stdin from
 	# /dev/null, output to the log only.
-	setsid nice -n 19 ionice -c 3 "$SELF" run </dev/null >"$DIR/log" 2>&1 &
+	setsid nice -n 10 ionice -c 3 "$SELF" run </dev/null >"$DIR/log" 2>&1 &
 	echo $! >"$DIR/pid"
-	echo "prebuild: started in the background (pid $!): runtimes-build crictl legacy-build dist; log $DIR/log"
+	echo "prebuild: started in the background (pid $!): $STEPS; output in $DIR/"
 	;;
 run)
 	run
@@ -76,12 +85,17 @@ wait)
 	t0=$SECONDS
 	while alive; do sleep 2; done
 	echo "prebuild: waited $((SECONDS - t0)) s"
+	echo "== make test-helper (ran in the background)"
+	cat "$DIR/test-helper.log" 2>/dev/null || echo "prebuild: test-helper did not run"
 	[[ -f $DIR/steps ]] && sed 's/^/prebuild: /' "$DIR/steps"
 	rc=$(cat "$DIR/rc" 2>/dev/null || echo 1)
 	rm -f "$DIR/pid"
 	if [[ $rc != 0 ]]; then
-		echo "prebuild: a background build failed; the end of $DIR/log:" >&2
-		tail -n 40 "$DIR/log" >&2
+		for f in $(awk '$2 != "rc=0" {print $1}' "$DIR/steps" 2>/dev/null); do
+			[[ $f == test-helper ]] && continue
+			echo "prebuild: $f failed; the end of $DIR/$f.log:" >&2
+			tail -n 40 "$DIR/$f.log" >&2
+		done
 		exit 1
 	fi
 	;;
