@@ -3,7 +3,7 @@
 #                          the fuzz corpus of its parsers
 #   make test-drain-e2e    every case on the real cluster (brought up if it is
 #                          not), side by side with kubectl, under the e2e lock
-#                          (tests/lib/e2e.sh; about 3.5 min);
+#                          (tests/lib/e2e.sh; about 3 min);
 #                          DRAIN_CASES="pdb_timeout faults" for a subset
 #   make test-drain-fault  the fault-injection cases only (tests/fakes/faultproxy.py)
 #   make bench-drain       plugin vs kubectl drain, N=30 and 100 (BENCH_ARGS="-r 5 30 100");
