@@ -3,7 +3,7 @@
 # (tests/e2e/cluster.sh up), through the real kubectl.  TAP output.
 #   tests/e2e/test_switch.sh [CASE...]
 # Cases (default: all, in this order): refusals forged dry_run switch
-# reboot roundtrip rollback concurrent failure resume interrupt trust
+# reboot roundtrip rollback failure resume concurrent trust interrupt
 # (switch/trust.sh).  Every run ends with node-1 back in the seeded state
 # (on Docker, uncordoned, the bare pod back).  The cluster is brought up
 # when it is not (under the e2e lock, held to the end).
@@ -234,13 +234,14 @@ case_rollback() {
 # same user (its plugin still runs on this machine).  Then the request is
 # let through and the first run finishes.
 case_concurrent() {
-	restore_seeded
-	local gate=$WORK/concurrent.gate out rc pid i id jobs
+	restore_seeded any
+	local gate=$WORK/concurrent.gate out rc pid i id jobs to=containerd rt=containerd
+	[[ $(runtime_of) == containerd://* ]] && to=cri-dockerd rt=docker
 	rm -f "$gate"
 	printf '[{"method":"POST","path":"/eviction$","action":"hold-until","until":"%s","first":1,"key":"all"}]\n' "$gate" \
 		>"$WORK/concurrent.rules"
 	fault_proxy_start "$WORK/concurrent" "$WORK/concurrent.rules" >/dev/null
-	"$PLUGIN" --kubeconfig "$FAULT_KUBECONFIG" node "$NODE" --to containerd --yes "${DRAIN_FLAGS[@]}" \
+	"$PLUGIN" --kubeconfig "$FAULT_KUBECONFIG" node "$NODE" --to $to --yes "${DRAIN_FLAGS[@]}" \
 		>"$WORK/concurrent.1" 2>&1 &
 	pid=$!
 	for ((i = 0; i < 1500; i++)); do
@@ -251,13 +252,13 @@ case_concurrent() {
 	check "the first run is held at its first eviction" grep -q '"action": "hold-until"' "$FAULT_LOG"
 	id=$(node_annotation runtime-switch.kubectl.dev/state | cut -d' ' -f1)
 	jobs=$(k get jobs -n "$WORK_NS" -o name | wc -l)
-	out=$(kplugin node "$NODE" --to containerd --yes "${DRAIN_FLAGS[@]}" --as e2e-second-operator \
+	out=$(kplugin node "$NODE" --to $to --yes "${DRAIN_FLAGS[@]}" --as e2e-second-operator \
 		--as-group system:masters 2>&1); rc=$?
 	note "$(head -c 400 <<<"$out")"
 	check "a second operator is refused: exit 3 ($rc)" [ $rc -eq 3 ]
 	check "... naming the holder, its run and where it runs" grep -q "node $NODE is held by admin (run $id, pid $pid on " <<<"$out"
 	check "... its phase and since when" grep -q "phase cordoned, since 20" <<<"$out"
-	out=$(kplugin node "$NODE" --to containerd --yes "${DRAIN_FLAGS[@]}" 2>&1); rc=$?
+	out=$(kplugin node "$NODE" --to $to --yes "${DRAIN_FLAGS[@]}" 2>&1); rc=$?
 	check "the same user from a second terminal is refused too: exit 3 ($rc)" [ $rc -eq 3 ]
 	check "... its plugin is still running here" grep -q "its plugin is still running on this machine" <<<"$out"
 	check "... the refused runs created no Job" [ "$(k get jobs -n "$WORK_NS" -o name | wc -l)" = "$jobs" ]
@@ -267,7 +268,7 @@ case_concurrent() {
 	fault_proxy_stop
 	check "let go, the first run finishes: exit 0 ($rc)" [ $rc -eq 0 ]
 	[[ $rc -eq 0 ]] || sed 's/^/#     /' "$WORK/concurrent.1" | tail -n 20
-	check "... on containerd" on_runtime containerd
+	check "... on $rt" on_runtime $rt
 	check "... uncordoned" not node_unschedulable
 	check "... its lock released, nothing left" [ -z "$(leftovers)" ]
 }
@@ -303,7 +304,10 @@ case_failure() {
 # server: a request the phase sends is held (hold: never forwarded; hold-after:
 # the API server carried it out, the plugin never hears back) and the plugin
 # is killed while it waits for the answer.  Directions alternate, so each
-# kill costs one switch.  (confirm sends nothing with --yes: no case.)
+# kill from the cordon on costs one switch; the kills before it (nothing on
+# the node or the Node changed yet) share one: each next run starts over
+# from what the killed one left, and the last one's rerun completes.
+# (confirm sends nothing with --yes: no case.)
 RESUME_PHASES=${RESUME_PHASES:-"check deliver preflight plan cordon drain launch restart verify annotate uncordon cleanup"}
 hold_rule() { # hold_rule PHASE -> the proxy's rules (JSON) that catch the plugin inside PHASE
 	local node='"/api/v1/nodes/'$NODE'$"'
@@ -326,6 +330,14 @@ hold_rule() { # hold_rule PHASE -> the proxy's rules (JSON) that catch the plugi
 journal_count() { # journal_count ID STEP
 	node_exec sh -c "grep -c ' done $2\$' /var/lib/kubectl-runtime-switch/$1/journal 2>/dev/null || true"
 }
+before_cordon() { case $1 in check | deliver | preflight | plan) return 0 ;; esac; return 1; }
+next_phase() { # the phase after $1 in RESUME_PHASES (empty after the last)
+	local p seen=
+	for p in $RESUME_PHASES; do
+		[[ -n $seen ]] && { echo "$p"; return; }
+		[[ $p == "$1" ]] && seen=1
+	done
+}
 case_resume() {
 	restore_seeded
 	local phase to tag rc pid held id rt
@@ -345,6 +357,13 @@ case_resume() {
 		fault_proxy_stop
 		check "[$tag] killed inside $phase: $(jq -r '"\(.method) \(.path | .[0:70]) (\(.action))"' <<<"${held:-null}" 2>/dev/null)" [ -n "$held" ]
 		note "[$tag] phases it had finished: $(grep '^{' "$WORK/$tag.1" | jq -r 'select(.kind == "phase") | .phase' 2>/dev/null | tr '\n' ' ')"
+		if before_cordon "$phase" && before_cordon "$(next_phase "$phase")"; then
+			# Nothing changed yet: the next phase's killed run starts over
+			# from this one's leftovers (a carrier, the node's lock), and
+			# the last of these phases has the rerun that must complete.
+			check "[$tag] the node is not cordoned" not node_unschedulable
+			continue
+		fi
 		PATH="$BIN:$PATH" "$KUBECTL_DISPATCH" runtime-switch node "$NODE" --to $to --yes "${DRAIN_FLAGS[@]}" >"$WORK/$tag.2" 2>&1
 		rc=$?
 		check "[$tag] the rerun completes: exit 0 ($rc)" [ $rc -eq 0 ]
@@ -401,13 +420,18 @@ case_interrupt() {
 # ------------------------------------------------------------------ run ---
 
 CASES=("$@")
-[[ ${#CASES[@]} -gt 0 ]] || CASES=(refusals forged dry_run switch reboot roundtrip rollback concurrent failure resume interrupt trust)
+# The order saves resets: each case starts where the one before left node-1
+# (failure and resume from Docker, concurrent from either runtime, trust
+# from Docker, and its last switch leaves it there).
+[[ ${#CASES[@]} -gt 0 ]] || CASES=(refusals forged dry_run switch reboot roundtrip rollback failure resume concurrent trust interrupt)
 restore_seeded
 # the plugin makes its working namespace itself (case_switch checks it)
 k delete namespace "$WORK_NS" --ignore-not-found --wait=true --timeout=120s >/dev/null 2>&1
 for c in "${CASES[@]}"; do
 	note "== $c"
+	t_case=$SECONDS
 	"case_$c"
+	note "== $c took $((SECONDS - t_case)) s"
 done
 # node-1's files as seeded too (a round trip leaves containerd's CRI on):
 # the node from its image, for the suites after this one

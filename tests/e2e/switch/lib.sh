@@ -117,11 +117,16 @@ restore_bare_pod() {
 
 # Back to the seeded state: node-1 on Docker (reset from the image when it
 # is not), uncordoned, no record of ours, the bare pod, nothing left over.
+# restore_seeded any: the same, but node-1 Ready on containerd (as a switch
+# left it) is kept as it is: no reset (about 30 s) for a case that can start
+# from either runtime.
 restore_seeded() {
+	local rt=docker
 	pdb_sampler_stop
 	node_exec rm -f /etc/systemd/system/containerd.service.d/99-rsw-e2e-fail.conf /run/rsw-e2e-fail-once >/dev/null 2>&1 &&
 		node_exec systemctl daemon-reload >/dev/null 2>&1
-	if [[ $(runtime_of) != docker://* ]] || ! node_ready; then
+	[[ ${1:-} == any && $(runtime_of) == containerd://* ]] && rt=containerd
+	if [[ $(runtime_of) != $rt://* ]] || ! node_ready; then
 		note "resetting $NODE to the seeded Docker node"
 		cluster reset-node "$NODE" >/dev/null 2>&1 || note "reset-node failed"
 	fi
@@ -133,7 +138,7 @@ restore_seeded() {
 	k delete jobs,configmaps,secrets,leases -n "$WORK_NS" -l app.kubernetes.io/managed-by=kubectl-runtime-switch \
 		--wait=false >/dev/null 2>&1
 	restore_bare_pod
-	wait_until 180 "demo pods Running on Docker" demo_running_on docker >/dev/null || note "demo pods not all Running on Docker again"
+	wait_until 180 "demo pods Running on $rt" demo_running_on $rt >/dev/null || note "demo pods not all Running on $rt again"
 }
 
 # Run a command under GNU time: $WORK/time.<tag> gets user/sys CPU seconds
