@@ -195,6 +195,8 @@ clean:
 # needs its builds, runs after that, in this order (test-legacy and
 # test-targets each bring up a cluster of their own and leave it down).
 # Each target's time is printed as it ends, and all of them at the end.
+# However make test ends (a failure, Ctrl-C, a TERM), the background part is
+# stopped with it (sh runs no EXIT trap for a signal it does not trap).
 TEST_TARGETS := test-unit-all test-fuzz-replay $(TEST_TARGETS)
 TEST_BACKGROUND := test-helper
 TEST_LATE := test-krew test-legacy test-targets
@@ -206,6 +208,7 @@ test:
 	@set -e; mkdir -p build; : >build/test-times; t00=$$(date +%s); \
 	  trap 'tools/ci/prebuild.sh stop; echo "== make test: $$(( $$(date +%s) - t00 )) s"; \
 	        sed "s/^/==   /" build/test-times' EXIT; \
+	  trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; \
 	  echo "== make all"; $(MAKE) --no-print-directory all; tools/ci/prebuild.sh start; \
 	  for t in $(TEST_ORDER); do \
 	    echo "== make $$t"; s=$$(date +%s); \
