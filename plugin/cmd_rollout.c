@@ -11,6 +11,7 @@
 #include "ops/deliver.h"
 #include "ops/lease.h"
 #include "ops/rollout.h"
+#include "ops/rollout_lock.h"
 #include "ops/rollout_record.h"
 #include "ops/switch.h"
 #include "ops/switch_record.h"
@@ -171,6 +172,12 @@ static int abort_rollout(struct rs_cli *cli, rs_kube_client_t *c, const char *id
       fprintf(cli->out, "rollout %s aborted: %zu done, %zu failed, %zu cancelled\n", r.id,
               rs_ror_count(&r, RS_ROR_NODE_DONE), rs_ror_count(&r, RS_ROR_NODE_FAILED),
               rs_ror_count(&r, RS_ROR_NODE_CANCELLED));
+    /* final now: the rollout's lock, if it holds it, goes with it */
+    rs_err_t e2 = RS_ERR_INIT;
+    bool dropped = false;
+    if (rc == 0 && rs_rollout_lock_drop(c, ns_of(cli), r.id, &dropped, &e2) < 0)
+      rs_cli_warn(cli, "%s: the next rollout takes it over, rollout %s being final", e2.msg ? e2.msg : "?", r.id);
+    rs_err_clear(&e2);
   }
   rs_ror_record_clear(&r);
   return rc;

@@ -13,6 +13,7 @@
 #include "helper/runtimes.h"
 #include "ops/check.h"
 #include "ops/deliver.h"
+#include "ops/rollout_lock.h"
 #include "ops/rollout_record.h"
 #include "ops/rollout.h"
 #include "rollout_cli.h"
@@ -183,6 +184,16 @@ static int plan_and_run(struct rs_cli *cli, rs_kube_client_t *c, const struct rs
   if (rc == 0 && blocked) {
     rc = rs_fail(err, RS_E_INPUT, 0, "%zu node(s) have blockers (above); nothing was changed", blocked);
     cli->exit_code = RS_SWX_REFUSED;
+  }
+  /* the rollout's lock, before anything is written (the engine takes it:
+   * a rollout that took it since is still refused there) */
+  if (rc == 0 && may_run && (planned || f.found)) {
+    _cleanup_free_ char *why = NULL;
+    rc = rs_rollout_lock_check(c, o.ns ? o.ns : RS_DELIVER_DEFAULT_NS, f.found ? f.own.id : NULL, &why, err);
+    if (rc == 0 && why) {
+      rc = rs_fail(err, RS_E_INPUT, 0, "%s", why);
+      cli->exit_code = RS_SWX_REFUSED;
+    }
   }
   if (rc == 0 && !dry && (planned || f.found)) rc = rs_rollout_cli_execute(cli, &o, &p, c, x, &f, err);
   rs_rollout_found_clear(&f);

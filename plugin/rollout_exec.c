@@ -468,9 +468,20 @@ int rs_rollout_cli_execute(struct rs_cli *cli, const struct rs_rollout_opts *o, 
   if (v.live) erase(&v);
   pthread_cond_destroy(&v.cv);
   pthread_mutex_destroy(&v.mu);
-  summary(&v, &r, &res);
+  if (res.refused) {
+    /* another rollout took the lock since the check: the record this run
+     * just made goes, nothing else was written */
+    rs_err_t e2 = RS_ERR_INIT;
+    if (!found && rs_ror_delete(c, ro.ns, &r, &e2) < 0)
+      rs_cli_warn(cli, "the new record ConfigMap %s/%s%s was left behind (%s): `kubectl runtime-switch rollout "
+                  "abort %s` closes it", ro.ns, RS_ROR_PREFIX, r.id, e2.msg ? e2.msg : "?", r.id);
+    rs_err_clear(&e2);
+    cli->exit_code = RS_SWX_REFUSED;
+  } else {
+    summary(&v, &r, &res);
+  }
   fflush(cli->out);
-  if (rc < 0 && err->kind != RS_E_INTERRUPTED) cli->exit_code = exit_code(&res);
+  if (rc < 0 && err->kind != RS_E_INTERRUPTED && !res.refused) cli->exit_code = exit_code(&res);
   rs_rr_result_clear(&res);
   free(v.rows);
   rs_ror_record_clear(&r);

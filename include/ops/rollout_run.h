@@ -96,12 +96,17 @@ struct rs_rr_result {
   size_t nnodes;
   size_t failed;
   bool interrupted;
+  bool refused;                   /* the rollout's lock is another's: nothing
+                                     was run or written */
   char *halted;                   /* why it halted (a gate, failures); NULL */
 };
 void rs_rr_result_clear(struct rs_rr_result *r);
 
 /* Run every node of rec that is not final, batch after batch, writing rec
- * (its resourceVersion must be current: rs_ror_create or rs_ror_read).
+ * (its resourceVersion must be current: rs_ror_create or rs_ror_read),
+ * under the rollout's lock (ops/rollout_lock.h): taken first (refused:
+ * -1, ret->refused, nothing written), kept while the rollout is halted or
+ * paused, released once rec is written final.
  * 0: every node done (rec "done"); -1 with *err otherwise, rec "halted"
  * (a failure, a gate) or "paused" (Ctrl-C), saved, *ret filled in both
  * cases. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/cleanup.h"
@@ -16,6 +17,7 @@
 #include "ops/deliver.h"
 #include "ops/lease.h"
 #include "ops/rollout.h"
+#include "ops/rollout_lock.h"
 #include "ops/rollout_run.h"
 #include "ops/switch_record.h"
 #include "rollout_int.h"
@@ -51,6 +53,7 @@ struct eng {
   pthread_cond_t cv;
   struct item *head, *tail;
   long batch;
+  bool final_saved;          /* the record was written done or aborted */
 };
 
 void rs_rr_result_clear(struct rs_rr_result *r) {
@@ -438,8 +441,10 @@ static int finish(struct eng *e, int rc, rs_err_t *err) {
              : all_final(r)                      ? RS_ROR_DONE
                                                  : RS_ROR_HALTED;
   rs_err_t e2 = RS_ERR_INIT;
-  if (save(e, rc < 0 ? &e2 : err) < 0 && rc == 0) rc = -1;
+  int src = save(e, rc < 0 ? &e2 : err);
+  if (src < 0 && rc == 0) rc = -1;
   rs_err_clear(&e2);
+  e->final_saved = src == 0 && rs_ror_final(r->state);
   if (rc < 0) return -1;
   if (r->state == RS_ROR_PAUSED)
     return rs_fail(err, RS_E_INTERRUPTED, 0, "interrupted: rollout %s paused (nodes in flight stopped at a safe "
@@ -453,6 +458,26 @@ static int finish(struct eng *e, int rc, rs_err_t *err) {
   return 0;
 }
 
+/* The rollout's lock for rec (ops/rollout_lock.h), as the API server
+ * names this user; refused: nothing written. */
+static int lock(struct eng *e, struct rs_lease *ret, rs_err_t *err) {
+  _cleanup_free_ char *who = NULL;
+  bool verified = false;
+  if (rs_lease_whoami(e->c, &who, &verified, err) < 0) return -1;
+  _cleanup_free_ char *me = verified ? TAKE_PTR(who) : rs_strdup_printf("%s (unverified: the kubeconfig's)", who);
+  char host[256] = "";
+  if (gethostname(host, sizeof host - 1) < 0) host[0] = '\0';
+  _cleanup_free_ char *said = NULL;
+  if (!me) return rs_oom(err);
+  if (rs_rollout_lock_take(e->c, e->o->ns, e->rec->id, me, host[0] ? host : NULL, ret, &said, err) < 0) {
+    /* held by another, or taken by another between the read and the write */
+    e->res->refused = err->kind == RS_E_INPUT || rs_kube_err_is(err, 409);
+    return -1;
+  }
+  if (said) note(e, said);
+  return 0;
+}
+
 int rs_rollout_run(const struct rs_rr_opts *o, struct rs_ror_record *rec, struct rs_rr_result *ret,
                    rs_err_t *err) {
   *ret = (struct rs_rr_result){0};
@@ -463,11 +488,24 @@ int rs_rollout_run(const struct rs_rr_opts *o, struct rs_ror_record *rec, struct
   if (rs_kube_client_new(o->cfg, &co, &e.c, err) < 0) return -1;
   pthread_mutex_init(&e.mu, NULL);
   pthread_cond_init(&e.cv, NULL);
-  rec->state = RS_ROR_RUNNING;
-  int rc = save(&e, err);
-  long last = rec->nodes[rec->nnodes - 1].batch;
-  for (long b = 1; rc == 0 && b <= last && !rs_cancelled && !ret->halted; b++) rc = run_batch(&e, b, err);
-  rc = finish(&e, rc, err);
+  _cleanup_(rs_lease_clear) struct rs_lease held = {0};
+  int rc = lock(&e, &held, err);
+  if (rc == 0) {
+    rec->state = RS_ROR_RUNNING;
+    rc = save(&e, err);
+    long last = rec->nodes[rec->nnodes - 1].batch;
+    for (long b = 1; rc == 0 && b <= last && !rs_cancelled && !ret->halted; b++) rc = run_batch(&e, b, err);
+    rc = finish(&e, rc, err);
+  }
+  /* released at a final state only: halted or paused, the rollout keeps
+   * it for its resume */
+  rs_err_t e2 = RS_ERR_INIT;
+  if (e.final_saved && rs_rollout_lock_release(e.c, &held, &e2) < 0) {
+    _cleanup_free_ char *w = rs_strdup_printf("%s (rollout %s is %s all the same)", e2.msg ? e2.msg : "?",
+                                              rec->id, rs_ror_state_name(rec->state));
+    if (w) note(&e, w);
+  }
+  rs_err_clear(&e2);
   for (struct item *it = e.head, *next; it; it = next) next = it->next, item_free(it);
   pthread_cond_destroy(&e.cv);
   pthread_mutex_destroy(&e.mu);

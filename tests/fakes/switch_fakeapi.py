@@ -12,8 +12,9 @@ usage: switch_fakeapi.py --port-file F --scenario NAME [--lifetime S]
                          [--swap REGEX [--swap-nth N]]
 Scenarios: ok rolledback blocked psa priority noimage (the carried image is
 missing on the new runtime) bare slow integrity (the helper's own check of
-its bytes fails: exit 9); and for the node's lock (a Lease): racetake
-(another holder takes it between the check and the POST), raceupdate (the
+its bytes fails: exit 9); and for the locks (Leases): racetake
+(another holder takes the first one POSTed -- a node's lock, or a
+rollout's -- between the check and the POST), raceupdate (the
 first PUT of a Lease finds it changed), racerelease (the DELETE of a Lease
 finds it changed).
 
@@ -504,9 +505,11 @@ class Handler(EveryMethod, BaseHTTPRequestHandler):
                 if kind == "leases" and ARGS.scenario == "racetake" and "racetake" not in RACES:
                     RACES.add("racetake")
                     other = copy.deepcopy(obj)
-                    other["spec"]["holderIdentity"] = "intruder (run 20990101-000000-beef)"
                     rec = json.loads(other["metadata"]["annotations"]["runtime-switch.kubectl.dev/record"])
-                    rec.update({"id": "20990101-000000-beef", "user": "intruder"})
+                    # a node's lock names a run, the rollout's lock a rollout
+                    what = "rollout" if "rollout" in rec else "run"
+                    other["spec"]["holderIdentity"] = "intruder (%s 20990101-000000-beef)" % what
+                    rec.update({"rollout" if what == "rollout" else "id": "20990101-000000-beef", "user": "intruder"})
                     other["metadata"]["annotations"]["runtime-switch.kubectl.dev/record"] = json.dumps(rec)
                     put(kind, other)
                 if (kind, ns or "", obj["metadata"]["name"]) in STORE:

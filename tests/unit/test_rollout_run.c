@@ -5,7 +5,9 @@
  * change nothing (no --yes without a terminal, another rollout's node); a
  * node whose switch fails and is rolled back halts it, then status and
  * abort; resume by id on a terminal (the live table); a rerun resumes its
- * own switch in progress; Ctrl-C pauses and a rerun finishes.  The
+ * own switch in progress; Ctrl-C pauses (keeping the rollout's lock) and a
+ * rerun finishes (releasing it); one rollout at a time by that lock (two
+ * at once, another's held, one left by a final rollout).  The
  * record's parser is test_rollout_record.c's, the planner
  * test_rollout_plan.c's. */
 #include <criterion/criterion.h>
@@ -18,6 +20,8 @@
 #include "common/fileio.h"
 #include "common/strutil.h"
 #include "kube_fixture.h"
+#include "ops/lease.h"
+#include "ops/rollout_lock.h"
 #include "ops/rollout_record.h"
 
 #define NS "kubectl-runtime-switch"
@@ -452,6 +456,105 @@ Test(rollout_run, its_own_switch_in_progress_is_resumed, .init = up_ok, .fini = 
   rs_ror_record_clear(&rec);
 }
 
+/* The rollout's lock as the fake holds it: its rollout id (heap), NULL
+ * when there is none. */
+static char *lock_names(char **ret_holder) {
+  _cleanup_kube_client_ rs_kube_client_t *c = client();
+  _cleanup_(rs_lease_clear) struct rs_lease l = {0};
+  bool found = false;
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_lease_read(c, NS, RS_ROLLOUT_LOCK, &l, &found, &e), 0, "%s", e.msg);
+  if (ret_holder) *ret_holder = found && l.holder ? strdup(l.holder) : NULL;
+  return found ? rs_rollout_lock_id(&l, NULL) : NULL;
+}
+
+/* A record of rollout id over node-2 in state (its node pending, or done
+ * with it), and the rollout's lock naming it, held by owner. */
+static void seed_lock(const char *id, const char *state, const char *owner) {
+  bool fin = strcmp(state, "done") == 0;
+  _cleanup_free_ char *txt = rs_strdup_printf(
+      "{\"version\":1,\"id\":\"%s\",\"to\":\"containerd\",\"state\":\"%s\",\"owner\":\"%s\",\"host\":\"desk\","
+      "\"created\":1765017715,\"updated\":1765017715,\"selection\":{\"names\":[\"node-2\"]},"
+      "\"options\":{\"maxUnavailable\":\"1\"},\"nodes\":[{\"name\":\"node-2\",\"batch\":1,\"state\":\"%s\"}]}",
+      id, state, owner, fin ? "done" : "pending");
+  struct rs_ror_record rec;
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_ror_parse(txt, strlen(txt), &rec, &e), 0, "%s", e.msg);
+  _cleanup_kube_client_ rs_kube_client_t *c = client();
+  bool found = false;
+  struct rs_ror_record had;
+  cr_assert_eq(rs_ror_read(c, NS, id, &had, &found, &e), 0, "%s", e.msg);
+  if (found) rs_ror_record_clear(&had);
+  else cr_assert_eq(rs_ror_create(c, NS, &rec, &e), 0, "%s", e.msg);
+  rs_ror_record_clear(&rec);
+  _cleanup_free_ char *holder = rs_strdup_printf("%s (rollout %s)", owner, id);
+  _cleanup_free_ char *lrec = rs_strdup_printf("{\"host\":\"desk\",\"rollout\":\"%s\",\"user\":\"%s\"}", id, owner);
+  _cleanup_(rs_lease_clear) struct rs_lease l = {0};
+  cr_assert_eq(rs_lease_take(c, NS, RS_ROLLOUT_LOCK, holder, lrec, NULL, &l, &e), 0, "%s", e.msg);
+}
+
+static void drop_lock(void) {
+  _cleanup_kube_client_ rs_kube_client_t *c = client();
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_kube_delete(c, "/apis/coordination.k8s.io/v1/namespaces/" NS "/leases/" RS_ROLLOUT_LOCK, NULL,
+                              NULL, &e), 0, "%s", e.msg);
+}
+
+static void up_racetake(void) { up("racetake"); }
+
+/* One rollout at a time in a working namespace, by its Lease: two that
+ * start at once (the fake plants another's lock just before this one's
+ * POST) -- the second refused naming the holder, its new record gone,
+ * nothing changed; another rollout holding it refuses even over other
+ * nodes, until it is aborted (which releases it); a lock left naming a
+ * final rollout is taken over, saying so; released when the rollout is
+ * done. */
+Test(rollout_run, one_rollout_at_a_time, .init = up_racetake, .fini = down) {
+  struct rs_proc_result r = {0};
+  rollout(3, &r);
+  cr_assert(strstr(r.errout, "the rollout lock (Lease " NS "/rsw-rollout) is held by intruder (rollout "
+                             "20990101-000000-beef)") && strstr(r.errout, "whose record (ConfigMap " NS
+                             "/runtime-switch-rollout-20990101-000000-beef) is not there"), "%s", r.errout);
+  rs_proc_result_free(&r);
+  cr_assert_eq(records(NULL), 0, "the refused rollout's record was deleted");
+  cr_assert(!node_unschedulable(), "nothing changed");
+  _cleanup_free_ char *held = lock_names(NULL);
+  cr_assert_str_eq(held, "20990101-000000-beef", "the winner's lock is left alone");
+  drop_lock();
+  /* a halted rollout over node-2 alone holds it: refused before anything
+   * is written */
+  seed_lock("20261206-080000-eeee", "halted", "erin");
+  rollout(3, &r);
+  cr_assert(strstr(r.errout, "rollout 20261206-080000-eeee (halted, owner erin on desk) holds the rollout lock "
+                             "(Lease " NS "/rsw-rollout, held by erin (rollout 20261206-080000-eeee) since"),
+            "%s", r.errout);
+  cr_assert(strstr(r.errout, "rollout abort 20261206-080000-eeee"), "%s", r.errout);
+  rs_proc_result_free(&r);
+  cr_assert_eq(records(NULL), 1);
+  cr_assert(!node_unschedulable(), "nothing changed");
+  /* its abort releases it */
+  const char *ab[] = {"rollout", "abort", "20261206-080000-eeee", NULL};
+  run(ab, 0, &r);
+  rs_proc_result_free(&r);
+  cr_assert_null(lock_names(NULL), "the aborted rollout's lock is released");
+  /* left behind naming it (final now): taken over, then released at done */
+  seed_lock("20261206-080000-eeee", "halted", "erin");
+  rollout(0, &r);
+  cr_assert(strstr(r.out, "note: the rollout lock (Lease " NS "/rsw-rollout) still named rollout "
+                          "20261206-080000-eeee, which is aborted: taken over"), "%s", r.out);
+  rs_proc_result_free(&r);
+  cr_assert_null(lock_names(NULL), "released once the rollout is done");
+  _cleanup_kube_client_ rs_kube_client_t *c = client();
+  json_auto_t *reqs = NULL;
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_kube_get(c, "/test/requests", &reqs, &e), 0, "%s", e.msg);
+  size_t i, takes = 0;
+  json_t *q;
+  json_array_foreach(json_object_get(reqs, "requests"), i, q)
+    takes += strcmp(json_string_value(q), "PUT /apis/coordination.k8s.io/v1/namespaces/" NS "/leases/rsw-rollout") == 0;
+  cr_assert_eq(takes, 1, "taken over by one write at the resourceVersion read");
+}
+
 static void up_slow(void) { up("slow"); }
 
 static bool node_phase_is(const char *phase) {
@@ -492,6 +595,12 @@ Test(rollout_run, ctrl_c_pauses, .init = up_slow, .fini = down) {
   one_record(&rec);
   cr_assert_eq(rec.state, RS_ROR_PAUSED);
   cr_assert_eq(rec.nodes[0].state, RS_ROR_NODE_RUNNING);
+  /* paused, the rollout keeps its lock for its resume */
+  _cleanup_free_ char *holder = NULL;
+  _cleanup_free_ char *held = lock_names(&holder);
+  cr_assert(held && strcmp(held, rec.id) == 0, "the lock names %s", held ? held : "nothing");
+  _cleanup_free_ char *want = rs_strdup_printf("user-t (rollout %s)", rec.id);
+  cr_assert_str_eq(holder, want);
   rs_ror_record_clear(&rec);
   struct rs_proc_result r = {0};
   rollout(0, &r);
@@ -500,4 +609,5 @@ Test(rollout_run, ctrl_c_pauses, .init = up_slow, .fini = down) {
   one_record(&rec);
   cr_assert_eq(rec.state, RS_ROR_DONE);
   rs_ror_record_clear(&rec);
+  cr_assert_null(lock_names(NULL), "released once the rollout is done");
 }

@@ -1,0 +1,69 @@
+/* The rollout's own lock (issue 12): one Lease per working namespace,
+ * RS_ROLLOUT_LOCK, held by the rollout that runs there (ops/lease.h: taken
+ * with a POST, changed only at the resourceVersion read, never expiring by
+ * itself).
+ *
+ * Why one per namespace and not one per node set: a rollout's promises
+ * are cluster-wide -- at most --max-unavailable nodes away, one zone in
+ * flight, control-plane nodes one at a time with the others Ready, batches
+ * sized to the budgets -- and two rollouts at once break them even over
+ * different nodes.  Reading the other rollouts' records before starting
+ * (rs_rollout_cli_overlap) leaves a race: two rollouts that start at the
+ * same moment both find nothing.  The Lease's POST has one winner.
+ *
+ * Order: the record (a ConfigMap) is created first, then the lock taken
+ * for its id; a loser deletes the record it just made.  So a Lease always
+ * names a rollout whose record was made, and the lock is released only
+ * when that record is final (done, aborted):
+ *
+ *   - absent: taken (POST);
+ *   - naming this rollout: kept, resumed by whoever resumes the rollout
+ *     (the holder changes to them, leaseTransitions + 1);
+ *   - naming a rollout whose record is final: taken over (it ended
+ *     without releasing: killed after its last write, or aborted by
+ *     someone who may not delete Leases), said in *ret_note;
+ *   - naming another rollout that is not final, or one whose record is
+ *     gone, or unreadable: refused (RS_E_INPUT), naming the holder, the
+ *     rollout, its state and owner, and what to do.
+ *
+ * The Lease carries {"rollout": ID, "user": WHO, "host": HOST} in its
+ * record annotation (RS_ANN_LEASE_RECORD), holderIdentity
+ * "WHO (rollout ID)".  Library code: no printing. */
+#ifndef RS_OPS_ROLLOUT_LOCK_H
+#define RS_OPS_ROLLOUT_LOCK_H
+
+#include <stdbool.h>
+
+#include "common/err.h"
+#include "kube/client.h"
+#include "ops/lease.h"
+
+#define RS_ROLLOUT_LOCK "rsw-rollout"
+
+/* The rollout id a lock names (heap; NULL: it names none this plugin
+ * reads, *ret_why says why when not NULL). */
+char *rs_rollout_lock_id(const struct rs_lease *l, char **ret_why);
+
+/* Take, keep or take over the lock for rollout id as user `me` on host
+ * (may be NULL).  0: held, *ret the Lease as written, *ret_note (heap,
+ * may be NULL) what happened when it was not a plain take.  -1: refused
+ * (RS_E_INPUT) or an error. */
+int rs_rollout_lock_take(rs_kube_client_t *c, const char *ns, const char *id, const char *me,
+                         const char *host, struct rs_lease *ret, char **ret_note, rs_err_t *err);
+
+/* Whether a rollout may start here, before anything is written: 0 and
+ * *ret_why NULL when the lock is absent, names own_id (may be NULL) or a
+ * final rollout; 0 and *ret_why the refusal (heap) otherwise. */
+int rs_rollout_lock_check(rs_kube_client_t *c, const char *ns, const char *own_id, char **ret_why,
+                          rs_err_t *err);
+
+/* Release the lock l (as taken) if it still names rollout id: a DELETE
+ * with its UID and resourceVersion as preconditions. */
+int rs_rollout_lock_release(rs_kube_client_t *c, struct rs_lease *l, rs_err_t *err);
+
+/* The lock of ns, released if it names rollout id (rollout abort); absent
+ * or another's: 0, nothing done.  *ret_dropped says whether it was. */
+int rs_rollout_lock_drop(rs_kube_client_t *c, const char *ns, const char *id, bool *ret_dropped,
+                         rs_err_t *err);
+
+#endif
