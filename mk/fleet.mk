@@ -12,8 +12,12 @@
 #                      sequential node runs on the 4-node cluster (under the e2e
 #                      lock), alternating: wall, CPU, peak RSS and their ratios
 #                      (BENCH_FLEET_ROUNDS, default 1)
+#   make bench-rollout-rss   where a rollout's memory goes, without the cluster:
+#                      peak RSS of one switch against a three-node rollout, the
+#                      switch fake over HTTPS, alternating (BENCH_RSS_RUNS,
+#                      default 3; ENV_RUN=... tries an allocator setting)
 
-.PHONY: test-fleet-e2e bench-fleet bench-fleet-rollout
+.PHONY: test-fleet-e2e bench-fleet bench-fleet-rollout bench-rollout-rss
 
 FLEET_NODES := node-1:docker node-2:containerd node-3:docker@zone-b node-4:docker@zone-b
 test-fleet-e2e: $(PLUGIN) cluster-build
@@ -32,3 +36,10 @@ bench-fleet-rollout: $(PLUGIN) $(BUILD)/bench/usage cluster-build
 	NODES="$(FLEET_NODES)" tests/e2e/cluster.sh build
 	USAGE=$(abspath $(BUILD)/bench/usage) FLEET_NODES="$(FLEET_NODES)" \
 	  tests/bench/fleet_rollout.sh $(abspath $(PLUGIN)) $(BENCH_FLEET_ROUNDS)
+
+BENCH_RSS_RUNS ?= 3
+bench-rollout-rss:
+	$(MAKE) --no-print-directory VARIANT=release all build/release/bench/usage
+	tests/fakes/gen-certs.sh build/release/tls
+	tests/bench/rollout_rss.sh $(abspath build/release/kubectl-runtime_switch) $(abspath build/release/bench/usage) \
+	  $(abspath build/release/tls) $(BENCH_RSS_RUNS)

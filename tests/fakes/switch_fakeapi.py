@@ -9,7 +9,12 @@ and plays the node: a Job's pod runs the helper role its command names
 runtime (or, in the failure scenarios, comes back on the old one).
 
 usage: switch_fakeapi.py --port-file F --scenario NAME [--lifetime S]
-                         [--swap REGEX [--swap-nth N]]
+                         [--swap REGEX [--swap-nth N]] [--nodes N,...]
+--nodes adds Docker nodes (a DaemonSet pod on each) whose helper pods are
+played as node-1's are, each with its own journal (a rollout over
+several nodes, for the memory measurement); --tls DIR serves HTTPS with
+gen-certs.sh's server certificate (HTTP/1.1: no HTTP/2 here).
+
 Scenarios: ok rolledback blocked psa priority noimage (the carried image is
 missing on the new runtime) bare slow integrity (the helper's own check of
 its bytes fails: exit 9); and for the locks (Leases): racetake
@@ -36,6 +41,7 @@ import base64
 import copy
 import json
 import re
+import ssl
 import sys
 import threading
 import time
@@ -88,9 +94,9 @@ def status(code, reason, message):
             "message": message, "code": code}
 
 
-def node_obj(runtime, ready=True):
+def node_obj(runtime, ready=True, name=NODE):
     return {"kind": "Node", "apiVersion": "v1",
-            "metadata": {"name": NODE, "labels": {"kubernetes.io/hostname": NODE},
+            "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name},
                          "annotations": {"kubeadm.alpha.kubernetes.io/cri-socket": "unix:///var/run/cri-dockerd.sock"}},
             "spec": {},
             "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
@@ -101,6 +107,10 @@ def node_obj(runtime, ready=True):
 def seed():
     with LOCK:
         put("nodes", node_obj("docker://20.10.24"))
+        for extra in ARGS.nodes:
+            put("nodes", node_obj("docker://20.10.24", name=extra))
+            put("pods", running_pod("agent-" + extra, "demo", "localhost/busybox:1", owner=("DaemonSet", "agent"),
+                                    node=extra))
         put("nodes", {"kind": "Node", "metadata": {"name": "node-2"}, "spec": {},
                       "status": {"conditions": [{"type": "Ready", "status": "True"}],
                                  "nodeInfo": {"containerRuntimeVersion": "containerd://1.6.20",
@@ -118,7 +128,7 @@ def seed():
             put("pods", running_pod("bare", "demo", "localhost/busybox:1"))
 
 
-def running_pod(name, ns, image, owner=None, mirror=False):
+def running_pod(name, ns, image, owner=None, mirror=False, node=NODE):
     md = {"name": name, "namespace": ns}
     if owner:
         md["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": owner[0], "name": owner[1],
@@ -126,17 +136,17 @@ def running_pod(name, ns, image, owner=None, mirror=False):
     if mirror:
         md["annotations"] = {"kubernetes.io/config.mirror": "x"}
     return {"kind": "Pod", "apiVersion": "v1", "metadata": md,
-            "spec": {"nodeName": NODE, "containers": [{"name": "c", "image": image}]},
+            "spec": {"nodeName": node, "containers": [{"name": "c", "image": image}]},
             "status": {"phase": "Running", "containerStatuses": [
                 {"name": "c", "containerID": "docker://x", "ready": True, "state": {"running": {}}}]}}
 
 
-def node_runtime():
-    return STORE[("nodes", "", NODE)]["status"]["nodeInfo"]["containerRuntimeVersion"]
+def node_runtime(node=NODE):
+    return STORE[("nodes", "", node)]["status"]["nodeInfo"]["containerRuntimeVersion"]
 
 
-def set_node(runtime, ready):
-    n = copy.deepcopy(STORE[("nodes", "", NODE)])
+def set_node(runtime, ready, node=NODE):
+    n = copy.deepcopy(STORE[("nodes", "", node)])
     n["status"]["nodeInfo"]["containerRuntimeVersion"] = runtime
     n["status"]["conditions"][0]["status"] = "True" if ready else "False"
     put("nodes", n)
@@ -144,7 +154,7 @@ def set_node(runtime, ready):
 
 # ---- the node: helper pods ----
 
-JOURNAL = []
+JOURNALS = {}       # node -> the helper's journal there
 LOGS = {}
 
 
@@ -189,6 +199,8 @@ def run_pod(job, pod):
     role = cmd[1]
     ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
     image = pod["spec"]["containers"][0]["image"]
+    node = pod["spec"].get("nodeName") or NODE
+    journal = JOURNALS.setdefault(node, [])
 
     def update(**kw):
         with LOCK:
@@ -205,69 +217,69 @@ def run_pod(job, pod):
         # the helper's own check (--expect-sha256) failed
         want = cmd[cmd.index("--expect-sha256") + 1] if "--expect-sha256" in cmd else "?"
         LOGS[name] = "rs-node-helper: integrity: /proc/self/exe has sha256 %s, expected %s\n" % ("f" * 64, want)
-        update(phase="Running", runtime=node_runtime())
-        update(phase="Failed", runtime=node_runtime(), exit_code=9)
+        update(phase="Running", runtime=node_runtime(node))
+        update(phase="Failed", runtime=node_runtime(node), exit_code=9)
     elif role == "preflight":
         LOGS[name] = "rs-node-helper: preflight\n" + plan(ARGS.scenario != "blocked") + "\n"
-        update(phase="Running", runtime=node_runtime())
+        update(phase="Running", runtime=node_runtime(node))
         time.sleep(0.2)
-        update(phase="Succeeded" if ARGS.scenario != "blocked" else "Failed", runtime=node_runtime(),
+        update(phase="Succeeded" if ARGS.scenario != "blocked" else "Failed", runtime=node_runtime(node),
                exit_code=0 if ARGS.scenario != "blocked" else 3)
     elif role == "launch":
         LOGS[name] = plan() + "\n"
-        update(phase="Running", runtime=node_runtime())
+        update(phase="Running", runtime=node_runtime(node))
         time.sleep(0.3)
-        update(phase="Failed", runtime=node_runtime(), exit_code=7)
+        update(phase="Failed", runtime=node_runtime(node), exit_code=7)
         t0 = int(time.time())
-        JOURNAL[:] = [{"time": t0, "event": "state", "state": "launched"},
+        journal[:] = [{"time": t0, "event": "state", "state": "launched"},
                       {"time": t0, "event": "begin", "step": "stop-kubelet"}]
         time.sleep(0.5 if ARGS.scenario != "slow" else 3)
         with LOCK:
-            set_node(node_runtime(), False)
+            set_node(node_runtime(node), False, node)
         time.sleep(0.8)
         with LOCK:
             if ARGS.scenario == "rolledback":
-                set_node("docker://20.10.24", True)
-                JOURNAL.append({"time": int(time.time()), "event": "state", "state": "rolled-back",
+                set_node("docker://20.10.24", True, node)
+                journal.append({"time": int(time.time()), "event": "state", "state": "rolled-back",
                                 "reason": "wait-runtime: containerd did not answer"})
             else:
-                set_node("containerd://1.6.20", True)
-                JOURNAL.append({"time": int(time.time()), "event": "done", "step": "wait-kubelet"})
-                JOURNAL.append({"time": int(time.time()), "event": "state", "state": "done"})
+                set_node("containerd://1.6.20", True, node)
+                journal.append({"time": int(time.time()), "event": "done", "step": "wait-kubelet"})
+                journal.append({"time": int(time.time()), "event": "state", "state": "done"})
     elif role == "rollback":
         # the helper's rollback of the run: back on Docker
         LOGS[name] = "rs-node-helper: rollback\n"
-        update(phase="Running", runtime=node_runtime())
+        update(phase="Running", runtime=node_runtime(node))
         time.sleep(0.3)
-        update(phase="Succeeded", runtime=node_runtime(), exit_code=0)
+        update(phase="Succeeded", runtime=node_runtime(node), exit_code=0)
         t0 = int(time.time())
-        JOURNAL[:] = [{"time": t0, "event": "state", "state": "rolling-back"}]
+        journal[:] = [{"time": t0, "event": "state", "state": "rolling-back"}]
         with LOCK:
-            set_node(node_runtime(), False)
+            set_node(node_runtime(node), False, node)
         time.sleep(0.5)
         with LOCK:
-            set_node("docker://20.10.24", True)
-            JOURNAL.append({"time": int(time.time()), "event": "state", "state": "rolled-back",
+            set_node("docker://20.10.24", True, node)
+            journal.append({"time": int(time.time()), "event": "state", "state": "rolled-back",
                             "reason": "requested with kubectl runtime-switch rollback"})
     elif role == "report":
         # runs once the node is back from its restart (or was never away)
         for _ in range(200):
             with LOCK:
-                final = JOURNAL and JOURNAL[-1].get("event") == "state" and \
-                    JOURNAL[-1]["state"] in ("done", "rolled-back")
-                ready = STORE[("nodes", "", NODE)]["status"]["conditions"][0]["status"] == "True"
+                final = journal and journal[-1].get("event") == "state" and \
+                    journal[-1]["state"] in ("done", "rolled-back")
+                ready = STORE[("nodes", "", node)]["status"]["conditions"][0]["status"] == "True"
             if final and ready:
                 break
             time.sleep(0.1)
-        rt = node_runtime()
+        rt = node_runtime(node)
         if ARGS.scenario == "noimage" and rt.startswith("containerd") and image == "localhost/busybox:1":
             update(phase="Pending", waiting={"reason": "ErrImageNeverPull",
                                              "message": "Container image \"localhost/busybox:1\" is not present with pull policy of Never"})
             return
-        st = JOURNAL[-1]["state"] if JOURNAL else "launched"
+        st = journal[-1]["state"] if journal else "launched"
         rep = {"contract": 1, "id": "x", "state": st, "from": "cri-dockerd", "to": "containerd",
-               "step": "wait-kubelet", "reason": JOURNAL[-1].get("reason") if JOURNAL else None,
-               "exit_code": 0 if st == "done" else 4, "journal": JOURNAL}
+               "step": "wait-kubelet", "reason": journal[-1].get("reason") if journal else None,
+               "exit_code": 0 if st == "done" else 4, "journal": journal}
         LOGS[name] = json.dumps(rep) + "\n"
         update(phase="Running", runtime=rt)
         time.sleep(0.1)
@@ -638,10 +650,17 @@ def main():
     ap.add_argument("--lifetime", type=float, default=120)
     ap.add_argument("--swap", default="")
     ap.add_argument("--swap-nth", type=int, default=1)
+    ap.add_argument("--nodes", default="", help="more Docker nodes (comma-separated) played as node-1 is")
+    ap.add_argument("--tls", default="", help="serve HTTPS with DIR/server.crt and DIR/server.key (gen-certs.sh)")
     ARGS = ap.parse_args()
+    ARGS.nodes = [n for n in ARGS.nodes.split(",") if n]
     seed()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
+    if ARGS.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(ARGS.tls + "/server.crt", ARGS.tls + "/server.key")
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     serve(srv, ARGS.port_file, ARGS.lifetime)
 
 
