@@ -9,6 +9,7 @@
 #include "common/cleanup.h"
 #include "common/signals.h"
 #include "plugin/completion.h"
+#include "plugin/malloc_policy.h"
 
 /* Exit codes (README): */
 enum {
@@ -47,6 +48,9 @@ static int print_error(struct rs_cli *cli, rs_err_t *e) {
 }
 
 int main(int argc, char **argv) {
+  /* before anything is allocated: big blocks mapped, not kept in the
+   * threads' arenas (a rollout's peak RSS) */
+  (void)rs_malloc_policy();
   struct rs_cli cli = {
       .commands = rs_commands,
       .ov = RS_KUBE_OVERRIDES_INIT,

@@ -3,6 +3,7 @@
  * checked by the commands before they contact any cluster, and
  * completion answers that come from the tables alone. */
 #include <criterion/criterion.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "common/strutil.h"
 #include "helper/runtimes.h"
 #include "plugin/cli.h"
+#include "plugin/malloc_policy.h"
 #include "plugin/term.h"
 
 /* ---- the tables ---- */
@@ -394,4 +396,27 @@ Test(term, printf_escapes_the_whole_line) {
   fclose(f);
   cr_assert_str_eq(buf, "Error from server (Forbidden): pods \"x\" \\x1b[31mred\\x1b[0m\n");
   free(buf);
+}
+
+/* Big blocks stay mapped after one was freed (glibc's sliding threshold
+ * would serve the next one from the heap, where its pages stay resident
+ * after its free: a rollout's peak RSS). */
+Test(malloc_policy, big_blocks_stay_mapped) {
+#if defined(__SANITIZE_ADDRESS__) || !defined(__GLIBC__)
+  cr_skip_test("the allocator is not glibc's (ASan's, or another C library's): mallopt does not reach it");
+#else
+  cr_assert(rs_malloc_policy(), "mallopt(M_MMAP_THRESHOLD) was refused");
+  size_t big = ((size_t)1 << 20) + 1; /* libcurl's receive buffer: 1 MiB + 1 */
+  char *volatile a = malloc(big);
+  cr_assert(a);
+  memset(a, 1, big);
+  free(a);
+  size_t before = mallinfo2().hblks;
+  char *volatile b = malloc(big);
+  cr_assert(b);
+  size_t during = mallinfo2().hblks;
+  free(b);
+  cr_assert_eq(during, before + 1, "the second 1 MiB block is not mapped (%zu mapped blocks, then %zu)", before,
+               during);
+#endif
 }
