@@ -78,6 +78,15 @@ static rs_kube_client_t *client(void) {
   return c;
 }
 
+/* One of the fake's test endpoints (/test/requests, /test/started). */
+static json_t *fake_test(const char *path) {
+  _cleanup_kube_client_ rs_kube_client_t *c = client();
+  json_t *got = NULL;
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_kube_get(c, path, &got, &e), 0, "%s", e.msg);
+  return got;
+}
+
 static void run(const char *const *args, int want, struct rs_proc_result *r) {
   fake_run_plugin(kc, args, r);
   cr_assert_eq(r->status, want, "exit %d, not %d:\n%s%s", r->status, want, r->out, r->errout);
@@ -160,10 +169,7 @@ Test(rollout_run, done_with_its_record, .init = up_ok, .fini = down) {
   /* the working namespace was made before the record went into it (the
    * fake does not refuse a ConfigMap in a missing namespace; the API
    * server does) */
-  _cleanup_kube_client_ rs_kube_client_t *c = client();
-  json_auto_t *reqs = NULL;
-  rs_err_t e = RS_ERR_INIT;
-  cr_assert_eq(rs_kube_get(c, "/test/requests", &reqs, &e), 0, "%s", e.msg);
+  json_auto_t *reqs = fake_test("/test/requests");
   long ns_at = -1, cm_at = -1;
   size_t i;
   json_t *q;
@@ -399,10 +405,7 @@ Test(rollout_run, resume_by_id_on_a_terminal, .init = up_ok, .fini = down) {
   cr_assert_geq(draws, 1, "drawn %d times during the soak: %s", draws, out.data);
   rs_buf_free(&out);
   /* one preflight ran on node-1: the plan's, which its switch took */
-  _cleanup_kube_client_ rs_kube_client_t *c = client();
-  json_auto_t *started = NULL;
-  rs_err_t e = RS_ERR_INIT;
-  cr_assert_eq(rs_kube_get(c, "/test/started", &started, &e), 0, "%s", e.msg);
+  json_auto_t *started = fake_test("/test/started");
   size_t i, preflights = 0;
   json_t *st;
   json_array_foreach(json_object_get(started, "started"), i, st) {
@@ -544,10 +547,7 @@ Test(rollout_run, one_rollout_at_a_time, .init = up_racetake, .fini = down) {
                           "20261206-080000-eeee, which is aborted: taken over"), "%s", r.out);
   rs_proc_result_free(&r);
   cr_assert_null(lock_names(NULL), "released once the rollout is done");
-  _cleanup_kube_client_ rs_kube_client_t *c = client();
-  json_auto_t *reqs = NULL;
-  rs_err_t e = RS_ERR_INIT;
-  cr_assert_eq(rs_kube_get(c, "/test/requests", &reqs, &e), 0, "%s", e.msg);
+  json_auto_t *reqs = fake_test("/test/requests");
   size_t i, takes = 0;
   json_t *q;
   json_array_foreach(json_object_get(reqs, "requests"), i, q)
