@@ -122,9 +122,12 @@ static void on_event(void *ud, const struct rs_rr_event *ev) {
     return;
   }
   if (v->json) {
-    json_t *j = json_pack("{s:s, s:s, s:I, s:s?, s:s*, s:f}", "kind", "RolloutEvent", "type", ev_names[ev->type],
-                          "batch", (json_int_t)ev->batch, "node", ev->node, "message",
-                          sw ? sw->message : ev->message, "elapsedSeconds", secs(rs_now_ms() - v->t0));
+    /* a key without a value is left out, never null (no node: the batch's
+     * events; no batch: a note before the first) */
+    json_t *j = json_pack("{s:s, s:s, s:s*, s:s*, s:f}", "kind", "RolloutEvent", "type", ev_names[ev->type], "node",
+                          ev->node, "message", sw ? sw->message : ev->message, "elapsedSeconds",
+                          secs(rs_now_ms() - v->t0));
+    if (j && ev->batch > 0) json_object_set_new(j, "batch", json_integer(ev->batch));
     if (j && sw && sw->type == RS_SW_EV_PHASE) {
       json_object_set_new(j, "phase", json_string(rs_sw_phase_name(sw->phase)));
       json_object_set_new(j, "status", json_string(rs_sw_status_name(sw->status)));
@@ -366,13 +369,13 @@ static void summary(struct view *v, const struct rs_ror_record *r, const struct 
     json_t *nodes = json_array();
     for (size_t i = 0; nodes && i < res->nnodes; i++) {
       const struct rs_rr_node *n = &res->nodes[i];
-      json_t *o = json_pack("{s:s, s:s, s:f, s:s?}", "name", n->name, "outcome", rs_sw_outcome_name(n->outcome),
+      json_t *o = json_pack("{s:s, s:s, s:f, s:s*}", "name", n->name, "outcome", rs_sw_outcome_name(n->outcome),
                             "totalSeconds", secs(n->total_ms), "reason", n->reason);
       if (o && n->notready_ms >= 0) json_object_set_new(o, "notReadySeconds", json_real(secs(n->notready_ms)));
       json_array_append_new(nodes, o);
     }
-    json_line(v, json_pack("{s:s, s:s, s:s, s:o, s:I, s:s?, s:f}", "kind", "RolloutSummary", "id", r->id, "state",
-                           rs_ror_state_name(r->state), "nodes", nodes ? nodes : json_null(), "failed",
+    json_line(v, json_pack("{s:s, s:s, s:s, s:o, s:I, s:s*, s:f}", "kind", "RolloutSummary", "id", r->id, "state",
+                           rs_ror_state_name(r->state), "nodes", nodes, "failed",
                            (json_int_t)res->failed, "halted", res->halted, "totalSeconds",
                            secs(rs_now_ms() - v->t0)));
     return;
