@@ -159,6 +159,9 @@ static int plan_and_run(struct rs_cli *cli, rs_kube_client_t *c, const struct rs
       return -1;
     }
   o.resume_nodes = resume;
+  /* a plan that may go on does not wait for its preflights' pods to go (the
+   * Jobs are deleted; the pods leave while the first batch cordons) */
+  o.leave_pods = may_run;
   struct rs_rollout_plan p = {0};
   if (rs_rollout_plan(c, &o, &p, err) < 0) {
     rs_rollout_found_clear(&f);

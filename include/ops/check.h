@@ -274,6 +274,8 @@ struct rs_check_opts {
   long long preflight_timeout_ms; /* per node; 0: 180 s */
   int parallel;              /* preflights at once; 0: 16 */
   long page_size;            /* list chunks; 0: 500 */
+  bool leave_pods;           /* the preflight Jobs deleted, their pods not waited
+                                for (a rollout that goes on: they leave meanwhile) */
 };
 
 int rs_check_run(rs_kube_client_t *c, const struct rs_check_opts *o,

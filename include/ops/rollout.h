@@ -25,6 +25,8 @@ struct rs_rollout_opts {
   bool preflight;             /* false: --skip-preflight */
   const char *ns;             /* working namespace of the preflights */
   const char *image;          /* their image; NULL: borrowed per node */
+  bool leave_pods;            /* a plan that goes on: its preflights' pods are not
+                                 waited for (ops/check.h) */
   struct rs_drain_opts drain; /* the drain's flags (its filters) */
   struct rs_ro_opts plan;
   long page_size;             /* list chunks; 0: 500 */

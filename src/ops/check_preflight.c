@@ -32,6 +32,8 @@
 #define PF_FAILED_CREATE_MS (15 * 1000LL)
 #define PF_LOG_MAX ((size_t)4 << 20)
 #define PF_GONE_WAIT_MS (10 * 1000LL)
+/* how often the preflight pods are listed (and the carriers' watches read) */
+#define PF_POLL_MS 250
 
 enum { PF_QUEUED, PF_RUNNING, PF_FINISHED };
 
@@ -374,7 +376,7 @@ static int loop(struct run *x) {
     }
     for (size_t i = 0; i < x->n; i++) queued += x->v[i].stage == PF_QUEUED;
     if (!running && !queued) return 0;
-    if (rs_deliver_nap(x->c, 1000, x->err) < 0) return -1; /* the carriers' watches are read */
+    if (rs_deliver_nap(x->c, PF_POLL_MS, x->err) < 0) return -1; /* the carriers' watches are read */
     json_auto_t *list = NULL;
     if (rs_kube_get(x->c, path, &list, x->err) < 0) {
       if (fatal(x->err)) return -1;
@@ -442,7 +444,7 @@ static int cleanup_all(struct run *x, int rc) {
     any = any || x->v[i].job != NULL;
     if (remove_objects(x, &x->v[i]) < 0) rs_err_clear(x->err);
   }
-  if (any) wait_pods_gone(x);
+  if (any && !x->o->leave_pods) wait_pods_gone(x);
   for (size_t i = 0; x->cars && i < rs_helper_blobs_count; i++) {
     rs_carrier_guard_stop(x->c, &x->cars[i]);
     rs_carrier_clear(&x->cars[i]);

@@ -390,7 +390,7 @@ static int preflights(struct run *x) {
   struct rs_check_report r = {.to = strdup(x->o->to), .notes = rs_strv_new(), .missing = rs_strv_new()};
   json_auto_t *pods = json_array();
   struct rs_check_opts co = {.to = x->o->to, .preflight = true, .ns = x->o->ns, .image = x->o->image,
-                             .page_size = x->o->page_size};
+                             .page_size = x->o->page_size, .leave_pods = x->o->leave_pods};
   int rc = !r.to || !r.notes || !r.missing || !pods ? rs_oom(x->err) : pf_nodes(x, &r, pods);
   if (rc == 0 && rs_check_preflight(x->c, &co, &r, pods, x->err) < 0) rc = rs_wrap(x->err, "the nodes' preflights");
   for (size_t k = 0; rc == 0 && k < r.nnodes; k++) {
