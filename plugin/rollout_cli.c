@@ -192,7 +192,10 @@ static int plan_and_run(struct rs_cli *cli, rs_kube_client_t *c, const struct rs
    * a rollout that took it since is still refused there) */
   if (rc == 0 && may_run && (planned || f.found)) {
     _cleanup_free_ char *why = NULL;
-    rc = rs_rollout_lock_check(c, o.ns ? o.ns : RS_DELIVER_DEFAULT_NS, f.found ? f.own.id : NULL, &why, err);
+    char host[256];
+    rs_rollout_me_host(host, sizeof host);
+    struct rs_rollout_me me = {.host = host[0] ? host : NULL, .pid = (long)getpid()};
+    rc = rs_rollout_lock_check(c, o.ns ? o.ns : RS_DELIVER_DEFAULT_NS, f.found ? f.own.id : NULL, &me, &why, err);
     if (rc == 0 && why) {
       rc = rs_fail(err, RS_E_INPUT, 0, "%s", why);
       cli->exit_code = RS_SWX_REFUSED;

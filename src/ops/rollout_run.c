@@ -54,6 +54,7 @@ struct eng {
   struct item *head, *tail;
   long batch;
   bool final_saved;          /* the record was written done or aborted */
+  struct rs_rollout_me me;   /* who holds the rollout's lock */
 };
 
 void rs_rr_result_clear(struct rs_rr_result *r) {
@@ -458,24 +459,104 @@ static int finish(struct eng *e, int rc, rs_err_t *err) {
   return 0;
 }
 
-/* The rollout's lock for rec (ops/rollout_lock.h), as the API server
- * names this user; refused: nothing written. */
-static int lock(struct eng *e, struct rs_lease *ret, rs_err_t *err) {
-  _cleanup_free_ char *who = NULL;
+/* ---- the rollout's lock ---- */
+
+/* Who holds it: the API server's name for this user, this host and
+ * process (*me points into who and host). */
+static int whoami(struct eng *e, char **who, char *host, size_t hostsz, struct rs_rollout_me *me, rs_err_t *err) {
+  _cleanup_free_ char *name = NULL;
   bool verified = false;
-  if (rs_lease_whoami(e->c, &who, &verified, err) < 0) return -1;
-  _cleanup_free_ char *me = verified ? TAKE_PTR(who) : rs_strdup_printf("%s (unverified: the kubeconfig's)", who);
-  char host[256] = "";
-  if (gethostname(host, sizeof host - 1) < 0) host[0] = '\0';
+  if (rs_lease_whoami(e->c, &name, &verified, err) < 0) return -1;
+  *who = verified ? TAKE_PTR(name) : rs_strdup_printf("%s (unverified: the kubeconfig's)", name);
+  if (!*who) return rs_oom(err);
+  rs_rollout_me_host(host, hostsz);
+  *me = (struct rs_rollout_me){.user = *who, .host = host[0] ? host : NULL, .pid = (long)getpid()};
+  return 0;
+}
+
+/* The rollout's lock for rec (ops/rollout_lock.h), as whoami says;
+ * refused: nothing written. */
+static int lock(struct eng *e, struct rs_lease *ret, rs_err_t *err) {
   _cleanup_free_ char *said = NULL;
-  if (!me) return rs_oom(err);
-  if (rs_rollout_lock_take(e->c, e->o->ns, e->rec->id, me, host[0] ? host : NULL, ret, &said, err) < 0) {
+  if (rs_rollout_lock_take(e->c, e->o->ns, e->rec->id, &e->me, ret, &said, err) < 0) {
     /* held by another, or taken by another between the read and the write */
     e->res->refused = err->kind == RS_E_INPUT || rs_kube_err_is(err, 409);
     return -1;
   }
   if (said) note(e, said);
   return 0;
+}
+
+/* While the rollout runs, a thread of its own renews the lock every
+ * RS_ROLLOUT_LOCK_RENEW_S (the gates may wait for minutes), with a client
+ * of its own; a failure is said once (another plugin that took it over
+ * also changes the record, which stops this one at its next write). */
+struct renewer {
+  struct eng *e;
+  struct rs_lease *held;
+  rs_kube_client_t *c;
+  volatile sig_atomic_t never;
+  pthread_t th;
+  bool running, stop;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  char *failed;              /* the first failure (heap) */
+};
+
+static void *renew_main(void *arg) {
+  struct renewer *r = arg;
+  pthread_mutex_lock(&r->mu);
+  while (!r->stop && !r->failed) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += RS_ROLLOUT_LOCK_RENEW_S;
+    while (!r->stop && pthread_cond_timedwait(&r->cv, &r->mu, &until) != ETIMEDOUT) {
+    }
+    if (r->stop) break;
+    pthread_mutex_unlock(&r->mu);
+    rs_err_t e = RS_ERR_INIT;
+    char *why = NULL;
+    if (rs_rollout_lock_renew(r->c, r->held, r->e->rec->id, &r->e->me, true, &e) < 0)
+      why = rs_strdup_printf("%s (the rollout goes on; its record's writes say whether it still owns it)",
+                             e.msg ? e.msg : "renewing the rollout lock failed");
+    rs_err_clear(&e);
+    pthread_mutex_lock(&r->mu);
+    r->failed = why;
+  }
+  pthread_mutex_unlock(&r->mu);
+  return NULL;
+}
+
+static int renewer_start(struct renewer *r, struct eng *e, struct rs_lease *held, rs_err_t *err) {
+  *r = (struct renewer){.e = e, .held = held};
+  pthread_mutex_init(&r->mu, NULL);
+  pthread_cond_init(&r->cv, NULL);
+  struct rs_kube_client_opts co = e->o->client;
+  co.cancel = &r->never;
+  if (rs_kube_client_new(e->o->cfg, &co, &r->c, err) < 0) return -1;
+  int rc = pthread_create(&r->th, NULL, renew_main, r);
+  if (rc != 0) return rs_fail_errno(err, rc, "starting the rollout lock's renewal");
+  r->running = true;
+  return 0;
+}
+
+/* Stopped and joined: the lock is the caller's again. */
+static void renewer_stop(struct renewer *r) {
+  if (r->running) {
+    pthread_mutex_lock(&r->mu);
+    r->stop = true;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->th, NULL);
+    r->running = false;
+  }
+  if (r->failed) note(r->e, r->failed);
+  free(r->failed);
+  r->failed = NULL;
+  rs_kube_client_free(r->c);
+  r->c = NULL;
+  pthread_cond_destroy(&r->cv);
+  pthread_mutex_destroy(&r->mu);
 }
 
 int rs_rollout_run(const struct rs_rr_opts *o, struct rs_ror_record *rec, struct rs_rr_result *ret,
@@ -489,20 +570,34 @@ int rs_rollout_run(const struct rs_rr_opts *o, struct rs_ror_record *rec, struct
   pthread_mutex_init(&e.mu, NULL);
   pthread_cond_init(&e.cv, NULL);
   _cleanup_(rs_lease_clear) struct rs_lease held = {0};
-  int rc = lock(&e, &held, err);
+  _cleanup_free_ char *who = NULL;
+  char host[256];
+  int rc = whoami(&e, &who, host, sizeof host, &e.me, err);
+  if (rc == 0) rc = lock(&e, &held, err);
+  bool locked = rc == 0;
+  struct renewer rn = {0};
+  if (rc == 0) rc = renewer_start(&rn, &e, &held, err);
   if (rc == 0) {
     rec->state = RS_ROR_RUNNING;
     rc = save(&e, err);
     long last = rec->nodes[rec->nnodes - 1].batch;
     for (long b = 1; rc == 0 && b <= last && !rs_cancelled && !ret->halted; b++) rc = run_batch(&e, b, err);
+  }
+  if (locked) {
+    renewer_stop(&rn);
     rc = finish(&e, rc, err);
   }
   /* released at a final state only: halted or paused, the rollout keeps
-   * it for its resume */
+   * it for its resume, marked not active (no plugin drives it now) */
   rs_err_t e2 = RS_ERR_INIT;
-  if (e.final_saved && rs_rollout_lock_release(e.c, &held, &e2) < 0) {
+  if (locked && e.final_saved && rs_rollout_lock_release(e.c, &held, &e2) < 0) {
     _cleanup_free_ char *w = rs_strdup_printf("%s (rollout %s is %s all the same)", e2.msg ? e2.msg : "?",
                                               rec->id, rs_ror_state_name(rec->state));
+    if (w) note(&e, w);
+  } else if (locked && !e.final_saved && rs_rollout_lock_renew(e.c, &held, rec->id, &e.me, false, &e2) < 0) {
+    _cleanup_free_ char *w = rs_strdup_printf("%s: the lock still says rollout %s is driven by this plugin; a "
+                                              "resume elsewhere waits %d s", e2.msg ? e2.msg : "?", rec->id,
+                                              RS_ROLLOUT_LOCK_LIVE_S);
     if (w) note(&e, w);
   }
   rs_err_clear(&e2);

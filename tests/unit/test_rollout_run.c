@@ -502,6 +502,8 @@ Test(rollout_run, its_own_switch_in_progress_is_resumed, .init = up_ok, .fini = 
   rs_ror_record_clear(&rec);
 }
 
+static json_t *lock_record(void);
+
 /* The rollout's lock as the fake holds it: its rollout id (heap), NULL
  * when there is none. */
 static char *lock_names(char **ret_holder) {
@@ -544,6 +546,16 @@ static void drop_lock(void) {
   rs_err_t e = RS_ERR_INIT;
   cr_assert_eq(rs_kube_delete(c, "/apis/coordination.k8s.io/v1/namespaces/" NS "/leases/" RS_ROLLOUT_LOCK, NULL,
                               NULL, &e), 0, "%s", e.msg);
+}
+
+/* How many times the rollout's lock was written (PUT) in the fake. */
+static size_t lock_writes(void) {
+  json_auto_t *reqs = fake_test("/test/requests");
+  size_t i, n = 0;
+  json_t *q;
+  json_array_foreach(json_object_get(reqs, "requests"), i, q)
+    n += strcmp(json_string_value(q), "PUT /apis/coordination.k8s.io/v1/namespaces/" NS "/leases/rsw-rollout") == 0;
+  return n;
 }
 
 static void up_racetake(void) { up("racetake"); }
@@ -590,12 +602,7 @@ Test(rollout_run, one_rollout_at_a_time, .init = up_racetake, .fini = down) {
                           "20261206-080000-eeee, which is aborted: taken over"), "%s", r.out);
   rs_proc_result_free(&r);
   cr_assert_null(lock_names(NULL), "released once the rollout is done");
-  json_auto_t *reqs = fake_test("/test/requests");
-  size_t i, takes = 0;
-  json_t *q;
-  json_array_foreach(json_object_get(reqs, "requests"), i, q)
-    takes += strcmp(json_string_value(q), "PUT /apis/coordination.k8s.io/v1/namespaces/" NS "/leases/rsw-rollout") == 0;
-  cr_assert_eq(takes, 1, "taken over by one write at the resourceVersion read");
+  cr_assert_eq(lock_writes(), 1, "taken over by one write at the resourceVersion read");
 }
 
 static void up_slow(void) { up("slow"); }
@@ -644,6 +651,10 @@ Test(rollout_run, ctrl_c_pauses, .init = up_slow, .fini = down) {
   cr_assert(held && strcmp(held, rec.id) == 0, "the lock names %s", held ? held : "nothing");
   _cleanup_free_ char *want = rs_strdup_printf("user-t (rollout %s)", rec.id);
   cr_assert_str_eq(holder, want);
+  /* no plugin drives it now: a resume from anywhere may take it at once */
+  json_auto_t *lr = lock_record();
+  cr_assert(json_is_false(json_object_get(lr, "active")) && json_integer_value(json_object_get(lr, "pid")) == pid,
+            "the lock's record: %s", lr ? json_dumps(lr, JSON_COMPACT) : "none");
   rs_ror_record_clear(&rec);
   struct rs_proc_result r = {0};
   rollout(0, &r);
@@ -653,4 +664,80 @@ Test(rollout_run, ctrl_c_pauses, .init = up_slow, .fini = down) {
   cr_assert_eq(rec.state, RS_ROR_DONE);
   rs_ror_record_clear(&rec);
   cr_assert_null(lock_names(NULL), "released once the rollout is done");
+}
+
+/* The lock of rollout id (whose record exists) as another plugin left it:
+ * its record says active, from host and pid, renewed secs_ago. */
+static void plant_live_lock(const char *id, const char *host, long pid, long secs_ago) {
+  _cleanup_kube_client_ rs_kube_client_t *c = client();
+  rs_err_t e = RS_ERR_INIT;
+  rs_kube_delete(c, "/apis/coordination.k8s.io/v1/namespaces/" NS "/leases/" RS_ROLLOUT_LOCK, NULL, NULL, &e);
+  rs_err_clear(&e);
+  _cleanup_free_ char *holder = rs_strdup_printf("user-t (rollout %s)", id);
+  _cleanup_free_ char *rec = rs_strdup_printf("{\"active\":true,\"host\":\"%s\",\"pid\":%ld,\"rollout\":\"%s\","
+                                              "\"user\":\"user-t\"}", host, pid, id);
+  _cleanup_(rs_lease_clear) struct rs_lease l = {0};
+  cr_assert_eq(rs_lease_take(c, NS, RS_ROLLOUT_LOCK, holder, rec, NULL, &l, &e), 0, "%s", e.msg);
+  char when[32];
+  time_t t = time(NULL) - secs_ago;
+  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S.000000Z", gmtime(&t));
+  json_t *obj = json_deep_copy(l.obj);
+  json_object_set_new(json_object_get(obj, "spec"), "renewTime", json_string(when));
+  cr_assert_eq(rs_kube_put(c, "/apis/coordination.k8s.io/v1/namespaces/" NS "/leases/" RS_ROLLOUT_LOCK, obj, NULL,
+                           &e), 0, "%s", e.msg);
+  json_decref(obj);
+}
+
+/* The lock's record annotation, parsed (NULL: no lock). */
+static json_t *lock_record(void) {
+  _cleanup_kube_client_ rs_kube_client_t *c = client();
+  _cleanup_(rs_lease_clear) struct rs_lease l = {0};
+  bool found = false;
+  rs_err_t e = RS_ERR_INIT;
+  cr_assert_eq(rs_lease_read(c, NS, RS_ROLLOUT_LOCK, &l, &found, &e), 0, "%s", e.msg);
+  return found && l.record ? json_loads(l.record, 0, NULL) : NULL;
+}
+
+/* One plugin drives a rollout: the same command while another plugin
+ * runs it (its lock active, renewed just now, from another host) is
+ * refused naming host and pid, nothing changed; one not renewed for
+ * longer than RS_ROLLOUT_LOCK_LIVE_S, or from this host by a process that
+ * is gone, is resumed; the lock says active while it runs (pid, host) and
+ * is released at done. */
+Test(rollout_run, one_plugin_drives_a_rollout, .init = up_ok, .fini = down) {
+  const char *id = "20261206-090000-abcd";
+  seed_record(id, true, "user-t");
+  plant_live_lock(id, "elsewhere", 4242, 2);
+  struct rs_proc_result r = {0};
+  rollout(3, &r);
+  cr_assert(strstr(r.errout, "rollout 20261206-090000-abcd is running now: its lock (Lease " NS "/rsw-rollout) is "
+                             "held by user-t (rollout 20261206-090000-abcd) on elsewhere (pid 4242), renewed"),
+            "%s", r.errout);
+  cr_assert(strstr(r.errout, "run this again after 45 s"), "%s", r.errout);
+  rs_proc_result_free(&r);
+  cr_assert(!node_unschedulable(), "nothing changed");
+  struct rs_ror_record rec;
+  one_record(&rec);
+  cr_assert_eq(rec.state, RS_ROR_PAUSED, "the record untouched");
+  rs_ror_record_clear(&rec);
+  /* this host, a process that is gone: at once */
+  char host[256];
+  rs_rollout_me_host(host, sizeof host);
+  pid_t gone = fork();
+  if (gone == 0) _exit(0);
+  waitpid(gone, NULL, 0);
+  plant_live_lock(id, host, gone, 2);
+  rollout(0, &r);
+  cr_assert(strstr(r.out, "Resuming rollout 20261206-090000-abcd"), "%s", r.out);
+  rs_proc_result_free(&r);
+  cr_assert_null(lock_names(NULL), "released at done");
+  /* another host, not renewed for a minute: gone too */
+  const char *id2 = "20261206-091500-abce";
+  seed_record(id2, true, "user-t");
+  plant_live_lock(id2, "elsewhere", 4242, 60);
+  rollout(0, &r);
+  cr_assert(strstr(r.out, "Resuming rollout 20261206-091500-abce"), "%s", r.out);
+  rs_proc_result_free(&r);
+  cr_assert_null(lock_names(NULL), "released at done");
+  cr_assert_eq(lock_writes(), 5, "the three planted locks and the two takes over, each one write");
 }
