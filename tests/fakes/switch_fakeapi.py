@@ -9,11 +9,16 @@ and plays the node: a Job's pod runs the helper role its command names
 runtime (or, in the failure scenarios, comes back on the old one).
 
 usage: switch_fakeapi.py --port-file F --scenario NAME [--lifetime S]
-                         [--swap REGEX [--swap-nth N]] [--nodes N,...]
+                         [--swap REGEX [--swap-nth N]] [--nodes N,...] [--crashloop N,...]
 --nodes adds Docker nodes (a DaemonSet pod on each) whose helper pods are
 played as node-1's are, each with its own journal (a rollout over
 several nodes, for the memory measurement); --tls DIR serves HTTPS with
 gen-certs.sh's server certificate (HTTP/1.1: no HTTP/2 here).
+--crashloop NODE,... : once such a node runs containerd, every list of its
+pods (spec.nodeName) finds each of their containers (the working
+namespace's helper pods aside) restarted once more than the list before:
+a crash loop after the switch, which the rollout's soak must catch
+whatever its length.
 
 Scenarios: ok rolledback blocked psa priority noimage (the carried image is
 missing on the new runtime) bare slow integrity (the helper's own check of
@@ -365,6 +370,22 @@ def parse_path(path):
     return (kind, ns, name, sub)
 
 
+def crash_loop(q):
+    """--crashloop: the pods of a listed node that runs containerd restart."""
+    for sel in q.get("fieldSelector", []):
+        for term in sel.split(","):
+            key, _, node = term.partition("=")
+            if key != "spec.nodeName" or node not in ARGS.crashloop or not node_runtime(node).startswith("containerd"):
+                continue
+            for (kind, ns, _), o in list(STORE.items()):
+                if kind != "pods" or ns == WORK_NS or o["spec"].get("nodeName") != node:
+                    continue
+                o = copy.deepcopy(o)
+                for cs in o.get("status", {}).get("containerStatuses", []):
+                    cs["restartCount"] = cs.get("restartCount", 0) + 1
+                put("pods", o)
+
+
 def matches(obj, q, ns):
     md = obj.get("metadata", {})
     if ns is not None and md.get("namespace", "") != ns:
@@ -479,6 +500,8 @@ class Handler(EveryMethod, BaseHTTPRequestHandler):
                 return self.send_json(406, status(406, "NotAcceptable", "you requested PartialObjectMetadata, "
                                                   "but the requested object is a list"))
             with LOCK:
+                if kind == "pods" and ARGS.crashloop:
+                    crash_loop(q)
                 items = [copy.deepcopy(o) for (k, n2, _), o in sorted(STORE.items()) if k == kind and matches(o, q, ns)]
                 return self.send_json(200, {"kind": "List", "metadata": {"resourceVersion": str(RV[0])},
                                             "items": items})
@@ -652,8 +675,11 @@ def main():
     ap.add_argument("--swap-nth", type=int, default=1)
     ap.add_argument("--nodes", default="", help="more Docker nodes (comma-separated) played as node-1 is")
     ap.add_argument("--tls", default="", help="serve HTTPS with DIR/server.crt and DIR/server.key (gen-certs.sh)")
+    ap.add_argument("--crashloop", default="", help="nodes (comma-separated) whose pods restart at each list once "
+                    "the node runs containerd")
     ARGS = ap.parse_args()
     ARGS.nodes = [n for n in ARGS.nodes.split(",") if n]
+    ARGS.crashloop = [n for n in ARGS.crashloop.split(",") if n]
     seed()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True

@@ -7,7 +7,8 @@
  * abort; resume by id on a terminal (the live table); a rerun resumes its
  * own switch in progress; Ctrl-C pauses (keeping the rollout's lock) and a
  * rerun finishes (releasing it); one rollout at a time by that lock (two
- * at once, another's held, one left by a final rollout).  The
+ * at once, another's held, one left by a final rollout); --soak: a batch
+ * with no restart goes on, a container restarting halts it.  The
  * record's parser is test_rollout_record.c's, the planner
  * test_rollout_plan.c's. */
 #include <criterion/criterion.h>
@@ -29,15 +30,19 @@
 static pid_t fake_pid;
 static char dir[64], kc[128];
 
-/* The fake in scenario sc on a port of its own; kc points at it. */
-static void up(const char *sc) {
+/* The fake in scenario sc, with more of its options (extra,
+ * NULL-terminated; may be NULL), on a port of its own; kc points at it. */
+static void up_with(const char *sc, const char *const *extra) {
   snprintf(dir, sizeof dir, "/tmp/rs-rollout-run-%d-XXXXXX", (int)getpid());
   cr_assert(mkdtemp(dir));
   const char *data = getenv("RS_TEST_DATA");
   _cleanup_free_ char *script = data ? rs_strdup_printf("%s/../fakes/switch_fakeapi.py", data)
                                      : strdup("tests/fakes/switch_fakeapi.py");
   _cleanup_free_ char *portfile = rs_strdup_printf("%s/port", dir);
-  char *const argv[] = {"python3", script, "--port-file", portfile, "--scenario", (char *)sc, "--lifetime", "90", NULL};
+  char *argv[16] = {"python3", script, "--port-file", portfile, "--scenario", (char *)sc, "--lifetime", "90"};
+  size_t n = 8;
+  for (size_t i = 0; extra && extra[i] && n < RS_ARRAY_SIZE(argv) - 1; i++) argv[n++] = (char *)extra[i];
+  argv[n] = NULL;
   extern char **environ;
   cr_assert_eq(posix_spawnp(&fake_pid, "python3", NULL, NULL, argv, environ), 0);
   char *port = NULL;
@@ -52,6 +57,8 @@ static void up(const char *sc) {
   rs_err_t e = RS_ERR_INIT;
   cr_assert_eq(rs_write_file_atomic(kc, text, strlen(text), 0600, &e), 0);
 }
+
+static void up(const char *sc) { up_with(sc, NULL); }
 
 static void down(void) {
   if (fake_pid > 0) kill(fake_pid, SIGTERM), waitpid(fake_pid, NULL, 0);
@@ -740,4 +747,62 @@ Test(rollout_run, one_plugin_drives_a_rollout, .init = up_ok, .fini = down) {
   rs_proc_result_free(&r);
   cr_assert_null(lock_names(NULL), "released at done");
   cr_assert_eq(lock_writes(), 5, "the three planted locks and the two takes over, each one write");
+}
+
+/* Node-3 added, its pods in a crash loop once it runs containerd: each list
+ * of them finds their containers restarted once more (the fake's
+ * --crashloop), so the soak's two reads differ however short it is. */
+static void up_crashloop(void) {
+  const char *x[] = {"--nodes", "node-3", "--crashloop", "node-3", NULL};
+  up_with("ok", x);
+}
+
+/* --soak: batch 1 (node-1, no restart during its soak) goes on to batch 2
+ * (node-3), whose DaemonSet pod's container restarts during the soak: the
+ * soak's gate fails and the rollout halts, both nodes switched; the
+ * events, the summary and the record say so, and the halted rollout keeps
+ * its lock. */
+Test(rollout_run, a_restart_in_the_soak_halts_it, .init = up_crashloop, .fini = down) {
+  const char *a[] = {"node", "node-1", "node-3", "--to", "containerd", "--canary", "1", "--yes", "--skip-preflight",
+                     "--soak", "1s", "-o", "json", NULL};
+  struct rs_proc_result r = {0};
+  run(a, 1, &r);
+  cr_assert(strstr(r.errout, "halted: soak: demo/agent-node-3/c restarted 1 time(s)"), "%s", r.errout);
+  cr_assert_eq(no_nulls(r.out, "gate"), 2, "the two soaks, the batches' own gates: %s", r.out);
+  /* the soaks' gates, batch by batch, and what ran after the first */
+  rs_buf_t soaks = RS_BUF_INIT(1 << 16);
+  bool batch2 = false, node3 = false;
+  json_t *last = NULL;
+  char *save = NULL;
+  for (char *line = strtok_r(r.out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    json_decref(last);
+    last = json_loads(line, 0, NULL);
+    const char *type = json_string_value(json_object_get(last, "type"));
+    const char *node = json_string_value(json_object_get(last, "node"));
+    long batch = (long)json_integer_value(json_object_get(last, "batch"));
+    if (type && strcmp(type, "gate") == 0 && !node)
+      rs_buf_printf(&soaks, NULL, "%ld %s %s; ", batch, json_is_true(json_object_get(last, "passed")) ? "passed" : "failed",
+                    json_string_value(json_object_get(last, "message")));
+    batch2 |= type && strcmp(type, "batch") == 0 && batch == 2;
+    node3 |= type && strcmp(type, "node-end") == 0 && node && strcmp(node, "node-3") == 0 &&
+             strcmp(json_string_value(json_object_get(last, "outcome")), "switched") == 0;
+  }
+  cr_assert_str_eq(soaks.data, "1 passed soak: no container restarted; "
+                               "2 failed soak: demo/agent-node-3/c restarted 1 time(s); ");
+  cr_assert(batch2 && node3, "batch 2 ran after batch 1's soak: %s", r.out);
+  cr_assert_str_eq(json_string_value(json_object_get(last, "kind")), "RolloutSummary");
+  cr_assert_str_eq(json_string_value(json_object_get(last, "state")), "halted");
+  cr_assert_str_eq(json_string_value(json_object_get(last, "halted")), "soak: demo/agent-node-3/c restarted 1 time(s)");
+  cr_assert_eq(json_integer_value(json_object_get(last, "failed")), 0);
+  json_decref(last);
+  rs_buf_free(&soaks);
+  rs_proc_result_free(&r);
+  struct rs_ror_record rec;
+  one_record(&rec);
+  cr_assert_eq(rec.state, RS_ROR_HALTED);
+  cr_assert_eq(rec.nnodes, 2);
+  cr_assert(rec.nodes[0].state == RS_ROR_NODE_DONE && rec.nodes[1].state == RS_ROR_NODE_DONE);
+  _cleanup_free_ char *held = lock_names(NULL);
+  cr_assert(held && strcmp(held, rec.id) == 0, "the lock names %s", held ? held : "nothing");
+  rs_ror_record_clear(&rec);
 }
