@@ -140,6 +140,43 @@ static int print_text(struct rs_cli *cli, const struct rs_rollout_plan *p, rs_er
   return 0;
 }
 
+/* The rollout's lock (ops/rollout_lock.h) refuses this rollout (f.own
+ * when it resumes one): -1, *err says why, exit 3. */
+static int refused_by_lock(struct rs_cli *cli, rs_kube_client_t *c, const struct rs_rollout_opts *o,
+                           const struct rs_rollout_found *f, rs_err_t *err) {
+  _cleanup_free_ char *why = NULL;
+  char host[256];
+  rs_rollout_me_host(host, sizeof host);
+  struct rs_rollout_me me = {.host = host[0] ? host : NULL, .pid = (long)getpid()};
+  if (rs_rollout_lock_check(c, o->ns ? o->ns : RS_DELIVER_DEFAULT_NS, f->found ? f->own.id : NULL, &me, &why,
+                            err) < 0)
+    return -1;
+  if (!why) return 0;
+  cli->exit_code = RS_SWX_REFUSED;
+  return rs_fail(err, RS_E_INPUT, 0, "%s", why);
+}
+
+/* Before the plan's preflights (privileged Jobs on every node): another
+ * unfinished rollout over these nodes, then the lock, from a plan without
+ * them (lists only).  A refusal says the same as after the plan. */
+static int refused_early(struct rs_cli *cli, rs_kube_client_t *c, const struct rs_rollout_opts *o,
+                         const struct rs_rollout_found *f, rs_err_t *err) {
+  if (!o->preflight) return 0; /* the plan itself is the cheap one */
+  if (f->nothers) {
+    struct rs_rollout_opts q = *o;
+    q.preflight = false;
+    struct rs_rollout_plan cheap = {0};
+    if (rs_rollout_plan(c, &q, &cheap, err) < 0) return -1;
+    int rc = rs_rollout_cli_overlap(f, &cheap, err);
+    rs_rollout_plan_clear(&cheap);
+    if (rc < 0) {
+      cli->exit_code = RS_SWX_REFUSED;
+      return -1;
+    }
+  }
+  return refused_by_lock(cli, c, o, f, err);
+}
+
 /* Plan o, print it, and unless dry (or blocked) run it with x. */
 static int plan_and_run(struct rs_cli *cli, rs_kube_client_t *c, const struct rs_rollout_opts *ro, bool dry,
                         const struct rs_rollout_exec *x, rs_err_t *err) {
@@ -162,6 +199,11 @@ static int plan_and_run(struct rs_cli *cli, rs_kube_client_t *c, const struct rs
   /* a plan that may go on does not wait for its preflights' pods to go (the
    * Jobs are deleted; the pods leave while the first batch cordons) */
   o.leave_pods = may_run;
+  /* a rollout that will be refused starts no preflight on any node */
+  if (may_run && refused_early(cli, c, &o, &f, err) < 0) {
+    rs_rollout_found_clear(&f);
+    return -1;
+  }
   struct rs_rollout_plan p = {0};
   if (rs_rollout_plan(c, &o, &p, err) < 0) {
     rs_rollout_found_clear(&f);
@@ -188,19 +230,9 @@ static int plan_and_run(struct rs_cli *cli, rs_kube_client_t *c, const struct rs
     rc = rs_fail(err, RS_E_INPUT, 0, "%zu node(s) have blockers (above); nothing was changed", blocked);
     cli->exit_code = RS_SWX_REFUSED;
   }
-  /* the rollout's lock, before anything is written (the engine takes it:
-   * a rollout that took it since is still refused there) */
-  if (rc == 0 && may_run && (planned || f.found)) {
-    _cleanup_free_ char *why = NULL;
-    char host[256];
-    rs_rollout_me_host(host, sizeof host);
-    struct rs_rollout_me me = {.host = host[0] ? host : NULL, .pid = (long)getpid()};
-    rc = rs_rollout_lock_check(c, o.ns ? o.ns : RS_DELIVER_DEFAULT_NS, f.found ? f.own.id : NULL, &me, &why, err);
-    if (rc == 0 && why) {
-      rc = rs_fail(err, RS_E_INPUT, 0, "%s", why);
-      cli->exit_code = RS_SWX_REFUSED;
-    }
-  }
+  /* again after the plan (a rollout may have started meanwhile; the
+   * engine takes the lock: one that took it since is refused there) */
+  if (rc == 0 && may_run && (planned || f.found)) rc = refused_by_lock(cli, c, &o, &f, err);
   if (rc == 0 && !dry && (planned || f.found)) rc = rs_rollout_cli_execute(cli, &o, &p, c, x, &f, err);
   rs_rollout_found_clear(&f);
   rs_rollout_plan_clear(&p);

@@ -259,6 +259,16 @@ static void seed_record(const char *id, bool same, const char *owner) {
   seed_record_in(id, same, owner, "pending");
 }
 
+/* How many Jobs the fake was asked to create. */
+static size_t job_posts(void) {
+  json_auto_t *reqs = fake_test("/test/requests");
+  size_t i, n = 0;
+  json_t *q;
+  json_array_foreach(json_object_get(reqs, "requests"), i, q)
+    n += rs_startswith(json_string_value(q), "POST /apis/batch/v1/namespaces/" NS "/jobs");
+  return n;
+}
+
 /* Nothing starts without --yes and a terminal; another unfinished
  * rollout over the node refuses, naming it. */
 Test(rollout_run, refusals_change_nothing, .init = up_ok, .fini = down) {
@@ -273,6 +283,12 @@ Test(rollout_run, refusals_change_nothing, .init = up_ok, .fini = down) {
   cr_assert(strstr(r.errout, "node node-1 is in rollout 20261206-090000-bbbb (paused, pending by alice on laptop)"),
             "%s", r.errout);
   rs_proc_result_free(&r);
+  /* with the plan's preflights: refused before any of them starts */
+  const char *pf[] = {"node", "node-1", "--to", "containerd", "--canary", "1", "--yes", NULL};
+  run(pf, 3, &r);
+  cr_assert(strstr(r.errout, "node node-1 is in rollout 20261206-090000-bbbb"), "%s", r.errout);
+  rs_proc_result_free(&r);
+  cr_assert_eq(job_posts(), 0, "no preflight Job for a refused rollout");
   struct rs_ror_record rec;
   one_record(&rec);
   cr_assert_str_eq(rec.id, "20261206-090000-bbbb");
@@ -595,6 +611,12 @@ Test(rollout_run, one_rollout_at_a_time, .init = up_racetake, .fini = down) {
             "%s", r.errout);
   cr_assert(strstr(r.errout, "rollout abort 20261206-080000-eeee"), "%s", r.errout);
   rs_proc_result_free(&r);
+  const char *pf[] = {"node", "node-1", "--to", "containerd", "--canary", "1", "--yes", NULL};
+  run(pf, 3, &r);
+  cr_assert(strstr(r.errout, "rollout 20261206-080000-eeee (halted, owner erin on desk) holds the rollout lock"),
+            "%s", r.errout);
+  rs_proc_result_free(&r);
+  cr_assert_eq(job_posts(), 0, "with the plan's preflights: refused before any of them starts");
   cr_assert_eq(records(NULL), 1);
   cr_assert(!node_unschedulable(), "nothing changed");
   /* its abort releases it */
