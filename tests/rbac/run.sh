@@ -283,6 +283,26 @@ seed_rollout() {  # seed_rollout ID
       runtime-switch.kubectl.dev/rollout="$1" >/dev/null
 }
 
+# The rollout's lock (the Lease rsw-rollout) as the plugin that paused
+# rollout ID left it (held, not active), seeded as an admin.
+seed_rollout_lock() {  # seed_rollout_lock ID
+  k apply -f - >/dev/null <<YAML
+apiVersion: coordination.k8s.io/v1
+kind: Lease
+metadata:
+  name: rsw-rollout
+  namespace: $ns
+  labels: {app.kubernetes.io/managed-by: kubectl-runtime-switch}
+  annotations:
+    runtime-switch.kubectl.dev/record: '{"active":false,"host":"rbac-test","pid":4242,"rollout":"$1","user":"rs-rbac-admin"}'
+spec:
+  holderIdentity: rs-rbac-admin (rollout $1)
+  acquireTime: "2026-12-06T12:00:00.000000Z"
+YAML
+}
+rollout_lock() { k -n "$ns" get lease rsw-rollout -o jsonpath='{.spec.holderIdentity}' 2>&1; }
+rollout_records() { k -n "$ns" get configmaps -l runtime-switch.kubectl.dev/rollout -o name 2>/dev/null | sort; }
+
 # ---- the commands ----
 # Each: a name, the exit codes that count as success, the rbac/ files whose
 # roles the user holds (nothing else), the command line.  Dry runs where the
@@ -305,6 +325,7 @@ declare -a CMDS=(
   "check|0 10 11|check|check $switch_node -n $ns"
   "rollout-plan|0|node rollout|node $switch_node $drain_node --to containerd --canary 1 --force --delete-emptydir-data --dry-run --skip-preflight -n $ns"
   "rollout-resume|0|node rollout|rollout resume $ro_id --yes -n $ns"
+  "rollout-locked|3|node rollout|node $switch_node --to containerd --max-unavailable 1 --yes --force --delete-emptydir-data --skip-preflight -n $ns"
   "rollout-abort|0|node rollout|rollout abort $ro_id2 -n $ns"
   "rollout-status|0|rollout|rollout status $ro_id -n $ns"
   "version|0||version"
@@ -335,15 +356,28 @@ run_cmd() {  # run_cmd NAME -> sets out, rc (bound to the command's roles first)
   fi
   local was
   was=$(k get node "$drain_node" -o jsonpath='{.spec.unschedulable}')
-  case $1 in drain*) victim ;; rollout-resume | rollout-status) seed_rollout "$ro_id" ;; rollout-abort) seed_rollout "$ro_id2" ;; esac
+  case $1 in
+  drain*) victim ;;
+  rollout-resume | rollout-status) seed_rollout "$ro_id" ;;
+  rollout-locked | rollout-abort) seed_rollout "$ro_id2" && seed_rollout_lock "$ro_id2" ;;
+  esac
+  local records_was
+  [[ $1 == rollout-locked ]] && records_was=$(rollout_records)
   out=$(eval "timeout 300 '$kubectl' runtime-switch $line" 2>&1 </dev/null)
   rc=$?
+  # the rollout's lock and what a refused rollout must not leave, read
+  # before leftovers takes away what carries our label
+  case $1 in rollout-resume | rollout-locked | rollout-abort) lock_after=$(rollout_lock) ;; esac
+  if [[ $1 == rollout-locked ]]; then
+    new_records=$(comm -13 <(echo "$records_was") <(rollout_records))
+    cordoned=$(k get node "$switch_node" -o jsonpath='{.spec.unschedulable}')
+  fi
   # Leave the node as it was (another test may hold it cordoned).
   case $1 in drain | drain-delete) [[ $was == true ]] || k uncordon "$drain_node" >/dev/null 2>&1 ;; esac
   leftovers
 }
 
-needs_switch_node() { [[ $1 == node* || $1 == rollback || $1 == check || $1 == rollout-plan ]]; }
+needs_switch_node() { [[ $1 == node* || $1 == rollback || $1 == check || $1 == rollout-plan || $1 == rollout-locked ]]; }
 for c in "${CMDS[@]}"; do
   n=${c%%|*}
   if needs_switch_node "$n" && [[ -z $switch_node ]]; then
@@ -373,10 +407,20 @@ for c in "${CMDS[@]}"; do
   rollout-resume)
     grep -q "^Rollout $ro_id done in .*: 1 done, 0 failed, 0 pending" <<<"$out" &&
       ok "... its record written done by the user ($drain_node already on containerd)" ||
-      fail "... the record is not done" "$out" ;;
+      fail "... the record is not done" "$out"
+    [[ $lock_after == *NotFound* ]] && ok "... the rollout's lock (Lease rsw-rollout) released at done" ||
+      fail "... the rollout's lock is still held: $lock_after" ;;
+  rollout-locked)
+    grep -q "rollout $ro_id2 (paused, owner rs-rbac-admin on rbac-test) holds the rollout lock (Lease $ns/rsw-rollout" <<<"$out" &&
+      ok "... refused by the rollout's lock, naming the rollout that holds it" || fail "... not refused by the lock" "$out"
+    [[ -z $new_records && $cordoned != true && $lock_after == "rs-rbac-admin (rollout $ro_id2)" ]] &&
+      ok "... nothing changed: $switch_node not cordoned, no record of a new rollout, the lock still $ro_id2's" ||
+      fail "... something changed" "new records: $new_records; $switch_node unschedulable: $cordoned; lock: $lock_after" ;;
   rollout-abort)
     grep -q "^rollout $ro_id2 aborted: 0 done, 0 failed, 1 cancelled" <<<"$out" &&
-      ok "... its record aborted by the user, $drain_node cancelled" || fail "... the record is not aborted" "$out" ;;
+      ok "... its record aborted by the user, $drain_node cancelled" || fail "... the record is not aborted" "$out"
+    [[ $lock_after == *NotFound* ]] && ! grep -qi "warning" <<<"$out" &&
+      ok "... the rollout's lock, which named it, released" || fail "... the rollout's lock is still held: $lock_after" "$out" ;;
   rollout-status)
     grep -qE "^1 +$drain_node +pending" <<<"$out" && ok "... the record read with the Role alone" ||
       fail "... the record not shown" "$out" ;;
