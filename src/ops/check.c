@@ -3,6 +3,7 @@
  * the ConfigMaps of log collectors; run the helper's preflight on each
  * node; collect every finding.  Only reads, but for the preflight's
  * objects, which it removes. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +12,9 @@
 #include "helper/runtimes.h"
 #include "ops/check.h"
 #include "ops/deliver.h"
+#include "ops/lease.h"
 #include "ops/nodes.h"
+#include "ops/rollout.h"
 #include "ops/switch_record.h"
 #include "ops/verdict.h"
 
@@ -60,18 +63,63 @@ static int add_node(struct run *x, const json_t *node) {
   if (n->preflight_wanted && !(n->obj = json_deep_copy(node))) return rs_oom(x->err);
   if (!docker) n->kubenet_note = strdup("not checked: the node does not run Docker");
   if (!docker && !n->kubenet_note) return rs_oom(x->err);
-  if (!n->preflight_wanted) return 0;
-  /* a switch of this node in progress: its helper is at work there */
-  struct rs_sw_record rec = {0};
+  return 0;
+}
+
+/* ---- a switch in progress: the node locks, not the annotations ---- */
+
+static int on_lock(void *ud, json_t *lease, rs_err_t *err) {
+  const char *name = str(json_object_get(lease, "metadata"), "name");
+  return !name || json_object_set(ud, name, lease) == 0 ? 0 : rs_oom(err);
+}
+
+/* A node whose lock (the Lease rsw-node-<node> in the working namespace)
+ * holds a switch or rollback in progress, or carries a record this plugin
+ * cannot read, gets no preflight: a helper may be at work there.  The
+ * node's annotations alone, which anyone who may patch the node can
+ * write, decide nothing: a run they claim that no lock backs is said as a
+ * note, and the preflight (read-only) runs. */
+static int locks_gate(struct run *x) {
+  struct rs_check_report *r = x->r;
+  bool any = false;
+  for (size_t i = 0; i < r->nnodes; i++) any = any || r->nodes[i].preflight_wanted;
+  if (!any || !x->o->preflight) return 0;
+  const char *ns = x->o->ns ? x->o->ns : RS_DELIVER_DEFAULT_NS;
+  _cleanup_free_ char *ens = rs_kube_escape(ns);
+  _cleanup_free_ char *path = ens ? rs_strdup_printf("/apis/coordination.k8s.io/v1/namespaces/%s/leases", ens) : NULL;
+  json_auto_t *locks = json_object();
+  if (!path || !locks) return rs_oom(x->err);
+  struct rs_kube_list_opts lo = {.limit = x->o->page_size};
   rs_err_t e = RS_ERR_INIT;
-  if (rs_sw_record_from_node(node, &rec, &e) == 0 && rec.id && !rs_sw_record_final(&rec)) {
-    n->preflight_wanted = false;
-    n->preflight_note = rs_strdup_printf("a %s (run %s) is in progress at phase %s: its helper is at work",
-                                         rec.op == RS_OP_ROLLBACK ? "rollback" : "switch", rec.id,
-                                         rec.phase ? rec.phase : "?");
+  if (rs_kube_list(x->c, path, &lo, on_lock, locks, NULL, &e) < 0) {
+    if (e.kind == RS_E_INTERRUPTED || (e.kind == RS_E_SYS && e.code == ENOMEM)) {
+      rs_err_move(x->err, &e);
+      return -1;
+    }
+    int rc = rs_check_note(r, x->err, "the node locks (Leases in namespace %s) could not be read (%s): whether a "
+                           "switch is in progress on a node is not known; the preflights run", ns,
+                           e.msg ? e.msg : "?");
+    rs_err_clear(&e);
+    return rc;
   }
-  rs_err_clear(&e);
-  rs_sw_record_clear(&rec);
+  for (size_t i = 0; i < r->nnodes; i++) {
+    struct rs_check_node *n = &r->nodes[i];
+    if (!n->preflight_wanted) continue;
+    _cleanup_free_ char *lname = rs_lease_name(RS_LOCK_PREFIX, n->name);
+    if (!lname) return rs_oom(x->err);
+    const json_t *lease = json_object_get(locks, lname);
+    _cleanup_(rs_sw_record_clear) struct rs_sw_record locked = {0};
+    _cleanup_free_ char *why = NULL;
+    int st = rs_rollout_node_run(ns, n->name, n->obj, lease, &locked, &why, x->err);
+    if (st < 0) return -1;
+    if (st == RS_RO_RUN_FREE) continue;
+    if (st == RS_RO_RUN_UNTRUSTED && !lease) {
+      if (rs_check_note(r, x->err, "%s (the preflight runs)", why) < 0) return -1;
+      continue;
+    }
+    n->preflight_wanted = false;
+    n->preflight_note = TAKE_PTR(why);
+  }
   return 0;
 }
 
@@ -331,7 +379,7 @@ int rs_check_run(rs_kube_client_t *c, const struct rs_check_opts *o, struct rs_c
     }
     if (read_owners(&x) < 0 || scan_pods(&x) < 0 || scan_templates(&x) < 0) goto out;
   }
-  if (rs_check_preflight(c, o, &r, x.pods, err) < 0) goto out;
+  if (locks_gate(&x) < 0 || rs_check_preflight(c, o, &r, x.pods, err) < 0) goto out;
   for (size_t i = 0; i < r.nnodes; i++) {
     struct rs_check_node *n = &r.nodes[i];
     if ((n->leaves_docker || n->preflight_wanted || n->plan) && rs_check_plan(&r, n, err) < 0) goto out;

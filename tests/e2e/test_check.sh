@@ -288,6 +288,31 @@ case_exit_codes() {
 	check "a node that does not exist: exit 1" [ "$(rc_of missing)" -eq 1 ]
 }
 
+# A switch of node-1 in progress, as its lock (the Lease) has it: no
+# preflight there, the holder and the run named (the annotations alone
+# decide nothing: tests/unit/test_check.c).
+case_in_progress() {
+	local lns=kubectl-runtime-switch rec
+	k get namespace "$lns" >/dev/null 2>&1 || k create namespace "$lns" >/dev/null
+	rec='{"id":"20261206-110000-0002","op":"switch","phase":"launched","from":"cri-dockerd","to":"containerd","namespace":"kubectl-runtime-switch","started":1765017715,"user":"alice"}'
+	k apply -f - >/dev/null <<-EOF
+		apiVersion: coordination.k8s.io/v1
+		kind: Lease
+		metadata:
+		  name: rsw-node-node-1
+		  namespace: $lns
+		  annotations:
+		    runtime-switch.kubectl.dev/record: '$rec'
+		spec:
+		  holderIdentity: alice (run 20261206-110000-0002)
+	EOF
+	run_check inprogress node-1 -o json
+	k delete lease -n "$lns" rsw-node-node-1 --ignore-not-found >/dev/null
+	note "in progress: $(jq -r '.nodes[0] | "\(.preflight): \(.preflightNote)"' "$WORK/inprogress.out")"
+	check "a switch in progress by its lock: no preflight on node-1, holder and run named" jqt inprogress \
+		'.nodes[0] | .preflight == "skipped" and (.preflightNote | test("held by alice \\(run 20261206-110000-0002\\).*in progress"))'
+}
+
 # ---------------------------------------------------------------- run ---
 
 baseline_state=$(nodes_state)
@@ -299,6 +324,7 @@ note "seeded in $((SECONDS - T0)) s"
 case_seeded
 case_outputs
 case_reader
+case_in_progress
 case_exit_codes
 check "the nodes are as they were (all but their status)" diff <(echo "$baseline_state") <(nodes_state)
 after_rvs=$(node_rvs)

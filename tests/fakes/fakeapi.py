@@ -54,6 +54,13 @@ def node(i):
     ready = "True" if i % 7 != 6 else "False"
     # --bare-node I: node I has no cri-socket annotation (not set up by kubeadm)
     ann = {} if ARGS and i == ARGS.bare_node else {"kubeadm.alpha.kubernetes.io/cri-socket": sock}
+    # --claimed-node I: node I's annotations claim a switch in progress
+    # that no lock backs (anyone who may patch the node can write them)
+    if ARGS and i == ARGS.claimed_node:
+        ann["runtime-switch.kubectl.dev/state"] = "20261206-110000-0002 launched"
+        ann["runtime-switch.kubectl.dev/run"] = json.dumps(
+            {"id": "20261206-110000-0002", "op": "switch", "phase": "launched", "from": "dockershim",
+             "to": "containerd", "namespace": "kubectl-runtime-switch"}, separators=(",", ":"))
     return {
         "kind": "Node", "apiVersion": "v1",
         "metadata": {"name": name, "labels": labels, "resourceVersion": str(1000 + i),
@@ -551,6 +558,7 @@ def main():
     p.add_argument("--basic")
     p.add_argument("--client-ca", action="store_true")
     p.add_argument("--nodes", type=int, default=5)
+    p.add_argument("--claimed-node", type=int, default=-1)
     p.add_argument("--protobuf", action="store_true", help="Node lists in protobuf when accepted; the Table and the"
                    " PartialObjectMetadataList of Nodes when asked for")
     p.add_argument("--configz", default="ok")

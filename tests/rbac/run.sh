@@ -483,6 +483,7 @@ declare -a REMOVALS=(
   "use-secret|Role|secrets|create|node-secret|fail"
   "check|ClusterRole|nodes|get|check|fail"
   "check|Role|jobs|create|check|named"
+  "check|Role|leases|list|check|named"
   "rollout|Role|leases|list|rollout-plan|fail"
 )
 # Verbs kept but not taken away here, because the commands above do not

@@ -619,7 +619,7 @@ static struct fake F;
 static char kc[1024];
 
 static void start(void) {
-  const char *a[] = {"--nodes", "3", NULL};
+  const char *a[] = {"--nodes", "3", "--claimed-node", "2", NULL};
   fake_start(&F, a);
   fake_kubeconfig(&F, NULL, "    token: x\n", kc, sizeof kc);
 }
@@ -655,11 +655,14 @@ Test(check_cli, exit_codes_and_output, .init = start, .fini = stop) {
   cr_assert(strstr(r.out, "node-00001   containerd://1.7.2   not-needed"), "%s", r.out);
   cr_assert(strstr(r.out, "0 blocker(s), 0 warning(s), 0 info on 1 node(s)"), "%s", r.out);
   rs_proc_result_free(&r);
-  /* the preflight where the working namespace does not exist: skipped, said */
+  /* the preflight where the working namespace does not exist: skipped, said;
+   * node-00002's annotations claim a switch in progress that no lock
+   * backs: said, not believed (the preflight is not held back by them) */
   const char *pf[] = {"check", "node-00002", "-n", "no-such-ns", NULL};
   run_plugin(pf, &r);
   cr_assert_eq(r.status, 10, "%s%s", r.out, r.errout);
   cr_assert(strstr(r.errout, "node node-00002: preflight skipped: not run: "), "%s", r.errout);
+  cr_assert(strstr(r.errout, "20261206-110000-0002") && strstr(r.errout, "(the preflight runs)"), "%s", r.errout);
   rs_proc_result_free(&r);
   /* usage */
   const char *u1[] = {"check", NULL};
