@@ -785,8 +785,8 @@ static void up_crashloop(void) {
  * events, the summary and the record say so, and the halted rollout keeps
  * its lock. */
 Test(rollout_run, a_restart_in_the_soak_halts_it, .init = up_crashloop, .fini = down) {
-  const char *a[] = {"node", "node-1", "node-3", "--to", "containerd", "--canary", "1", "--yes", "--skip-preflight",
-                     "--soak", "1s", "-o", "json", NULL};
+  const char *a[] = {"node", "node-1", "node-3", "--to", "containerd", "--canary", "1", "--yes", "--soak", "100ms",
+                     "-o", "json", NULL};
   struct rs_proc_result r = {0};
   run(a, 1, &r);
   cr_assert(strstr(r.errout, "halted: soak: demo/agent-node-3/c restarted 1 time(s)"), "%s", r.errout);
