@@ -79,6 +79,7 @@ static int print_one(struct rs_cli *cli, const struct rs_ror_record *r, rs_err_t
   rs_term_printf(cli->out, "Rollout %s to %s: %s (owner %s%s%s; created %s, updated %s)\n", r->id, r->to,
                  rs_ror_state_name(r->state), r->owner, r->host ? " on " : "", r->host ? r->host : "", created,
                  updated);
+  if (r->reason) rs_term_printf(cli->out, "Halted: %s\n", r->reason);
   static const char *const head[] = {"BATCH", "NODE", "STATE", "PHASE", "RUN", "STARTED", "ENDED", "REASON"};
   struct rs_table *t = rs_table_new(RS_ARRAY_SIZE(head));
   int rc = t ? rs_table_add(t, head) : -1;

@@ -96,6 +96,7 @@ struct rs_ror_record {
   int state;              /* enum rs_ror_state */
   char *owner;            /* who runs it (the API server's name for the user) */
   char *host;             /* where; NULL: unknown */
+  char *reason;           /* why it halted (a gate, a failed node); NULL: none */
   long long created, updated;
   /* the selection, exactly one of: */
   char **names;           /* node names as given (NULL-terminated) */

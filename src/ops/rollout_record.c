@@ -49,7 +49,7 @@ static void node_clear(struct rs_ror_node *n) {
 
 void rs_ror_record_clear(struct rs_ror_record *r) {
   if (!r) return;
-  free(r->id), free(r->to), free(r->owner), free(r->host), free(r->selector);
+  free(r->id), free(r->to), free(r->owner), free(r->host), free(r->selector), free(r->reason);
   free(r->opts.max_unavailable), free(r->opts.drain.pod_selector);
   rs_strv_free(r->names);
   for (size_t i = 0; i < r->nnodes; i++) node_clear(&r->nodes[i]);
@@ -287,6 +287,7 @@ int rs_ror_parse(const char *txt, size_t len, struct rs_ror_record *ret, rs_err_
     rc = bad(&d, "state", "not a rollout state");
   if (rc == 0) rc = text(&d, root, "owner", RS_ROR_MAX_TEXT, true, &r.owner);
   if (rc == 0) rc = text(&d, root, "host", MAX_HOST, false, &r.host);
+  if (rc == 0) rc = text(&d, root, "reason", RS_ROR_MAX_TEXT, false, &r.reason);
   if (rc == 0) rc = integer(&d, root, "created", 0, RS_ROR_MAX_TIME, 0, &r.created);
   if (rc == 0) rc = integer(&d, root, "updated", 0, RS_ROR_MAX_TIME, 0, &r.updated);
   if (rc == 0) rc = read_selection(&d, root, &r);
@@ -356,7 +357,8 @@ static json_t *record_json(const struct rs_ror_record *r) {
   if (!o || !nodes) return NULL;
   if (set_i(o, "version", RS_ROR_VERSION) < 0 || set_s(o, "id", r->id) < 0 || set_s(o, "to", r->to) < 0 ||
       set_s(o, "state", rs_ror_state_name(r->state)) < 0 || set_s(o, "owner", r->owner) < 0 ||
-      set_s(o, "host", r->host) < 0 || set_i(o, "created", r->created) < 0 || set_i(o, "updated", r->updated) < 0 ||
+      set_s(o, "host", r->host) < 0 || set_s(o, "reason", r->reason) < 0 || set_i(o, "created", r->created) < 0 ||
+      set_i(o, "updated", r->updated) < 0 ||
       set(o, "selection", selection_json(r)) < 0 || set(o, "options", opts_json(&r->opts)) < 0 ||
       json_object_set(o, "nodes", nodes) < 0)
     return NULL;

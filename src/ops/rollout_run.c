@@ -441,6 +441,12 @@ static int finish(struct eng *e, int rc, rs_err_t *err) {
              : rc < 0 || e->res->halted          ? RS_ROR_HALTED
              : all_final(r)                      ? RS_ROR_DONE
                                                  : RS_ROR_HALTED;
+  /* why it halted, for `rollout status` (bounded as the parser bounds it);
+   * running again, the last halt's reason is gone */
+  free(r->reason);
+  r->reason = r->state == RS_ROR_HALTED && e->res->halted ? rs_strdup_printf("%.900s", e->res->halted)
+              : r->state == RS_ROR_HALTED && rc < 0 && err->msg ? rs_strdup_printf("%.900s", err->msg)
+                                                                 : NULL;
   rs_err_t e2 = RS_ERR_INIT;
   int src = save(e, rc < 0 ? &e2 : err);
   if (src < 0 && rc == 0) rc = -1;
@@ -579,6 +585,8 @@ int rs_rollout_run(const struct rs_rr_opts *o, struct rs_ror_record *rec, struct
   if (rc == 0) rc = renewer_start(&rn, &e, &held, err);
   if (rc == 0) {
     rec->state = RS_ROR_RUNNING;
+    free(rec->reason);
+    rec->reason = NULL;
     rc = save(&e, err);
     long last = rec->nodes[rec->nnodes - 1].batch;
     for (long b = 1; rc == 0 && b <= last && !rs_cancelled && !ret->halted; b++) rc = run_batch(&e, b, err);

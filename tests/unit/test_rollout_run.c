@@ -824,6 +824,12 @@ Test(rollout_run, a_restart_in_the_soak_halts_it, .init = up_crashloop, .fini = 
   cr_assert_eq(rec.state, RS_ROR_HALTED);
   cr_assert_eq(rec.nnodes, 2);
   cr_assert(rec.nodes[0].state == RS_ROR_NODE_DONE && rec.nodes[1].state == RS_ROR_NODE_DONE);
+  /* the record says why, and so does `rollout status` from any machine */
+  cr_assert_str_eq(rec.reason, "soak: demo/agent-node-3/c restarted 1 time(s)");
+  const char *st[] = {"rollout", "status", rec.id, NULL};
+  run(st, 0, &r);
+  cr_assert(strstr(r.out, "Halted: soak: demo/agent-node-3/c restarted 1 time(s)\n"), "%s", r.out);
+  rs_proc_result_free(&r);
   _cleanup_free_ char *held = lock_names(NULL);
   cr_assert(held && strcmp(held, rec.id) == 0, "the lock names %s", held ? held : "nothing");
   rs_ror_record_clear(&rec);
