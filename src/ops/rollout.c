@@ -543,9 +543,10 @@ static json_t *node_json(const struct rs_rollout_plan *p, size_t i) {
   const struct rs_rollout_node *n = &p->nodes[i];
   long b = p->plan.batch_of[i];
   long evictions = n->pods;
-  return json_pack("{s:s, s:s?, s:s, s:s?, s:s, s:o, s:s?, s:s?, s:s?, s:o, s:o, s:I}", "name", n->name, "zone",
+  /* a key without a value is left out, never null (as the events) */
+  return json_pack("{s:s, s:s*, s:s, s:s*, s:s, s:o*, s:s*, s:s*, s:s*, s:o, s:o, s:I}", "name", n->name, "zone",
                    n->zone, "role", n->control_plane ? "control-plane" : "worker", "runtime", n->runtime, "state",
-                   rs_ro_state_name(p->plan.state[i]), "batch", b >= 0 ? json_integer(b + 1) : json_null(), "reason",
+                   rs_ro_state_name(p->plan.state[i]), "batch", b >= 0 ? json_integer(b + 1) : NULL, "reason",
                    p->plan.reason[i], "preflight", n->preflight >= 0 ? rs_preflight_state_name(n->preflight) : NULL,
                    "preflightNote", n->preflight_note, "blockers", strv_json(n->blockers), "drainBlockers",
                    strv_json(n->drain_blockers), "evictions", (json_int_t)evictions);
@@ -559,7 +560,7 @@ json_t *rs_rollout_plan_to_json(const struct rs_rollout_plan *p) {
     json_t *names = json_array();
     for (size_t k = 0; names && k < x->n; k++)
       json_array_append_new(names, json_string(p->nodes[p->plan.order[x->start + k]].name));
-    json_t *o = json_pack("{s:I, s:s, s:o, s:I, s:s?}", "batch", (json_int_t)(b + 1), "kind", batch_kind(x->kind),
+    json_t *o = json_pack("{s:I, s:s, s:o, s:I, s:s*}", "batch", (json_int_t)(b + 1), "kind", batch_kind(x->kind),
                           "nodes", names ? names : json_null(), "want", (json_int_t)x->want, "note", x->note);
     if (!o || json_array_append_new(batches, o) < 0) return NULL;
   }
