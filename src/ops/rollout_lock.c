@@ -119,7 +119,7 @@ static int judge(rs_kube_client_t *c, const char *ns, const char *id, const stru
 }
 
 static char *lock_record(const char *id, const struct rs_rollout_me *me, bool active) {
-  json_auto_t *j = json_pack("{s:s, s:s, s:s?, s:I, s:b}", "rollout", id, "user", me->user, "host", me->host,
+  json_auto_t *j = json_pack("{s:s, s:s, s:s*, s:I, s:b}", "rollout", id, "user", me->user, "host", me->host,
                              "pid", (json_int_t)me->pid, "active", active);
   return j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 }

@@ -7,7 +7,10 @@
 # mode goes each way once; ROUNDS repeats that).  The plugin runs directly
 # under tests/bench/usage.c: wall time, CPU (user+sys) and peak RSS.  The
 # seeded budget demo/web is deleted first (its one disruption would split
-# the batch); the default cluster is brought back at the end.
+# the batch), and before each run demo/web is spread one replica per node
+# (4 replicas, restarted, nothing left terminating; not timed), so that
+# every run drains the same pods; the default cluster is brought back at
+# the end.
 # ROLLOUT_FLAGS adds to the rollout's command line (--skip-preflight: no
 # preflight in the plan, each node's own switch still runs one, as each
 # sequential run does).
@@ -25,11 +28,32 @@ k() { "$KUBECTL" "$@"; }
 at_exit 'cluster up >"$T_TMP/restore.log" 2>&1 || note "bringing the default cluster back failed"'
 k label node node-1 node-3 node-4 rsw-fleet=old --overwrite >/dev/null || exit 1
 k delete pdb -n demo web --ignore-not-found >/dev/null
+# Every run starts from the same placement: demo/web one replica per node
+# (4 replicas, spread by its topology constraint), nothing terminating.
+# Without it the order of the runs decided what each drained: a rollout
+# leaves every web pod on node-2 (the only node left schedulable), so the
+# sequential runs after it found none on the Docker nodes while the
+# rollouts did (SPREAD=0: the old behaviour).
+SPREAD=${SPREAD:-1}
+((SPREAD)) && { k -n demo scale deployment web --replicas=4 >/dev/null || exit 1; }
+spread() {
+	((SPREAD)) || return 0
+	k -n demo rollout restart deployment web >/dev/null &&
+		k -n demo rollout status deployment web --timeout=120s >/dev/null || return 1
+	local t
+	for t in $(seq 60); do
+		k -n demo get pods -l app=web -o json | jq -e '([.items[] | select(.metadata.deletionTimestamp)] | length) == 0
+			and ([.items[].spec.nodeName] | unique | length) == 4' >/dev/null && return 0
+		sleep 1
+	done
+	note "demo/web did not settle one per node: $(k -n demo get pods -l app=web -o wide --no-headers | awk '{print $7}' | tr '\n' ' ')"
+}
 FLAGS=(--yes --force --delete-emptydir-data)
 OUT=$T_TMP/bench.txt
 printf '%-10s %-12s %7s %7s %8s %9s  %s\n' mode to wall_s cpu_s rss_kib cleanup_s result | tee "$OUT"
 measure() { # measure MODE TO: one rollout, or three node runs one after the other (summed; RSS the largest)
 	local mode=$1 to=$2 tag=$1-$2-$RANDOM e u s m we=0 cpu=0 rss=0 rc=0 n
+	spread || return 1
 	if [[ $mode == rollout ]]; then
 		"$USAGE" -o "$T_TMP/$tag.time" "$plugin" node -l rsw-fleet=old --to "$to" --canary 0 --max-unavailable 3 \
 			--max-zones 0 "${FLAGS[@]}" ${ROLLOUT_FLAGS:-} -o json >"$T_TMP/$tag.out" 2>"$T_TMP/$tag.err" || rc=$?
