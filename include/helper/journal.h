@@ -8,6 +8,8 @@
  *                    undone by that boot (services do not survive it)
  *   force            name = "rollback": the rollback may replace files
  *                    edited since the switch (rollback --force)
+ *   retry            name = a step: one of its attempts failed (reason)
+ *                    and the step tries again
  * Each line is written with one write() and fsync'd; a torn last line and
  * lines that do not parse are ignored. */
 #ifndef RS_HELPER_JOURNAL_H

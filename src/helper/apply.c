@@ -79,6 +79,29 @@ static int units_do(struct step_ctx *c, int role, const char *verb, bool sockets
   return 0;
 }
 
+/* A container whose process is exiting on its own as crictl stops it (the
+ * launch pod's, say) can be refused for a moment: containerd 2.x finds its
+ * task gone but has not yet handled the exit event, and answers "container
+ * is still running, to stop first".  Each attempt lists what is left again,
+ * so a retry removes it once the runtime has caught up (each refusal is a
+ * "retry" record in the run's journal); a refusal that lasts is the
+ * error. */
+enum { CRICTL_ATTEMPTS = 4 };
+
+static int crictl_all(struct step_ctx *c, const char *const *argv, rs_err_t *err) {
+  for (int attempt = 1;; attempt++) {
+    if (rs_host_run_ok(c->run->h, argv, 300000, NULL, err) == 0) return 0;
+    if (attempt == CRICTL_ATTEMPTS) return rs_wrap(err, "after %d attempts", CRICTL_ATTEMPTS);
+    rs_err_t e = RS_ERR_INIT;
+    if (rs_journal_append(c->run, "retry", RS_STEP_REMOVE_PODS, err->msg, &e) < 0) {
+      rs_err_move(err, &e);
+      return -1;
+    }
+    rs_err_clear(err);
+    usleep((useconds_t)attempt * 1000 * 1000);
+  }
+}
+
 /* A CRI runtime's pods (CRI-O's, containerd's) removed through its CRI
  * while it still runs (crio leaves containers running when it stops;
  * containerd keeps running for Docker): the containers killed and removed at
@@ -91,8 +114,8 @@ static int remove_cri_pods(struct step_ctx *c, rs_err_t *err) {
   if (!ep) return rs_oom(err);
   const char *rm[] = {"crictl", "--runtime-endpoint", ep, "--timeout", "60s", "rm", "--force", "--keep-logs", "--all", NULL};
   const char *rmp[] = {"crictl", "--runtime-endpoint", ep, "--timeout", "60s", "rmp", "--force", "--all", NULL};
-  if (rs_host_run_ok(c->run->h, rm, 300000, NULL, err) < 0) return -1;
-  return rs_host_run_ok(c->run->h, rmp, 300000, NULL, err);
+  if (crictl_all(c, rm, err) < 0) return -1;
+  return crictl_all(c, rmp, err);
 }
 
 /* After a boot in the middle of the switch the source units started again

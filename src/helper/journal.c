@@ -111,7 +111,7 @@ int rs_journal_read(const struct rs_run *r, struct rs_journal *ret, rs_err_t *er
 }
 
 static bool event_known(const char *ev, size_t n) {
-  static const char *const events[] = {"begin", "done", "fail", "state", "boot", "force"};
+  static const char *const events[] = {"begin", "done", "fail", "state", "boot", "force", "retry"};
   for (size_t i = 0; i < RS_ARRAY_SIZE(events); i++)
     if (strlen(events[i]) == n && memcmp(events[i], ev, n) == 0) return true;
   return false;

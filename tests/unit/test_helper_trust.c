@@ -134,11 +134,15 @@ Test(trust, manifest_roundtrip_and_refusals) {
 Test(trust, journal_boot_force_and_lock) {
   static const char text[] = "10 state launched\n11 boot aaaa\n12 state running\n13 done stop-kubelet\n"
                              "14 boot bbbb\n15 state rolling-back x: y\n16 force rollback\n17 junk line\n"
-                             "18 done rb-stop-kubelet\n19 begin rb-re";
+                             "18 done rb-stop-kubelet\n18 retry remove-pod-containers crictl: exit 1\n"
+                             "19 begin rb-re";
   struct rs_journal j;
   rs_err_t e = RS_ERR_INIT;
   cr_assert_eq(rs_journal_parse(text, strlen(text), &j, &e), 0);
-  cr_assert_eq(j.n, 8); /* the junk line and the torn one are not records */
+  cr_assert_eq(j.n, 9); /* the junk line and the torn one are not records */
+  cr_assert_str_eq(j.recs[8].event, "retry");
+  cr_assert_str_eq(j.recs[8].name, "remove-pod-containers");
+  cr_assert_str_eq(j.recs[8].reason, "crictl: exit 1");
   cr_assert_str_eq(j.boot_id, "bbbb");
   cr_assert_eq(j.boot_at, 4);
   cr_assert_str_eq(j.state, RS_STATE_ROLLING_BACK);
