@@ -194,7 +194,8 @@ clean:
 # TEST_BACKGROUND's output and fails when any of it failed; TEST_LATE, which
 # needs its builds, runs after that, in this order (test-legacy and
 # test-targets each bring up a cluster of their own and leave it down).
-# Each target's time is printed as it ends, and all of them at the end.
+# Each target's time is printed as it ends, and all of them at the end;
+# a target stopped at TEST_TARGET_TIMEOUT says so.
 # However make test ends (a failure, Ctrl-C, a TERM), the background part is
 # stopped with it (sh runs no EXIT trap for a signal it does not trap).
 TEST_TARGETS := test-unit-all test-fuzz-replay $(TEST_TARGETS)
@@ -203,18 +204,29 @@ TEST_LATE := test-krew test-legacy test-targets
 ifneq ($(filter-out $(TEST_TARGETS),$(TEST_LATE) $(TEST_BACKGROUND)),)
 $(error TEST_LATE or TEST_BACKGROUND names what no mk/*.mk adds to TEST_TARGETS)
 endif
+# No target may take longer than this (s): a hang fails its target with
+# its output so far, not the whole run at CI's limit. The longest target
+# takes about 7 min (test-e2e). `timeout` runs each target in a process
+# group of its own, ended whole (TERM, KILL 60 s later); Ctrl-C or a TERM
+# to make test ends that group too.
+TEST_TARGET_TIMEOUT ?= 1200
 TEST_ORDER := $(filter-out $(TEST_LATE) $(TEST_BACKGROUND),$(TEST_TARGETS)) prebuild-wait $(TEST_LATE)
 test:
 	@set -e; mkdir -p build; : >build/test-times; t00=$$(date +%s); \
 	  trap 'tools/ci/prebuild.sh stop; echo "== make test: $$(( $$(date +%s) - t00 )) s"; \
 	        sed "s/^/==   /" build/test-times' EXIT; \
-	  trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; \
+	  tp=; trap '[ -z "$$tp" ] || kill -TERM -$$tp 2>/dev/null; exit 129' HUP; \
+	  trap '[ -z "$$tp" ] || kill -TERM -$$tp 2>/dev/null; exit 130' INT; \
+	  trap '[ -z "$$tp" ] || kill -TERM -$$tp 2>/dev/null; exit 143' TERM; \
 	  echo "== make all"; $(MAKE) --no-print-directory all; tools/ci/prebuild.sh start; \
 	  for t in $(TEST_ORDER); do \
 	    echo "== make $$t"; s=$$(date +%s); \
-	    if [ $$t = prebuild-wait ]; then tools/ci/prebuild.sh wait; \
-	    else $(MAKE) --no-print-directory $$t; fi; \
+	    rc=0; if [ $$t = prebuild-wait ]; then tools/ci/prebuild.sh wait || rc=$$?; \
+	    else timeout -k 60 $(TEST_TARGET_TIMEOUT) $(MAKE) --no-print-directory $$t </dev/null & \
+	      tp=$$!; wait $$tp || rc=$$?; tp=; fi; \
 	    echo "$$t $$(( $$(date +%s) - s )) s" | tee -a build/test-times | sed 's/^/== took: /'; \
+	    if [ $$rc = 124 ]; then echo "== $$t: stopped after $(TEST_TARGET_TIMEOUT) s (TEST_TARGET_TIMEOUT)" >&2; fi; \
+	    [ $$rc = 0 ] || exit $$rc; \
 	  done
 
 -include $(CORE_OBJ:.o=.d) $(PLUGIN_OBJ:.o=.d) $(UNIT_BINS:=.d)

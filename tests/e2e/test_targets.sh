@@ -190,8 +190,19 @@ fi
 eval "$(cluster env)"
 ok "cluster up with NODES=\"$TARGET_NODES\" ($((SECONDS - t0)) s)"
 k delete namespace "$WORK_NS" --ignore-not-found --wait=true --timeout=120s >/dev/null 2>&1
+# Each case starts with every node schedulable: a case that failed leaves
+# its node cordoned (the switch's rule after a rollback), which would leave
+# the demo pods of the next case's node nowhere to go under their budget.
+uncordon_all() {
+	local n
+	for n in $(k get nodes -o jsonpath='{range .items[?(@.spec.unschedulable)]}{.metadata.name}{"\n"}{end}'); do
+		note "$n was left cordoned: uncordoned for the next case"
+		k uncordon "$n" >/dev/null
+	done
+}
 for c in "${CASES[@]}"; do
 	note "== $c"
+	uncordon_all
 	t0=$SECONDS
 	"case_$c"
 	note "== $c: $((SECONDS - t0)) s"

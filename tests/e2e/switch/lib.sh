@@ -9,8 +9,11 @@ WORK=${WORK:-$(mktemp -d /tmp/rs-switch-e2e.XXXXXX)}
 NODE=${NODE:-node-1}
 # The plugin's working namespace (its default; it creates it).
 WORK_NS=kubectl-runtime-switch
-# Flags the seeded node-1 needs to drain (a bare pod, an emptyDir pod).
-DRAIN_FLAGS=(--force --delete-emptydir-data)
+# Flags the seeded node-1 needs to drain (a bare pod, an emptyDir pod), and
+# a bound on the drain: a budget that can never allow an eviction (a node
+# an earlier failure left cordoned holds the pods' only other place) fails
+# the switch instead of waiting for ever, as kubectl drain's default would.
+DRAIN_FLAGS=(--force --delete-emptydir-data --timeout=300s)
 
 # Files of the node the switch may change (compared byte for byte after a
 # failed switch or a rollback), and units whose state it may change.
